@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from .models import Block, Contact, ContactRequest, User
+
+
+@admin.register(User)
+class TandemUserAdmin(UserAdmin):
+    fieldsets = (*UserAdmin.fieldsets, ("Profile", {"fields": ("display_name", "bio")}))
+    list_display = ("username", "display_name", "email", "is_active", "is_staff", "date_joined")
+    search_fields = ("username", "display_name", "email")
+
+
+@admin.register(ContactRequest)
+class ContactRequestAdmin(admin.ModelAdmin):
+    list_display = ("from_user", "to_user", "status", "created_at")
+    list_filter = ("status",)
+    raw_id_fields = ("from_user", "to_user")
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("user", "contact", "created_at")
+    raw_id_fields = ("user", "contact")
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    list_display = ("blocker", "blocked", "created_at")
+    raw_id_fields = ("blocker", "blocked")

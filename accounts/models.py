@@ -1,0 +1,91 @@
+"""People and the relationship graph that chat and microblog both read: users, contacts, blocks."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
+username_validator = RegexValidator(
+    USERNAME_PATTERN,
+    "Use 3 to 30 characters: ASCII letters, digits or underscores.",
+    code="invalid_username",
+)
+
+
+class TandemUserManager(UserManager):
+    def get_by_natural_key(self, username):
+        # Login ignores case, as the uniqueness rule does (ModelBackend looks users up here).
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    username = models.CharField(
+        max_length=30,
+        unique=True,
+        validators=[username_validator],
+        help_text="3–30 ASCII letters, digits or underscores; unique ignoring case.",
+        error_messages={"unique": "That username is taken."},
+    )
+    display_name = models.CharField(max_length=50, blank=True)
+    bio = models.CharField(max_length=280, blank=True)
+
+    objects = TandemUserManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
+
+
+class ContactRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        DECLINED = "declined"
+
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    note = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One open request per direction; a declined one may be asked again.
+            models.UniqueConstraint(
+                fields=["from_user", "to_user"],
+                condition=Q(status="pending"),
+                name="accounts_one_pending_request_per_pair",
+            ),
+            models.CheckConstraint(condition=~Q(from_user=models.F("to_user")), name="accounts_request_not_self"),
+        ]
+        indexes = [models.Index(fields=["to_user", "status"])]
+
+
+class Contact(models.Model):
+    """One row per direction, so "my contacts" is a single indexed lookup."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_links")
+    contact = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "contact"], name="accounts_contact_unique")]
+
+
+class Block(models.Model):
+    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["blocker", "blocked"], name="accounts_block_unique")]

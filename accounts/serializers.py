@@ -1,0 +1,69 @@
+"""API shapes for accounts. Serializers validate and present; services write."""
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from .models import User, username_validator
+
+
+class UserSummarySerializer(serializers.ModelSerializer):
+    """How a person appears inside other objects (a post's author, a message's sender)."""
+
+    class Meta:
+        model = User
+        fields = ("username", "display_name")
+        read_only_fields = fields
+
+
+class MeSerializer(serializers.ModelSerializer):
+    """The signed-in user's private view. Only display_name and bio are writable."""
+
+    last_seq = serializers.SerializerMethodField(help_text="The user's current event number (see /ws/ resume).")
+
+    class Meta:
+        model = User
+        fields = ("id", "username", "email", "display_name", "bio", "date_joined", "last_seq")
+        read_only_fields = ("id", "username", "email", "date_joined", "last_seq")
+
+    def get_last_seq(self, user: User) -> int:
+        # `event_stream` is realtime's one-to-one row; accounts reads it without importing realtime.
+        try:
+            return user.event_stream.last_seq
+        except ObjectDoesNotExist:
+            return 0
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=30, validators=[username_validator])
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    display_name = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+
+    def validate_username(self, value: str) -> str:
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("That username is taken.")
+        return value
+
+    def validate(self, attrs):
+        candidate = User(username=attrs["username"], email=attrs["email"], display_name=attrs["display_name"])
+        try:
+            password_validation.validate_password(attrs["password"], candidate)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        return attrs
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(trim_whitespace=False, max_length=128)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class RegisteredSerializer(serializers.Serializer):
+    user = MeSerializer()
+    token = serializers.CharField()

@@ -1,0 +1,80 @@
+"""Browser pages for accounts: sign up, log in, log out, settings."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.views.generic import FormView
+
+from . import services
+from .forms import LimitedAuthenticationForm, ProfileForm, SignupForm
+
+
+class SignupView(FormView):
+    template_name = "accounts/signup.html"
+    form_class = SignupForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("home")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.registration_check(client_address=services.client_address(self.request))
+        except services.RateLimited as limited:
+            form.add_error(None, limited.detail)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            response["Retry-After"] = str(limited.retry_after)
+            return response
+        user = services.user_register(
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password1"],
+            display_name=form.cleaned_data["display_name"],
+        )
+        login(self.request, user)
+        messages.success(self.request, f"Welcome to Tandem, {user.shown_name}!")
+        return redirect("home")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LimitedAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.rate_limited is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.rate_limited.retry_after)
+        return response
+
+
+class SettingsView(LoginRequiredMixin, FormView):
+    template_name = "accounts/settings.html"
+    form_class = ProfileForm
+    success_url = reverse_lazy("settings")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.request.user}
+
+    def form_valid(self, form):
+        services.profile_update(
+            user=self.request.user,
+            display_name=form.cleaned_data["display_name"],
+            bio=form.cleaned_data["bio"],
+        )
+        messages.success(self.request, "Settings saved.")
+        return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("settings")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Password changed.")
+        return super().form_valid(form)

@@ -1,0 +1,39 @@
+"""WebSocket authentication: `?token=<key>` or the session cookie.
+
+A token in the query string wins over the cookie, and a bad token leaves the socket
+anonymous (closed with 4401) rather than falling back to the cookie. The scope gets
+`credential` ("token:<key>" or "session:<key>") so the socket can be closed when
+that credential is revoked.
+"""
+
+from urllib.parse import parse_qs
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.authtoken.models import Token
+
+
+@database_sync_to_async
+def _token_user(key: str):
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return AnonymousUser()
+    return token.user
+
+
+class TokenOrSessionAuthMiddleware(BaseMiddleware):
+    async def __call__(self, scope, receive, send):
+        tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+        if tokens:
+            scope = {**scope, "user": await _token_user(tokens[0]), "credential": f"token:{tokens[0]}"}
+        else:
+            session = scope.get("session")
+            key = session.session_key if session is not None else None
+            scope = {**scope, "credential": f"session:{key}" if key else None}
+        return await super().__call__(scope, receive, send)
+
+
+def TokenOrSessionAuthStack(inner):  # noqa: N802  (named like Channels' AuthMiddlewareStack)
+    return AuthMiddlewareStack(TokenOrSessionAuthMiddleware(inner))

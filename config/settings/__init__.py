@@ -1,0 +1,1 @@
+"""Settings package: `base` (shared, env-driven), `test`, and `prod` (refuses to start half-configured)."""

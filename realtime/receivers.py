@@ -1,0 +1,36 @@
+"""Closes open sockets whose credentials were revoked, and gives each new user a stream."""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from accounts.signals import token_revoked
+
+from .groups import user_group
+from .models import UserStream
+
+
+def _revoke(user_id: int, credential: str) -> None:
+    async_to_sync(get_channel_layer().group_send)(
+        user_group(user_id), {"type": "auth.revoked", "credential": credential}
+    )
+
+
+@receiver(token_revoked)
+def close_token_sockets(sender, user, token_key, **kwargs):
+    _revoke(user.pk, f"token:{token_key}")
+
+
+@receiver(user_logged_out)
+def close_session_sockets(sender, request, user, **kwargs):
+    if user is not None and request.session.session_key:
+        _revoke(user.pk, f"session:{request.session.session_key}")
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def create_stream(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        UserStream.objects.get_or_create(user=instance)
