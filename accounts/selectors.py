@@ -32,6 +32,11 @@ def blocked_ids(user: User) -> set[int]:
     return {other for pair in pairs for other in pair if other != user.id}
 
 
+def blocked_by(user: User) -> QuerySet[User]:
+    """The people this user blocked."""
+    return User.objects.filter(pk__in=Block.objects.filter(blocker=user).values("blocked_id")).order_by("username")
+
+
 def contact_requests_for(user: User, *, direction: str) -> QuerySet[ContactRequest]:
     requests = ContactRequest.objects.select_related("from_user", "to_user").filter(
         status=ContactRequest.Status.PENDING

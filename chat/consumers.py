@@ -1,15 +1,23 @@
 """The one WebSocket per client, `/ws/`: every event of the user, and the chat frames.
 
 The socket joins its user's group before it accepts, so an event published right
-after the handshake is not missed. Frames are JSON text, each with a `type`.
+after the handshake is not missed. Frames are JSON text, each with a `type`. A bad
+frame gets an `error` frame and the socket stays open.
 """
 
+import time
+
 import orjson
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from realtime.groups import user_group
+from realtime.selectors import replay_batch, replay_plan
 
+from . import selectors, services
 from .origins import origin_allowed
+from .serializers import MessageSerializer
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
@@ -21,6 +29,63 @@ class FrameError(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+
+
+def field(frame: dict, name: str, kind: type):
+    if name not in frame:
+        raise FrameError("missing_field", f"`{name}` is required.")
+    value = frame[name]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise FrameError("invalid", f"`{name}` must be {'a number' if kind is int else 'a string'}.")
+    return value
+
+
+class TokenBucket:
+    """Allows `rate` actions a second on average, bursts up to `rate`."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.tokens = rate
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _conversation(user, conversation_id):
+    conversation = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
+    if conversation is None:
+        raise services.NOT_FOUND
+    return conversation
+
+
+@database_sync_to_async
+def _send_message(user, frame: dict, client_id: str):
+    conversation = _conversation(user, frame["conversation"])
+    message, _ = services.message_send(
+        sender=user,
+        conversation=conversation,
+        body=frame.get("body"),
+        client_id=client_id,
+        reply_to=frame.get("reply_to"),
+    )
+    return MessageSerializer(message).data
+
+
+@database_sync_to_async
+def _typing(user, conversation_id):
+    services.typing_send(user=user, conversation=_conversation(user, conversation_id))
+
+
+@database_sync_to_async
+def _read(user, conversation_id, up_to):
+    services.conversation_read(user=user, conversation=_conversation(user, conversation_id), up_to=up_to)
 
 
 class TandemConsumer(AsyncWebsocketConsumer):
@@ -37,6 +102,10 @@ class TandemConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN_ORIGIN)
             return
+        self.send_bucket = TokenBucket(settings.CHAT_MESSAGES_PER_SECOND)
+        self.typing_bucket = TokenBucket(settings.CHAT_TYPING_PER_SECOND)
+        # Pushes at or below this seq were already sent by a replay; they are dropped, not doubled.
+        self.replayed_through = 0
         self.group = user_group(self.user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -54,7 +123,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             if handler is None:
                 raise FrameError("unknown_type", "Unknown frame type.")
             await handler(self, frame)
-        except FrameError as error:
+        except (FrameError, services.ChatError) as error:
             body = {"type": "error", "code": error.code, "detail": error.detail}
             if client_id is not None:
                 body["client_id"] = client_id
@@ -80,11 +149,57 @@ class TandemConsumer(AsyncWebsocketConsumer):
     async def handle_ping(self, frame: dict) -> None:
         await self.send_frame({"type": "pong"})
 
-    handlers = {"ping": handle_ping}
+    async def handle_message_send(self, frame: dict) -> None:
+        field(frame, "conversation", int)
+        client_id = field(frame, "client_id", str)
+        if not self.send_bucket.take():
+            raise FrameError("rate_limited", "Too many messages; slow down.")
+        message = await _send_message(self.user, frame, client_id)
+        await self.send_frame({"type": "message.ack", "client_id": client_id, "message": message})
+
+    async def handle_typing(self, frame: dict) -> None:
+        conversation_id = field(frame, "conversation", int)
+        if self.typing_bucket.take():
+            await _typing(self.user, conversation_id)
+
+    async def handle_read(self, frame: dict) -> None:
+        conversation_id = field(frame, "conversation", int)
+        up_to = field(frame, "up_to", int)
+        await _read(self.user, conversation_id, up_to)
+
+    async def handle_resume(self, frame: dict) -> None:
+        after = field(frame, "after", int)
+        if after < 0:
+            raise FrameError("invalid", "`after` must be 0 or more.")
+        plan = await database_sync_to_async(replay_plan)(user_id=self.user.pk, after=after)
+        if plan.resync:
+            self.replayed_through = max(self.replayed_through, plan.last)
+            await self.send_frame({"type": "resync", "last": plan.last})
+            return
+        while after < plan.last:
+            frames = await database_sync_to_async(replay_batch)(viewer=self.user, after=after, up_to=plan.last)
+            if not frames:
+                break
+            for body in frames:
+                await self.send_frame(body)
+            after = frames[-1]["seq"]
+        self.replayed_through = max(self.replayed_through, plan.last)
+        await self.send_frame({"type": "resume.done", "last": plan.last})
+
+    handlers = {
+        "ping": handle_ping,
+        "message.send": handle_message_send,
+        "typing": handle_typing,
+        "read": handle_read,
+        "resume": handle_resume,
+    }
 
     # Channel-layer messages, addressed by `type`.
 
     async def event_push(self, message: dict) -> None:
+        seq = message.get("seq")
+        if seq is not None and seq <= self.replayed_through:
+            return
         await self.send(text_data=message["text"])
 
     async def auth_revoked(self, message: dict) -> None:

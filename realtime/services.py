@@ -65,14 +65,21 @@ def events_publish(*, user_ids: Iterable[int], event_type: str, ref: dict, frame
 
 
 def _push(frames: dict[int, Frame]) -> None:
-    group_send = async_to_sync(get_channel_layer().group_send)
-    for uid, frame in frames.items():
-        group_send(user_group(uid), {"type": "event.push", "text": orjson.dumps(frame).decode()})
+    messages = {
+        uid: {"type": "event.push", "text": orjson.dumps(frame).decode(), "seq": frame["seq"]}
+        for uid, frame in frames.items()
+    }
+    async_to_sync(_group_send_all)(messages)
+
+
+async def _group_send_all(messages: dict[int, dict]) -> None:
+    # One hop into the event loop per commit, not one per recipient.
+    layer = get_channel_layer()
+    for uid, message in messages.items():
+        await layer.group_send(user_group(uid), message)
 
 
 def ephemeral_send(*, user_ids: Iterable[int], frame: Frame) -> None:
     """Pushes a frame that is not stored and carries no seq (typing, presence)."""
-    text = orjson.dumps(frame).decode()
-    group_send = async_to_sync(get_channel_layer().group_send)
-    for uid in set(user_ids):
-        group_send(user_group(uid), {"type": "event.push", "text": text})
+    message = {"type": "event.push", "text": orjson.dumps(frame).decode()}
+    async_to_sync(_group_send_all)({uid: message for uid in set(user_ids)})

@@ -175,3 +175,15 @@ def new_page(browser, daphne_server):
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def befriend(db):
+    """Makes two users contacts through the service, as accepting a request does."""
+    from chat.services import contact_request_accept, contact_request_send
+
+    def make(a, b):
+        request, _ = contact_request_send(sender=a, to_username=b.username)
+        return contact_request_accept(user=b, request_id=request.pk)[1]
+
+    return make

@@ -212,3 +212,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Chat: per-socket limits (the benchmark raises them for its own run).
+CHAT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_MESSAGES_PER_SECOND", 20))
+CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
+# Events are replayable for at least this long; `manage.py prune_events` drops older ones.
+EVENT_RETENTION = timedelta(days=int(os.environ.get("EVENT_RETENTION_DAYS", 7)))

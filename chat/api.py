@@ -1,0 +1,246 @@
+"""REST endpoints for contacts, conversations and messages. Views parse, call a service, present."""
+
+from functools import wraps
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import blocked_by, contact_requests_for, contacts_of
+
+from . import selectors, services
+from .serializers import (
+    AcceptedSerializer,
+    ContactRequestCreateSerializer,
+    ContactRequestSerializer,
+    ContactSerializer,
+    ConversationCreateSerializer,
+    ConversationSerializer,
+    MessageCreateSerializer,
+    MessagePageSerializer,
+    MessageSerializer,
+    ReadSerializer,
+    UsernameSerializer,
+    UsernamesSerializer,
+)
+
+
+def chat_errors(view):
+    """Answers a ChatError as DRF would answer its own errors: status, `detail` and `code`."""
+
+    @wraps(view)
+    def wrapper(self, request, *args, **kwargs):
+        try:
+            return view(self, request, *args, **kwargs)
+        except services.ChatError as error:
+            return Response({"detail": error.detail, "code": error.code}, status=error.status)
+
+    return wrapper
+
+
+def member_conversation(user, conversation_id):
+    conversation = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
+    if conversation is None:
+        raise services.NOT_FOUND
+    return conversation
+
+
+class ContactListView(APIView):
+    @extend_schema(responses=ContactSerializer(many=True))
+    def get(self, request):
+        return Response(ContactSerializer(contacts_of(request.user), many=True).data)
+
+
+class ContactDetailView(APIView):
+    @extend_schema(responses={204: None})
+    @chat_errors
+    def delete(self, request, username):
+        services.contact_remove(user=request.user, username=username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ContactRequestListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("direction", enum=["incoming", "outgoing"], default="incoming")],
+        responses=ContactRequestSerializer(many=True),
+    )
+    def get(self, request):
+        direction = request.query_params.get("direction", "incoming")
+        if direction not in ("incoming", "outgoing"):
+            return Response({"direction": ["Use incoming or outgoing."]}, status=400)
+        requests = contact_requests_for(request.user, direction=direction)
+        return Response(ContactRequestSerializer(requests, many=True).data)
+
+    @extend_schema(request=ContactRequestCreateSerializer, responses={201: ContactRequestSerializer})
+    @chat_errors
+    def post(self, request):
+        serializer = ContactRequestCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact_request, conversation = services.contact_request_send(
+            sender=request.user,
+            to_username=serializer.validated_data["to"],
+            note=serializer.validated_data.get("note", ""),
+        )
+        body = ContactRequestSerializer(contact_request).data
+        if conversation is not None:
+            body["conversation_id"] = conversation.pk
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ContactRequestAcceptView(APIView):
+    @extend_schema(request=None, responses=AcceptedSerializer)
+    @chat_errors
+    def post(self, request, request_id):
+        contact_request, conversation = services.contact_request_accept(user=request.user, request_id=request_id)
+        return Response({"request": ContactRequestSerializer(contact_request).data, "conversation_id": conversation.pk})
+
+
+class ContactRequestDeclineView(APIView):
+    @extend_schema(request=None, responses=ContactRequestSerializer)
+    @chat_errors
+    def post(self, request, request_id):
+        contact_request = services.contact_request_decline(user=request.user, request_id=request_id)
+        return Response(ContactRequestSerializer(contact_request).data)
+
+
+class BlockListView(APIView):
+    @extend_schema(responses=ContactSerializer(many=True))
+    def get(self, request):
+        return Response(ContactSerializer(blocked_by(request.user), many=True).data)
+
+    @extend_schema(request=UsernameSerializer, responses={201: None})
+    @chat_errors
+    def post(self, request):
+        serializer = UsernameSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.block_create(user=request.user, username=serializer.validated_data["username"])
+        return Response(status=status.HTTP_201_CREATED)
+
+
+class BlockDetailView(APIView):
+    @extend_schema(responses={204: None})
+    @chat_errors
+    def delete(self, request, username):
+        services.block_delete(user=request.user, username=username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConversationListView(APIView):
+    @extend_schema(responses=ConversationSerializer(many=True))
+    def get(self, request):
+        conversations = selectors.conversations_for(request.user)[:200]
+        return Response(ConversationSerializer(conversations, many=True, context={"viewer": request.user}).data)
+
+    @extend_schema(
+        request=ConversationCreateSerializer, responses={200: ConversationSerializer, 201: ConversationSerializer}
+    )
+    @chat_errors
+    def post(self, request):
+        serializer = ConversationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        conversation, created = services.conversation_create(
+            creator=request.user,
+            usernames=serializer.validated_data["members"],
+            title=serializer.validated_data.get("title", ""),
+        )
+        detail = selectors.conversation_detail(user=request.user, conversation_id=conversation.pk)
+        body = ConversationSerializer(detail, context={"viewer": request.user}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ConversationDetailView(APIView):
+    @extend_schema(responses=ConversationSerializer)
+    @chat_errors
+    def get(self, request, conversation_id):
+        conversation = selectors.conversation_detail(user=request.user, conversation_id=conversation_id)
+        if conversation is None:
+            raise services.NOT_FOUND
+        return Response(ConversationSerializer(conversation, context={"viewer": request.user}).data)
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise services.ChatError("invalid", f"{name} must be a message id.") from None
+    if number < 0:
+        raise services.ChatError("invalid", f"{name} must be a message id.")
+    return number
+
+
+class MessageListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int),
+            OpenApiParameter("after", int),
+            OpenApiParameter("limit", int, description=f"1–{selectors.MAX_MESSAGE_PAGE}"),
+        ],
+        responses=MessagePageSerializer,
+    )
+    @chat_errors
+    def get(self, request, conversation_id):
+        conversation = member_conversation(request.user, conversation_id)
+        before, after = _int_param(request, "before"), _int_param(request, "after")
+        limit = _int_param(request, "limit") or selectors.MESSAGE_PAGE
+        limit = max(1, min(limit, selectors.MAX_MESSAGE_PAGE))
+        page = selectors.message_page(conversation=conversation, before=before, after=after, limit=limit)
+        rows = page["results"]
+        base = request.build_absolute_uri(request.path)
+        older = f"{base}?before={rows[0].id}&limit={limit}" if page["has_older"] and rows else None
+        newer = f"{base}?after={rows[-1].id}&limit={limit}" if page["has_newer"] and rows else None
+        return Response({"results": MessageSerializer(rows, many=True).data, "older": older, "newer": newer})
+
+    @extend_schema(request=MessageCreateSerializer, responses={200: MessageSerializer, 201: MessageSerializer})
+    @chat_errors
+    def post(self, request, conversation_id):
+        conversation = member_conversation(request.user, conversation_id)
+        data = request.data
+        message, created = services.message_send(
+            sender=request.user,
+            conversation=conversation,
+            body=data.get("body"),
+            client_id=data.get("client_id"),
+            reply_to=data.get("reply_to"),
+        )
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED if created else 200)
+
+
+class ReadView(APIView):
+    @extend_schema(request=ReadSerializer, responses={204: None})
+    @chat_errors
+    def post(self, request, conversation_id):
+        conversation = member_conversation(request.user, conversation_id)
+        services.conversation_read(user=request.user, conversation=conversation, up_to=request.data.get("up_to"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MembersView(APIView):
+    @extend_schema(request=UsernamesSerializer, responses=ConversationSerializer)
+    @chat_errors
+    def post(self, request, conversation_id):
+        conversation = member_conversation(request.user, conversation_id)
+        services.group_members_add(
+            user=request.user, conversation=conversation, usernames=request.data.get("usernames")
+        )
+        detail = selectors.conversation_detail(user=request.user, conversation_id=conversation.pk)
+        return Response(ConversationSerializer(detail, context={"viewer": request.user}).data)
+
+
+class MemberDetailView(APIView):
+    @extend_schema(responses={204: None})
+    @chat_errors
+    def delete(self, request, conversation_id, username):
+        conversation = member_conversation(request.user, conversation_id)
+        services.group_member_remove(user=request.user, conversation=conversation, username=username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RecallView(APIView):
+    @extend_schema(request=None, responses=MessageSerializer)
+    @chat_errors
+    def post(self, request, message_id):
+        return Response(MessageSerializer(services.message_recall(user=request.user, message_id=message_id)).data)

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("contacts/", api.ContactListView.as_view()),
+    path("contacts/<str:username>/", api.ContactDetailView.as_view()),
+    path("contact-requests/", api.ContactRequestListView.as_view()),
+    path("contact-requests/<str:request_id>/accept/", api.ContactRequestAcceptView.as_view()),
+    path("contact-requests/<str:request_id>/decline/", api.ContactRequestDeclineView.as_view()),
+    path("blocks/", api.BlockListView.as_view()),
+    path("blocks/<str:username>/", api.BlockDetailView.as_view()),
+    path("conversations/", api.ConversationListView.as_view()),
+    path("conversations/<str:conversation_id>/", api.ConversationDetailView.as_view()),
+    path("conversations/<str:conversation_id>/messages/", api.MessageListView.as_view()),
+    path("conversations/<str:conversation_id>/read/", api.ReadView.as_view()),
+    path("conversations/<str:conversation_id>/members/", api.MembersView.as_view()),
+    path("conversations/<str:conversation_id>/members/<str:username>/", api.MemberDetailView.as_view()),
+    path("messages/<str:message_id>/recall/", api.RecallView.as_view()),
+]

@@ -1,0 +1,63 @@
+"""Conversations (direct and group), their members, and messages."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Conversation(models.Model):
+    class Kind(models.TextChoices):
+        DIRECT = "direct"
+        GROUP = "group"
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    title = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # "<smaller user id>:<larger user id>" for a direct conversation: one per pair, enforced by the database.
+    direct_key = models.CharField(max_length=41, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_message = models.ForeignKey("Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    @staticmethod
+    def key_for_pair(a_id: int, b_id: int) -> str:
+        low, high = sorted((a_id, b_id))
+        return f"{low}:{high}"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin"
+        MEMBER = "member"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=6, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    last_read_message_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conversation", "user"], name="chat_membership_unique")]
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    client_id = models.CharField(max_length=64, blank=True)
+    reply_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    recalled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Idempotent sends: a retried client_id from the same sender is the same message.
+            models.UniqueConstraint(
+                fields=["sender", "client_id"], condition=~Q(client_id=""), name="chat_message_client_id_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["conversation", "id"])]
+
+    @property
+    def recalled(self) -> bool:
+        return self.recalled_at is not None

@@ -1,0 +1,383 @@
+"""Writes for chat: contacts, conversations, messages. REST views and the /ws/ consumer
+both call these, so every path stores the same rows and publishes the same events.
+
+`check_*` functions validate and raise ChatError; the others write in one transaction
+and publish through realtime, whose pushes go out after commit.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import Block, Contact, ContactRequest, User
+from accounts.selectors import are_contacts, is_blocked_between, user_by_username
+from realtime.services import ephemeral_send, events_publish
+
+from .models import Conversation, Membership, Message
+from .selectors import member_ids, message_for_member
+from .serializers import ContactRequestSerializer, MessageSerializer
+
+MAX_BODY = 4000
+MAX_GROUP_MEMBERS = 500
+RECALL_WINDOW = timedelta(minutes=2)
+
+
+@dataclass
+class ChatError(Exception):
+    """A request the user may fix; `code` is machine-readable, `status` the HTTP answer."""
+
+    code: str
+    detail: str
+    status: int = 400
+
+
+NOT_FOUND = ChatError("not_found", "Not found.", 404)
+
+
+def check_text(value, *, field: str, max_length: int, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise ChatError("invalid", f"{field} must be a string.")
+    text = value.strip()
+    if not text and not allow_empty:
+        raise ChatError("invalid", f"{field} may not be blank.")
+    if len(text) > max_length:
+        raise ChatError("too_long", f"{field} is limited to {max_length} characters.")
+    return text
+
+
+# Contacts ------------------------------------------------------------------------------
+
+
+def _user_or_404(username) -> User:
+    user = user_by_username(username) if isinstance(username, str) else None
+    if user is None:
+        raise NOT_FOUND
+    return user
+
+
+def _publish_request(request: ContactRequest) -> None:
+    events_publish(
+        user_ids=[request.to_user_id],
+        event_type="contact.request",
+        ref={"request": request.pk},
+        frame={"request": ContactRequestSerializer(request).data},
+    )
+
+
+def _make_contacts(request: ContactRequest) -> Conversation:
+    a, b = request.from_user, request.to_user
+    Contact.objects.bulk_create([Contact(user=a, contact=b), Contact(user=b, contact=a)], ignore_conflicts=True)
+    conversation = direct_conversation_get_or_create(a, b)
+    events_publish(
+        user_ids=[a.pk, b.pk],
+        event_type="contact.accepted",
+        ref={"request": request.pk, "conversation_id": conversation.pk},
+        frame={"request": ContactRequestSerializer(request).data, "conversation_id": conversation.pk},
+    )
+    return conversation
+
+
+@transaction.atomic
+def contact_request_send(*, sender: User, to_username, note="") -> tuple[ContactRequest, Conversation | None]:
+    """Asks `to_username` to become a contact. If they already asked us, this accepts."""
+    note = check_text(note or "", field="note", max_length=200, allow_empty=True)
+    receiver = _user_or_404(to_username)
+    if receiver.pk == sender.pk:
+        raise ChatError("invalid", "You cannot add yourself.")
+    if is_blocked_between(sender, receiver):
+        # Said the same way as an unknown user: a block is not revealed.
+        raise NOT_FOUND
+    if are_contacts(sender, receiver):
+        raise ChatError("already_contacts", "You are already contacts.")
+    crossing = (
+        ContactRequest.objects.select_for_update()
+        .filter(from_user=receiver, to_user=sender, status=ContactRequest.Status.PENDING)
+        .first()
+    )
+    if crossing is not None:
+        return crossing, _accept(crossing)
+    existing = ContactRequest.objects.filter(
+        from_user=sender, to_user=receiver, status=ContactRequest.Status.PENDING
+    ).first()
+    if existing is not None:
+        return existing, None
+    request = ContactRequest.objects.create(from_user=sender, to_user=receiver, note=note)
+    _publish_request(request)
+    return request, None
+
+
+def _accept(request: ContactRequest) -> Conversation:
+    request.status = ContactRequest.Status.ACCEPTED
+    request.responded_at = timezone.now()
+    request.save(update_fields=["status", "responded_at"])
+    return _make_contacts(request)
+
+
+def _pending_request_to(user: User, request_id) -> ContactRequest:
+    try:
+        request_id = int(request_id)
+    except (TypeError, ValueError):
+        raise NOT_FOUND from None
+    request = (
+        ContactRequest.objects.select_for_update()
+        .select_related("from_user", "to_user")
+        .filter(pk=request_id, to_user=user)
+        .first()
+    )
+    if request is None:
+        raise NOT_FOUND
+    if request.status != ContactRequest.Status.PENDING:
+        raise ChatError("not_pending", f"This request was already {request.status}.", 409)
+    return request
+
+
+@transaction.atomic
+def contact_request_accept(*, user: User, request_id) -> tuple[ContactRequest, Conversation]:
+    request = _pending_request_to(user, request_id)
+    if is_blocked_between(request.from_user, user):
+        raise NOT_FOUND
+    return request, _accept(request)
+
+
+@transaction.atomic
+def contact_request_decline(*, user: User, request_id) -> ContactRequest:
+    request = _pending_request_to(user, request_id)
+    request.status = ContactRequest.Status.DECLINED
+    request.responded_at = timezone.now()
+    request.save(update_fields=["status", "responded_at"])
+    return request
+
+
+@transaction.atomic
+def contact_remove(*, user: User, username) -> None:
+    other = _user_or_404(username)
+    removed, _ = Contact.objects.filter(Q(user=user, contact=other) | Q(user=other, contact=user)).delete()
+    if not removed:
+        raise NOT_FOUND
+
+
+@transaction.atomic
+def block_create(*, user: User, username) -> Block:
+    other = _user_or_404(username)
+    if other.pk == user.pk:
+        raise ChatError("invalid", "You cannot block yourself.")
+    block, _ = Block.objects.get_or_create(blocker=user, blocked=other)
+    ContactRequest.objects.filter(
+        Q(from_user=user, to_user=other) | Q(from_user=other, to_user=user), status=ContactRequest.Status.PENDING
+    ).update(status=ContactRequest.Status.DECLINED, responded_at=timezone.now())
+    return block
+
+
+@transaction.atomic
+def block_delete(*, user: User, username) -> None:
+    other = _user_or_404(username)
+    Block.objects.filter(blocker=user, blocked=other).delete()
+
+
+# Conversations -------------------------------------------------------------------------
+
+
+def direct_conversation_get_or_create(a: User, b: User) -> Conversation:
+    key = Conversation.key_for_pair(a.pk, b.pk)
+    conversation = Conversation.objects.filter(direct_key=key).first()
+    if conversation is not None:
+        return conversation
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(kind=Conversation.Kind.DIRECT, direct_key=key, created_by=a)
+            Membership.objects.bulk_create(
+                [Membership(conversation=conversation, user=a), Membership(conversation=conversation, user=b)]
+            )
+    except IntegrityError:  # created by a concurrent request in the meantime
+        conversation = Conversation.objects.get(direct_key=key)
+    return conversation
+
+
+def _contacts_by_username(creator: User, usernames) -> list[User]:
+    if not isinstance(usernames, list) or not all(isinstance(name, str) for name in usernames):
+        raise ChatError("invalid", "members must be a list of usernames.")
+    wanted = {name.lower() for name in usernames} - {creator.username.lower()}
+    if not wanted:
+        raise ChatError("invalid", "Name at least one other member.")
+    if len(wanted) > MAX_GROUP_MEMBERS - 1:
+        raise ChatError("too_many", f"A group holds at most {MAX_GROUP_MEMBERS} members.")
+    people = list(
+        User.objects.annotate(username_lower=Lower("username")).filter(
+            contact_links__contact=creator, is_active=True, username_lower__in=wanted
+        )
+    )
+    if len(people) != len(wanted):
+        found = {user.username.lower() for user in people}
+        missing = sorted(wanted - found)
+        raise ChatError("not_contacts", f"Only your contacts can be added: {', '.join(missing)}.")
+    return people
+
+
+@transaction.atomic
+def conversation_create(*, creator: User, usernames, title="") -> tuple[Conversation, bool]:
+    """One other member: the direct conversation (created or found). More: a new group."""
+    title = check_text(title or "", field="title", max_length=100, allow_empty=True)
+    people = _contacts_by_username(creator, usernames)
+    if len(people) == 1 and not title:
+        key = Conversation.key_for_pair(creator.pk, people[0].pk)
+        existed = Conversation.objects.filter(direct_key=key).exists()
+        return direct_conversation_get_or_create(creator, people[0]), not existed
+    conversation = Conversation.objects.create(kind=Conversation.Kind.GROUP, title=title, created_by=creator)
+    Membership.objects.bulk_create(
+        [Membership(conversation=conversation, user=creator, role=Membership.Role.ADMIN)]
+        + [Membership(conversation=conversation, user=person) for person in people]
+    )
+    return conversation, True
+
+
+def _admin_membership(user: User, conversation: Conversation) -> Membership:
+    membership = Membership.objects.filter(conversation=conversation, user=user).first()
+    if membership is None:
+        raise NOT_FOUND
+    if conversation.kind != Conversation.Kind.GROUP:
+        raise ChatError("not_group", "Only groups have members to manage.")
+    if membership.role != Membership.Role.ADMIN:
+        raise ChatError("forbidden", "Only the group's admin can do that.", 403)
+    return membership
+
+
+@transaction.atomic
+def group_members_add(*, user: User, conversation: Conversation, usernames) -> list[User]:
+    _admin_membership(user, conversation)
+    people = _contacts_by_username(user, usernames)
+    if Membership.objects.filter(conversation=conversation).count() + len(people) > MAX_GROUP_MEMBERS:
+        raise ChatError("too_many", f"A group holds at most {MAX_GROUP_MEMBERS} members.")
+    # New members start with everything so far counted as read.
+    latest = conversation.last_message_id or 0
+    Membership.objects.bulk_create(
+        [Membership(conversation=conversation, user=person, last_read_message_id=latest) for person in people],
+        ignore_conflicts=True,
+    )
+    return people
+
+
+@transaction.atomic
+def group_member_remove(*, user: User, conversation: Conversation, username) -> None:
+    """Leave (yourself) or remove (the admin removes someone else)."""
+    other = _user_or_404(username)
+    if other.pk == user.pk:
+        if conversation.kind != Conversation.Kind.GROUP:
+            raise ChatError("not_group", "You cannot leave a direct conversation.")
+        Membership.objects.filter(conversation=conversation, user=user).delete()
+        return
+    _admin_membership(user, conversation)
+    if not Membership.objects.filter(conversation=conversation, user=other).delete()[0]:
+        raise NOT_FOUND
+
+
+# Messages ------------------------------------------------------------------------------
+
+
+def check_can_send(*, sender: User, conversation: Conversation) -> None:
+    if conversation.kind == Conversation.Kind.DIRECT:
+        other_id = next(uid for uid in map(int, conversation.direct_key.split(":")) if uid != sender.pk)
+        other = User(pk=other_id)
+        if is_blocked_between(sender, other) or not are_contacts(sender, other):
+            raise ChatError("not_contacts", "You can only message your contacts.", 403)
+
+
+def message_send(
+    *, sender: User, conversation: Conversation, body, client_id=None, reply_to=None
+) -> tuple[Message, bool]:
+    """Stores a message and pushes `message.new` to every member after commit.
+
+    Returns (message, created). A client_id the sender already used returns the first
+    message with created False, and stores and pushes nothing.
+    """
+    body = check_text(body, field="body", max_length=MAX_BODY)
+    if client_id is None:
+        client_id = ""
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        raise ChatError("invalid", "client_id must be a string of at most 64 characters.")
+    if client_id:
+        existing = Message.objects.filter(sender=sender, client_id=client_id).select_related("sender").first()
+        if existing is not None:
+            if existing.conversation_id != conversation.pk:
+                raise ChatError("client_id_reused", "That client_id was used for another conversation.", 409)
+            return existing, False
+    reply_to_id = None
+    if reply_to is not None:
+        if not isinstance(reply_to, int) or isinstance(reply_to, bool):
+            raise ChatError("invalid", "reply_to must be a message id.")
+        if not Message.objects.filter(pk=reply_to, conversation=conversation).exists():
+            raise ChatError("invalid", "reply_to must be a message of this conversation.")
+        reply_to_id = reply_to
+    check_can_send(sender=sender, conversation=conversation)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation, sender=sender, body=body, client_id=client_id, reply_to_id=reply_to_id
+            )
+            Conversation.objects.filter(pk=conversation.pk).update(
+                last_message=message, last_activity_at=message.created_at
+            )
+            Membership.objects.filter(conversation=conversation, user=sender).update(last_read_message_id=message.pk)
+            frame = {"message": MessageSerializer(message).data}
+            events_publish(
+                user_ids=member_ids(conversation), event_type="message.new", ref={"message": message.pk}, frame=frame
+            )
+    except IntegrityError:
+        # The same client_id raced in from another socket or request: the first one won.
+        existing = Message.objects.filter(sender=sender, client_id=client_id).select_related("sender").first()
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+@transaction.atomic
+def message_recall(*, user: User, message_id) -> Message:
+    message = message_for_member(user=user, message_id=message_id)
+    if message is None:
+        raise NOT_FOUND
+    if message.sender_id != user.pk:
+        raise ChatError("forbidden", "Only the sender can recall a message.", 403)
+    if message.recalled:
+        return message
+    if timezone.now() - message.created_at > RECALL_WINDOW:
+        raise ChatError("too_late", "Messages can be recalled within 2 minutes of sending.")
+    message.recalled_at = timezone.now()
+    message.save(update_fields=["recalled_at"])
+    events_publish(
+        user_ids=member_ids(message.conversation),
+        event_type="message.recalled",
+        ref={"message": message.pk},
+        frame={"message": MessageSerializer(message).data},
+    )
+    return message
+
+
+@transaction.atomic
+def conversation_read(*, user: User, conversation: Conversation, up_to) -> int:
+    """Marks messages up to `up_to` read; tells the other members. Never moves backwards."""
+    if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
+        raise ChatError("invalid", "up_to must be a message id.")
+    newest = conversation.messages.filter(id__lte=up_to).order_by("-id").values_list("id", flat=True).first()
+    if newest is None:
+        raise ChatError("invalid", "up_to must be a message of this conversation.")
+    moved = Membership.objects.filter(conversation=conversation, user=user, last_read_message_id__lt=newest).update(
+        last_read_message_id=newest
+    )
+    if moved:
+        others = [uid for uid in member_ids(conversation) if uid != user.pk]
+        events_publish(
+            user_ids=others,
+            event_type="read",
+            ref={"conversation": conversation.pk, "user": user.username, "up_to": newest},
+            frame={"conversation": conversation.pk, "user": user.username, "up_to": newest},
+        )
+    return newest
+
+
+def typing_send(*, user: User, conversation: Conversation) -> None:
+    others = [uid for uid in member_ids(conversation) if uid != user.pk]
+    ephemeral_send(user_ids=others, frame={"type": "typing", "conversation": conversation.pk, "user": user.username})

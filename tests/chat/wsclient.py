@@ -1,0 +1,33 @@
+"""A small synchronous WebSocket client for tests against a live daphne."""
+
+import json
+from contextlib import ExitStack
+
+from websockets.sync.client import connect
+
+
+class SocketClient:
+    def __init__(self, url: str, token: str):
+        self._stack = ExitStack()
+        self.socket = self._stack.enter_context(connect(f"{url}?token={token}", open_timeout=5))
+        self.last_seq = 0
+
+    def send(self, **frame) -> None:
+        self.socket.send(json.dumps(frame))
+
+    def recv(self, timeout: float = 5) -> dict:
+        frame = json.loads(self.socket.recv(timeout=timeout))
+        if "seq" in frame:
+            self.last_seq = max(self.last_seq, frame["seq"])
+        return frame
+
+    def expect(self, frame_type: str, timeout: float = 5, **match) -> dict:
+        """The next frame of this type (whose `message` fields match); others before it are skipped."""
+        while True:
+            frame = self.recv(timeout)
+            message = frame.get("message") or {}
+            if frame["type"] == frame_type and all(message.get(k) == v for k, v in match.items()):
+                return frame
+
+    def close(self) -> None:
+        self._stack.close()
