@@ -5,9 +5,12 @@ after the handshake is not missed. Frames are JSON text, each with a `type`. A b
 frame gets an `error` frame and the socket stays open.
 """
 
+import asyncio
+import logging
 import time
 
 import orjson
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -22,6 +25,10 @@ from .serializers import MessageSerializer
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 MAX_FRAME_CHARS = 16_000
+# Sends accepted but not yet stored, per socket; past this the client is told to slow down.
+MAX_QUEUED_SENDS = 100
+
+logger = logging.getLogger(__name__)
 
 
 class FrameError(Exception):
@@ -106,13 +113,29 @@ class TandemConsumer(AsyncWebsocketConsumer):
         self.typing_bucket = TokenBucket(settings.CHAT_TYPING_PER_SECOND)
         # Pushes at or below this seq were already sent by a replay; they are dropped, not doubled.
         self.replayed_through = 0
+        # Sends are stored in arrival order by one task per socket, so the receive loop keeps
+        # reading: rate limits apply when frames arrive, and pings are answered meanwhile.
+        self.queued_sends: asyncio.Queue[dict] = asyncio.Queue(maxsize=MAX_QUEUED_SENDS)
+        self.send_worker = asyncio.create_task(self.store_queued_sends())
         self.group = user_group(self.user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
+    async def dispatch(self, message):
+        # Channels' dispatch first closes stale database connections through the one shared
+        # sync thread, so every frame and every push would wait behind whatever ORM call runs
+        # there (measured: frames handled at the pace of message writes). Our handlers reach
+        # the ORM only through database_sync_to_async, which does that clean-up itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def disconnect(self, code):
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            # A send still queued is not acknowledged; the client sends it again with the same client_id.
+            self.send_worker.cancel()
 
     async def receive(self, text_data=None, bytes_data=None):
         client_id = None
@@ -151,11 +174,32 @@ class TandemConsumer(AsyncWebsocketConsumer):
 
     async def handle_message_send(self, frame: dict) -> None:
         field(frame, "conversation", int)
-        client_id = field(frame, "client_id", str)
+        field(frame, "client_id", str)
         if not self.send_bucket.take():
             raise FrameError("rate_limited", "Too many messages; slow down.")
-        message = await _send_message(self.user, frame, client_id)
-        await self.send_frame({"type": "message.ack", "client_id": client_id, "message": message})
+        try:
+            self.queued_sends.put_nowait(frame)
+        except asyncio.QueueFull:
+            raise FrameError("rate_limited", "Too many messages waiting to be stored; slow down.") from None
+
+    async def store_queued_sends(self) -> None:
+        while True:
+            frame = await self.queued_sends.get()
+            client_id = frame["client_id"]
+            try:
+                message = await _send_message(self.user, frame, client_id)
+            except services.ChatError as error:
+                await self.send_frame(
+                    {"type": "error", "code": error.code, "detail": error.detail, "client_id": client_id}
+                )
+            except Exception:
+                logger.exception("Storing a message failed")
+                detail = "The message could not be stored; send it again."
+                await self.send_frame(
+                    {"type": "error", "code": "server_error", "detail": detail, "client_id": client_id}
+                )
+            else:
+                await self.send_frame({"type": "message.ack", "client_id": client_id, "message": message})
 
     async def handle_typing(self, frame: dict) -> None:
         conversation_id = field(frame, "conversation", int)

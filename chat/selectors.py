@@ -74,3 +74,9 @@ def message_for_member(*, user: User, message_id) -> Message | None:
         .filter(pk=message_id, conversation__memberships__user=user)
         .first()
     )
+
+
+def others_read_up_to(*, conversation: Conversation, user: User) -> int:
+    """How far every other member has read: a message at or below this is "read" for its sender."""
+    pointers = Membership.objects.filter(conversation=conversation).exclude(user=user)
+    return min(pointers.values_list("last_read_message_id", flat=True), default=0)

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("", include("accounts.urls")),
+    path("", include("chat.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("accounts.api_urls")),
     path("api/", include("chat.api_urls")),

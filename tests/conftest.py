@@ -101,11 +101,39 @@ def _database_url(settings_dict: dict) -> str:
 
 
 class LiveDaphne:
-    def __init__(self, port: int, process: subprocess.Popen):
-        self.port = port
-        self.process = process
-        self.url = f"http://127.0.0.1:{port}"
-        self.ws_url = f"ws://127.0.0.1:{port}/ws/"
+    """A daphne process on a fixed port, which a test may stop and start again (a worker restart)."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(self.port)]
+        self.process = subprocess.Popen([*command, "config.asgi:application"], cwd=ROOT, env=self.env)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.process.kill()
+                    pytest.fail("daphne did not start")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
 
 
 @pytest.fixture(scope="session")
@@ -117,33 +145,25 @@ def daphne_server(django_db_setup, django_db_blocker):
     """
     from django.db import connection
 
-    port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": _database_url(connection.settings_dict),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("daphne did not start")
-            time.sleep(0.1)
-    yield LiveDaphne(port, process)
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    server = LiveDaphne(env)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_daphne(daphne_server):
+    """The live daphne, started again if an earlier test stopped it."""
+    if daphne_server.process is None:
+        daphne_server.start()
+    yield daphne_server
+    if daphne_server.process is None:
+        daphne_server.start()
 
 
 @pytest.fixture(scope="session")

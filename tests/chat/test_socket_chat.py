@@ -123,7 +123,7 @@ def test_flooding_is_rate_limited_not_crashed(socket_for, daphne_server, alice, 
             answers.append(frame)
     limited = [f for f in answers if f["type"] == "error" and f["code"] == "rate_limited"]
     acked = [f for f in answers if f["type"] == "message.ack"]
-    assert limited and acked
+    assert limited and acked, [(f["type"], f.get("code")) for f in answers]
     assert len(acked) + len(limited) == 40
     assert Message.objects.count() == len(acked)
 

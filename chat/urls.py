@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("contacts/", views.contacts_page, name="contacts"),
+    path("chat/", views.chat_page, name="chat"),
+    path("chat/<int:conversation_id>/", views.chat_page, name="chat-conversation"),
+]

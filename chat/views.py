@@ -1,0 +1,111 @@
+"""Browser pages for chat: contacts and conversations. Forms work without JavaScript;
+static/js/chat.js makes the conversation live over /ws/."""
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.selectors import blocked_by, contact_requests_for, contacts_of
+from realtime.selectors import last_seq
+
+from . import selectors, services
+from .serializers import ConversationSerializer
+
+CONTACT_ACTIONS = {
+    "request": lambda user, data: services.contact_request_send(
+        sender=user, to_username=data.get("username", ""), note=data.get("note", "")
+    ),
+    "accept": lambda user, data: services.contact_request_accept(user=user, request_id=data.get("request")),
+    "decline": lambda user, data: services.contact_request_decline(user=user, request_id=data.get("request")),
+    "remove": lambda user, data: services.contact_remove(user=user, username=data.get("username")),
+    "block": lambda user, data: services.block_create(user=user, username=data.get("username", "")),
+    "unblock": lambda user, data: services.block_delete(user=user, username=data.get("username", "")),
+    "group": lambda user, data: services.conversation_create(
+        creator=user, usernames=data.getlist("members"), title=data.get("title", "") or "Group"
+    ),
+}
+DONE = {
+    "request": "Request sent.",
+    "accept": "You are now contacts.",
+    "decline": "Request declined.",
+    "remove": "Contact removed.",
+    "block": "Blocked.",
+    "unblock": "Unblocked.",
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contacts_page(request):
+    status = 200
+    if request.method == "POST":
+        action = CONTACT_ACTIONS.get(request.POST.get("action"))
+        if action is None:
+            flash.error(request, "Unknown action.")
+            status = 400
+        else:
+            try:
+                result = action(request.user, request.POST)
+            except services.ChatError as error:
+                detail = "No such user." if error.code == "not_found" else error.detail
+                flash.error(request, detail)
+                status = error.status
+            else:
+                if request.POST["action"] == "group":
+                    return redirect("chat-conversation", conversation_id=result[0].pk)
+                flash.success(request, DONE[request.POST["action"]])
+                return redirect("contacts")
+    context = {
+        "contacts": contacts_of(request.user),
+        "incoming": contact_requests_for(request.user, direction="incoming"),
+        "outgoing": contact_requests_for(request.user, direction="outgoing"),
+        "blocked": blocked_by(request.user),
+    }
+    return render(request, "chat/contacts.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def chat_page(request, conversation_id=None):
+    conversations = list(selectors.conversations_for(request.user)[:200])
+    current = None
+    status = 200
+    if conversation_id is not None:
+        current = next((c for c in conversations if c.pk == conversation_id), None)
+        if current is None:
+            current = selectors.conversation_detail(user=request.user, conversation_id=conversation_id)
+        if current is None:
+            raise Http404("No such conversation.")
+    if request.method == "POST":
+        if current is None:
+            raise Http404("No such conversation.")
+        try:
+            services.message_send(
+                sender=request.user,
+                conversation=current,
+                body=request.POST.get("body", ""),
+                client_id=request.POST.get("client_id") or None,
+            )
+        except services.ChatError as error:
+            flash.error(request, error.detail)
+            status = error.status
+        else:
+            return redirect("chat-conversation", conversation_id=current.pk)
+    serializer_context = {"viewer": request.user}
+    context = {
+        "conversations": [
+            (conversation, ConversationSerializer(conversation, context=serializer_context).data["title"])
+            for conversation in conversations
+        ],
+        "current": current,
+        "last_seq": last_seq(request.user.pk),
+    }
+    if current is not None:
+        context["title"] = ConversationSerializer(current, context=serializer_context).data["title"]
+        page = selectors.message_page(conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE)
+        context["messages_page"] = page["results"]
+        context["has_older"] = page["has_older"]
+        context["others_read_up_to"] = selectors.others_read_up_to(conversation=current, user=request.user)
+    return render(request, "chat/chat.html", context, status=status)

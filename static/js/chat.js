@@ -1,0 +1,218 @@
+// The live chat page: messages, local echo by client_id, typing, read state, history, unread badges.
+// User text is only ever set through textContent, never parsed as HTML.
+import { TandemSocket } from "./socket.js";
+
+const root = document.getElementById("chat");
+const conversationId = root.dataset.conversation ? Number(root.dataset.conversation) : null;
+const me = root.dataset.me;
+const list = document.getElementById("messages");
+const composer = document.getElementById("composer");
+const typingLine = document.getElementById("typing");
+const readLine = document.getElementById("read-state");
+const connection = document.getElementById("connection");
+let othersReadUpTo = Number(root.dataset.readUpTo || 0);
+let hasOlder = root.dataset.hasOlder === "true";
+let typingTimer = null;
+const unacknowledged = new Map(); // client_id -> message.send frame, until acked or refused
+let lastTypingSent = 0;
+
+function timeLabel(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+}
+
+function messageElement(message, { pending = false } = {}) {
+  const item = document.createElement("li");
+  item.className = "msg";
+  if (message.sender.username === me) item.classList.add("mine");
+  if (pending) item.classList.add("pending");
+  if (message.id) item.dataset.id = message.id;
+  if (message.client_id) item.dataset.clientId = message.client_id;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = message.sender.display_name || message.sender.username;
+  const body = document.createElement("span");
+  body.className = "body";
+  const time = document.createElement("time");
+  item.append(who, body, time);
+  fill(item, message);
+  return item;
+}
+
+function fill(item, message) {
+  if (message.id) item.dataset.id = message.id;
+  item.classList.toggle("recalled", Boolean(message.recalled));
+  item.querySelector(".body").textContent = message.recalled ? "Message recalled" : message.body;
+  if (message.created_at) {
+    const time = item.querySelector("time");
+    time.dateTime = message.created_at;
+    time.textContent = timeLabel(message.created_at);
+  }
+}
+
+function nearBottom() {
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+}
+
+function scrollToBottom() {
+  list.scrollTop = list.scrollHeight;
+}
+
+function showMessage(message) {
+  const existing =
+    list.querySelector(`[data-id="${message.id}"]`) ||
+    (message.client_id && list.querySelector(`[data-client-id="${CSS.escape(message.client_id)}"]`));
+  if (existing) {
+    existing.classList.remove("pending", "failed");
+    fill(existing, message);
+    return;
+  }
+  const stick = nearBottom() || message.sender.username === me;
+  list.append(messageElement(message));
+  if (stick) scrollToBottom();
+}
+
+function markRead() {
+  if (!list || document.visibilityState !== "visible") return;
+  const ids = [...list.querySelectorAll("[data-id]")].map((item) => Number(item.dataset.id));
+  const newest = Math.max(0, ...ids);
+  if (newest > (markRead.sent || 0)) {
+    markRead.sent = newest;
+    socket.send({ type: "read", conversation: conversationId, up_to: newest });
+  }
+}
+
+function showReadState() {
+  if (!readLine) return;
+  const mine = [...list.querySelectorAll(".msg.mine[data-id]")];
+  const last = mine[mine.length - 1];
+  readLine.textContent = last && Number(last.dataset.id) <= othersReadUpTo ? "Read" : "";
+}
+
+function updateListEntry(message) {
+  const entry = document.querySelector(`#conversation-list [data-conversation="${message.conversation}"]`);
+  if (!entry) {
+    if (message.conversation !== conversationId) location.reload(); // a new conversation: fetch the list
+    return;
+  }
+  entry.querySelector(".preview").textContent = message.recalled ? "Message recalled" : message.body;
+  entry.parentElement.prepend(entry);
+  if (message.conversation !== conversationId && message.sender.username !== me) {
+    const badge = entry.querySelector(".badge");
+    badge.textContent = String(Number(badge.textContent || 0) + 1);
+  }
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "message.new":
+    case "message.recalled":
+      if (frame.message) {
+        updateListEntry(frame.message);
+        if (frame.message.conversation === conversationId) {
+          showMessage(frame.message);
+          if (frame.message.sender.username !== me) {
+            typingLine.textContent = "";
+            markRead();
+          }
+          showReadState();
+        }
+      }
+      break;
+    case "message.ack":
+      unacknowledged.delete(frame.client_id);
+      if (frame.message.conversation === conversationId) showMessage(frame.message);
+      showReadState();
+      break;
+    case "typing":
+      if (frame.conversation === conversationId) {
+        typingLine.textContent = `${frame.user} is typing…`;
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => (typingLine.textContent = ""), 3000);
+      }
+      break;
+    case "read":
+      if (frame.conversation === conversationId) {
+        othersReadUpTo = Math.max(othersReadUpTo, frame.up_to);
+        showReadState();
+      }
+      break;
+    case "error":
+      if (frame.client_id) {
+        unacknowledged.delete(frame.client_id);
+        const item = list.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`);
+        if (item) {
+          item.classList.remove("pending");
+          item.classList.add("failed");
+          item.title = frame.detail;
+        }
+      }
+      break;
+  }
+}
+
+const socket = new TandemSocket({
+  lastSeq: Number(root.dataset.lastSeq || 0),
+  onFrame,
+  onStatus: (status) => {
+    if (connection) connection.textContent = status === "online" ? "" : "Reconnecting…";
+    // Whatever was sent but not acknowledged goes again: the same client_id is stored once.
+    if (status === "online") for (const frame of unacknowledged.values()) socket.send(frame);
+  },
+});
+
+async function loadOlder() {
+  const first = list.querySelector("[data-id]");
+  if (!hasOlder || !first || loadOlder.busy) return;
+  loadOlder.busy = true;
+  try {
+    const response = await fetch(`/api/conversations/${conversationId}/messages/?before=${first.dataset.id}&limit=50`, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) return;
+    const page = await response.json();
+    const before = list.scrollHeight;
+    list.prepend(...page.results.map((message) => messageElement(message)));
+    list.scrollTop += list.scrollHeight - before; // keep what the reader was looking at in place
+    hasOlder = page.older !== null;
+  } finally {
+    loadOlder.busy = false;
+  }
+}
+
+if (conversationId !== null) {
+  scrollToBottom();
+  showReadState();
+  markRead();
+  document.addEventListener("visibilitychange", markRead);
+  list.addEventListener("scroll", () => {
+    if (list.scrollTop < 40) loadOlder();
+  });
+  const input = composer.querySelector("textarea");
+  input.addEventListener("input", () => {
+    const now = Date.now();
+    if (now - lastTypingSent > 2000) {
+      lastTypingSent = now;
+      socket.send({ type: "typing", conversation: conversationId });
+    }
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = input.value.trim();
+    if (!body) return;
+    const clientId = crypto.randomUUID();
+    const echo = { client_id: clientId, body, sender: { username: me, display_name: "" } };
+    list.append(messageElement(echo, { pending: true }));
+    scrollToBottom();
+    const frame = { type: "message.send", conversation: conversationId, body, client_id: clientId };
+    unacknowledged.set(clientId, frame);
+    socket.send(frame);
+    input.value = "";
+  });
+}

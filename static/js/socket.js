@@ -1,0 +1,98 @@
+// The one WebSocket per signed-in page: seq tracking, gap detection, resume, reconnect with backoff.
+//
+// Every event a user must not miss carries `seq`, growing by one per event. A jump means a
+// push was dropped (or is still on its way: pushes from concurrent writes can arrive out of
+// order), so we wait about a second for the missing number, then ask the server to `resume`.
+// After a reconnect we resume from the last seq seen, so nothing is lost or shown twice.
+
+const GAP_WAIT_MS = 1000;
+const MAX_BACKOFF_MS = 15000;
+
+export class TandemSocket {
+  constructor({ lastSeq = 0, onFrame = () => {}, onStatus = () => {}, onResync = () => location.reload() } = {}) {
+    this.lastSeq = lastSeq;
+    this.onFrame = onFrame;
+    this.onStatus = onStatus;
+    this.onResync = onResync;
+    this.backoff = 500;
+    this.early = new Map(); // seq -> frame that arrived ahead of a missing one
+    this.gapTimer = null;
+    this.resuming = false;
+    this.connect();
+  }
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    this.ws = new WebSocket(`${scheme}://${location.host}/ws/`);
+    this.ws.addEventListener("open", () => {
+      this.backoff = 500;
+      this.resume();
+      this.onStatus("online");
+    });
+    this.ws.addEventListener("message", (event) => this.receive(JSON.parse(event.data)));
+    this.ws.addEventListener("close", (event) => {
+      this.onStatus("offline");
+      if (event.code === 4401 || event.code === 4403) return; // signed out: no point retrying
+      const delay = this.backoff * (0.75 + Math.random() / 2);
+      this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+      setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  get open() {
+    return this.ws && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  // Returns whether the frame went out; callers keep what must be retried after a reconnect.
+  send(frame) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  resume() {
+    this.resuming = true;
+    this.early.clear();
+    clearTimeout(this.gapTimer);
+    this.gapTimer = null;
+    this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq }));
+  }
+
+  receive(frame) {
+    if (frame.type === "resume.done") {
+      this.resuming = false;
+      this.lastSeq = Math.max(this.lastSeq, frame.last);
+      return;
+    }
+    if (frame.type === "resync") {
+      this.lastSeq = frame.last;
+      this.onResync();
+      return;
+    }
+    if (frame.seq === undefined) {
+      this.onFrame(frame);
+      return;
+    }
+    if (frame.seq <= this.lastSeq) return; // already seen (a replay overlapping a push)
+    if (frame.seq > this.lastSeq + 1 && !this.resuming) {
+      this.early.set(frame.seq, frame);
+      if (!this.gapTimer) this.gapTimer = setTimeout(() => this.resume(), GAP_WAIT_MS);
+      return;
+    }
+    this.accept(frame);
+    while (this.early.has(this.lastSeq + 1)) {
+      const next = this.early.get(this.lastSeq + 1);
+      this.early.delete(next.seq);
+      this.accept(next);
+    }
+    if (this.early.size === 0 && this.gapTimer) {
+      clearTimeout(this.gapTimer);
+      this.gapTimer = null;
+    }
+  }
+
+  accept(frame) {
+    this.lastSeq = frame.seq;
+    this.onFrame(frame);
+  }
+}

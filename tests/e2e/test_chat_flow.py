@@ -1,0 +1,109 @@
+"""Two people in two browser contexts become contacts and chat live, in Chromium against daphne."""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def make_contacts(befriend):
+    """befriend() off this thread: Playwright's event loop runs here, and the service pushes events."""
+
+    def make(a, b):
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(befriend, a, b).result()
+
+    return make
+
+
+def log_in(page, username: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name=f"@{username}").wait_for()
+
+
+def send(page, text: str) -> None:
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def test_become_contacts_and_chat_live(new_page, alice, bob):
+    alice_page, bob_page = new_page(), new_page()
+    log_in(alice_page, "alice")
+    log_in(bob_page, "bob")
+
+    alice_page.get_by_role("link", name="Contacts").click()
+    alice_page.get_by_label("Add by username").fill("bob")
+    alice_page.get_by_label("Note (optional)").fill("Hi Bob, it's Alice")
+    alice_page.get_by_role("button", name="Send request").click()
+    expect(alice_page.get_by_text("Request sent.")).to_be_visible()
+
+    bob_page.goto("/contacts/")
+    expect(bob_page.locator("#incoming")).to_contain_text("Hi Bob, it's Alice")
+    bob_page.get_by_role("button", name="Accept").click()
+    expect(bob_page.get_by_text("You are now contacts.")).to_be_visible()
+
+    alice_page.goto("/chat/")
+    alice_page.get_by_role("link", name=re.compile("Bob")).click()
+    bob_page.goto("/chat/")
+    bob_page.get_by_role("link", name=re.compile("Alice")).click()
+
+    send(alice_page, "Hello Bob!")
+    expect(bob_page.locator("#messages")).to_contain_text("Hello Bob!")
+    expect(alice_page.locator(".msg.mine").last).not_to_have_class(re.compile("pending"))
+    expect(alice_page.locator("#read-state")).to_have_text("Read")
+
+    bob_page.get_by_label("Message").press_sequentially("Hi", delay=50)
+    expect(alice_page.locator("#typing")).to_contain_text("bob is typing")
+    send(bob_page, "<script>window.pwned = true</script><b>bold?</b>")
+    expect(alice_page.locator("#messages")).to_contain_text("<script>window.pwned = true</script><b>bold?</b>")
+    assert alice_page.evaluate("window.pwned") is None
+    assert alice_page.locator("#messages b").count() == 0
+
+
+def test_nothing_is_lost_or_doubled_across_a_worker_restart(new_page, live_daphne, alice, bob, make_contacts):
+    conversation = make_contacts(alice, bob)
+    alice_page, bob_page = new_page(), new_page()
+    log_in(alice_page, "alice")
+    log_in(bob_page, "bob")
+    alice_page.goto(f"/chat/{conversation.pk}/")
+    bob_page.goto(f"/chat/{conversation.pk}/")
+    send(alice_page, "before the drop")
+    expect(bob_page.locator("#messages")).to_contain_text("before the drop")
+
+    live_daphne.stop()
+    expect(bob_page.locator("#connection")).to_have_text("Reconnecting…")
+    for n in range(3):
+        send(alice_page, f"while away {n}")
+    expect(alice_page.locator(".msg.pending")).to_have_count(3)
+    live_daphne.start()
+
+    expect(bob_page.locator("#connection")).to_have_text("", timeout=20_000)
+    expect(alice_page.locator(".msg.pending")).to_have_count(0, timeout=20_000)
+    for n in range(3):
+        expect(bob_page.locator(".msg", has_text=f"while away {n}")).to_have_count(1)
+    assert bob_page.locator(".msg").count() == 4
+    expect(bob_page.locator("#conversation-list .badge")).to_have_text("")
+
+
+def test_unread_badge_for_another_conversation(new_page, alice, bob, make_user, make_contacts):
+    carol = make_user(username="carol")
+    with_bob, with_carol = make_contacts(alice, bob), make_contacts(alice, carol)
+    alice_page, carol_page = new_page(), new_page()
+    log_in(alice_page, "alice")
+    log_in(carol_page, "carol")
+    alice_page.goto(f"/chat/{with_bob.pk}/")
+    carol_page.goto(f"/chat/{with_carol.pk}/")
+    send(carol_page, "psst, Alice")
+    carol_entry = alice_page.locator(f'#conversation-list [data-conversation="{with_carol.pk}"]')
+    expect(carol_entry.locator(".badge")).to_have_text("1")
+    expect(carol_entry.locator(".preview")).to_have_text("psst, Alice")
+    expect(alice_page.locator("#messages")).not_to_contain_text("psst")
