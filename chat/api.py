@@ -7,11 +7,12 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import blocked_by, contact_requests_for, contacts_of
+from accounts.selectors import blocked_by, blocked_ids, contact_requests_for, contacts_of
 
-from . import selectors, services
+from . import presence, selectors, services
 from .serializers import (
     AcceptedSerializer,
+    ContactPresenceSerializer,
     ContactRequestCreateSerializer,
     ContactRequestSerializer,
     ContactSerializer,
@@ -47,9 +48,12 @@ def member_conversation(user, conversation_id):
 
 
 class ContactListView(APIView):
-    @extend_schema(responses=ContactSerializer(many=True))
+    @extend_schema(responses=ContactPresenceSerializer(many=True))
     def get(self, request):
-        return Response(ContactSerializer(contacts_of(request.user), many=True).data)
+        hidden = blocked_ids(request.user)
+        contacts = [contact for contact in contacts_of(request.user) if contact.pk not in hidden]
+        context = {"presence": presence.presence_of([c.pk for c in contacts])}
+        return Response(ContactPresenceSerializer(contacts, many=True, context=context).data)
 
 
 class ContactDetailView(APIView):

@@ -18,7 +18,7 @@ from django.conf import settings
 from realtime.groups import user_group
 from realtime.selectors import replay_batch, replay_plan
 
-from . import selectors, services
+from . import presence, selectors, services
 from .origins import origin_allowed
 from .serializers import MessageSerializer
 
@@ -120,6 +120,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
         self.group = user_group(self.user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await database_sync_to_async(presence.socket_opened)(self.user)
 
     async def dispatch(self, message):
         # Channels' dispatch first closes stale database connections through the one shared
@@ -136,6 +137,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
             # A send still queued is not acknowledged; the client sends it again with the same client_id.
             self.send_worker.cancel()
+            await database_sync_to_async(presence.socket_closed)(self.user)
 
     async def receive(self, text_data=None, bytes_data=None):
         client_id = None

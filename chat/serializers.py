@@ -75,6 +75,23 @@ class ContactSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ContactPresenceSerializer(ContactSerializer):
+    """A contact with presence: expects `presence` in the context ({user_id: {online, last_seen}})."""
+
+    online = serializers.SerializerMethodField()
+    last_seen = serializers.SerializerMethodField()
+
+    class Meta(ContactSerializer.Meta):
+        fields = ("username", "display_name", "online", "last_seen")
+        read_only_fields = fields
+
+    def get_online(self, user: User) -> bool:
+        return self.context["presence"][user.pk]["online"]
+
+    def get_last_seen(self, user: User) -> str | None:
+        return self.context["presence"][user.pk]["last_seen"]
+
+
 class UsernameSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=30)
 

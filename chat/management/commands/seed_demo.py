@@ -1,10 +1,11 @@
-"""`manage.py seed_demo`: demo people (and, as the apps grow, their contacts, chats and posts)."""
+"""`manage.py seed_demo`: demo people, their contacts and chats (and, as the apps grow, posts)."""
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, seed_users
 from accounts.models import User
+from chat import demo as chat_demo
 
 
 class Command(BaseCommand):
@@ -19,6 +20,7 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             people = seed_users()
+            chat_demo.seed(people)
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for each: {DEMO_PASSWORD}):"))
         for person in people:
             self.stdout.write(f"  {person.username}")

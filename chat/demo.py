@@ -1,0 +1,50 @@
+"""Demo chat for `seed_demo`: contacts, a direct conversation and a group with some history."""
+
+from accounts.models import User
+from accounts.selectors import are_contacts
+
+from . import services
+from .models import Conversation
+
+GROUP_TITLE = "Weekend climbing"
+DIRECT_HISTORY = [
+    ("alice", "Bob! Are you around this weekend?"),
+    ("bob", "Mostly. Saturday morning I'm shooting the harbour at sunrise."),
+    ("alice", "Sunrise?? Brave. Coffee after?"),
+    ("bob", "Deal. The place by the pier ☕"),
+]
+GROUP_HISTORY = [
+    ("alice", "Climbing on Sunday, who's in?"),
+    ("carol", "我来！Bringing my new shoes."),
+    ("dave", "I'll bring bread. Obviously."),
+    ("bob", "Count me in, I'll take pictures."),
+]
+
+
+def _befriend(a: User, b: User):
+    if are_contacts(a, b):
+        return services.direct_conversation_get_or_create(a, b)
+    request, conversation = services.contact_request_send(sender=a, to_username=b.username, note="From the demo")
+    if conversation is None:
+        _, conversation = services.contact_request_accept(user=b, request_id=request.pk)
+    return conversation
+
+
+def _say(conversation, people: dict[str, User], history) -> None:
+    for index, (username, body) in enumerate(history):
+        services.message_send(
+            sender=people[username], conversation=conversation, body=body, client_id=f"demo-{conversation.pk}-{index}"
+        )
+
+
+def seed(people: list[User]) -> None:
+    by_name = {person.username: person for person in people}
+    alice = by_name["alice"]
+    direct = _befriend(alice, by_name["bob"])
+    for other in ("carol", "dave"):
+        _befriend(alice, by_name[other])
+    _say(direct, by_name, DIRECT_HISTORY)
+    group = Conversation.objects.filter(kind=Conversation.Kind.GROUP, created_by=alice, title=GROUP_TITLE).first()
+    if group is None:
+        group, _ = services.conversation_create(creator=alice, usernames=["bob", "carol", "dave"], title=GROUP_TITLE)
+    _say(group, by_name, GROUP_HISTORY)

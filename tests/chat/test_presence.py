@@ -1,0 +1,68 @@
+"""Presence goes to contacts only, live over the socket and in the contacts list."""
+
+import json
+import urllib.request
+
+import pytest
+
+from accounts.services import token_for
+
+from .wsclient import SocketClient
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+def live_contacts(daphne_server, user) -> list[dict]:
+    """GET /api/contacts/ from the live server, whose cache holds the presence counts."""
+    request = urllib.request.Request(
+        f"{daphne_server.url}/api/contacts/", headers={"Authorization": f"Token {token_for(user=user).key}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_contacts_see_each_other_come_and_go(daphne_server, alice, bob, make_user, befriend):
+    befriend(alice, bob)
+    stranger = SocketClient(daphne_server.ws_url, token_for(user=make_user(username="eve")).key)
+    watcher = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
+    bob_socket = SocketClient(daphne_server.ws_url, token_for(user=bob).key)
+    assert watcher.recv() == {"type": "presence", "user": "bob", "online": True}
+    [contact] = live_contacts(daphne_server, alice)
+    assert (contact["username"], contact["online"]) == ("bob", True)
+
+    bob_socket.close()
+    assert watcher.recv() == {"type": "presence", "user": "bob", "online": False}
+    [contact] = live_contacts(daphne_server, alice)
+    assert contact["online"] is False and contact["last_seen"]
+    stranger.send(type="ping")
+    assert stranger.recv() == {"type": "pong"}  # the stranger was told nothing before it
+    watcher.close()
+    stranger.close()
+
+
+def test_two_tabs_count_as_one_presence(daphne_server, alice, bob, befriend):
+    befriend(alice, bob)
+    watcher = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
+    tab1 = SocketClient(daphne_server.ws_url, token_for(user=bob).key)
+    assert watcher.recv()["online"] is True
+    tab2 = SocketClient(daphne_server.ws_url, token_for(user=bob).key)
+    tab1.close()
+    watcher.send(type="ping")
+    assert watcher.recv() == {"type": "pong"}  # still online: no "offline" before the pong
+    tab2.close()
+    assert watcher.recv() == {"type": "presence", "user": "bob", "online": False}
+    watcher.close()
+
+
+def test_blocked_contacts_see_no_presence(daphne_server, alice, bob, befriend, client_for):
+    befriend(alice, bob)
+    client_for(bob).post("/api/blocks/", {"username": "alice"}, format="json")
+    watcher = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
+    bob_socket = SocketClient(daphne_server.ws_url, token_for(user=bob).key)
+    bob_socket.send(type="ping")
+    assert bob_socket.recv() == {"type": "pong"}
+    watcher.send(type="ping")
+    assert watcher.recv() == {"type": "pong"}
+    assert live_contacts(daphne_server, alice) == []
+    bob_socket.close()
+    watcher.close()
