@@ -176,3 +176,15 @@ def test_resume_from_the_future_or_too_old_asks_for_resync(socket_for, daphne_se
     Event.objects.filter(user=alice).delete()
     a.send(type="resume", after=0)
     assert a.expect("resync")["type"] == "resync"
+
+
+def test_contact_requests_and_acceptances_are_pushed_live(socket_for, daphne_server, alice, bob):
+    a, b = socket_for(daphne_server, alice), socket_for(daphne_server, bob)
+    sent = rest_post(daphne_server, alice, "/api/contact-requests/", {"to": "bob", "note": "hello"})
+    pushed = b.expect("contact.request")
+    assert pushed["request"]["id"] == sent["id"] and pushed["request"]["note"] == "hello"
+    accepted = rest_post(daphne_server, bob, f"/api/contact-requests/{sent['id']}/accept/", {})
+    for side in (a, b):
+        frame = side.expect("contact.accepted")
+        assert frame["conversation_id"] == accepted["conversation_id"]
+        assert frame["request"]["status"] == "accepted"
