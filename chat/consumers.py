@@ -8,6 +8,7 @@ frame gets an `error` frame and the socket stays open.
 import asyncio
 import logging
 import time
+import weakref
 
 import orjson
 from channels.consumer import get_handler_name
@@ -27,6 +28,8 @@ CLOSE_FORBIDDEN_ORIGIN = 4403
 MAX_FRAME_CHARS = 16_000
 # Sends accepted but not yet stored, per socket; past this the client is told to slow down.
 MAX_QUEUED_SENDS = 100
+# Most sends stored in one transaction by the writer.
+MAX_BATCH = 200
 
 logger = logging.getLogger(__name__)
 
@@ -73,16 +76,52 @@ def _conversation(user, conversation_id):
 
 
 @database_sync_to_async
-def _send_message(user, frame: dict, client_id: str):
-    conversation = _conversation(user, frame["conversation"])
-    message, _ = services.message_send(
-        sender=user,
-        conversation=conversation,
-        body=frame.get("body"),
-        client_id=client_id,
-        reply_to=frame.get("reply_to"),
-    )
-    return MessageSerializer(message).data
+def _store_batch(sends: list[services.OutgoingMessage]) -> list[tuple[dict | None, services.ChatError | None]]:
+    results = services.message_send_many(sends=sends)
+    return [(MessageSerializer(r.message).data if r.message else None, r.error) for r in results]
+
+
+class MessageWriter:
+    """Group commit: the sends waiting from every socket of this process, stored in one transaction.
+
+    A transaction per message spends most of its time committing; while one batch is
+    being stored, the next one gathers. Sends are taken in arrival order, so each
+    socket's messages keep their order.
+    """
+
+    def __init__(self):
+        self.waiting: asyncio.Queue[tuple[services.OutgoingMessage, asyncio.Future]] = asyncio.Queue()
+        self.task = asyncio.get_running_loop().create_task(self.run())
+
+    def submit(self, send: services.OutgoingMessage) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.put_nowait((send, future))
+        return future
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self.waiting.get()]
+            while len(batch) < MAX_BATCH and not self.waiting.empty():
+                batch.append(self.waiting.get_nowait())
+            try:
+                results = await _store_batch([send for send, _ in batch])
+            except Exception as exc:
+                logger.exception("Storing a batch of %d messages failed", len(batch))
+                results = [(None, exc)] * len(batch)
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+
+_writers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MessageWriter]" = weakref.WeakKeyDictionary()
+
+
+def message_writer() -> MessageWriter:
+    """The writer of the running event loop (one per daphne process; tests run several loops)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _writers:
+        _writers[loop] = MessageWriter()
+    return _writers[loop]
 
 
 @database_sync_to_async
@@ -113,10 +152,9 @@ class TandemConsumer(AsyncWebsocketConsumer):
         self.typing_bucket = TokenBucket(settings.CHAT_TYPING_PER_SECOND)
         # Pushes at or below this seq were already sent by a replay; they are dropped, not doubled.
         self.replayed_through = 0
-        # Sends are stored in arrival order by one task per socket, so the receive loop keeps
-        # reading: rate limits apply when frames arrive, and pings are answered meanwhile.
-        self.queued_sends: asyncio.Queue[dict] = asyncio.Queue(maxsize=MAX_QUEUED_SENDS)
-        self.send_worker = asyncio.create_task(self.store_queued_sends())
+        # Sends go to the process's writer and the receive loop keeps reading: rate limits
+        # apply when frames arrive, and pings are answered while messages are stored.
+        self.pending_sends: set[asyncio.Task] = set()
         self.group = user_group(self.user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -135,8 +173,10 @@ class TandemConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            # A send still queued is not acknowledged; the client sends it again with the same client_id.
-            self.send_worker.cancel()
+            # A send still waiting is stored but not acknowledged; the client sends it again
+            # with the same client_id and gets the stored message back.
+            for task in self.pending_sends:
+                task.cancel()
             await database_sync_to_async(presence.socket_closed)(self.user)
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -175,33 +215,30 @@ class TandemConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "pong"})
 
     async def handle_message_send(self, frame: dict) -> None:
-        field(frame, "conversation", int)
-        field(frame, "client_id", str)
-        if not self.send_bucket.take():
+        conversation_id = field(frame, "conversation", int)
+        client_id = field(frame, "client_id", str)
+        if not self.send_bucket.take() or len(self.pending_sends) >= MAX_QUEUED_SENDS:
             raise FrameError("rate_limited", "Too many messages; slow down.")
-        try:
-            self.queued_sends.put_nowait(frame)
-        except asyncio.QueueFull:
-            raise FrameError("rate_limited", "Too many messages waiting to be stored; slow down.") from None
+        send = services.OutgoingMessage(
+            sender=self.user,
+            conversation_id=conversation_id,
+            body=frame.get("body"),
+            client_id=client_id,
+            reply_to=frame.get("reply_to"),
+        )
+        task = asyncio.create_task(self.acknowledge(message_writer().submit(send), client_id))
+        self.pending_sends.add(task)
+        task.add_done_callback(self.pending_sends.discard)
 
-    async def store_queued_sends(self) -> None:
-        while True:
-            frame = await self.queued_sends.get()
-            client_id = frame["client_id"]
-            try:
-                message = await _send_message(self.user, frame, client_id)
-            except services.ChatError as error:
-                await self.send_frame(
-                    {"type": "error", "code": error.code, "detail": error.detail, "client_id": client_id}
-                )
-            except Exception:
-                logger.exception("Storing a message failed")
-                detail = "The message could not be stored; send it again."
-                await self.send_frame(
-                    {"type": "error", "code": "server_error", "detail": detail, "client_id": client_id}
-                )
-            else:
-                await self.send_frame({"type": "message.ack", "client_id": client_id, "message": message})
+    async def acknowledge(self, stored: asyncio.Future, client_id: str) -> None:
+        message, error = await stored
+        if message is not None:
+            await self.send_frame({"type": "message.ack", "client_id": client_id, "message": message})
+        elif isinstance(error, services.ChatError):
+            await self.send_frame({"type": "error", "code": error.code, "detail": error.detail, "client_id": client_id})
+        else:
+            detail = "The message could not be stored; send it again."
+            await self.send_frame({"type": "error", "code": "server_error", "detail": detail, "client_id": client_id})
 
     async def handle_typing(self, frame: dict) -> None:
         conversation_id = field(frame, "conversation", int)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Block, Contact, ContactRequest, User
 from accounts.selectors import are_contacts, is_blocked_between, user_by_username
-from realtime.services import ephemeral_send, events_publish
+from realtime.services import Publication, ephemeral_send, events_publish, events_publish_many
 
 from .models import Conversation, Membership, Message
 from .selectors import member_ids, message_for_member
@@ -277,61 +277,210 @@ def group_member_remove(*, user: User, conversation: Conversation, username) -> 
 # Messages ------------------------------------------------------------------------------
 
 
-def check_can_send(*, sender: User, conversation: Conversation) -> None:
-    if conversation.kind == Conversation.Kind.DIRECT:
-        other_id = next(uid for uid in map(int, conversation.direct_key.split(":")) if uid != sender.pk)
-        other = User(pk=other_id)
-        if is_blocked_between(sender, other) or not are_contacts(sender, other):
-            raise ChatError("not_contacts", "You can only message your contacts.", 403)
+@dataclass
+class OutgoingMessage:
+    """One send as a client asked for it; nothing here is trusted yet."""
+
+    sender: User
+    conversation_id: object
+    body: object
+    client_id: object = None
+    reply_to: object = None
+
+
+@dataclass
+class SendResult:
+    message: Message | None = None
+    created: bool = False
+    error: ChatError | None = None
+
+
+@dataclass
+class _Checked:
+    index: int
+    send: OutgoingMessage
+    body: str
+    client_id: str
+    conversation: Conversation | None = None
+    reply_to_id: int | None = None
+
+
+def _check_fields(send: OutgoingMessage) -> _Checked:
+    body = check_text(send.body, field="body", max_length=MAX_BODY)
+    client_id = "" if send.client_id is None else send.client_id
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        raise ChatError("invalid", "client_id must be a string of at most 64 characters.")
+    if send.reply_to is not None and (not isinstance(send.reply_to, int) or isinstance(send.reply_to, bool)):
+        raise ChatError("invalid", "reply_to must be a message id.")
+    if not isinstance(send.conversation_id, int) or isinstance(send.conversation_id, bool):
+        raise NOT_FOUND
+    return _Checked(index=-1, send=send, body=body, client_id=client_id, reply_to_id=send.reply_to)
+
+
+def _direct_refusals(checked: list[_Checked]) -> set[int]:
+    """Indexes of sends into direct conversations whose two people are not (or no longer) contacts."""
+    pairs = {}
+    for item in checked:
+        if item.conversation.kind == Conversation.Kind.DIRECT:
+            low, high = map(int, item.conversation.direct_key.split(":"))
+            pairs[item.index] = (item.send.sender.pk, high if low == item.send.sender.pk else low)
+    if not pairs:
+        return set()
+    senders = {a for a, _ in pairs.values()}
+    others = {b for _, b in pairs.values()}
+    contacts = set(
+        Contact.objects.filter(user_id__in=senders, contact_id__in=others).values_list("user_id", "contact_id")
+    )
+    everyone = senders | others
+    blocks = set(
+        Block.objects.filter(blocker_id__in=everyone, blocked_id__in=everyone).values_list("blocker_id", "blocked_id")
+    )
+    return {index for index, (a, b) in pairs.items() if (a, b) not in contacts or (a, b) in blocks or (b, a) in blocks}
+
+
+def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -> list[SendResult]:
+    """Stores many sends in one transaction (group commit) and pushes `message.new` after it.
+
+    This is the one path for sending: REST sends a batch of one, the socket's writer
+    sends whatever is waiting. Each send is checked on its own; a bad one gets its
+    error and does not stop the others. Order is kept: per sender, messages get ids
+    and seqs in the order given. A client_id the sender already used returns the first
+    message (created False) and stores and pushes nothing.
+    """
+    results = [SendResult() for _ in sends]
+    checked: list[_Checked] = []
+    for index, send in enumerate(sends):
+        try:
+            item = _check_fields(send)
+        except ChatError as error:
+            results[index].error = error
+            continue
+        item.index = index
+        checked.append(item)
+    if not checked:
+        return results
+
+    memberships = Membership.objects.filter(
+        user_id__in={item.send.sender.pk for item in checked},
+        conversation_id__in={item.send.conversation_id for item in checked},
+    ).select_related("conversation")
+    conversations = {(m.user_id, m.conversation_id): m.conversation for m in memberships}
+    with_client_id = [item for item in checked if item.client_id]
+    earlier = {
+        (m.sender_id, m.client_id): m
+        for m in Message.objects.filter(
+            sender_id__in={item.send.sender.pk for item in with_client_id},
+            client_id__in={item.client_id for item in with_client_id},
+        ).select_related("sender")
+    }
+    reply_targets = dict(
+        Message.objects.filter(pk__in={item.reply_to_id for item in checked if item.reply_to_id}).values_list(
+            "pk", "conversation_id"
+        )
+    )
+
+    valid: list[_Checked] = []
+    seen_in_batch: dict[tuple[int, str], _Checked] = {}
+    for item in checked:
+        result = results[item.index]
+        item.conversation = conversations.get((item.send.sender.pk, item.send.conversation_id))
+        key = (item.send.sender.pk, item.client_id)
+        if item.conversation is None:
+            result.error = NOT_FOUND
+        elif item.client_id and key in earlier:
+            if earlier[key].conversation_id != item.conversation.pk:
+                result.error = ChatError("client_id_reused", "That client_id was used for another conversation.", 409)
+            else:
+                result.message = earlier[key]
+        elif item.reply_to_id and reply_targets.get(item.reply_to_id) != item.conversation.pk:
+            result.error = ChatError("invalid", "reply_to must be a message of this conversation.")
+        elif item.client_id and key in seen_in_batch:
+            continue  # the same send twice in one batch: answered below with the first one's message
+        else:
+            if item.client_id:
+                seen_in_batch[key] = item
+            valid.append(item)
+    for index in _direct_refusals(valid):
+        results[index].error = ChatError("not_contacts", "You can only message your contacts.", 403)
+    valid = [item for item in valid if results[item.index].error is None]
+
+    if valid:
+        try:
+            _store(valid, results)
+        except IntegrityError:
+            # The same client_id raced in from another socket or request. Rare: redo the sends
+            # one by one, where the retry finds the first message (or fails for another reason).
+            if _retried:
+                raise
+            return [message_send_many(sends=[send], _retried=True)[0] for send in sends]
+    for item in checked:
+        result = results[item.index]
+        first = seen_in_batch.get((item.send.sender.pk, item.client_id)) if item.client_id else None
+        if result.message is None and result.error is None and first is not None:
+            result.message = results[first.index].message
+            result.error = results[first.index].error
+    return results
+
+
+@transaction.atomic
+def _store(valid: list[_Checked], results: list[SendResult]) -> None:
+    messages = Message.objects.bulk_create(
+        [
+            Message(
+                conversation=item.conversation,
+                sender=item.send.sender,
+                body=item.body,
+                client_id=item.client_id,
+                reply_to_id=item.reply_to_id,
+            )
+            for item in valid
+        ]
+    )
+    latest: dict[int, Message] = {}
+    read_by_sender: dict[tuple[int, int], int] = {}
+    for item, message in zip(valid, messages, strict=True):
+        results[item.index].message = message
+        results[item.index].created = True
+        latest[message.conversation_id] = message
+        read_by_sender[(message.conversation_id, message.sender_id)] = message.pk
+    for conversation_id, message in latest.items():
+        Conversation.objects.filter(pk=conversation_id).update(
+            last_message=message, last_activity_at=message.created_at
+        )
+    for (conversation_id, sender_id), message_id in read_by_sender.items():
+        # The sender has read what they wrote.
+        Membership.objects.filter(conversation_id=conversation_id, user_id=sender_id).update(
+            last_read_message_id=message_id
+        )
+    members: dict[int, list[int]] = {}
+    for conversation_id, user_id in Membership.objects.filter(conversation_id__in=latest).values_list(
+        "conversation_id", "user_id"
+    ):
+        members.setdefault(conversation_id, []).append(user_id)
+    events_publish_many(
+        [
+            Publication(
+                user_ids=members.get(message.conversation_id, []),
+                event_type="message.new",
+                ref={"message": message.pk},
+                frame={"message": MessageSerializer(message).data},
+            )
+            for message in messages
+        ]
+    )
 
 
 def message_send(
     *, sender: User, conversation: Conversation, body, client_id=None, reply_to=None
 ) -> tuple[Message, bool]:
-    """Stores a message and pushes `message.new` to every member after commit.
-
-    Returns (message, created). A client_id the sender already used returns the first
-    message with created False, and stores and pushes nothing.
-    """
-    body = check_text(body, field="body", max_length=MAX_BODY)
-    if client_id is None:
-        client_id = ""
-    if not isinstance(client_id, str) or len(client_id) > 64:
-        raise ChatError("invalid", "client_id must be a string of at most 64 characters.")
-    if client_id:
-        existing = Message.objects.filter(sender=sender, client_id=client_id).select_related("sender").first()
-        if existing is not None:
-            if existing.conversation_id != conversation.pk:
-                raise ChatError("client_id_reused", "That client_id was used for another conversation.", 409)
-            return existing, False
-    reply_to_id = None
-    if reply_to is not None:
-        if not isinstance(reply_to, int) or isinstance(reply_to, bool):
-            raise ChatError("invalid", "reply_to must be a message id.")
-        if not Message.objects.filter(pk=reply_to, conversation=conversation).exists():
-            raise ChatError("invalid", "reply_to must be a message of this conversation.")
-        reply_to_id = reply_to
-    check_can_send(sender=sender, conversation=conversation)
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                conversation=conversation, sender=sender, body=body, client_id=client_id, reply_to_id=reply_to_id
-            )
-            Conversation.objects.filter(pk=conversation.pk).update(
-                last_message=message, last_activity_at=message.created_at
-            )
-            Membership.objects.filter(conversation=conversation, user=sender).update(last_read_message_id=message.pk)
-            frame = {"message": MessageSerializer(message).data}
-            events_publish(
-                user_ids=member_ids(conversation), event_type="message.new", ref={"message": message.pk}, frame=frame
-            )
-    except IntegrityError:
-        # The same client_id raced in from another socket or request: the first one won.
-        existing = Message.objects.filter(sender=sender, client_id=client_id).select_related("sender").first()
-        if existing is None:
-            raise
-        return existing, False
-    return message, True
+    """Sends one message (see message_send_many). Returns (message, created); raises ChatError."""
+    outgoing = OutgoingMessage(
+        sender=sender, conversation_id=conversation.pk, body=body, client_id=client_id, reply_to=reply_to
+    )
+    [result] = message_send_many(sends=[outgoing])
+    if result.error is not None:
+        raise result.error
+    return result.message, result.created
 
 
 @transaction.atomic

@@ -7,7 +7,9 @@ A push may still be dropped by a full channel: the client sees the jump in `seq`
 and asks for `resume`, which reads the rows written here.
 """
 
+from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 
 import orjson
@@ -22,27 +24,68 @@ Frame = dict
 FrameFor = Callable[[int], Frame]
 
 
-def _next_seqs(user_ids: list[int]) -> dict[int, int]:
-    """Adds one to each user's counter in one statement and returns the new values.
+@dataclass
+class Publication:
+    """One event for some users: stored as `ref`, pushed as `frame` (or a frame per user id)."""
+
+    user_ids: Iterable[int]
+    event_type: str
+    ref: dict
+    frame: Frame | FrameFor
+
+
+def _reserve_seqs(counts: dict[int, int]) -> dict[int, int]:
+    """Adds `counts[user]` to each user's counter in one statement; returns each new last seq.
 
     The UPDATE takes each row's lock (PostgreSQL) or the database lock (SQLite
     IMMEDIATE) until commit, so concurrent publishers to one user serialize and the
     numbers grow by exactly one per event.
     """
     table = UserStream._meta.db_table
+    user_ids = sorted(counts)
+    cases = " ".join(["WHEN %s THEN %s"] * len(user_ids))
     placeholders = ", ".join(["%s"] * len(user_ids))
+    params = [value for uid in user_ids for value in (uid, counts[uid])] + user_ids
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE user_id IN ({placeholders}) RETURNING user_id, last_seq",
-            user_ids,
+            f"UPDATE {table} SET last_seq = last_seq + (CASE user_id {cases} END) "
+            f"WHERE user_id IN ({placeholders}) RETURNING user_id, last_seq",
+            params,
         )
-        seqs = dict(cursor.fetchall())
-    missing = [uid for uid in user_ids if uid not in seqs]
+        lasts = dict(cursor.fetchall())
+    missing = {uid: n for uid, n in counts.items() if uid not in lasts}
     if missing:
         # Users made without the post_save signal (bulk inserts): open their streams now.
         UserStream.objects.bulk_create([UserStream(user_id=uid) for uid in missing], ignore_conflicts=True)
-        seqs.update(_next_seqs(missing))
-    return seqs
+        lasts.update(_reserve_seqs(missing))
+    return lasts
+
+
+def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]:
+    """Appends every publication's events, numbered in list order per user, in a few statements.
+
+    Pushes go out after commit, in one hop into the event loop. Returns, per
+    publication, each recipient's seq.
+    """
+    recipients = [sorted(set(publication.user_ids)) for publication in publications]
+    counts = Counter(uid for users in recipients for uid in users)
+    if not counts:
+        return [{} for _ in publications]
+    lasts = _reserve_seqs(counts)
+    next_seq = {uid: lasts[uid] - count + 1 for uid, count in counts.items()}
+    events, pushes, numbering = [], [], []
+    for publication, users in zip(publications, recipients, strict=True):
+        seqs = {}
+        for uid in users:
+            seqs[uid] = next_seq[uid]
+            next_seq[uid] += 1
+            events.append(Event(user_id=uid, seq=seqs[uid], type=publication.event_type, ref=publication.ref))
+            body = publication.frame(uid) if callable(publication.frame) else publication.frame
+            pushes.append((uid, {**body, "type": publication.event_type, "seq": seqs[uid]}))
+        numbering.append(seqs)
+    Event.objects.bulk_create(events)
+    transaction.on_commit(partial(_push, pushes))
+    return numbering
 
 
 def events_publish(*, user_ids: Iterable[int], event_type: str, ref: dict, frame: Frame | FrameFor) -> dict[int, int]:
@@ -52,34 +95,25 @@ def events_publish(*, user_ids: Iterable[int], event_type: str, ref: dict, frame
     frame on replay. `frame` is the live rendering, the same for everyone or made
     per user id. Returns each user's new seq.
     """
-    recipients = sorted(set(user_ids))
-    if not recipients:
-        return {}
-    seqs = _next_seqs(recipients)
-    Event.objects.bulk_create([Event(user_id=uid, seq=seqs[uid], type=event_type, ref=ref) for uid in recipients])
-    frames = {
-        uid: {**(frame(uid) if callable(frame) else frame), "type": event_type, "seq": seqs[uid]} for uid in recipients
-    }
-    transaction.on_commit(partial(_push, frames))
-    return seqs
+    return events_publish_many([Publication(user_ids, event_type, ref, frame)])[0]
 
 
-def _push(frames: dict[int, Frame]) -> None:
-    messages = {
-        uid: {"type": "event.push", "text": orjson.dumps(frame).decode(), "seq": frame["seq"]}
-        for uid, frame in frames.items()
-    }
+def _push(pushes: list[tuple[int, Frame]]) -> None:
+    messages = [
+        (uid, {"type": "event.push", "text": orjson.dumps(frame).decode(), "seq": frame["seq"]})
+        for uid, frame in pushes
+    ]
     async_to_sync(_group_send_all)(messages)
 
 
-async def _group_send_all(messages: dict[int, dict]) -> None:
+async def _group_send_all(messages: list[tuple[int, dict]]) -> None:
     # One hop into the event loop per commit, not one per recipient.
     layer = get_channel_layer()
-    for uid, message in messages.items():
+    for uid, message in messages:
         await layer.group_send(user_group(uid), message)
 
 
 def ephemeral_send(*, user_ids: Iterable[int], frame: Frame) -> None:
     """Pushes a frame that is not stored and carries no seq (typing, presence)."""
     message = {"type": "event.push", "text": orjson.dumps(frame).decode()}
-    async_to_sync(_group_send_all)({uid: message for uid in set(user_ids)})
+    async_to_sync(_group_send_all)([(uid, message) for uid in set(user_ids)])

@@ -1,0 +1,44 @@
+"""message_send_many: the socket writer's batch path keeps each send's own answer and the order."""
+
+import pytest
+
+from chat.models import Message
+from chat.services import OutgoingMessage, message_send_many
+from realtime.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_batch_stores_in_order_and_answers_each_send(alice, bob, make_user, befriend):
+    carol = make_user(username="carol")
+    with_bob = befriend(alice, bob)
+    with_carol = befriend(carol, bob)
+    sends = [
+        OutgoingMessage(sender=alice, conversation_id=with_bob.pk, body="one", client_id="a1"),
+        OutgoingMessage(sender=carol, conversation_id=with_bob.pk, body="not my chat", client_id="c1"),
+        OutgoingMessage(sender=alice, conversation_id=with_bob.pk, body="   ", client_id="a2"),
+        OutgoingMessage(sender=carol, conversation_id=with_carol.pk, body="hi bob", client_id="c2"),
+        OutgoingMessage(sender=alice, conversation_id=with_bob.pk, body="one again", client_id="a1"),
+        OutgoingMessage(sender=alice, conversation_id=with_bob.pk, body="two", client_id="a3"),
+    ]
+    results = message_send_many(sends=sends)
+
+    assert [r.error.code if r.error else None for r in results] == [None, "not_found", "invalid", None, None, None]
+    assert results[4].message.pk == results[0].message.pk  # the same client_id twice is one message
+    assert [m.body for m in Message.objects.filter(conversation=with_bob).order_by("id")] == ["one", "two"]
+    bob_events = list(Event.objects.filter(user=bob, type="message.new").order_by("seq"))
+    assert [e.ref["message"] for e in bob_events] == [results[i].message.pk for i in (0, 3, 5)]
+    assert [e.seq for e in bob_events] == list(range(bob_events[0].seq, bob_events[0].seq + 3))
+
+
+def test_a_retried_batch_creates_nothing_new(alice, bob, befriend):
+    conversation = befriend(alice, bob)
+    sends = [
+        OutgoingMessage(sender=alice, conversation_id=conversation.pk, body=f"m{n}", client_id=f"k{n}")
+        for n in range(3)
+    ]
+    first = message_send_many(sends=sends)
+    again = message_send_many(sends=sends)
+    assert all(r.created for r in first) and not any(r.created for r in again)
+    assert [r.message.pk for r in first] == [r.message.pk for r in again]
+    assert Message.objects.count() == 3
