@@ -45,7 +45,8 @@ class PostQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
     def public(self):
-        return self.filter(visibility=Visibility.PUBLIC)
+        """Posts for the public surfaces: public themselves and everything above them public too."""
+        return self.filter(fully_public=True)
 
     def visible_to(self, viewer):
         """Posts `viewer` (None or anonymous: a visitor) may see.
@@ -86,6 +87,9 @@ class Post(models.Model):
     body = models.TextField(blank=True)
     html = models.TextField(blank=True)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    # Public, and so is every post above it: a public reply to a followers-only post is not
+    # for the public timeline, search or trending. Fixed at creation, as visibility is.
+    fully_public = models.BooleanField(default=True)
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
     repost_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reposts")
     original = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -104,7 +108,7 @@ class Post(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["author", "-id"], name="microblog_post_author_id"),
-            models.Index(fields=["visibility", "-id"], name="microblog_post_visibility_id"),
+            models.Index(fields=["fully_public", "-id"], name="microblog_post_public_id"),
         ]
         constraints = [
             # Reposting the same post twice without a comment gives back the first repost.

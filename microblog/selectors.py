@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Block, User
 from accounts.selectors import are_contacts, is_blocked_between
 
-from .models import Follow, Hashtag, Mute, Notification, Post, PostAncestor, PostQuerySet, PostTag, Visibility
+from .models import Follow, Hashtag, Mute, Notification, Post, PostAncestor, PostQuerySet, PostTag
 from .text import tag_name
 
 TRENDING_WINDOW = timedelta(hours=24)
@@ -221,7 +221,7 @@ def trend_score(*, authors: int, baseline_authors: int, baseline_days: int) -> f
 def _trending_compute(now) -> list[dict]:
     since = now - TRENDING_WINDOW
     baseline_since = since - timedelta(days=TRENDING_BASELINE_DAYS)
-    public_alive = PostTag.objects.filter(post__visibility=Visibility.PUBLIC, post__deleted_at__isnull=True)
+    public_alive = PostTag.objects.filter(post__fully_public=True, post__deleted_at__isnull=True)
     recent = list(
         public_alive.filter(post__created_at__gte=since, post__created_at__lte=now)
         .values("hashtag_id", "hashtag__name")

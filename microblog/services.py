@@ -65,8 +65,10 @@ def _post_make(
     tokens = text.tokenize(body)
     mentioned = _mentioned_users(text.mention_candidates(tokens))
     tags = text.hashtags(tokens)
+    parent = reply_to or repost_of
     post = Post.objects.create(
         author=author,
+        fully_public=visibility == Visibility.PUBLIC and (parent is None or parent.fully_public),
         body=body,
         html=text.render_html(tokens, {user.username.lower(): user.username for user in mentioned}),
         visibility=visibility,
@@ -76,7 +78,6 @@ def _post_make(
         hashtags=tags,
         mentions=[user.username for user in mentioned],
     )
-    parent = reply_to or repost_of
     if parent is not None:
         is_repost = repost_of is not None
         links = [PostAncestor(post=post, ancestor=parent, depth=1, via_repost=is_repost)]
@@ -126,7 +127,7 @@ def post_repost(*, author: User, post: Post, comment: str = "") -> tuple[Post, b
     (a partial unique constraint makes that hold under races too). Every post of
     the chain above counts the new repost.
     """
-    if post.visibility != Visibility.PUBLIC:
+    if not post.fully_public:
         raise MicroblogError("Only public posts can be reposted.")
     if not comment.strip():
         existing = _plain_repost(author, post)

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, seed_users
 from accounts.models import User
+from microblog.demo import seed as seed_microblog
 
 
 class Command(BaseCommand):
@@ -19,6 +20,7 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             people = seed_users()
+            seed_microblog(people)
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for each: {DEMO_PASSWORD}):"))
         for person in people:
             self.stdout.write(f"  {person.username}")
