@@ -47,8 +47,15 @@ def post_visible(viewer, post_id) -> Post | None:
     return posts_visible(viewer).presented_to(viewer).filter(pk=post_id).first()
 
 
+def _storable(text: str) -> bool:
+    """PostgreSQL refuses NUL in a string literal: such input cannot match anything stored."""
+    return "\x00" not in text
+
+
 def user_visible(viewer, username: str) -> User | None:
     """An active user by name, unless a block stands between them and the viewer."""
+    if not _storable(username):
+        return None
     user = User.objects.filter(username__iexact=username, is_active=True).first()
     if user is None or (_signed_in(viewer) and user.pk != viewer.pk and is_blocked_between(viewer, user)):
         return None
@@ -71,6 +78,8 @@ def public_timeline(viewer) -> PostQuerySet:
 
 
 def tag_posts(viewer, tag: str) -> PostQuerySet:
+    if not _storable(tag):
+        return _surface(viewer).none()
     hashtag = Hashtag.objects.filter(name=tag_name(tag)).values("pk")
     return _surface(viewer).filter(tag_links__hashtag_id__in=hashtag).order_by("-id")
 
@@ -183,7 +192,7 @@ def following_of(viewer, user: User) -> QuerySet[Follow]:
 
 def search(viewer, query: str) -> tuple[list[Post], list[User]]:
     """Public posts and people matching `query` (a substring, so CJK needs no word splitting)."""
-    query = query.strip()
+    query = query.replace("\x00", "").strip()
     if not query:
         return [], []
     posts = list(public_timeline(viewer).filter(body__icontains=query)[:SEARCH_LIMIT])

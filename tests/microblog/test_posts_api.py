@@ -196,3 +196,23 @@ def test_anonymous_reads_public_content_and_nothing_else(api, alice, post_as):
         ("post", "/api/notifications/read/"),
     ]:
         assert getattr(api, method)(path).status_code == 401, path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/users/a%00b/",
+        "/api/users/a%00b/posts/",
+        "/api/users/a%00b/followers/",
+        "/api/tags/a%00b/posts/",
+        "/api/search/?q=a%00b",
+        "/api/timeline/public/?cursor=%00",
+        "/api/timeline/public/?limit=-1",
+        "/u/a%00b/",
+        "/tags/a%00b/",
+        "/explore/?q=%00&before=%00",
+    ],
+)
+def test_odd_input_in_paths_and_queries_is_never_a_500(client_for, alice, path):
+    assert client_for(alice).get(path).status_code in {200, 404}
+    assert client_for(alice).post(path.replace("/posts/", "/follow/")).status_code < 500
