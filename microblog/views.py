@@ -103,6 +103,7 @@ def post_detail(request, pk: int):
         "chain": selectors.repost_chain(post),
         "parent": selectors.thread_parent(post),
         "replies": list(selectors.post_replies(request.user, post)[:100]),
+        "reposts": list(selectors.post_reposts(request.user, post).select_related("original__author")[:20]),
         "reply_form": reply_form,
         "repost_form": RepostForm(),
     }

@@ -45,7 +45,9 @@ def test_post_page_reply_repost_like_and_delete(client, alice, bob, post_as):
     assert b"root post" in response.content and b"bob says" in response.content
     chained = client.post(f"/p/{repost.pk}/repost/", {"comment": "again"}, follow=True)
     assert b'//<a href="/u/bob/">@bob</a>:' in chained.content
-    assert b"my reply" in client.get(f"/p/{root['id']}/").content
+    root_page = client.get(f"/p/{root['id']}/").content
+    assert b"my reply" in root_page
+    assert b'id="reposts"' in root_page and b"bob says" in root_page
     client.force_login(alice)
     client.post(f"/p/{root['id']}/delete/")
     assert client.get(f"/p/{root['id']}/").status_code == 404
