@@ -120,3 +120,23 @@ def test_trending_counts_public_posts_only(make_user, client_for, post_as):
     assert [trend["tag"] for trend in trends] == ["loud day"]
     assert (trends[0]["posts"], trends[0]["authors"]) == (3, 3)
     assert set(trends[0]) == {"tag", "posts", "authors", "score", "why"}
+
+
+def test_a_public_reply_deep_in_a_followers_only_thread_stays_in_that_circle(
+    make_user, api, client_for, post_as, follow
+):
+    alice, bob, carol, stranger = (make_user(username=n) for n in ("alice", "bob", "carol", "stranger"))
+    follow(bob, alice)
+    follow(carol, bob)
+    root = post_as(alice, "for my followers", visibility="followers")["id"]
+    middle = post_as(bob, "public answer", reply_to=root)["id"]
+    deep = post_as(bob, "public answer to my answer #deep", reply_to=middle)["id"]
+    assert client_for(bob).get(f"/api/posts/{deep}/").status_code == 200
+    for viewer in (client_for(carol), client_for(stranger), api):  # carol follows bob, not alice
+        assert viewer.get(f"/api/posts/{deep}/").status_code == 404
+        assert viewer.get("/api/tags/deep/posts/").json()["results"] == []
+        assert viewer.get("/api/users/bob/posts/").json()["results"] == []
+    assert client_for(bob).post(f"/api/posts/{deep}/repost/").status_code == 400  # not public all the way up
+    client_for(alice).delete(f"/api/posts/{root}/")
+    assert client_for(stranger).get(f"/api/posts/{deep}/").status_code == 404  # deleting does not widen it
+    assert client_for(bob).get(f"/api/posts/{deep}/").status_code == 200
