@@ -6,6 +6,7 @@ from django.db import transaction
 from accounts.demo import DEMO_PASSWORD, seed_users
 from accounts.models import User
 from chat import demo as chat_demo
+from microblog.demo import seed as seed_microblog
 
 
 class Command(BaseCommand):
@@ -20,6 +21,7 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             people = seed_users()
+            seed_microblog(people)
             chat_demo.seed(people)
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for each: {DEMO_PASSWORD}):"))
         for person in people:

@@ -1,0 +1,347 @@
+"""REST endpoints for the microblog. Views parse, authorize, call a service, and present.
+
+A post or person the viewer may not see answers exactly as one that does not exist:
+404 with DRF's "Not found." body.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.serializers import UserSummarySerializer
+from config.pagination import CursorPagination
+
+from . import selectors, services
+from .models import Post
+from .serializers import (
+    FeedItemSerializer,
+    NotificationSerializer,
+    NotificationsReadSerializer,
+    PostCreateSerializer,
+    PostSerializer,
+    ProfileSerializer,
+    RepostSerializer,
+    SearchResultSerializer,
+    TrendSerializer,
+    UnreadSerializer,
+    serialize_notifications,
+)
+
+
+class OldestFirstPagination(CursorPagination):
+    """Replies read as a conversation, oldest first."""
+
+    ordering = "id"
+
+
+class FeedPagination(CursorPagination):
+    """The feed's shape: `{results: [{post, score, reasons}], next}`."""
+
+    def get_paginated_response(self, data):
+        return Response({"results": data, "next": self.get_next_link()})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["results", "next"],
+            "properties": {"results": schema, "next": {"type": "string", "nullable": True, "format": "uri"}},
+        }
+
+
+class NotificationPagination(CursorPagination):
+    """Notification pages also carry the viewer's unread count."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.unread = selectors.notifications_unread(request.user)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["unread"] = self.unread
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["properties"]["unread"] = {"type": "integer"}
+        return response
+
+
+def _visible_post(request, pk) -> Post:
+    post = selectors.post_visible(request.user, pk)
+    if post is None:
+        raise NotFound()
+    return post
+
+
+def _visible_user(request, username: str):
+    user = selectors.user_visible(request.user, username)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def _present(request, pk) -> dict:
+    return PostSerializer(_visible_post(request, pk)).data
+
+
+def _refused(error: services.MicroblogError) -> ValidationError:
+    return ValidationError({"detail": error.detail})
+
+
+class PostListView(generics.ListAPIView):
+    """Lists of posts: the subclass says which, starting from what the viewer may see."""
+
+    serializer_class = PostSerializer
+    permission_classes = [AllowAny]
+
+
+class PostsView(APIView):
+    @extend_schema(request=PostCreateSerializer, responses={201: PostSerializer})
+    def post(self, request):
+        data = PostCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reply_to = None
+        if data.validated_data.get("reply_to") is not None:
+            reply_to = selectors.post_visible(request.user, data.validated_data["reply_to"])
+            if reply_to is None:
+                raise ValidationError({"reply_to": ["Post not found."]})
+        post = services.post_create(
+            author=request.user,
+            body=data.validated_data["body"],
+            visibility=data.validated_data["visibility"],
+            reply_to=reply_to,
+        )
+        return Response(_present(request, post.pk), status=status.HTTP_201_CREATED)
+
+
+class PostDetailView(APIView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    @extend_schema(responses=PostSerializer)
+    def get(self, request, pk: int):
+        return Response(_present(request, pk))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        post = _visible_post(request, pk)
+        if post.author_id != request.user.pk:
+            raise PermissionDenied("Only the author may delete a post.")
+        services.post_delete(post=post)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RepostView(APIView):
+    @extend_schema(request=RepostSerializer, responses={200: PostSerializer, 201: PostSerializer})
+    def post(self, request, pk: int):
+        post = _visible_post(request, pk)
+        data = RepostSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            repost, created = services.post_repost(
+                author=request.user, post=post, comment=data.validated_data["comment"]
+            )
+        except services.MicroblogError as error:
+            raise _refused(error) from None
+        return Response(_present(request, repost.pk), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class LikeView(APIView):
+    """POST likes, DELETE unlikes; both answer with the post as it now stands."""
+
+    @extend_schema(request=None, responses=PostSerializer)
+    def post(self, request, pk: int):
+        services.post_like(user=request.user, post=_visible_post(request, pk))
+        return Response(_present(request, pk))
+
+    @extend_schema(responses=PostSerializer)
+    def delete(self, request, pk: int):
+        services.post_unlike(user=request.user, post=_visible_post(request, pk))
+        return Response(_present(request, pk))
+
+
+class BookmarkView(APIView):
+    @extend_schema(request=None, responses=PostSerializer)
+    def post(self, request, pk: int):
+        services.post_bookmark(user=request.user, post=_visible_post(request, pk))
+        return Response(_present(request, pk))
+
+    @extend_schema(responses=PostSerializer)
+    def delete(self, request, pk: int):
+        services.post_unbookmark(user=request.user, post=_visible_post(request, pk))
+        return Response(_present(request, pk))
+
+
+class PostRepliesView(PostListView):
+    pagination_class = OldestFirstPagination
+
+    def get_queryset(self):
+        return selectors.post_replies(self.request.user, _visible_post(self.request, self.kwargs["pk"]))
+
+
+class PostRepostsView(PostListView):
+    def get_queryset(self):
+        return selectors.post_reposts(self.request.user, _visible_post(self.request, self.kwargs["pk"]))
+
+
+class PublicTimelineView(PostListView):
+    def get_queryset(self):
+        return selectors.public_timeline(self.request.user)
+
+
+class TagPostsView(PostListView):
+    def get_queryset(self):
+        return selectors.tag_posts(self.request.user, self.kwargs["tag"])
+
+
+class UserPostsView(PostListView):
+    def get_queryset(self):
+        return selectors.user_posts(self.request.user, _visible_user(self.request, self.kwargs["username"]))
+
+
+def _profile(request, user) -> dict:
+    return ProfileSerializer(selectors.profile_of(request.user, user)).data
+
+
+class UserProfileView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ProfileSerializer)
+    def get(self, request, username: str):
+        return Response(_profile(request, _visible_user(request, username)))
+
+
+class _PeopleView(generics.ListAPIView):
+    serializer_class = UserSummarySerializer
+    permission_classes = [AllowAny]
+    side = ""  # which end of the Follow rows to show
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        people = [getattr(link, self.side) for link in page]
+        return self.get_paginated_response(UserSummarySerializer(people, many=True).data)
+
+
+class UserFollowersView(_PeopleView):
+    side = "follower"
+
+    def get_queryset(self):
+        return selectors.followers_of(self.request.user, _visible_user(self.request, self.kwargs["username"]))
+
+
+class UserFollowingView(_PeopleView):
+    side = "followee"
+
+    def get_queryset(self):
+        return selectors.following_of(self.request.user, _visible_user(self.request, self.kwargs["username"]))
+
+
+class FollowView(APIView):
+    """POST follows, DELETE unfollows (both idempotent); both answer with the profile."""
+
+    @extend_schema(request=None, responses=ProfileSerializer)
+    def post(self, request, username: str):
+        user = _visible_user(request, username)
+        try:
+            services.user_follow(follower=request.user, followee=user)
+        except services.MicroblogError as error:
+            raise _refused(error) from None
+        return Response(_profile(request, user))
+
+    @extend_schema(responses=ProfileSerializer)
+    def delete(self, request, username: str):
+        user = _visible_user(request, username)
+        services.user_unfollow(follower=request.user, followee=user)
+        return Response(_profile(request, user))
+
+
+class MuteView(APIView):
+    """POST mutes, DELETE unmutes: a muted author leaves the viewer's timelines, tags, search and notifications."""
+
+    @extend_schema(request=None, responses=ProfileSerializer)
+    def post(self, request, username: str):
+        user = _visible_user(request, username)
+        try:
+            services.user_mute(user=request.user, muted=user)
+        except services.MicroblogError as error:
+            raise _refused(error) from None
+        return Response(_profile(request, user))
+
+    @extend_schema(responses=ProfileSerializer)
+    def delete(self, request, username: str):
+        user = _visible_user(request, username)
+        services.user_unmute(user=request.user, muted=user)
+        return Response(_profile(request, user))
+
+
+FEED_ORDERS = ("ranked", "latest")
+
+
+class FeedView(generics.GenericAPIView):
+    """The home feed. `ranked` (the default) serves the latest order until the ranker lands: score null."""
+
+    serializer_class = FeedItemSerializer
+    pagination_class = FeedPagination
+
+    @extend_schema(
+        parameters=[OpenApiParameter("order", OpenApiTypes.STR, enum=FEED_ORDERS, default="ranked")],
+        responses=FeedItemSerializer(many=True),
+    )
+    def get(self, request):
+        order = request.query_params.get("order", "ranked")
+        if order not in FEED_ORDERS:
+            raise ValidationError({"order": [f"Choose one of: {', '.join(FEED_ORDERS)}."]})
+        page = self.paginate_queryset(selectors.feed_latest(request.user))
+        items = [{"post": post, "score": None, "reasons": []} for post in page]
+        return self.get_paginated_response(FeedItemSerializer(items, many=True).data)
+
+
+class TrendingView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=TrendSerializer(many=True))
+    def get(self, request):
+        return Response(TrendSerializer(selectors.trending(), many=True).data)
+
+
+class SearchView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Text to find (a substring).")],
+        responses=SearchResultSerializer,
+    )
+    def get(self, request):
+        query = request.query_params.get("q", "")[:200]
+        posts, users = selectors.search(request.user, query)
+        return Response(SearchResultSerializer({"posts": posts, "users": users}).data)
+
+
+class NotificationsView(generics.ListAPIView):
+    serializer_class = NotificationSerializer
+    pagination_class = NotificationPagination
+
+    def get_queryset(self):
+        return selectors.notifications_for(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(serialize_notifications(page, request.user))
+
+
+class NotificationsReadView(APIView):
+    @extend_schema(request=NotificationsReadSerializer, responses=UnreadSerializer)
+    def post(self, request):
+        data = NotificationsReadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.notifications_mark_read(user=request.user, up_to=data.validated_data.get("up_to"))
+        return Response({"unread": selectors.notifications_unread(request.user)})
+
+
+class NotificationsUnreadView(APIView):
+    @extend_schema(responses=UnreadSerializer)
+    def get(self, request):
+        return Response({"unread": selectors.notifications_unread(request.user)})

@@ -1,0 +1,233 @@
+"""Posts, reposts, replies, likes, bookmarks, hashtags, follows, mutes and notifications.
+
+Who may see a post is decided in one place, `PostQuerySet.visible_to(viewer)`, and
+every surface (detail, lists, search, tags, notifications) starts from it.
+
+A post is only soft-deleted: its row stays (emptied) so that replies and reposts
+can still show "deleted" where it was, and so that the visibility of what hangs
+off it keeps following its author's choice and blocks.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q, Value
+
+from accounts.models import Block, Contact
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public"
+    FOLLOWERS = "followers"
+    CONTACTS = "contacts"
+
+
+def _audience_q(viewer, prefix: str = "") -> Q:
+    """Posts (or, with a prefix, related posts) whose audience includes `viewer`, blocks aside."""
+    public = Q(**{f"{prefix}visibility": Visibility.PUBLIC})
+    if viewer is None or not viewer.is_authenticated:
+        return public
+    author = f"{prefix}author_id"
+    following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
+    contacts = Contact.objects.filter(user_id=viewer.pk).values("contact_id")
+    blockers = Block.objects.filter(blocked_id=viewer.pk).values("blocker_id")
+    blocked = Block.objects.filter(blocker_id=viewer.pk).values("blocked_id")
+    audience = (
+        public
+        | Q(**{author: viewer.pk})
+        | Q(**{f"{prefix}visibility": Visibility.FOLLOWERS, f"{author}__in": following})
+        | Q(**{f"{prefix}visibility": Visibility.CONTACTS, f"{author}__in": contacts})
+    )
+    return audience & ~Q(**{f"{author}__in": blockers}) & ~Q(**{f"{author}__in": blocked})
+
+
+class PostQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def public(self):
+        """Posts for the public surfaces: public themselves and everything above them public too."""
+        return self.filter(fully_public=True)
+
+    def visible_to(self, viewer):
+        """Posts `viewer` (None or anonymous: a visitor) may see.
+
+        A post is visible when it is not deleted, its own audience holds the viewer,
+        and so does the audience of every post above it (the posts it replies to and
+        the repost chain it belongs to, deleted or not): a reply to a followers-only
+        post stays among those followers, a block hides everything hanging off the
+        blocked person's posts.
+        """
+        hidden_above = PostAncestor.objects.filter(post_id=OuterRef("pk")).exclude(_audience_q(viewer, "ancestor__"))
+        return self.alive().filter(_audience_q(viewer)).exclude(Exists(hidden_above))
+
+    def not_muted_by(self, viewer):
+        """Drops posts by authors the viewer muted, and reposts of their posts."""
+        if viewer is None or not viewer.is_authenticated:
+            return self
+        muted = Mute.objects.filter(user_id=viewer.pk).values("muted_id")
+        return self.exclude(author_id__in=muted).exclude(original__author_id__in=muted)
+
+    def presented_to(self, viewer):
+        """With the author and the viewer's own liked / reposted / bookmarked flags, in one query."""
+        posts = self.select_related("author")
+        if viewer is None or not viewer.is_authenticated:
+            false = Value(False, output_field=models.BooleanField())
+            return posts.annotate(viewer_liked=false, viewer_reposted=false, viewer_bookmarked=false)
+        return posts.annotate(
+            viewer_liked=Exists(Like.objects.filter(post_id=OuterRef("pk"), user_id=viewer.pk)),
+            viewer_bookmarked=Exists(Bookmark.objects.filter(post_id=OuterRef("pk"), user_id=viewer.pk)),
+            viewer_reposted=Exists(
+                Post.objects.filter(repost_of_id=OuterRef("pk"), author_id=viewer.pk, deleted_at__isnull=True)
+            ),
+        )
+
+
+class Post(models.Model):
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    body = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    # Public, and so is every post above it: a public reply to a followers-only post is not
+    # for the public timeline, search or trending. Fixed at creation, as visibility is.
+    fully_public = models.BooleanField(default=True)
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    repost_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reposts")
+    original = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Posts are never edited, so their tags and mentions are kept with them for display;
+    # PostTag and PostMention rows serve the queries.
+    hashtags = models.JSONField(default=list, blank=True)
+    mentions = models.JSONField(default=list, blank=True)
+    like_count = models.IntegerField(default=0)
+    repost_count = models.IntegerField(default=0)
+    reply_count = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["author", "-id"], name="microblog_post_author_id"),
+            models.Index(fields=["fully_public", "-id"], name="microblog_post_public_id"),
+        ]
+        constraints = [
+            # Reposting the same post twice without a comment gives back the first repost.
+            models.UniqueConstraint(
+                fields=["author", "repost_of"],
+                condition=Q(body="", deleted_at__isnull=True, repost_of__isnull=False),
+                name="microblog_one_plain_repost",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} by {self.author_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class PostAncestor(models.Model):
+    """Every post above a post: what it replies to, what it reposts, and theirs, transitively.
+
+    Written once when the post is made (posts never move). It lets one query check
+    every ancestor's audience, and count reposts along a chain: `via_repost` is true
+    when the path up to the ancestor is made of reposts only.
+    """
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="ancestor_links")
+    ancestor = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="descendant_links")
+    depth = models.PositiveIntegerField()
+    via_repost = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "ancestor"], name="microblog_ancestor_unique")]
+        indexes = [models.Index(fields=["ancestor", "via_repost"], name="microblog_ancestor_chain")]
+
+
+class Hashtag(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
+
+
+class PostTag(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="tag_links")
+    hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="post_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hashtag", "post"], name="microblog_posttag_unique")]
+
+
+class PostMention(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="mention_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="microblog_postmention_unique")]
+
+
+class Like(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="microblog_like_unique")]
+
+
+class Bookmark(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="microblog_bookmark_unique")]
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_links")
+    followee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="microblog_follow_unique"),
+            models.CheckConstraint(condition=~Q(follower=models.F("followee")), name="microblog_follow_not_self"),
+        ]
+        indexes = [models.Index(fields=["followee", "-id"], name="microblog_follow_followee")]
+
+
+class Mute(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    muted = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "muted"], name="microblog_mute_unique"),
+            models.CheckConstraint(condition=~Q(user=models.F("muted")), name="microblog_mute_not_self"),
+        ]
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        MENTION = "mention"
+        REPLY = "reply"
+        REPOST = "repost"
+        LIKE = "like"
+        FOLLOW = "follow"
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["recipient", "-id"], name="microblog_notification_inbox"),
+            models.Index(fields=["recipient", "read"], name="microblog_notification_unread"),
+        ]

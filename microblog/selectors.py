@@ -1,0 +1,301 @@
+"""Reads for the microblog. Every list of posts starts from `posts_visible(viewer)`.
+
+Each selector returns a QuerySet shaped for its page (author joined, viewer flags
+annotated), so a page of any list costs the same few queries however long it is.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Block, User
+from accounts.selectors import are_contacts, is_blocked_between
+
+from .models import Follow, Hashtag, Mute, Notification, Post, PostAncestor, PostQuerySet, PostTag
+from .text import tag_name
+
+TRENDING_WINDOW = timedelta(hours=24)
+TRENDING_BASELINE_DAYS = 7
+TRENDING_MIN_AUTHORS = 3
+TRENDING_CACHE_SECONDS = 10
+TRENDING_CACHE_KEY = "microblog:trending"
+TRENDING_LIMIT = 20
+SEARCH_LIMIT = 20
+
+
+def _signed_in(viewer) -> bool:
+    return viewer is not None and viewer.is_authenticated
+
+
+def posts_visible(viewer) -> PostQuerySet:
+    """The one definition of "posts this viewer may see" (anonymous: public only)."""
+    return Post.objects.visible_to(viewer)
+
+
+def post_visible(viewer, post_id) -> Post | None:
+    """The post if it exists and the viewer may see it; None alike for both other cases."""
+    try:
+        post_id = int(post_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < post_id < 2**63:
+        return None
+    return posts_visible(viewer).presented_to(viewer).filter(pk=post_id).first()
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL refuses NUL in a string literal: such input cannot match anything stored."""
+    return "\x00" not in text
+
+
+def user_visible(viewer, username: str) -> User | None:
+    """An active user by name, unless a block stands between them and the viewer."""
+    if not _storable(username):
+        return None
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None or (_signed_in(viewer) and user.pk != viewer.pk and is_blocked_between(viewer, user)):
+        return None
+    return user
+
+
+def _surface(viewer) -> PostQuerySet:
+    """Visible posts for the shared surfaces (timelines, tags, search): muted authors left out."""
+    return posts_visible(viewer).not_muted_by(viewer).presented_to(viewer)
+
+
+def feed_latest(viewer) -> PostQuerySet:
+    """Posts by the people the viewer follows and by the viewer, newest first."""
+    following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
+    return _surface(viewer).filter(Q(author_id__in=following) | Q(author_id=viewer.pk)).order_by("-id")
+
+
+def public_timeline(viewer) -> PostQuerySet:
+    return _surface(viewer).public().order_by("-id")
+
+
+def tag_posts(viewer, tag: str) -> PostQuerySet:
+    if not _storable(tag):
+        return _surface(viewer).none()
+    hashtag = Hashtag.objects.filter(name=tag_name(tag)).values("pk")
+    return _surface(viewer).filter(tag_links__hashtag_id__in=hashtag).order_by("-id")
+
+
+def user_posts(viewer, author: User) -> PostQuerySet:
+    """A profile's posts and reposts (replies stay in their threads), as the viewer may see them."""
+    return posts_visible(viewer).presented_to(viewer).filter(author=author, reply_to__isnull=True).order_by("-id")
+
+
+def post_replies(viewer, post: Post) -> PostQuerySet:
+    return _surface(viewer).filter(reply_to=post).order_by("id")
+
+
+def post_reposts(viewer, post: Post) -> PostQuerySet:
+    """Every repost whose chain passes through the post (what its repost_count counts)."""
+    chain = PostAncestor.objects.filter(ancestor=post, via_repost=True).values("post_id")
+    return _surface(viewer).filter(pk__in=chain).order_by("-id")
+
+
+def repost_chain(post: Post) -> list[Post]:
+    """The posts a repost passes through, nearest first, deleted ones included (shown as deleted).
+
+    The viewer may already see `post`, and so the audience of everything above it.
+    """
+    links = PostAncestor.objects.filter(post=post, via_repost=True).select_related("ancestor__author")
+    return [link.ancestor for link in links.order_by("depth")]
+
+
+def thread_parent(post: Post) -> Post | None:
+    """The post a reply answers, deleted or not (the viewer may see the reply, so its audience too)."""
+    if post.reply_to_id is None:
+        return None
+    return Post.objects.select_related("author").filter(pk=post.reply_to_id).first()
+
+
+def is_following(viewer, user: User) -> bool:
+    return _signed_in(viewer) and Follow.objects.filter(follower_id=viewer.pk, followee=user).exists()
+
+
+def is_muting(viewer, user: User) -> bool:
+    return _signed_in(viewer) and Mute.objects.filter(user_id=viewer.pk, muted=user).exists()
+
+
+@dataclass
+class Profile:
+    user: User
+    followers_count: int
+    following_count: int
+    posts_count: int
+    is_following: bool
+    is_contact: bool
+    is_muted: bool
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+    @property
+    def display_name(self) -> str:
+        return self.user.display_name
+
+    @property
+    def bio(self) -> str:
+        return self.user.bio
+
+
+def profile_of(viewer, user: User) -> Profile:
+    counts = User.objects.filter(pk=user.pk).aggregate(
+        followers=Count("follower_links", distinct=True), following=Count("following_links", distinct=True)
+    )
+    signed_in = _signed_in(viewer) and viewer.pk != user.pk
+    return Profile(
+        user=user,
+        followers_count=counts["followers"],
+        following_count=counts["following"],
+        posts_count=user_posts(viewer, user).count(),
+        is_following=signed_in and is_following(viewer, user),
+        is_contact=signed_in and are_contacts(viewer, user),
+        is_muted=signed_in and is_muting(viewer, user),
+    )
+
+
+def _people_hidden_from(viewer) -> Q:
+    if not _signed_in(viewer):
+        return Q(pk__in=[])
+    return Q(pk__in=Block.objects.filter(blocker_id=viewer.pk).values("blocked_id")) | Q(
+        pk__in=Block.objects.filter(blocked_id=viewer.pk).values("blocker_id")
+    )
+
+
+def followers_of(viewer, user: User) -> QuerySet[Follow]:
+    hidden = User.objects.filter(_people_hidden_from(viewer)).values("pk")
+    return (
+        Follow.objects.filter(followee=user, follower__is_active=True)
+        .exclude(follower_id__in=hidden)
+        .select_related("follower")
+        .order_by("-id")
+    )
+
+
+def following_of(viewer, user: User) -> QuerySet[Follow]:
+    hidden = User.objects.filter(_people_hidden_from(viewer)).values("pk")
+    return (
+        Follow.objects.filter(follower=user, followee__is_active=True)
+        .exclude(followee_id__in=hidden)
+        .select_related("followee")
+        .order_by("-id")
+    )
+
+
+def search(viewer, query: str) -> tuple[list[Post], list[User]]:
+    """Public posts and people matching `query` (a substring, so CJK needs no word splitting)."""
+    query = query.replace("\x00", "").strip()
+    if not query:
+        return [], []
+    posts = list(public_timeline(viewer).filter(body__icontains=query)[:SEARCH_LIMIT])
+    people = (
+        User.objects.filter(is_active=True)
+        .filter(Q(username__icontains=query) | Q(display_name__icontains=query))
+        .exclude(_people_hidden_from(viewer))
+        .order_by("username")[:SEARCH_LIMIT]
+    )
+    return posts, list(people)
+
+
+def trending(now=None) -> list[dict]:
+    """Tags used unusually often in the last 24 h, public posts only, cached for a few seconds."""
+    if now is None:
+        cached = cache.get(TRENDING_CACHE_KEY)
+        if cached is not None:
+            return cached
+    result = _trending_compute(now or timezone.now())
+    if now is None:
+        cache.set(TRENDING_CACHE_KEY, result, TRENDING_CACHE_SECONDS)
+    return result
+
+
+def trend_score(*, authors: int, baseline_authors: int, baseline_days: int) -> float:
+    """How unusual today's use of a tag is: distinct authors now against the daily average before.
+
+    A Poisson-style surprise, (observed - expected) / sqrt(expected + 1): a tag that
+    is always busy needs many more people to trend than a tag that was quiet.
+    """
+    expected = baseline_authors / baseline_days
+    return round((authors - expected) / math.sqrt(expected + 1), 3)
+
+
+def _trending_compute(now) -> list[dict]:
+    since = now - TRENDING_WINDOW
+    baseline_since = since - timedelta(days=TRENDING_BASELINE_DAYS)
+    public_alive = PostTag.objects.filter(post__fully_public=True, post__deleted_at__isnull=True)
+    recent = list(
+        public_alive.filter(post__created_at__gte=since, post__created_at__lte=now)
+        .values("hashtag_id", "hashtag__name")
+        .annotate(posts=Count("post_id", distinct=True), authors=Count("post__author_id", distinct=True))
+        .filter(authors__gte=TRENDING_MIN_AUTHORS)
+    )
+    if not recent:
+        return []
+    baseline = dict(
+        public_alive.filter(
+            hashtag_id__in=[row["hashtag_id"] for row in recent],
+            post__created_at__gte=baseline_since,
+            post__created_at__lt=since,
+        )
+        .values("hashtag_id")
+        .annotate(authors=Count("post__author_id", distinct=True))
+        .values_list("hashtag_id", "authors")
+    )
+    trends = []
+    for row in recent:
+        before = baseline.get(row["hashtag_id"], 0)
+        per_day = before / TRENDING_BASELINE_DAYS
+        trends.append(
+            {
+                "tag": row["hashtag__name"],
+                "posts": row["posts"],
+                "authors": row["authors"],
+                "score": trend_score(
+                    authors=row["authors"], baseline_authors=before, baseline_days=TRENDING_BASELINE_DAYS
+                ),
+                "why": (
+                    f"{row['authors']} people posted #{row['hashtag__name']} in the last 24 h, "
+                    f"against about {per_day:.1f} a day over the {TRENDING_BASELINE_DAYS} days before"
+                ),
+            }
+        )
+    trends.sort(key=lambda trend: (-trend["score"], -trend["authors"], trend["tag"]))
+    return trends[:TRENDING_LIMIT]
+
+
+def notifications_for(viewer) -> QuerySet[Notification]:
+    """The viewer's notifications whose post they may still see, from people not muted or blocked."""
+    muted = Mute.objects.filter(user_id=viewer.pk).values("muted_id")
+    hidden = User.objects.filter(_people_hidden_from(viewer)).values("pk")
+    visible_posts = posts_visible(viewer).values("pk")
+    return (
+        Notification.objects.filter(recipient_id=viewer.pk)
+        .filter(Q(post__isnull=True) | Q(post_id__in=visible_posts))
+        .exclude(actor_id__in=muted)
+        .exclude(actor_id__in=hidden)
+        .select_related("actor")
+        .order_by("-id")
+    )
+
+
+def notifications_unread(viewer) -> int:
+    return notifications_for(viewer).filter(read=False).count()
+
+
+def posts_by_id(viewer, ids: list[int]) -> dict[int, Post]:
+    """The posts among `ids` the viewer may see, presented, in one query."""
+    if not ids:
+        return {}
+    return {post.pk: post for post in posts_visible(viewer).presented_to(viewer).filter(pk__in=ids)}
+
+
+def can_see(viewer, post: Post) -> bool:
+    return posts_visible(viewer).filter(pk=post.pk).exists()

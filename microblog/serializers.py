@@ -1,0 +1,140 @@
+"""API shapes for the microblog. Serializers validate and present; services write."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.serializers import UserSummarySerializer
+from realtime.models import Event
+
+from .models import Notification, Post, Visibility
+from .selectors import posts_by_id
+from .text import has_surrogates
+
+MAX_BODY_CHARS = 2000
+
+
+def _no_surrogates(value: str) -> str:
+    if has_surrogates(value):
+        raise serializers.ValidationError("Text must be valid Unicode.")
+    return value
+
+
+class PostSerializer(serializers.ModelSerializer):
+    """A post as its viewer sees it; the viewer flags come from `PostQuerySet.presented_to`."""
+
+    author = UserSummarySerializer(read_only=True)
+    reply_to = serializers.IntegerField(source="reply_to_id", read_only=True, allow_null=True)
+    repost_of = serializers.IntegerField(source="repost_of_id", read_only=True, allow_null=True)
+    original = serializers.IntegerField(source="original_id", read_only=True, allow_null=True)
+    liked = serializers.BooleanField(source="viewer_liked", read_only=True, default=False)
+    reposted = serializers.BooleanField(source="viewer_reposted", read_only=True, default=False)
+    bookmarked = serializers.BooleanField(source="viewer_bookmarked", read_only=True, default=False)
+    hashtags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    mentions = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Post
+        fields = (
+            "id",
+            "author",
+            "body",
+            "html",
+            "visibility",
+            "created_at",
+            "reply_to",
+            "repost_of",
+            "original",
+            "like_count",
+            "repost_count",
+            "reply_count",
+            "liked",
+            "reposted",
+            "bookmarked",
+            "hashtags",
+            "mentions",
+        )
+        read_only_fields = fields
+
+
+class PostCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=MAX_BODY_CHARS, validators=[_no_surrogates])
+    visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
+    reply_to = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
+
+
+class RepostSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        max_length=MAX_BODY_CHARS, required=False, allow_blank=True, default="", validators=[_no_surrogates]
+    )
+
+
+class ProfileSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    bio = serializers.CharField()
+    followers_count = serializers.IntegerField()
+    following_count = serializers.IntegerField()
+    posts_count = serializers.IntegerField()
+    is_following = serializers.BooleanField()
+    is_contact = serializers.BooleanField()
+
+
+class FeedItemSerializer(serializers.Serializer):
+    post = PostSerializer()
+    score = serializers.FloatField(allow_null=True)
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class TrendSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    posts = serializers.IntegerField()
+    authors = serializers.IntegerField()
+    score = serializers.FloatField()
+    why = serializers.CharField()
+
+
+class SearchResultSerializer(serializers.Serializer):
+    posts = PostSerializer(many=True)
+    users = UserSummarySerializer(many=True)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    actor = UserSummarySerializer(read_only=True)
+    post = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ("id", "kind", "actor", "post", "created_at", "read")
+        read_only_fields = fields
+
+    @extend_schema_field(PostSerializer(allow_null=True))
+    def get_post(self, notification: Notification) -> dict | None:
+        post = self.context["posts"].get(notification.post_id)
+        return PostSerializer(post).data if post is not None else None
+
+
+class NotificationsReadSerializer(serializers.Serializer):
+    up_to = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class UnreadSerializer(serializers.Serializer):
+    unread = serializers.IntegerField()
+
+
+def serialize_notifications(notifications: list[Notification], viewer) -> list[dict]:
+    """Notifications with their posts as the viewer may see them now (one query for all posts)."""
+    posts = posts_by_id(viewer, [n.post_id for n in notifications if n.post_id is not None])
+    return NotificationSerializer(notifications, many=True, context={"posts": posts}).data
+
+
+def render_notifications(notifications: list[Notification], viewer) -> list[dict]:
+    """Frame bodies (`{notification}`) for pushes and replays."""
+    return [{"notification": body} for body in serialize_notifications(notifications, viewer)]
+
+
+def render_notification_events(events: list[Event], viewer) -> list[dict]:
+    """The replay renderer for "notification" events, registered in `MicroblogConfig.ready`."""
+    ids = [event.ref.get("notification") for event in events]
+    found = {n.pk: n for n in Notification.objects.select_related("actor").filter(pk__in=ids, recipient_id=viewer.pk)}
+    bodies = dict(zip(found, render_notifications(list(found.values()), viewer), strict=True))
+    return [bodies.get(notification_id, {"notification": None}) for notification_id in ids]

@@ -1,0 +1,267 @@
+"""Writes for the microblog: posting, replying, reposting, likes, bookmarks, follows, mutes.
+
+The API views and the browser pages both call these. Each write and the
+notifications it causes share one transaction; the notification pushes go out
+through `realtime.services.events_publish`, which sends them only after commit.
+"""
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import is_blocked_between
+from realtime.services import events_publish
+
+from . import text
+from .models import (
+    Bookmark,
+    Follow,
+    Hashtag,
+    Like,
+    Mute,
+    Notification,
+    Post,
+    PostAncestor,
+    PostMention,
+    PostTag,
+    Visibility,
+)
+from .selectors import can_see, is_muting
+from .serializers import render_notifications
+
+NOTIFICATION_EVENT = "notification"
+
+
+class MicroblogError(Exception):
+    """A write that the rules refuse (answered with 400 and this message)."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _mentioned_users(candidates: list[str]) -> list[User]:
+    if not candidates:
+        return []
+    users = {
+        user.username.lower(): user
+        for user in User.objects.annotate(lower=Lower("username")).filter(lower__in=candidates, is_active=True)
+    }
+    return [users[name] for name in candidates if name in users]
+
+
+def _post_make(
+    *,
+    author: User,
+    body: str,
+    visibility: str,
+    reply_to: Post | None = None,
+    repost_of: Post | None = None,
+) -> tuple[Post, list[User]]:
+    """Stores a post with its rendered HTML, tags, mentions and ancestor links."""
+    body = text.normalize(body.strip())
+    tokens = text.tokenize(body)
+    mentioned = _mentioned_users(text.mention_candidates(tokens))
+    tags = text.hashtags(tokens)
+    parent = reply_to or repost_of
+    post = Post.objects.create(
+        author=author,
+        fully_public=visibility == Visibility.PUBLIC and (parent is None or parent.fully_public),
+        body=body,
+        html=text.render_html(tokens, {user.username.lower(): user.username for user in mentioned}),
+        visibility=visibility,
+        reply_to=reply_to,
+        repost_of=repost_of,
+        original=(repost_of.original or repost_of) if repost_of else None,
+        hashtags=tags,
+        mentions=[user.username for user in mentioned],
+    )
+    if parent is not None:
+        is_repost = repost_of is not None
+        links = [PostAncestor(post=post, ancestor=parent, depth=1, via_repost=is_repost)]
+        links += [
+            PostAncestor(post=post, ancestor_id=ancestor_id, depth=depth + 1, via_repost=is_repost and via_repost)
+            for ancestor_id, depth, via_repost in PostAncestor.objects.filter(post=parent).values_list(
+                "ancestor_id", "depth", "via_repost"
+            )
+        ]
+        PostAncestor.objects.bulk_create(links)
+    if tags:
+        Hashtag.objects.bulk_create([Hashtag(name=name) for name in tags], ignore_conflicts=True)
+        tag_ids = Hashtag.objects.filter(name__in=tags).values_list("pk", flat=True)
+        PostTag.objects.bulk_create([PostTag(post=post, hashtag_id=tag_id) for tag_id in tag_ids])
+    if mentioned:
+        PostMention.objects.bulk_create([PostMention(post=post, user=user) for user in mentioned])
+    return post, mentioned
+
+
+def _notify_mentions(post: Post, mentioned: list[User], *, already: set[int]) -> None:
+    for user in mentioned:
+        if user.pk not in already:
+            notification_create(recipient=user, actor=post.author, kind=Notification.Kind.MENTION, post=post)
+
+
+@transaction.atomic
+def post_create(*, author: User, body: str, visibility: str = Visibility.PUBLIC, reply_to: Post | None = None) -> Post:
+    """A new post, or a reply when `reply_to` is given (callers check the author may see it)."""
+    post, mentioned = _post_make(author=author, body=body, visibility=visibility, reply_to=reply_to)
+    notified: set[int] = set()
+    if reply_to is not None:
+        Post.objects.filter(pk=reply_to.pk).update(reply_count=F("reply_count") + 1)
+        notification_create(recipient=reply_to.author, actor=author, kind=Notification.Kind.REPLY, post=post)
+        notified.add(reply_to.author_id)
+    _notify_mentions(post, mentioned, already=notified)
+    return post
+
+
+def _plain_repost(author: User, post: Post) -> Post | None:
+    return Post.objects.filter(author=author, repost_of=post, body="", deleted_at__isnull=True).first()
+
+
+def post_repost(*, author: User, post: Post, comment: str = "") -> tuple[Post, bool]:
+    """Reposts `post` (public only) with an optional comment; returns (repost, created).
+
+    Without a comment, reposting the same post again gives back the first repost
+    (a partial unique constraint makes that hold under races too). Every post of
+    the chain above counts the new repost.
+    """
+    if not post.fully_public:
+        raise MicroblogError("Only public posts can be reposted.")
+    if not comment.strip():
+        existing = _plain_repost(author, post)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            repost, mentioned = _post_make(author=author, body=comment, visibility=Visibility.PUBLIC, repost_of=post)
+            chain = PostAncestor.objects.filter(post=repost, via_repost=True).values("ancestor_id")
+            Post.objects.filter(pk__in=chain).update(repost_count=F("repost_count") + 1)
+            notified = {post.author_id}
+            notification_create(recipient=post.author, actor=author, kind=Notification.Kind.REPOST, post=repost)
+            root = repost.original
+            if root is not None and root.author_id not in notified:
+                notification_create(recipient=root.author, actor=author, kind=Notification.Kind.REPOST, post=repost)
+                notified.add(root.author_id)
+            _notify_mentions(repost, mentioned, already=notified)
+    except IntegrityError:
+        existing = _plain_repost(author, post)
+        if existing is None:
+            raise
+        return existing, False
+    return repost, True
+
+
+@transaction.atomic
+def post_delete(*, post: Post) -> None:
+    """Empties the post and marks it deleted; what answers or reposts it shows "deleted"."""
+    emptied = Post.objects.filter(pk=post.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), body="", html="", hashtags=[], mentions=[]
+    )
+    if not emptied:
+        return
+    if post.reply_to_id is not None:
+        Post.objects.filter(pk=post.reply_to_id).update(reply_count=F("reply_count") - 1)
+    if post.repost_of_id is not None:
+        chain = PostAncestor.objects.filter(post=post, via_repost=True).values("ancestor_id")
+        Post.objects.filter(pk__in=chain).update(repost_count=F("repost_count") - 1)
+    PostTag.objects.filter(post=post).delete()
+    PostMention.objects.filter(post=post).delete()
+
+
+def _insert_once(model, **fields) -> bool:
+    """Inserts the row unless it exists; True when this call inserted it (race-safe)."""
+    try:
+        with transaction.atomic():
+            model.objects.create(**fields)
+    except IntegrityError:
+        return False
+    return True
+
+
+@transaction.atomic
+def post_like(*, user: User, post: Post) -> bool:
+    if not _insert_once(Like, user=user, post=post):
+        return False
+    Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+    notification_create(recipient=post.author, actor=user, kind=Notification.Kind.LIKE, post=post, once=True)
+    return True
+
+
+@transaction.atomic
+def post_unlike(*, user: User, post: Post) -> bool:
+    removed, _ = Like.objects.filter(user=user, post=post).delete()
+    if removed:
+        Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
+    return bool(removed)
+
+
+def post_bookmark(*, user: User, post: Post) -> bool:
+    return _insert_once(Bookmark, user=user, post=post)
+
+
+def post_unbookmark(*, user: User, post: Post) -> bool:
+    removed, _ = Bookmark.objects.filter(user=user, post=post).delete()
+    return bool(removed)
+
+
+@transaction.atomic
+def user_follow(*, follower: User, followee: User) -> bool:
+    if follower.pk == followee.pk:
+        raise MicroblogError("You cannot follow yourself.")
+    if is_blocked_between(follower, followee):
+        raise MicroblogError("You cannot follow this user.")
+    if not _insert_once(Follow, follower=follower, followee=followee):
+        return False
+    notification_create(recipient=followee, actor=follower, kind=Notification.Kind.FOLLOW, once=True)
+    return True
+
+
+def user_unfollow(*, follower: User, followee: User) -> bool:
+    removed, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
+    return bool(removed)
+
+
+def user_mute(*, user: User, muted: User) -> bool:
+    if user.pk == muted.pk:
+        raise MicroblogError("You cannot mute yourself.")
+    return _insert_once(Mute, user=user, muted=muted)
+
+
+def user_unmute(*, user: User, muted: User) -> bool:
+    removed, _ = Mute.objects.filter(user=user, muted=muted).delete()
+    return bool(removed)
+
+
+def notification_create(
+    *, recipient: User, actor: User, kind: str, post: Post | None = None, once: bool = False
+) -> Notification | None:
+    """Stores a notification and publishes it to the recipient's sockets after commit.
+
+    Nobody is notified of their own acts, across a block, by someone they muted,
+    or about a post they may not see. `once` skips a repeat (like, unlike, like).
+    """
+    if recipient.pk == actor.pk or not recipient.is_active:
+        return None
+    if is_blocked_between(recipient, actor) or is_muting(recipient, actor):
+        return None
+    if post is not None and not can_see(recipient, post):
+        return None
+    if once and Notification.objects.filter(recipient=recipient, actor=actor, kind=kind, post=post).exists():
+        return None
+    notification = Notification.objects.create(recipient=recipient, actor=actor, kind=kind, post=post)
+    events_publish(
+        user_ids=[recipient.pk],
+        event_type=NOTIFICATION_EVENT,
+        ref={"notification": notification.pk},
+        frame=render_notifications([notification], recipient)[0],
+    )
+    return notification
+
+
+def notifications_mark_read(*, user: User, up_to: int | None = None) -> int:
+    unread = Notification.objects.filter(recipient=user, read=False)
+    if up_to is not None:
+        unread = unread.filter(pk__lte=up_to)
+    return unread.update(read=True)

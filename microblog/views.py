@@ -1,0 +1,192 @@
+"""Browser pages for the microblog: home feed, explore, profiles, posts, tags, notifications.
+
+Plain forms that work without JavaScript; every write goes through `services`,
+every read through `selectors`, exactly as the API does.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .forms import PostForm, ReplyForm, RepostForm
+from .models import Post
+
+PAGE_SIZE = 30
+
+
+def _page(request, posts) -> tuple[list[Post], int | None]:
+    """One page of a newest-first list, paged by `?before=<id>`; with the next page's `before`."""
+    before = request.GET.get("before", "")
+    if before.isdigit() and len(before) < 19:
+        posts = posts.filter(pk__lt=int(before))
+    page = list(posts.select_related("original__author")[: PAGE_SIZE + 1])
+    more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    return page, (page[-1].pk if more else None)
+
+
+def _visible_post(request, pk: int) -> Post:
+    post = selectors.post_visible(request.user, pk)
+    if post is None:
+        raise Http404("No such post.")
+    return post
+
+
+def _visible_user(request, username: str):
+    user = selectors.user_visible(request.user, username)
+    if user is None:
+        raise Http404("No such person.")
+    return user
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "home.html")
+    form = PostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.post_create(
+            author=request.user, body=form.cleaned_data["body"], visibility=form.cleaned_data["visibility"]
+        )
+        messages.success(request, "Posted.")
+        return redirect("home")
+    posts, before = _page(request, selectors.feed_latest(request.user))
+    return render(request, "microblog/home.html", {"form": form, "posts": posts, "before": before})
+
+
+def explore(request):
+    query = request.GET.get("q", "")[:200].strip()
+    found_posts, found_users = selectors.search(request.user, query)
+    posts, before = _page(request, selectors.public_timeline(request.user))
+    context = {
+        "posts": posts,
+        "before": before,
+        "trends": selectors.trending(),
+        "query": query,
+        "found_posts": found_posts,
+        "found_users": found_users,
+    }
+    return render(request, "microblog/explore.html", context)
+
+
+def tag(request, tag: str):
+    posts, before = _page(request, selectors.tag_posts(request.user, tag))
+    return render(request, "microblog/tag.html", {"tag": tag, "posts": posts, "before": before})
+
+
+def profile(request, username: str):
+    user = _visible_user(request, username)
+    posts, before = _page(request, selectors.user_posts(request.user, user))
+    context = {"profile": selectors.profile_of(request.user, user), "posts": posts, "before": before}
+    return render(request, "microblog/profile.html", context)
+
+
+def post_detail(request, pk: int):
+    post = _visible_post(request, pk)
+    reply_form = ReplyForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(f"/login/?next=/p/{post.pk}/")
+        if reply_form.is_valid():
+            services.post_create(
+                author=request.user,
+                body=reply_form.cleaned_data["body"],
+                visibility=reply_form.cleaned_data["visibility"],
+                reply_to=post,
+            )
+            messages.success(request, "Replied.")
+            return redirect("post", pk=post.pk)
+    context = {
+        "post": post,
+        "chain": selectors.repost_chain(post),
+        "parent": selectors.thread_parent(post),
+        "replies": list(selectors.post_replies(request.user, post)[:100]),
+        "reposts": list(selectors.post_reposts(request.user, post).select_related("original__author")[:20]),
+        "reply_form": reply_form,
+        "repost_form": RepostForm(),
+    }
+    return render(request, "microblog/post.html", context)
+
+
+@require_POST
+@login_required
+def post_repost(request, pk: int):
+    post = _visible_post(request, pk)
+    form = RepostForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(form.errors.get("comment", ["Could not repost."])))
+        return redirect("post", pk=post.pk)
+    try:
+        repost, _ = services.post_repost(author=request.user, post=post, comment=form.cleaned_data["comment"])
+    except services.MicroblogError as error:
+        messages.error(request, error.detail)
+        return redirect("post", pk=post.pk)
+    messages.success(request, "Reposted.")
+    return redirect("post", pk=repost.pk)
+
+
+@require_POST
+@login_required
+def post_like(request, pk: int):
+    post = _visible_post(request, pk)
+    if post.viewer_liked:
+        services.post_unlike(user=request.user, post=post)
+    else:
+        services.post_like(user=request.user, post=post)
+    return redirect("post", pk=post.pk)
+
+
+@require_POST
+@login_required
+def post_delete(request, pk: int):
+    post = _visible_post(request, pk)
+    if post.author_id != request.user.pk:
+        raise Http404("No such post.")
+    services.post_delete(post=post)
+    messages.success(request, "Post deleted.")
+    return redirect("profile", username=request.user.username)
+
+
+@require_POST
+@login_required
+def user_follow(request, username: str):
+    user = _visible_user(request, username)
+    try:
+        if selectors.is_following(request.user, user):
+            services.user_unfollow(follower=request.user, followee=user)
+        else:
+            services.user_follow(follower=request.user, followee=user)
+    except services.MicroblogError as error:
+        messages.error(request, error.detail)
+    return redirect("profile", username=user.username)
+
+
+@require_POST
+@login_required
+def user_mute(request, username: str):
+    user = _visible_user(request, username)
+    try:
+        if selectors.is_muting(request.user, user):
+            services.user_unmute(user=request.user, muted=user)
+        else:
+            services.user_mute(user=request.user, muted=user)
+    except services.MicroblogError as error:
+        messages.error(request, error.detail)
+    return redirect("profile", username=user.username)
+
+
+@login_required
+def notifications(request):
+    items = list(selectors.notifications_for(request.user)[:50])
+    posts = selectors.posts_by_id(request.user, [n.post_id for n in items if n.post_id])
+    rows = [{"notification": n, "post": posts.get(n.post_id)} for n in items]
+    return render(request, "microblog/notifications.html", {"rows": rows})
+
+
+@require_POST
+@login_required
+def notifications_read(request):
+    services.notifications_mark_read(user=request.user)
+    return redirect("notifications")

@@ -1,0 +1,32 @@
+"""Arbitrary input to the write endpoints: a 201/200 or a 4xx, never a 500."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytestmark = pytest.mark.django_db
+
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=50),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
+
+
+@FUZZ
+@given(body=st.text(max_size=2100), visibility=st.sampled_from(["public", "followers", "contacts", "x", ""]))
+def test_any_post_body_is_stored_or_refused(client_for, alice, body, visibility):
+    response = client_for(alice).post("/api/posts/", {"body": body, "visibility": visibility}, format="json")
+    assert response.status_code in {201, 400}
+    if response.status_code == 201:
+        assert response.json()["body"] == response.json()["body"].strip()
+
+
+@FUZZ
+@given(payload=st.dictionaries(st.sampled_from(["body", "visibility", "reply_to", "comment", "up_to"]), json_values))
+def test_any_json_shape_is_refused_cleanly(client_for, alice, payload):
+    client = client_for(alice)
+    post = client.post("/api/posts/", {"body": "target"}, format="json").json()
+    for path in ["/api/posts/", f"/api/posts/{post['id']}/repost/", "/api/notifications/read/"]:
+        assert client.post(path, payload, format="json").status_code < 500, path

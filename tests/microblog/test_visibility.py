@@ -1,0 +1,142 @@
+"""Who sees what: public / followers / contacts posts, across every surface, for every kind of viewer."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+VIEWERS = ["author", "follower", "contact", "stranger", "blocked", "blocker", "anonymous"]
+SEES = {
+    "public": {"author", "follower", "contact", "stranger", "anonymous"},
+    "followers": {"author", "follower"},
+    "contacts": {"author", "contact"},
+}
+
+
+@pytest.fixture
+def world(make_user, api, client_for, post_as, follow, befriend, block):
+    people = {name: make_user(username=name) for name in VIEWERS if name != "anonymous"}
+    author = people["author"]
+    follow(people["follower"], author)
+    befriend(author, people["contact"])
+    block(author, people["blocked"])
+    block(people["blocker"], author)
+    posts = {
+        visibility: post_as(author, f"zebra{visibility} #Matrix", visibility=visibility)["id"] for visibility in SEES
+    }
+    # A public reply by the follower to the followers-only post: it stays among the author's followers.
+    reply = post_as(people["follower"], "zebrareply #matrix", reply_to=posts["followers"])["id"]
+    clients = {name: client_for(user) for name, user in people.items()}
+    clients["anonymous"] = api
+    return {"clients": clients, "posts": posts, "reply": reply}
+
+
+def expected(viewer: str, *, public_only: bool = False, with_reply: bool = True, world) -> set[int]:
+    ids = {world["posts"][v] for v, audience in SEES.items() if viewer in audience}
+    if public_only:
+        ids = {world["posts"]["public"]} if viewer in SEES["public"] else set()
+    if with_reply and viewer in SEES["followers"] and not public_only:
+        ids.add(world["reply"])
+    return ids
+
+
+def ids(response) -> set[int]:
+    assert response.status_code == 200, response.content
+    body = response.json()
+    rows = body["results"] if "results" in body else body["posts"]
+    return {row["id"] for row in rows}
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_post_detail_answers_404_exactly_like_a_missing_post(world, viewer):
+    client = world["clients"][viewer]
+    missing = client.get("/api/posts/987654/")
+    for post_id in [*world["posts"].values(), world["reply"]]:
+        response = client.get(f"/api/posts/{post_id}/")
+        if post_id in expected(viewer, world=world):
+            assert response.status_code == 200
+        else:
+            assert (response.status_code, response.json()) == (404, missing.json())
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_lists_show_only_what_the_viewer_may_see(world, viewer):
+    client = world["clients"][viewer]
+    mine = expected(viewer, world=world)
+    matrix = {*world["posts"].values(), world["reply"]}
+    assert ids(client.get("/api/tags/MATRIX/posts/")) == mine
+    assert ids(client.get("/api/timeline/public/")) & matrix == expected(viewer, public_only=True, world=world)
+    assert ids(client.get("/api/search/?q=zebra")) == expected(viewer, public_only=True, world=world)
+    profile = client.get("/api/users/author/posts/")
+    if viewer in {"blocked", "blocker"}:
+        assert profile.status_code == 404
+        assert client.get("/api/users/author/").status_code == 404
+    else:
+        assert ids(profile) == expected(viewer, with_reply=False, world=world)
+        assert client.get("/api/users/author/").json()["posts_count"] == len(profile.json()["results"])
+    replies = client.get(f"/api/posts/{world['posts']['followers']}/replies/")
+    if viewer in SEES["followers"]:
+        assert ids(replies) == {world["reply"]}
+    else:
+        assert replies.status_code == 404
+
+
+def test_a_viewer_who_cannot_see_a_post_cannot_reply_like_or_repost_it(world):
+    stranger = world["clients"]["stranger"]
+    hidden = world["posts"]["followers"]
+    response = stranger.post("/api/posts/", {"body": "hi", "reply_to": hidden}, format="json")
+    assert response.status_code == 400 and "reply_to" in response.json()
+    assert stranger.post(f"/api/posts/{hidden}/like/").status_code == 404
+    assert stranger.post(f"/api/posts/{hidden}/bookmark/").status_code == 404
+    assert stranger.post(f"/api/posts/{hidden}/repost/").status_code == 404
+    assert stranger.get(f"/api/posts/{hidden}/reposts/").status_code == 404
+    blocked = world["clients"]["blocked"]
+    public = world["posts"]["public"]
+    assert blocked.post(f"/api/posts/{public}/like/").status_code == 404
+    assert blocked.post("/api/users/author/follow/").status_code == 404
+
+
+def test_a_block_hides_reposts_and_replies_that_hang_off_the_blocked_persons_posts(
+    make_user, client_for, post_as, block
+):
+    alice, bob, mallory = (make_user(username=name) for name in ("alice", "bob", "mallory"))
+    original = post_as(mallory, "from mallory")["id"]
+    repost = client_for(bob).post(f"/api/posts/{original}/repost/", {"comment": "look"}, format="json").json()["id"]
+    reply = post_as(bob, "answering mallory", reply_to=original)["id"]
+    assert client_for(alice).get(f"/api/posts/{repost}/").status_code == 200
+    block(alice, mallory)
+    for post_id in (original, repost, reply):
+        assert client_for(alice).get(f"/api/posts/{post_id}/").status_code == 404
+    assert ids(client_for(alice).get("/api/timeline/public/")) == set()
+
+
+def test_trending_counts_public_posts_only(make_user, client_for, post_as):
+    people = [make_user(username=f"poster{i}") for i in range(4)]
+    post_as(people[0], "#Quiet one", visibility="followers")
+    post_as(people[1], "#quiet two", visibility="contacts")
+    post_as(people[2], "#quiet three")
+    for person in people[:3]:
+        post_as(person, "#Loud day# is here")
+    trends = client_for(people[3]).get("/api/trending/").json()
+    assert [trend["tag"] for trend in trends] == ["loud day"]
+    assert (trends[0]["posts"], trends[0]["authors"]) == (3, 3)
+    assert set(trends[0]) == {"tag", "posts", "authors", "score", "why"}
+
+
+def test_a_public_reply_deep_in_a_followers_only_thread_stays_in_that_circle(
+    make_user, api, client_for, post_as, follow
+):
+    alice, bob, carol, stranger = (make_user(username=n) for n in ("alice", "bob", "carol", "stranger"))
+    follow(bob, alice)
+    follow(carol, bob)
+    root = post_as(alice, "for my followers", visibility="followers")["id"]
+    middle = post_as(bob, "public answer", reply_to=root)["id"]
+    deep = post_as(bob, "public answer to my answer #deep", reply_to=middle)["id"]
+    assert client_for(bob).get(f"/api/posts/{deep}/").status_code == 200
+    for viewer in (client_for(carol), client_for(stranger), api):  # carol follows bob, not alice
+        assert viewer.get(f"/api/posts/{deep}/").status_code == 404
+        assert viewer.get("/api/tags/deep/posts/").json()["results"] == []
+        assert viewer.get("/api/users/bob/posts/").json()["results"] == []
+    assert client_for(bob).post(f"/api/posts/{deep}/repost/").status_code == 400  # not public all the way up
+    client_for(alice).delete(f"/api/posts/{root}/")
+    assert client_for(stranger).get(f"/api/posts/{deep}/").status_code == 404  # deleting does not widen it
+    assert client_for(bob).get(f"/api/posts/{deep}/").status_code == 200
