@@ -405,6 +405,8 @@ class Bench:
 
         tally = self.router.tally
         overloaded: list[float] = []
+        # Deliveries owed (each message is owed to both sockets of its pair) worth max_lag s.
+        max_owed = max(200, int(2 * rate * self.args.max_lag))
 
         async def sender(index: int, room: Room):
             for k in range(count):
@@ -412,7 +414,7 @@ class Bench:
                 delay = intended - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                if overloaded or len(tally.expected) - len(tally.seen) > self.args.max_backlog:
+                if overloaded or len(tally.expected) - len(tally.seen) > max_owed:
                     # The server fell this far behind: stop offering, so the run ends.
                     if not overloaded:
                         overloaded.append(time.perf_counter() - start)
@@ -596,7 +598,7 @@ def table(res: dict, args) -> str:
     def lat(r):
         text = f"{r['p50']:.1f} / {r['p99']:.1f} ms (sent {r['send_rate']:.0f}/s)"
         if r["overloaded"] is not None:
-            text += f", OVERLOADED: offer stopped at {r['overloaded']:.1f} s, {args.max_backlog} deliveries owed"
+            text += f", OVERLOADED: offer stopped at {r['overloaded']:.1f} s, > {args.max_lag:g} s of it owed"
         return text
 
     for rate in args.rates:
@@ -736,12 +738,13 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--sat-duration", type=float, default=None, help="seconds of saturated load")
     ap.add_argument("--window", type=int, default=10, help="messages in flight per sender when saturated")
     ap.add_argument("--fanout-count", type=int, default=None, help="messages sent to the 100-member group")
-    ap.add_argument("--fanout-rate", type=float, default=5.0, help="msgs/s offered to the group")
+    ap.add_argument("--fanout-rate", type=float, default=2.0, help="msgs/s offered to the group")
     ap.add_argument("--idle-sockets", type=int, default=None, help="idle sockets opened")
     ap.add_argument("--idle-seconds", type=float, default=None, help="seconds the idle sockets idle")
     ap.add_argument(
-        "--max-backlog", type=int, default=600, help="open loop: stop offering past this many deliveries owed"
+        "--max-lag", type=float, default=1.0, help="open loop: stop offering once this many seconds of it are owed"
     )
+    ap.add_argument("--db-dir", default=None, help="where ours' temp SQLite file goes (default: system temp)")
     ap.add_argument("--drain", type=float, default=5.0, help="give up waiting after this many quiet seconds")
     ap.add_argument("--only", choices=["ours", "peer"], help="run one server only (no table)")
     ap.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE", help="extra env for ours")
@@ -751,7 +754,7 @@ def parse_args() -> argparse.Namespace:
     defaults = {
         "duration": (4, 12),
         "sat_duration": (4, 10),
-        "fanout_count": (15, 50),
+        "fanout_count": (8, 24),
         "idle_sockets": (1000, 1000),
         "idle_seconds": (3, 10),
     }
@@ -799,7 +802,7 @@ def main() -> int:
         print(f"peer not found at {PEER_DIR}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="tandem-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix="tandem-bench-", dir=args.db_dir))
     procs: list[subprocess.Popen] = []
     servers: dict = {}
     try:
