@@ -13,6 +13,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,13 +24,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="tandem-prof-"))
+    try:
+        run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(tmp: Path) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--members", type=int, default=2, help="conversation size (2: direct)")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--no-close", action="store_true", help="skip close_old_connections (keep the connection)")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="tandem-prof-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'p.sqlite3'}"
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=os.environ, check=True)
