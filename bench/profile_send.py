@@ -50,7 +50,7 @@ def run(tmp: Path) -> None:
 
     from accounts.models import User
     from chat.consumers import _conversation
-    from chat.serializers import MessageSerializer
+    from chat.serializers import message_data
     from chat.services import contact_request_accept, contact_request_send, conversation_create, message_send
 
     def user(name):
@@ -73,7 +73,7 @@ def run(tmp: Path) -> None:
         message, _ = message_send(
             sender=sender, conversation=_conversation(sender, conv.pk), body=f"b{i}", client_id=f"c{i}"
         )
-        data = MessageSerializer(message).data
+        data = message_data(message)
         if not args.no_close:
             close_old_connections()
         return data
@@ -101,14 +101,15 @@ def run(tmp: Path) -> None:
         print(f"profiled total {1000 * total / args.count:.1f} ms per send; inclusive share of each step:")
         wanted = [
             ("chat/consumers.py", "_conversation"),
-            ("chat/services.py", "message_send"),
-            ("chat/services.py", "check_can_send"),
+            ("chat/services.py", "message_send_many"),
+            ("chat/services.py", "_direct_refusals"),
+            ("chat/services.py", "_store"),
             ("chat/services.py", "check_text"),
             ("chat/selectors.py", "member_ids"),
-            ("realtime/services.py", "events_publish"),
-            ("realtime/services.py", "_next_seqs"),
+            ("realtime/services.py", "events_publish_many"),
+            ("realtime/services.py", "_reserve_seqs"),
             ("realtime/services.py", "_push"),
-            ("rest_framework/serializers.py", "data"),
+            ("chat/serializers.py", "message_data"),
             ("django/db/transaction.py", "__exit__"),
             ("django/db/__init__.py", "close_old_connections"),
             ("django/db/backends/base/base.py", "connect"),

@@ -21,7 +21,7 @@ from realtime.selectors import replay_batch, replay_plan
 
 from . import presence, selectors, services
 from .origins import origin_allowed
-from .serializers import MessageSerializer
+from .serializers import message_data
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
@@ -78,7 +78,7 @@ def _conversation(user, conversation_id):
 @database_sync_to_async
 def _store_batch(sends: list[services.OutgoingMessage]) -> list[tuple[dict | None, services.ChatError | None]]:
     results = services.message_send_many(sends=sends)
-    return [(MessageSerializer(r.message).data if r.message else None, r.error) for r in results]
+    return [(r.rendered or (message_data(r.message) if r.message else None), r.error) for r in results]
 
 
 class MessageWriter:

@@ -4,13 +4,13 @@ from accounts.models import ContactRequest
 from realtime import renderers
 
 from .models import Message
-from .serializers import ContactRequestSerializer, MessageSerializer
+from .serializers import ContactRequestSerializer, message_data
 
 
 def _messages(events, viewer) -> list[dict]:
     ids = [event.ref["message"] for event in events]
     found = {m.pk: m for m in Message.objects.filter(pk__in=ids).select_related("sender")}
-    return [{"message": MessageSerializer(found[i]).data if i in found else None} for i in ids]
+    return [{"message": message_data(found[i]) if i in found else None} for i in ids]
 
 
 def _requests(events, viewer) -> list[dict]:

@@ -8,11 +8,39 @@ from accounts.serializers import UserSummarySerializer
 from .models import Conversation, Message
 
 
+def _timestamp(value) -> str:
+    # What DRF's DateTimeField writes for an aware UTC datetime.
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def message_data(message: Message) -> dict:
+    """A message as every client sees it (REST answers, socket frames, replays).
+
+    Written out by hand because it is on the send path of every message: DRF's field
+    machinery cost a third of the time per send when profiled.
+    """
+    return {
+        "id": message.pk,
+        "conversation": message.conversation_id,
+        "sender": {"username": message.sender.username, "display_name": message.sender.display_name},
+        # A recalled message stays as a marker; its text is served to nobody, replays included.
+        "body": "" if message.recalled_at is not None else message.body,
+        "client_id": message.client_id,
+        "reply_to": message.reply_to_id,
+        "shared_post": None,
+        "created_at": _timestamp(message.created_at),
+        "recalled": message.recalled_at is not None,
+    }
+
+
 class MessageSerializer(serializers.ModelSerializer):
+    """Declares the message shape for the API schema; `message_data` renders it."""
+
     sender = UserSummarySerializer(read_only=True)
-    body = serializers.SerializerMethodField()
-    recalled = serializers.SerializerMethodField()
-    shared_post = serializers.SerializerMethodField(help_text="A card of a shared post (not yet supported: null).")
+    body = serializers.CharField(read_only=True, help_text="Empty once the message is recalled.")
+    recalled = serializers.BooleanField(read_only=True)
+    shared_post = serializers.JSONField(read_only=True, allow_null=True, help_text="Shared posts: not yet (null).")
 
     class Meta:
         model = Message
@@ -29,15 +57,8 @@ class MessageSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    def get_body(self, message: Message) -> str:
-        # A recalled message stays as a marker; its text is served to nobody, replays included.
-        return "" if message.recalled else message.body
-
-    def get_recalled(self, message: Message) -> bool:
-        return message.recalled
-
-    def get_shared_post(self, message: Message) -> dict | None:
-        return None
+    def to_representation(self, message: Message) -> dict:
+        return message_data(message)
 
 
 class MessageCreateSerializer(serializers.Serializer):

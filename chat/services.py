@@ -19,7 +19,7 @@ from realtime.services import Publication, ephemeral_send, events_publish, event
 
 from .models import Conversation, Membership, Message
 from .selectors import member_ids, message_for_member
-from .serializers import ContactRequestSerializer, MessageSerializer
+from .serializers import ContactRequestSerializer, message_data
 
 MAX_BODY = 4000
 MAX_GROUP_MEMBERS = 500
@@ -293,6 +293,8 @@ class SendResult:
     message: Message | None = None
     created: bool = False
     error: ChatError | None = None
+    # The message as clients see it (message_data), made once for the push and the answer.
+    rendered: dict | None = None
 
 
 @dataclass
@@ -457,17 +459,18 @@ def _store(valid: list[_Checked], results: list[SendResult]) -> None:
         "conversation_id", "user_id"
     ):
         members.setdefault(conversation_id, []).append(user_id)
-    events_publish_many(
-        [
+    publications = []
+    for item, message in zip(valid, messages, strict=True):
+        rendered = results[item.index].rendered = message_data(message)
+        publications.append(
             Publication(
                 user_ids=members.get(message.conversation_id, []),
                 event_type="message.new",
                 ref={"message": message.pk},
-                frame={"message": MessageSerializer(message).data},
+                frame={"message": rendered},
             )
-            for message in messages
-        ]
-    )
+        )
+    events_publish_many(publications)
 
 
 def message_send(
@@ -500,7 +503,7 @@ def message_recall(*, user: User, message_id) -> Message:
         user_ids=member_ids(message.conversation),
         event_type="message.recalled",
         ref={"message": message.pk},
-        frame={"message": MessageSerializer(message).data},
+        frame={"message": message_data(message)},
     )
     return message
 

@@ -204,3 +204,28 @@ def test_conversation_list_query_count_is_flat(client_for, alice, make_user, bef
         client.post(f"/api/conversations/{conversation.pk}/messages/", {"body": "hi"}, format="json")
     with django_assert_max_num_queries(4):
         assert len(client.get("/api/conversations/").data) == 6
+
+
+def test_the_hand_written_message_shape_matches_drf_field_rendering(client_for, alice, bob, befriend):
+    """message_data skips DRF's fields for speed; it must write what they would write."""
+    from rest_framework import serializers as drf
+
+    from chat.models import Message as MessageModel
+
+    class Reference(drf.ModelSerializer):
+        sender = drf.SerializerMethodField()
+
+        class Meta:
+            model = MessageModel
+            fields = ("id", "conversation", "sender", "body", "client_id", "reply_to", "created_at")
+
+        def get_sender(self, message):
+            return {"username": message.sender.username, "display_name": message.sender.display_name}
+
+    conversation = befriend(alice, bob)
+    url = f"/api/conversations/{conversation.pk}/messages/"
+    first = client_for(alice).post(url, {"body": "first", "client_id": "x"}, format="json").data
+    answer = client_for(bob).post(url, {"body": "second", "reply_to": first["id"]}, format="json").data
+    expected = Reference(MessageModel.objects.get(pk=answer["id"])).data
+    assert {key: answer[key] for key in expected} == dict(expected)
+    assert (answer["shared_post"], answer["recalled"]) == (None, False)
