@@ -1,9 +1,9 @@
-"""Where does one `message.send` go? Times and profiles the consumer's sync send path.
+"""Where does one message send go? Times and profiles the sync send path.
 
-Runs, in this process and with no server, what `chat.consumers._send_message` runs in
-daphne's one sync thread for every `message.send` frame, wrapped the way
-`database_sync_to_async` wraps it (`close_old_connections` before and after), against a
-fresh temp SQLite file. Vary one thing at a time with the environment, e.g.
+Runs `chat.services.message_send` (a batch of one through `message_send_many`, what REST
+does and what the socket writer does when one send is waiting) in this process with no
+server, wrapped the way `database_sync_to_async` wraps it (`close_old_connections`
+before and after), against a fresh temp SQLite file. Vary one thing at a time with the environment, e.g.
 `DEBUG=0 .venv/bin/python bench/profile_send.py`.
 
     .venv/bin/python bench/profile_send.py [--count N] [--profile] [--members 2|100]

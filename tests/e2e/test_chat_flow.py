@@ -107,3 +107,25 @@ def test_unread_badge_for_another_conversation(new_page, alice, bob, make_user, 
     expect(carol_entry.locator(".badge")).to_have_text("1")
     expect(carol_entry.locator(".preview")).to_have_text("psst, Alice")
     expect(alice_page.locator("#messages")).not_to_contain_text("psst")
+
+
+def test_history_loads_upward_on_scroll(new_page, alice, bob, make_contacts):
+    conversation = make_contacts(alice, bob)
+
+    def write_history():
+        from chat.services import message_send
+
+        for n in range(80):
+            message_send(sender=alice if n % 2 else bob, conversation=conversation, body=f"history {n:02d}")
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(write_history).result()
+    page = new_page()
+    log_in(page, "alice")
+    page.goto(f"/chat/{conversation.pk}/")
+    expect(page.locator(".msg")).to_have_count(50)
+    expect(page.locator(".msg").first).to_contain_text("history 30")
+    page.locator("#messages").evaluate("list => list.scrollTop = 0")
+    expect(page.locator(".msg")).to_have_count(80)
+    bodies = page.locator(".msg .body").all_text_contents()
+    assert bodies == [f"history {n:02d}" for n in range(80)]
