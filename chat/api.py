@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from accounts.selectors import blocked_by, blocked_ids, contact_requests_for, contacts_of
 
 from . import presence, selectors, services
+from .cards import post_cards
 from .serializers import (
     AcceptedSerializer,
     ContactPresenceSerializer,
@@ -196,7 +197,9 @@ class MessageListView(APIView):
         base = request.build_absolute_uri(request.path)
         older = f"{base}?before={rows[0].id}&limit={limit}" if page["has_older"] and rows else None
         newer = f"{base}?after={rows[-1].id}&limit={limit}" if page["has_newer"] and rows else None
-        return Response({"results": MessageSerializer(rows, many=True).data, "older": older, "newer": newer})
+        cards = post_cards(request.user, [row.shared_post_id for row in rows])
+        results = MessageSerializer(rows, many=True, context={"cards": cards, "viewer": request.user}).data
+        return Response({"results": results, "older": older, "newer": newer})
 
     @extend_schema(request=MessageCreateSerializer, responses={200: MessageSerializer, 201: MessageSerializer})
     @chat_errors
@@ -209,8 +212,10 @@ class MessageListView(APIView):
             body=data.get("body"),
             client_id=data.get("client_id"),
             reply_to=data.get("reply_to"),
+            shared_post=data.get("shared_post"),
         )
-        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED if created else 200)
+        body = MessageSerializer(message, context={"viewer": request.user}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else 200)
 
 
 class ReadView(APIView):

@@ -21,7 +21,7 @@ from realtime.selectors import replay_batch, replay_plan
 
 from . import presence, selectors, services
 from .origins import origin_allowed
-from .serializers import message_data
+from .serializers import MessageSerializer
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
@@ -78,7 +78,13 @@ def _conversation(user, conversation_id):
 @database_sync_to_async
 def _store_batch(sends: list[services.OutgoingMessage]) -> list[tuple[dict | None, services.ChatError | None]]:
     results = services.message_send_many(sends=sends)
-    return [(r.rendered or (message_data(r.message) if r.message else None), r.error) for r in results]
+    return [
+        (
+            r.rendered or (MessageSerializer(r.message, context={"viewer": send.sender}).data if r.message else None),
+            r.error,
+        )
+        for send, r in zip(sends, results, strict=True)
+    ]
 
 
 class MessageWriter:
@@ -225,6 +231,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             body=frame.get("body"),
             client_id=client_id,
             reply_to=frame.get("reply_to"),
+            shared_post=frame.get("shared_post"),
         )
         task = asyncio.create_task(self.acknowledge(message_writer().submit(send), client_id))
         self.pending_sends.add(task)

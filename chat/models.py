@@ -46,6 +46,10 @@ class Message(models.Model):
     body = models.TextField()
     client_id = models.CharField(max_length=64, blank=True)
     reply_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # A post shared into the chat: each member sees it as they may see the post, or "unavailable".
+    shared_post = models.ForeignKey(
+        "microblog.Post", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     recalled_at = models.DateTimeField(null=True, blank=True)
 

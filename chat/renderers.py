@@ -3,6 +3,7 @@
 from accounts.models import ContactRequest
 from realtime import renderers
 
+from .cards import post_cards
 from .models import Message
 from .serializers import ContactRequestSerializer, message_data
 
@@ -10,7 +11,10 @@ from .serializers import ContactRequestSerializer, message_data
 def _messages(events, viewer) -> list[dict]:
     ids = [event.ref["message"] for event in events]
     found = {m.pk: m for m in Message.objects.filter(pk__in=ids).select_related("sender")}
-    return [{"message": message_data(found[i]) if i in found else None} for i in ids]
+    cards = post_cards(viewer, [m.shared_post_id for m in found.values()])
+    return [
+        {"message": message_data(found[i], cards.get(found[i].shared_post_id)) if i in found else None} for i in ids
+    ]
 
 
 def _requests(events, viewer) -> list[dict]:

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from accounts.models import ContactRequest, User
 from accounts.serializers import UserSummarySerializer
 
+from .cards import post_cards, unavailable
 from .models import Conversation, Message
 
 
@@ -14,23 +15,27 @@ def _timestamp(value) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def message_data(message: Message) -> dict:
+def message_data(message: Message, shared_card: dict | None = None) -> dict:
     """A message as every client sees it (REST answers, socket frames, replays).
 
     Written out by hand because it is on the send path of every message: DRF's field
-    machinery cost a third of the time per send when profiled.
+    machinery cost a third of the time per send when profiled. `shared_card` is the
+    shared post's card as made for this reader (chat.cards); without one, a shared
+    post shows as unavailable, so a card is never shown to the wrong reader.
     """
+    recalled = message.recalled_at is not None
+    shared = None if message.shared_post_id is None or recalled else shared_card or unavailable(message.shared_post_id)
     return {
         "id": message.pk,
         "conversation": message.conversation_id,
         "sender": {"username": message.sender.username, "display_name": message.sender.display_name},
         # A recalled message stays as a marker; its text is served to nobody, replays included.
-        "body": "" if message.recalled_at is not None else message.body,
+        "body": "" if recalled else message.body,
         "client_id": message.client_id,
         "reply_to": message.reply_to_id,
-        "shared_post": None,
+        "shared_post": shared,
         "created_at": _timestamp(message.created_at),
-        "recalled": message.recalled_at is not None,
+        "recalled": recalled,
     }
 
 
@@ -40,7 +45,11 @@ class MessageSerializer(serializers.ModelSerializer):
     sender = UserSummarySerializer(read_only=True)
     body = serializers.CharField(read_only=True, help_text="Empty once the message is recalled.")
     recalled = serializers.BooleanField(read_only=True)
-    shared_post = serializers.JSONField(read_only=True, allow_null=True, help_text="Shared posts: not yet (null).")
+    shared_post = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text="The shared post's card as this reader may see it, or {id, unavailable: true}.",
+    )
 
     class Meta:
         model = Message
@@ -58,15 +67,23 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, message: Message) -> dict:
-        return message_data(message)
+        card = None
+        if message.shared_post_id is not None:
+            cards = self.context.get("cards") or {}
+            card = cards.get(message.shared_post_id)
+            viewer = self.context.get("viewer")
+            if card is None and viewer is not None:
+                card = post_cards(viewer, [message.shared_post_id])[message.shared_post_id]
+        return message_data(message, card)
 
 
 class MessageCreateSerializer(serializers.Serializer):
     """Documents the request body; validation happens in chat.services, shared with the socket."""
 
-    body = serializers.CharField(max_length=4000)
+    body = serializers.CharField(max_length=4000, required=False, help_text="May be empty when sharing a post.")
     client_id = serializers.CharField(required=False, max_length=64)
     reply_to = serializers.IntegerField(required=False)
+    shared_post = serializers.IntegerField(required=False, help_text="A post you may see, shown as a card.")
 
 
 class ContactRequestSerializer(serializers.ModelSerializer):

@@ -15,8 +15,10 @@ from django.utils import timezone
 
 from accounts.models import Block, Contact, ContactRequest, User
 from accounts.selectors import are_contacts, is_blocked_between, user_by_username
+from microblog.selectors import post_visible
 from realtime.services import Publication, ephemeral_send, events_publish, events_publish_many
 
+from .cards import post_cards
 from .models import Conversation, Membership, Message
 from .selectors import member_ids, message_for_member
 from .serializers import ContactRequestSerializer, message_data
@@ -286,6 +288,7 @@ class OutgoingMessage:
     body: object
     client_id: object = None
     reply_to: object = None
+    shared_post: object = None
 
 
 @dataclass
@@ -308,7 +311,15 @@ class _Checked:
 
 
 def _check_fields(send: OutgoingMessage) -> _Checked:
-    body = check_text(send.body, field="body", max_length=MAX_BODY)
+    if send.shared_post is not None and (not isinstance(send.shared_post, int) or isinstance(send.shared_post, bool)):
+        raise ChatError("invalid", "shared_post must be a post id.")
+    # Sharing a post may come without words, as in WeChat.
+    body = check_text(
+        "" if send.body is None and send.shared_post is not None else send.body,
+        field="body",
+        max_length=MAX_BODY,
+        allow_empty=send.shared_post is not None,
+    )
     client_id = "" if send.client_id is None else send.client_id
     if not isinstance(client_id, str) or len(client_id) > 64:
         raise ChatError("invalid", "client_id must be a string of at most 64 characters.")
@@ -396,6 +407,9 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
                 result.message = earlier[key]
         elif item.reply_to_id and reply_targets.get(item.reply_to_id) != item.conversation.pk:
             result.error = ChatError("invalid", "reply_to must be a message of this conversation.")
+        elif item.send.shared_post is not None and post_visible(item.send.sender, item.send.shared_post) is None:
+            # The same answer for a post that does not exist and one the sender may not see.
+            result.error = ChatError("invalid", "shared_post must be a post you can see.")
         elif item.client_id and key in seen_in_batch:
             continue  # the same send twice in one batch: answered below with the first one's message
         else:
@@ -434,6 +448,7 @@ def _store(valid: list[_Checked], results: list[SendResult]) -> None:
                 body=item.body,
                 client_id=item.client_id,
                 reply_to_id=item.reply_to_id,
+                shared_post_id=item.send.shared_post,
             )
             for item in valid
         ]
@@ -461,24 +476,40 @@ def _store(valid: list[_Checked], results: list[SendResult]) -> None:
         members.setdefault(conversation_id, []).append(user_id)
     publications = []
     for item, message in zip(valid, messages, strict=True):
-        rendered = results[item.index].rendered = message_data(message)
+        recipients = members.get(message.conversation_id, [])
+        if message.shared_post_id is None:
+            rendered = message_data(message)
+            frame = {"message": rendered}
+        else:
+            frame = _per_reader_frames(message, recipients)
+            rendered = frame(message.sender_id)["message"]
+        results[item.index].rendered = rendered
         publications.append(
-            Publication(
-                user_ids=members.get(message.conversation_id, []),
-                event_type="message.new",
-                ref={"message": message.pk},
-                frame={"message": rendered},
-            )
+            Publication(user_ids=recipients, event_type="message.new", ref={"message": message.pk}, frame=frame)
         )
     events_publish_many(publications)
 
 
+def _per_reader_frames(message: Message, reader_ids: list[int]):
+    """Frames of a message with a shared post: each reader gets the card they may see."""
+    cards = {
+        reader.pk: post_cards(reader, [message.shared_post_id])[message.shared_post_id]
+        for reader in User.objects.filter(pk__in=reader_ids)
+    }
+    return lambda reader_id: {"message": message_data(message, cards.get(reader_id))}
+
+
 def message_send(
-    *, sender: User, conversation: Conversation, body, client_id=None, reply_to=None
+    *, sender: User, conversation: Conversation, body, client_id=None, reply_to=None, shared_post=None
 ) -> tuple[Message, bool]:
     """Sends one message (see message_send_many). Returns (message, created); raises ChatError."""
     outgoing = OutgoingMessage(
-        sender=sender, conversation_id=conversation.pk, body=body, client_id=client_id, reply_to=reply_to
+        sender=sender,
+        conversation_id=conversation.pk,
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
+        shared_post=shared_post,
     )
     [result] = message_send_many(sends=[outgoing])
     if result.error is not None:

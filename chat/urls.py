@@ -5,5 +5,6 @@ from . import views
 urlpatterns = [
     path("contacts/", views.contacts_page, name="contacts"),
     path("chat/", views.chat_page, name="chat"),
+    path("chat/share/", views.share_page, name="chat-share"),
     path("chat/<int:conversation_id>/", views.chat_page, name="chat-conversation"),
 ]

@@ -8,9 +8,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import blocked_by, contact_requests_for, contacts_of
+from microblog.selectors import post_visible
 from realtime.selectors import last_seq
 
 from . import selectors, services
+from .cards import post_cards
 from .serializers import ConversationSerializer
 
 CONTACT_ACTIONS = {
@@ -87,6 +89,7 @@ def chat_page(request, conversation_id=None):
                 conversation=current,
                 body=request.POST.get("body", ""),
                 client_id=request.POST.get("client_id") or None,
+                shared_post=_post_id(request.POST.get("shared_post")),
             )
         except services.ChatError as error:
             flash.error(request, error.detail)
@@ -105,7 +108,34 @@ def chat_page(request, conversation_id=None):
     if current is not None:
         context["title"] = ConversationSerializer(current, context=serializer_context).data["title"]
         page = selectors.message_page(conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE)
+        cards = post_cards(request.user, [message.shared_post_id for message in page["results"]])
+        for message in page["results"]:
+            message.card = cards.get(message.shared_post_id)
         context["messages_page"] = page["results"]
         context["has_older"] = page["has_older"]
         context["others_read_up_to"] = selectors.others_read_up_to(conversation=current, user=request.user)
     return render(request, "chat/chat.html", context, status=status)
+
+
+def _post_id(value) -> int | None:
+    """A form's post id: absent is None; anything else not a number is -1, which no post has."""
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return -1
+
+
+@login_required
+def share_page(request):
+    """Pick a conversation to share a post into (the post page links here)."""
+    post = post_visible(request.user, request.GET.get("post"))
+    if post is None:
+        raise Http404("No such post.")
+    serializer_context = {"viewer": request.user}
+    conversations = [
+        (conversation, ConversationSerializer(conversation, context=serializer_context).data["title"])
+        for conversation in selectors.conversations_for(request.user)[:200]
+    ]
+    return render(request, "chat/share.html", {"post": post, "conversations": conversations})

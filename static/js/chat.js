@@ -38,10 +38,37 @@ function messageElement(message, { pending = false } = {}) {
   return item;
 }
 
+function postCard(card) {
+  if (card.unavailable) {
+    const gone = document.createElement("span");
+    gone.className = "card-post unavailable";
+    gone.textContent = "This post is unavailable.";
+    return gone;
+  }
+  const link = document.createElement("a");
+  link.className = "card-post";
+  link.href = `/p/${card.id}/`;
+  const name = document.createElement("strong");
+  name.textContent = card.author.display_name || card.author.username;
+  const handle = document.createElement("span");
+  handle.className = "muted";
+  handle.textContent = ` @${card.author.username}`;
+  const text = document.createElement("span");
+  text.className = "card-text";
+  text.textContent = card.body;
+  const counts = document.createElement("span");
+  counts.className = "muted small";
+  counts.textContent = `${card.reply_count} replies · ${card.repost_count} reposts · ${card.like_count} likes`;
+  link.append(name, handle, text, counts);
+  return link;
+}
+
 function fill(item, message) {
   if (message.id) item.dataset.id = message.id;
   item.classList.toggle("recalled", Boolean(message.recalled));
   item.querySelector(".body").textContent = message.recalled ? "Message recalled" : message.body;
+  item.querySelector(".card-post")?.remove();
+  if (message.shared_post && !message.recalled) item.querySelector(".body").after(postCard(message.shared_post));
   if (message.created_at) {
     const time = item.querySelector("time");
     time.dateTime = message.created_at;

@@ -1,0 +1,102 @@
+"""A post shared into a chat keeps its visibility: each member sees the card they may see."""
+
+import json
+
+import pytest
+
+from accounts.services import token_for
+from microblog.services import post_create, post_delete, user_follow
+
+from .wsclient import SocketClient
+
+SECRET = "followers-only canary 7f3a"
+
+
+@pytest.fixture
+def group(alice, bob, make_user, befriend):
+    carol = make_user(username="carol")
+    befriend(alice, bob)
+    befriend(alice, carol)
+    user_follow(follower=bob, followee=alice)  # bob follows alice; carol does not
+    from chat.services import conversation_create
+
+    conversation, _ = conversation_create(creator=alice, usernames=["bob", "carol"], title="Friends")
+    return conversation, carol
+
+
+@pytest.mark.django_db
+def test_each_member_sees_the_card_they_may_see(client_for, alice, bob, group):
+    conversation, carol = group
+    post = post_create(author=alice, body=SECRET, visibility="followers")
+    url = f"/api/conversations/{conversation.pk}/messages/"
+    sent = client_for(alice).post(url, {"shared_post": post.pk}, format="json")
+    assert sent.status_code == 201
+    assert sent.data["body"] == "" and sent.data["shared_post"]["body"] == SECRET
+
+    bob_view = client_for(bob).get(url).json()["results"][-1]["shared_post"]
+    assert (bob_view["unavailable"], bob_view["body"], bob_view["author"]["username"]) == (False, SECRET, "alice")
+    carol_page = client_for(carol).get(url)
+    assert carol_page.json()["results"][-1]["shared_post"] == {"id": post.pk, "unavailable": True}
+    assert SECRET not in carol_page.content.decode()
+    assert SECRET not in client_for(carol).get("/api/conversations/").content.decode()
+
+    post_delete(post=post)
+    assert client_for(bob).get(url).json()["results"][-1]["shared_post"]["unavailable"] is True
+
+
+@pytest.mark.django_db
+def test_a_post_the_sender_may_not_see_cannot_be_shared(client_for, alice, bob, befriend, make_user):
+    conversation = befriend(alice, bob)
+    stranger = make_user(username="zoe")
+    private = post_create(author=stranger, body="only my followers", visibility="followers")
+    url = f"/api/conversations/{conversation.pk}/messages/"
+    for shared in (private.pk, 10**9, "x"):
+        response = client_for(alice).post(url, {"body": "look", "shared_post": shared}, format="json")
+        assert response.status_code == 400
+    assert client_for(alice).get(url).json()["results"] == []
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+def test_the_text_never_reaches_the_socket_of_a_member_who_may_not_see_it(daphne_server, alice, bob, group):
+    conversation, carol = group
+    post = post_create(author=alice, body=SECRET, visibility="followers")
+    sockets = {
+        user.username: SocketClient(daphne_server.ws_url, token_for(user=user).key) for user in (alice, bob, carol)
+    }
+    raw_for_carol = []
+    try:
+        sockets["alice"].send(
+            type="message.send",
+            conversation=conversation.pk,
+            body="read this",
+            client_id="share-1",
+            shared_post=post.pk,
+        )
+        assert sockets["alice"].expect("message.ack")["message"]["shared_post"]["body"] == SECRET
+        assert sockets["bob"].expect("message.new")["message"]["shared_post"]["body"] == SECRET
+        frame = sockets["carol"].socket.recv(timeout=5)
+        raw_for_carol.append(frame)
+        assert json.loads(frame)["message"]["shared_post"] == {"id": post.pk, "unavailable": True}
+        sockets["carol"].send(type="resume", after=0)
+        while (text := sockets["carol"].socket.recv(timeout=5)) and json.loads(text)["type"] != "resume.done":
+            raw_for_carol.append(text)
+        assert len(raw_for_carol) > 1
+        assert not any(SECRET in text for text in raw_for_carol)
+    finally:
+        for client in sockets.values():
+            client.close()
+
+
+@pytest.mark.django_db
+def test_share_from_the_post_page_into_a_chat(client, alice, bob, befriend):
+    conversation = befriend(alice, bob)
+    post = post_create(author=bob, body="Sunrise at the harbour #photo")
+    client.force_login(alice)
+    assert f"/chat/share/?post={post.pk}" in client.get(f"/p/{post.pk}/").content.decode()
+    share = client.get(f"/chat/share/?post={post.pk}")
+    assert share.status_code == 200 and "Send to Bob" in share.content.decode()
+    sent = client.post(f"/chat/{conversation.pk}/", {"shared_post": post.pk, "body": ""}, follow=True)
+    page = sent.content.decode()
+    assert "Sunrise at the harbour" in page and "card-post" in page
+    assert client.get("/chat/share/?post=999999").status_code == 404
