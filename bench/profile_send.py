@@ -49,9 +49,14 @@ def run(tmp: Path) -> None:
     from django.db import close_old_connections, connection
 
     from accounts.models import User
-    from chat.consumers import _conversation
     from chat.serializers import message_data
-    from chat.services import contact_request_accept, contact_request_send, conversation_create, message_send
+    from chat.services import (
+        check_member_conversation,
+        contact_request_accept,
+        contact_request_send,
+        conversation_create,
+        message_send,
+    )
 
     def user(name):
         u = User(username=name)
@@ -71,7 +76,10 @@ def run(tmp: Path) -> None:
         if not args.no_close:
             close_old_connections()
         message, _ = message_send(
-            sender=sender, conversation=_conversation(sender, conv.pk), body=f"b{i}", client_id=f"c{i}"
+            sender=sender,
+            conversation=check_member_conversation(user=sender, conversation_id=conv.pk),
+            body=f"b{i}",
+            client_id=f"c{i}",
         )
         data = message_data(message)
         if not args.no_close:
@@ -100,7 +108,7 @@ def run(tmp: Path) -> None:
         total = sum(row[3] for key, row in stats.stats.items() if key[2] == "one")
         print(f"profiled total {1000 * total / args.count:.1f} ms per send; inclusive share of each step:")
         wanted = [
-            ("chat/consumers.py", "_conversation"),
+            ("chat/services.py", "check_member_conversation"),
             ("chat/services.py", "message_send_many"),
             ("chat/services.py", "_direct_refusals"),
             ("chat/services.py", "_store"),

@@ -41,13 +41,6 @@ def chat_errors(view):
     return wrapper
 
 
-def member_conversation(user, conversation_id):
-    conversation = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
-    if conversation is None:
-        raise services.NOT_FOUND
-    return conversation
-
-
 class ContactListView(APIView):
     @extend_schema(responses=ContactPresenceSerializer(many=True))
     def get(self, request):
@@ -188,7 +181,7 @@ class MessageListView(APIView):
     )
     @chat_errors
     def get(self, request, conversation_id):
-        conversation = member_conversation(request.user, conversation_id)
+        conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         before, after = _int_param(request, "before"), _int_param(request, "after")
         limit = _int_param(request, "limit") or selectors.MESSAGE_PAGE
         limit = max(1, min(limit, selectors.MAX_MESSAGE_PAGE))
@@ -204,7 +197,7 @@ class MessageListView(APIView):
     @extend_schema(request=MessageCreateSerializer, responses={200: MessageSerializer, 201: MessageSerializer})
     @chat_errors
     def post(self, request, conversation_id):
-        conversation = member_conversation(request.user, conversation_id)
+        conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         data = request.data
         message, created = services.message_send(
             sender=request.user,
@@ -222,7 +215,7 @@ class ReadView(APIView):
     @extend_schema(request=ReadSerializer, responses={204: None})
     @chat_errors
     def post(self, request, conversation_id):
-        conversation = member_conversation(request.user, conversation_id)
+        conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         services.conversation_read(user=request.user, conversation=conversation, up_to=request.data.get("up_to"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -231,7 +224,7 @@ class MembersView(APIView):
     @extend_schema(request=UsernamesSerializer, responses=ConversationSerializer)
     @chat_errors
     def post(self, request, conversation_id):
-        conversation = member_conversation(request.user, conversation_id)
+        conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         services.group_members_add(
             user=request.user, conversation=conversation, usernames=request.data.get("usernames")
         )
@@ -243,7 +236,7 @@ class MemberDetailView(APIView):
     @extend_schema(responses={204: None})
     @chat_errors
     def delete(self, request, conversation_id, username):
-        conversation = member_conversation(request.user, conversation_id)
+        conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         services.group_member_remove(user=request.user, conversation=conversation, username=username)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from realtime.groups import user_group
 from realtime.selectors import replay_batch, replay_plan
 
-from . import presence, selectors, services
+from . import presence, services
 from .origins import origin_allowed
 from .serializers import MessageSerializer
 
@@ -66,13 +66,6 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
-
-
-def _conversation(user, conversation_id):
-    conversation = selectors.conversation_for_member(user=user, conversation_id=conversation_id)
-    if conversation is None:
-        raise services.NOT_FOUND
-    return conversation
 
 
 @database_sync_to_async
@@ -132,12 +125,18 @@ def message_writer() -> MessageWriter:
 
 @database_sync_to_async
 def _typing(user, conversation_id):
-    services.typing_send(user=user, conversation=_conversation(user, conversation_id))
+    services.typing_send(
+        user=user, conversation=services.check_member_conversation(user=user, conversation_id=conversation_id)
+    )
 
 
 @database_sync_to_async
 def _read(user, conversation_id, up_to):
-    services.conversation_read(user=user, conversation=_conversation(user, conversation_id), up_to=up_to)
+    services.conversation_read(
+        user=user,
+        conversation=services.check_member_conversation(user=user, conversation_id=conversation_id),
+        up_to=up_to,
+    )
 
 
 class TandemConsumer(AsyncWebsocketConsumer):
@@ -240,12 +239,16 @@ class TandemConsumer(AsyncWebsocketConsumer):
     async def acknowledge(self, stored: asyncio.Future, client_id: str) -> None:
         message, error = await stored
         if message is not None:
-            await self.send_frame({"type": "message.ack", "client_id": client_id, "message": message})
+            answer = {"type": "message.ack", "client_id": client_id, "message": message}
         elif isinstance(error, services.ChatError):
-            await self.send_frame({"type": "error", "code": error.code, "detail": error.detail, "client_id": client_id})
+            answer = {"type": "error", "code": error.code, "detail": error.detail, "client_id": client_id}
         else:
             detail = "The message could not be stored; send it again."
-            await self.send_frame({"type": "error", "code": "server_error", "detail": detail, "client_id": client_id})
+            answer = {"type": "error", "code": "server_error", "detail": detail, "client_id": client_id}
+        try:
+            await self.send_frame(answer)
+        except Exception:  # the socket closed while the message was stored (daphne raises its own error)
+            logger.info("Socket closed before the answer to %s could be sent", client_id)
 
     async def handle_typing(self, frame: dict) -> None:
         conversation_id = field(frame, "conversation", int)

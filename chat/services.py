@@ -20,7 +20,7 @@ from realtime.services import Publication, ephemeral_send, events_publish, event
 
 from .cards import post_cards
 from .models import Conversation, Membership, Message
-from .selectors import member_ids, message_for_member
+from .selectors import conversation_for_member, member_ids, message_for_member
 from .serializers import ContactRequestSerializer, message_data
 
 MAX_BODY = 4000
@@ -49,6 +49,14 @@ def check_text(value, *, field: str, max_length: int, allow_empty: bool = False)
     if len(text) > max_length:
         raise ChatError("too_long", f"{field} is limited to {max_length} characters.")
     return text
+
+
+def check_member_conversation(*, user: User, conversation_id) -> Conversation:
+    """The conversation if `user` is a member; NOT_FOUND alike when it is not theirs or does not exist."""
+    conversation = conversation_for_member(user=user, conversation_id=conversation_id)
+    if conversation is None:
+        raise NOT_FOUND
+    return conversation
 
 
 # Contacts ------------------------------------------------------------------------------

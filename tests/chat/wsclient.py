@@ -26,6 +26,8 @@ class SocketClient:
         while True:
             frame = self.recv(timeout)
             message = frame.get("message") or {}
+            if frame["type"] == "error" and frame_type != "error":
+                raise AssertionError(f"expected {frame_type}, got {frame}")
             if frame["type"] == frame_type and all(message.get(k) == v for k, v in match.items()):
                 return frame
 
