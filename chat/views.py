@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.selectors import blocked_by, contact_requests_for, contacts_of
+from accounts.selectors import are_contacts, blocked_by, contact_requests_for, contacts_of, user_by_username
 from microblog.selectors import post_visible
 from realtime.selectors import last_seq
 
@@ -139,3 +139,14 @@ def share_page(request):
         for conversation in selectors.conversations_for(request.user)[:200]
     ]
     return render(request, "chat/share.html", {"post": post, "conversations": conversations})
+
+
+@login_required
+def chat_with(request, username: str):
+    """The direct conversation with a contact (a profile's "Message" button); others go to /contacts/."""
+    other = user_by_username(username)
+    if other is None or other.pk == request.user.pk or not are_contacts(request.user, other):
+        flash.info(request, "Add them as a contact first.")
+        return redirect("contacts")
+    conversation = services.direct_conversation_get_or_create(request.user, other)
+    return redirect("chat-conversation", conversation_id=conversation.pk)

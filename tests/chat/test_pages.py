@@ -1,0 +1,51 @@
+"""Chat pages without JavaScript: the forms post to the same services as the API."""
+
+import pytest
+
+from chat.models import Message
+
+pytestmark = pytest.mark.django_db
+
+
+def test_contacts_page_request_accept_and_group(client, alice, bob, make_user):
+    carol = make_user(username="carol")
+    client.force_login(alice)
+    assert (
+        "Request sent."
+        in client.post("/contacts/", {"action": "request", "username": "bob"}, follow=True).content.decode()
+    )
+    assert "No such user." in client.post("/contacts/", {"action": "request", "username": "nobody"}).content.decode()
+    client.force_login(bob)
+    incoming = client.get("/contacts/").context["incoming"]
+    response = client.post("/contacts/", {"action": "accept", "request": incoming[0].pk}, follow=True)
+    assert "You are now contacts." in response.content.decode()
+    client.force_login(carol)
+    client.post("/contacts/", {"action": "request", "username": "bob"})
+    client.force_login(bob)
+    client.post("/contacts/", {"action": "accept", "request": client.get("/contacts/").context["incoming"][0].pk})
+    group = client.post("/contacts/", {"action": "group", "title": "Trio", "members": ["alice", "carol"]}, follow=True)
+    assert group.status_code == 200 and "Trio" in group.content.decode()
+
+
+def test_profile_buttons_bridge_to_chat(client, alice, bob, befriend, make_user):
+    conversation = befriend(alice, bob)
+    stranger = make_user(username="zoe")
+    client.force_login(alice)
+    profile = client.get("/u/bob/").content.decode()
+    assert "/chat/with/bob/" in profile and "Add contact" not in profile
+    assert client.get("/chat/with/bob/").url == f"/chat/{conversation.pk}/"
+    assert "Add contact" in client.get(f"/u/{stranger.username}/").content.decode()
+    assert client.get(f"/chat/with/{stranger.username}/").url == "/contacts/"
+
+
+def test_sending_from_the_page_without_javascript(client, alice, bob, befriend):
+    conversation = befriend(alice, bob)
+    client.force_login(alice)
+    response = client.post(f"/chat/{conversation.pk}/", {"body": "no JS needed"}, follow=True)
+    assert "no JS needed" in response.content.decode()
+    assert Message.objects.get().sender == alice
+    assert client.post(f"/chat/{conversation.pk}/", {"body": "   "}).status_code == 400
+    client.force_login(bob)
+    page = client.get(f"/chat/{conversation.pk}/")
+    assert page.context["last_seq"] >= 1
+    assert client.get("/chat/999999/").status_code == 404
