@@ -1,6 +1,6 @@
 // The live chat page: messages, local echo by client_id, typing, read state, history, unread badges.
 // User text is only ever set through textContent, never parsed as HTML.
-import { TandemSocket } from "./socket.js";
+import { live } from "./live.js";
 
 const root = document.getElementById("chat");
 const conversationId = root.dataset.conversation ? Number(root.dataset.conversation) : null;
@@ -104,7 +104,7 @@ function markRead() {
   const newest = Math.max(0, ...ids);
   if (newest > (markRead.sent || 0)) {
     markRead.sent = newest;
-    socket.send({ type: "read", conversation: conversationId, up_to: newest });
+    live.send({ type: "read", conversation: conversationId, up_to: newest });
   }
 }
 
@@ -177,14 +177,11 @@ function onFrame(frame) {
   }
 }
 
-const socket = new TandemSocket({
-  lastSeq: Number(root.dataset.lastSeq || 0),
-  onFrame,
-  onStatus: (status) => {
-    if (connection) connection.textContent = status === "online" ? "" : "Reconnecting…";
-    // Whatever was sent but not acknowledged goes again: the same client_id is stored once.
-    if (status === "online") for (const frame of unacknowledged.values()) socket.send(frame);
-  },
+live.onFrame(onFrame);
+live.onStatus((status) => {
+  if (connection) connection.textContent = status === "online" ? "" : "Reconnecting…";
+  // Whatever was sent but not acknowledged goes again: the same client_id is stored once.
+  if (status === "online") for (const frame of unacknowledged.values()) live.send(frame);
 });
 
 async function loadOlder() {
@@ -220,7 +217,7 @@ if (conversationId !== null) {
     const now = Date.now();
     if (now - lastTypingSent > 2000) {
       lastTypingSent = now;
-      socket.send({ type: "typing", conversation: conversationId });
+      live.send({ type: "typing", conversation: conversationId });
     }
   });
   input.addEventListener("keydown", (event) => {
@@ -239,7 +236,7 @@ if (conversationId !== null) {
     scrollToBottom();
     const frame = { type: "message.send", conversation: conversationId, body, client_id: clientId };
     unacknowledged.set(clientId, frame);
-    socket.send(frame);
+    live.send(frame);
     input.value = "";
   });
 }

@@ -31,7 +31,7 @@ def log_in(page, username: str) -> None:
 
 
 def send(page, text: str) -> None:
-    page.get_by_label("Message").fill(text)
+    page.get_by_label("Message", exact=True).fill(text)
     page.get_by_role("button", name="Send").click()
 
 
@@ -61,7 +61,7 @@ def test_become_contacts_and_chat_live(new_page, alice, bob):
     expect(alice_page.locator(".msg.mine").last).not_to_have_class(re.compile("pending"))
     expect(alice_page.locator("#read-state")).to_have_text("Read")
 
-    bob_page.get_by_label("Message").press_sequentially("Hi", delay=50)
+    bob_page.get_by_label("Message", exact=True).press_sequentially("Hi", delay=50)
     expect(alice_page.locator("#typing")).to_contain_text("bob is typing")
     send(bob_page, "<script>window.pwned = true</script><b>bold?</b>")
     expect(alice_page.locator("#messages")).to_contain_text("<script>window.pwned = true</script><b>bold?</b>")
@@ -107,6 +107,15 @@ def test_unread_badge_for_another_conversation(new_page, alice, bob, make_user, 
     expect(carol_entry.locator(".badge")).to_have_text("1")
     expect(carol_entry.locator(".preview")).to_have_text("psst, Alice")
     expect(alice_page.locator("#messages")).not_to_contain_text("psst")
+    # One socket keeps the navigation live too: the chat badge and the tab title.
+    expect(alice_page.locator("#chat-badge")).to_have_text("1")
+    expect(alice_page).to_have_title(re.compile(r"^\(1\) "))
+    alice_page.goto("/explore/")
+    expect(alice_page.locator("#chat-badge")).to_have_text("1")
+    send(carol_page, "are you there?")
+    expect(alice_page.locator("#chat-badge")).to_have_text("2")
+    alice_page.goto(f"/chat/{with_carol.pk}/")
+    expect(alice_page.locator("#chat-badge")).to_have_text("")
 
 
 def test_history_loads_upward_on_scroll(new_page, alice, bob, make_contacts):

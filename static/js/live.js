@@ -1,0 +1,59 @@
+// The one socket of a signed-in page, shared by every live part of it: the navigation's
+// unread badges (chat and notifications), the tab title, and page modules such as chat.js,
+// which subscribe here instead of opening sockets of their own.
+import { TandemSocket } from "./socket.js";
+
+const body = document.body;
+const me = body.dataset.me;
+const chatBadge = document.getElementById("chat-badge");
+const notificationBadge = document.getElementById("notification-badge");
+const baseTitle = document.title;
+const frameHandlers = [];
+const statusHandlers = [];
+
+function count(badge) {
+  return Number(badge?.textContent) || 0;
+}
+
+function bump(badge) {
+  if (!badge) return;
+  badge.textContent = String(count(badge) + 1);
+  showTotal();
+}
+
+function showTotal() {
+  const total = count(chatBadge) + count(notificationBadge);
+  document.title = total > 0 ? `(${total}) ${baseTitle}` : baseTitle;
+}
+
+function openConversation() {
+  const chat = document.getElementById("chat");
+  return chat?.dataset.conversation ? Number(chat.dataset.conversation) : null;
+}
+
+export const live = {
+  socket: new TandemSocket({
+    lastSeq: Number(body.dataset.lastSeq || 0),
+    onFrame(frame) {
+      if (frame.type === "notification") bump(notificationBadge);
+      if (frame.type === "message.new" && frame.message && frame.message.sender.username !== me) {
+        if (frame.message.conversation !== openConversation()) bump(chatBadge);
+      }
+      for (const handler of frameHandlers) handler(frame);
+    },
+    onStatus(status) {
+      for (const handler of statusHandlers) handler(status);
+    },
+  }),
+  onFrame(handler) {
+    frameHandlers.push(handler);
+  },
+  onStatus(handler) {
+    statusHandlers.push(handler);
+  },
+  send(frame) {
+    return this.socket.send(frame);
+  },
+};
+
+showTotal();
