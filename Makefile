@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-chat clean
+.PHONY: run run-cluster test lint format bench bench-chat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,17 @@ run: $(VENV)/.runtime
 	$(BIN)/python manage.py seed_demo --if-empty
 	@echo "Tandem is at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+# Two workers on PORT and PORT+1 sharing PostgreSQL and Redis (DATABASE_URL, REDIS_URL required).
+run-cluster: $(VENV)/.runtime
+	@test -n "$(DATABASE_URL)" -a -n "$(REDIS_URL)" || { echo "Set DATABASE_URL and REDIS_URL (see README)"; exit 2; }
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	@echo "Workers at http://$(HOST):$(PORT)/ and http://$(HOST):$$(($(PORT) + 1))/ (Ctrl-C stops both)"
+	trap 'kill $$(jobs -p) 2>/dev/null' INT TERM EXIT; \
+	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application & \
+	$(BIN)/daphne -b $(HOST) -p $$(($(PORT) + 1)) config.asgi:application & \
+	wait
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
