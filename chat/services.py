@@ -5,11 +5,13 @@ both call these, so every path stores the same rows and publishes the same event
 and publish through realtime, whose pushes go out after commit.
 """
 
+import operator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import reduce
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -468,15 +470,19 @@ def _store(valid: list[_Checked], results: list[SendResult]) -> None:
         results[item.index].created = True
         latest[message.conversation_id] = message
         read_by_sender[(message.conversation_id, message.sender_id)] = message.pk
-    for conversation_id, message in latest.items():
-        Conversation.objects.filter(pk=conversation_id).update(
-            last_message=message, last_activity_at=message.created_at
-        )
-    for (conversation_id, sender_id), message_id in read_by_sender.items():
-        # The sender has read what they wrote.
-        Membership.objects.filter(conversation_id=conversation_id, user_id=sender_id).update(
-            last_read_message_id=message_id
-        )
+    # One UPDATE for all the conversations of the batch, one for the senders' read marks
+    # (the sender has read what they wrote), rather than two per conversation.
+    Conversation.objects.filter(pk__in=latest).update(
+        last_message_id=Case(*[When(pk=cid, then=Value(m.pk)) for cid, m in latest.items()]),
+        last_activity_at=Case(
+            *[When(pk=cid, then=Value(m.created_at)) for cid, m in latest.items()],
+            output_field=models.DateTimeField(),
+        ),
+    )
+    read_marks = [When(conversation_id=cid, user_id=uid, then=Value(mid)) for (cid, uid), mid in read_by_sender.items()]
+    Membership.objects.filter(
+        reduce(operator.or_, (Q(conversation_id=cid, user_id=uid) for cid, uid in read_by_sender))
+    ).update(last_read_message_id=Case(*read_marks, output_field=models.BigIntegerField()))
     members: dict[int, list[int]] = {}
     for conversation_id, user_id in Membership.objects.filter(conversation_id__in=latest).values_list(
         "conversation_id", "user_id"
