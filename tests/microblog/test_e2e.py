@@ -64,3 +64,48 @@ def test_a_new_follower_lights_up_the_notification_badge_live(new_page, daphne_s
     page.locator("#notification-badge").filter(has_text="1").wait_for()
     page.get_by_role("link", name="Notifications").click()
     page.get_by_text("followed you").wait_for()
+
+
+def _log_in(page, username: str, password: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name=f"@{username}").wait_for()
+
+
+def test_follow_and_repost_with_comments_builds_the_chain(new_page, make_user, password):
+    for name in ("amy", "ben", "cat"):
+        make_user(username=name)
+    amy, ben, cat = new_page(), new_page(), new_page()
+
+    _log_in(amy, "amy", password)
+    amy.get_by_label("What's happening?").fill("Sunrise over the harbour #photo")
+    amy.get_by_role("button", name="Post").click()
+    amy.locator("article.post").filter(has_text="Sunrise over the harbour").wait_for()
+
+    _log_in(ben, "ben", password)
+    ben.goto("/u/amy/")
+    ben.get_by_role("button", name="Follow").click()
+    ben.get_by_role("button", name="Unfollow").wait_for()
+    ben.goto("/")
+    ben.locator("article.post").filter(has_text="Sunrise over the harbour").get_by_role(
+        "link", name="0 replies"
+    ).click()
+    ben.get_by_label("Repost with a comment (optional)").fill("Beautiful light!")
+    ben.get_by_role("button", name="Repost").click()
+    ben.locator(".chain").get_by_text("Sunrise over the harbour").wait_for()
+    repost_url = ben.url
+
+    _log_in(cat, "cat", password)
+    cat.goto(repost_url)
+    cat.get_by_label("Repost with a comment (optional)").fill("Agreed <b>100%</b>")
+    cat.get_by_role("button", name="Repost").click()
+    chain = cat.locator(".chain")
+    chain.locator(".chain-link").filter(has_text="@ben").filter(has_text="Beautiful light!").wait_for()
+    assert chain.locator("blockquote").filter(has_text="@amy").filter(has_text="Sunrise over the harbour").count() == 1
+    cat.locator("article.post.focus .post-body").first.get_by_text("Agreed <b>100%</b>").wait_for()
+
+    # The root counts every repost in its chain.
+    amy.goto("/u/amy/")
+    amy.locator("article.post").filter(has_text="Sunrise over the harbour").filter(has_text="2 reposts").wait_for()
