@@ -19,9 +19,11 @@ from .serializers import (
     ContactSerializer,
     ConversationCreateSerializer,
     ConversationSerializer,
+    FromPostSerializer,
     MessageCreateSerializer,
     MessagePageSerializer,
     MessageSerializer,
+    PrivateThreadSerializer,
     ReadSerializer,
     UsernameSerializer,
     UsernamesSerializer,
@@ -246,3 +248,22 @@ class RecallView(APIView):
     @chat_errors
     def post(self, request, message_id):
         return Response(MessageSerializer(services.message_recall(user=request.user, message_id=message_id)).data)
+
+
+class ConversationFromPostView(APIView):
+    @extend_schema(request=FromPostSerializer, responses={201: PrivateThreadSerializer})
+    @chat_errors
+    def post(self, request):
+        serializer = FromPostSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        thread = services.conversation_from_post(
+            creator=request.user,
+            post_id=serializer.validated_data["post"],
+            usernames=serializer.validated_data["members"],
+        )
+        detail = selectors.conversation_detail(user=request.user, conversation_id=thread.conversation.pk)
+        body = {
+            "conversation": ConversationSerializer(detail, context={"viewer": request.user}).data,
+            "invited": [person.username for person in thread.invited],
+        }
+        return Response(body, status=status.HTTP_201_CREATED)

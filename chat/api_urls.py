@@ -11,6 +11,7 @@ urlpatterns = [
     path("blocks/", api.BlockListView.as_view()),
     path("blocks/<str:username>/", api.BlockDetailView.as_view()),
     path("conversations/", api.ConversationListView.as_view()),
+    path("conversations/from-post/", api.ConversationFromPostView.as_view()),
     path("conversations/<str:conversation_id>/", api.ConversationDetailView.as_view()),
     path("conversations/<str:conversation_id>/messages/", api.MessageListView.as_view()),
     path("conversations/<str:conversation_id>/read/", api.ReadView.as_view()),

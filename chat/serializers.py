@@ -179,3 +179,13 @@ class MessagePageSerializer(serializers.Serializer):
     results = MessageSerializer(many=True)
     older = serializers.URLField(allow_null=True)
     newer = serializers.URLField(allow_null=True)
+
+
+class FromPostSerializer(serializers.Serializer):
+    post = serializers.IntegerField()
+    members = serializers.ListField(child=serializers.CharField(max_length=30))
+
+
+class PrivateThreadSerializer(serializers.Serializer):
+    conversation = ConversationSerializer()
+    invited = serializers.ListField(child=serializers.CharField(), help_text="Sent a contact request instead.")

@@ -16,8 +16,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Block, Contact, ContactRequest, User
-from accounts.selectors import are_contacts, is_blocked_between, user_by_username
-from microblog.selectors import post_visible
+from accounts.selectors import are_contacts, contact_ids, is_blocked_between, user_by_username
+from microblog.selectors import post_replies, post_reposts, post_visible
 from realtime.services import Publication, ephemeral_send, events_publish, events_publish_many
 
 from .cards import post_cards
@@ -578,3 +578,49 @@ def conversation_read(*, user: User, conversation: Conversation, up_to) -> int:
 def typing_send(*, user: User, conversation: Conversation) -> None:
     others = [uid for uid in member_ids(conversation) if uid != user.pk]
     ephemeral_send(user_ids=others, frame={"type": "typing", "conversation": conversation.pk, "user": user.username})
+
+
+@dataclass
+class PrivateThread:
+    conversation: Conversation
+    invited: list[User]
+
+
+def post_people(*, viewer: User, post) -> list[User]:
+    """Who a post's thread involves, as the viewer sees it: the author, then repliers and reposters."""
+    people: dict[int, User] = {post.author_id: post.author}
+    for other in [*post_replies(viewer, post)[:200], *post_reposts(viewer, post)[:200]]:
+        people.setdefault(other.author_id, other.author)
+    people.pop(viewer.pk, None)
+    return list(people.values())
+
+
+@transaction.atomic
+def conversation_from_post(*, creator: User, post_id, usernames) -> PrivateThread:
+    """Takes a public thread private: a group with the chosen people who are contacts, opened
+    with the post as its first message; the others get a contact request about the post."""
+    post = post_visible(creator, post_id)
+    if post is None:
+        raise NOT_FOUND
+    if not isinstance(usernames, list) or not all(isinstance(name, str) for name in usernames):
+        raise ChatError("invalid", "members must be a list of usernames.")
+    involved = {person.username.lower(): person for person in post_people(viewer=creator, post=post)}
+    chosen = {name.lower() for name in usernames}
+    if not chosen or not chosen <= set(involved):
+        raise ChatError("invalid", "Choose people from the post's author, repliers and reposters.")
+    contacts = contact_ids(creator)
+    members = [involved[name] for name in sorted(chosen) if involved[name].pk in contacts]
+    others = [involved[name] for name in sorted(chosen) if involved[name].pk not in contacts]
+    if not members:
+        raise ChatError("not_contacts", "None of them is your contact yet: add them first.")
+    title = f"About @{post.author.username}'s post"[:100]
+    conversation, _ = conversation_create(creator=creator, usernames=[m.username for m in members], title=title)
+    message_send(sender=creator, conversation=conversation, body="", shared_post=post.pk)
+    invited = []
+    for person in others:
+        try:
+            contact_request_send(sender=creator, to_username=person.username, note=f"About your post: /p/{post.pk}/")
+        except ChatError:
+            continue  # blocked or already asked: nothing to add
+        invited.append(person)
+    return PrivateThread(conversation=conversation, invited=invited)

@@ -6,6 +6,7 @@ urlpatterns = [
     path("contacts/", views.contacts_page, name="contacts"),
     path("chat/", views.chat_page, name="chat"),
     path("chat/share/", views.share_page, name="chat-share"),
+    path("chat/private/", views.private_page, name="chat-private"),
     path("chat/with/<str:username>/", views.chat_with, name="chat-with"),
     path("chat/<int:conversation_id>/", views.chat_page, name="chat-conversation"),
 ]

@@ -7,7 +7,14 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.selectors import are_contacts, blocked_by, contact_requests_for, contacts_of, user_by_username
+from accounts.selectors import (
+    are_contacts,
+    blocked_by,
+    contact_ids,
+    contact_requests_for,
+    contacts_of,
+    user_by_username,
+)
 from microblog.selectors import post_visible
 from realtime.selectors import last_seq
 
@@ -150,3 +157,29 @@ def chat_with(request, username: str):
         return redirect("contacts")
     conversation = services.direct_conversation_get_or_create(request.user, other)
     return redirect("chat-conversation", conversation_id=conversation.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def private_page(request):
+    """Take a public thread private: pick people from the post's author, repliers and reposters."""
+    post = post_visible(request.user, request.GET.get("post"))
+    if post is None:
+        raise Http404("No such post.")
+    status = 200
+    if request.method == "POST":
+        try:
+            thread = services.conversation_from_post(
+                creator=request.user, post_id=post.pk, usernames=request.POST.getlist("members")
+            )
+        except services.ChatError as error:
+            flash.error(request, error.detail)
+            status = error.status
+        else:
+            if thread.invited:
+                names = ", ".join(f"@{person.username}" for person in thread.invited)
+                flash.info(request, f"Sent a contact request to {names}.")
+            return redirect("chat-conversation", conversation_id=thread.conversation.pk)
+    contacts = contact_ids(request.user)
+    people = [(person, person.pk in contacts) for person in services.post_people(viewer=request.user, post=post)]
+    return render(request, "chat/private.html", {"post": post, "people": people}, status=status)

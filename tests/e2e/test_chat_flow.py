@@ -138,3 +138,34 @@ def test_history_loads_upward_on_scroll(new_page, alice, bob, make_contacts):
     expect(page.locator(".msg")).to_have_count(80)
     bodies = page.locator(".msg .body").all_text_contents()
     assert bodies == [f"history {n:02d}" for n in range(80)]
+
+
+def test_share_a_post_into_a_chat_and_take_a_thread_private(new_page, alice, bob, make_contacts):
+    direct = make_contacts(alice, bob)
+    bob_page, alice_page = new_page(), new_page()
+    log_in(bob_page, "bob")
+    bob_page.goto(f"/chat/{direct.pk}/")
+    log_in(alice_page, "alice")
+    alice_page.get_by_label("What's happening?").fill("Harbour walk on Sunday? #walk")
+    alice_page.get_by_role("button", name="Post").click()
+    alice_page.locator("article.post").filter(has_text="Harbour walk").get_by_role("link", name="0 replies").click()
+    post_url = alice_page.url
+
+    alice_page.get_by_role("link", name="Share to chat").click()
+    alice_page.get_by_label("Say something to Bob (optional)").fill("look!")
+    alice_page.get_by_role("button", name="Send to Bob").click()
+    expect(bob_page.locator("#messages .card-post")).to_contain_text("Harbour walk on Sunday?")  # live, as a card
+    expect(bob_page.locator("#messages")).to_contain_text("look!")
+
+    bob_page.goto(post_url)
+    bob_page.get_by_label("Reply").fill("I'm in!")
+    bob_page.get_by_role("button", name="Reply").click()
+    bob_page.get_by_text("Replied.").wait_for()
+
+    alice_page.goto(post_url)
+    alice_page.get_by_role("link", name="Take it private").click()
+    alice_page.get_by_label(re.compile("Bob")).check()
+    alice_page.get_by_role("button", name="Start the group").click()
+    expect(alice_page.locator("#messages .card-post")).to_contain_text("Harbour walk on Sunday?")
+    bob_page.goto("/chat/")
+    expect(bob_page.locator("#conversation-list")).to_contain_text("About @alice's post")
