@@ -30,7 +30,7 @@ from ..selectors import trending
 TRENDING_TAGS = 3
 TRENDING_POSTS = 30
 FOLLOWED_LIKED_POSTS = 200
-MAX_IN_NETWORK_ROWS = 3000
+MAX_IN_NETWORK_ROWS = 1500
 
 _NUMBERS = ("id", "author_id", "author__username", "created_at", "like_count", "repost_count", "reply_count")
 

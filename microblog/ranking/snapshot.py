@@ -10,6 +10,7 @@ The cursor is `r.<snapshot>.<offset>` for the ranked feed and `l.<post id>` for 
 latest one. A snapshot belongs to one viewer: its key holds their id.
 """
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -58,6 +59,6 @@ def cursor_decode(text: str) -> RankedCursor | LatestCursor:
         return LatestCursor(before=int(rest))
     if kind == "r":
         snapshot, _, offset = rest.rpartition(".")
-        if snapshot and len(snapshot) <= 32 and snapshot.isascii() and offset.isdigit() and len(offset) < 7:
+        if re.fullmatch(r"[A-Za-z0-9_-]{1,32}", snapshot) and offset.isdigit() and len(offset) < 7:
             return RankedCursor(snapshot=snapshot, offset=int(offset))
     raise InvalidCursor(text)

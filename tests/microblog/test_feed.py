@@ -119,6 +119,7 @@ def _make_network(make_user, alice, *, authors: int, posts_each: int) -> list[in
 def test_paging_200_ranked_items_while_others_like_and_post_neither_repeats_nor_skips(
     client_for, alice, make_user, settings
 ):
+    settings.FEED_PER_AUTHOR = 10
     made = _make_network(make_user, alice, authors=20, posts_each=10)
     busy = make_user(username="busy")
     client, busy_api = client_for(alice), client_for(busy)
@@ -178,7 +179,8 @@ def feed_url(client, url) -> dict:
 
 
 @pytest.mark.parametrize("order", ["ranked", "latest"])
-def test_a_feed_page_costs_the_same_queries_for_5_or_50_followed_people(client_for, make_user, order):
+def test_a_feed_page_costs_the_same_queries_for_5_or_50_followed_people(client_for, make_user, order, settings):
+    settings.FEED_PER_AUTHOR = 10
     costs = []
     for size in (5, 50):
         viewer = make_user()
