@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-feed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ format: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles test-db.sqlite3*
+
+# The feed benchmark (seeds bench/out/ databases once, then reuses them); BENCH_FEED_ARGS="--database both".
+bench-feed: $(VENV)/.dev
+	$(BIN)/python bench/feed_bench.py $(BENCH_FEED_ARGS)
