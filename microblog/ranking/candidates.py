@@ -29,7 +29,9 @@ from ..selectors import trending
 
 TRENDING_TAGS = 3
 TRENDING_POSTS = 30
-FOLLOWED_LIKED_POSTS = 200
+MAX_FOLLOWED_LIKES = 20000
+MAX_VIEWER_LIKES = 1000
+OUT_OF_NETWORK_LIKED = 200
 MAX_IN_NETWORK_ROWS = 1500
 
 _NUMBERS = ("id", "author_id", "author__username", "created_at", "like_count", "repost_count", "reply_count")
@@ -52,6 +54,8 @@ class Candidate:
     # When it last reached the network (the newest repost by a followed person, or the post itself).
     seen_at: datetime | None = None
     followed_likers: int = 0
+    # Summed over its followed likers: how many of the viewer's recent likes each of them shares.
+    kindred_likes: int = 0
     trending_tag: str | None = None
     viewer_likes: int = 0
     viewer_reposts: int = 0
@@ -134,17 +138,37 @@ def _in_network(viewer, net: Network, since: datetime) -> dict[int, Candidate]:
     return found
 
 
-def _followed_likes(net: Network, since: datetime) -> dict[int, int]:
-    """post id -> how many followed people liked it in the window (the likes walk the (user, created_at) index)."""
+def _followed_likes(net: Network, since: datetime, taste: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Per post liked by followed people in the window: how many liked it, and their summed taste overlap.
+
+    The likes walk the (user, created_at) index; there are as many as the followed people gave lately.
+    """
     if not net.followed:
+        return {}, {}
+    pairs = (
+        Like.objects.filter(user_id__in=list(net.followed), created_at__gte=since)
+        .order_by("-id")
+        .values_list("post_id", "user_id")[:MAX_FOLLOWED_LIKES]
+    )
+    likers: Counter = Counter()
+    kindred: Counter = Counter()
+    for post_id, user_id in pairs:
+        likers[post_id] += 1
+        kindred[post_id] += taste.get(user_id, 0)
+    return dict(likers), dict(kindred)
+
+
+def _taste_overlap(net: Network, viewer_liked: list[int]) -> dict[int, int]:
+    """Followed person -> how many of the posts the viewer liked lately they liked too."""
+    if not net.followed or not viewer_liked:
         return {}
     rows = (
-        Like.objects.filter(user_id__in=list(net.followed), created_at__gte=since)
-        .values("post_id")
-        .annotate(likers=Count("id"))
-        .order_by("-likers", "-post_id")[:FOLLOWED_LIKED_POSTS]
+        Like.objects.filter(user_id__in=list(net.followed), post_id__in=viewer_liked)
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .values_list("user_id", "n")
     )
-    return {row["post_id"]: row["likers"] for row in rows}
+    return dict(rows)
 
 
 def _trending_posts(since: datetime) -> dict[int, str]:
@@ -179,16 +203,14 @@ def _out_of_network(viewer, ids: set[int]) -> dict[int, Candidate]:
     }
 
 
-def _viewer_interactions(viewer, since: datetime) -> tuple[Counter, Counter, Counter]:
-    """Per author: what the viewer liked, reposted and replied to lately."""
-    likes = Counter(
-        dict(
-            Like.objects.filter(user_id=viewer.pk, created_at__gte=since)
-            .values("post__author_id")
-            .annotate(n=Count("id"))
-            .values_list("post__author_id", "n")
-        )
+def _viewer_interactions(viewer, since: datetime) -> tuple[list[int], Counter, Counter, Counter]:
+    """What the viewer liked lately, and per author: how often they liked, reposted and replied."""
+    liked = list(
+        Like.objects.filter(user_id=viewer.pk, created_at__gte=since)
+        .order_by("-id")
+        .values_list("post_id", "post__author_id")[:MAX_VIEWER_LIKES]
     )
+    likes = Counter(author_id for _, author_id in liked)
     reposts: Counter = Counter()
     replies: Counter = Counter()
     rows = (
@@ -202,24 +224,28 @@ def _viewer_interactions(viewer, since: datetime) -> tuple[Counter, Counter, Cou
             replies[row["reply_to__author_id"]] += row["n"]
         if row["repost_of__author_id"] is not None:
             reposts[row["repost_of__author_id"]] += row["n"]
-    return likes, reposts, replies
+    return [post_id for post_id, _ in liked], likes, reposts, replies
 
 
 def candidates_for(viewer, *, now: datetime) -> list[Candidate]:
     net = network_of(viewer)
     since = now - settings.FEED_WINDOW
     found = _in_network(viewer, net, since)
-    liked = _followed_likes(net, since)
+    viewer_liked, likes, reposts, replies = _viewer_interactions(viewer, now - settings.FEED_AFFINITY_WINDOW)
+    liked, kindred = _followed_likes(net, since, _taste_overlap(net, viewer_liked))
     trends = _trending_posts(since)
     min_likers = settings.FEED_MIN_FOLLOWED_LIKERS
-    outside = {post_id for post_id, n in liked.items() if n >= min_likers} | set(trends)
+    popular = sorted(
+        (post_id for post_id, n in liked.items() if n >= min_likers), key=lambda p: (-kindred.get(p, 0), -liked[p])
+    )
+    outside = set(popular[:OUT_OF_NETWORK_LIKED]) | set(trends)
     found.update(_out_of_network(viewer, outside - set(found)))
-    likes, reposts, replies = _viewer_interactions(viewer, now - settings.FEED_AFFINITY_WINDOW)
     for item in found.values():
         item.own = item.author_id == net.viewer_id
         item.author_followed = item.author_id in net.followed
         item.author_contact = item.author_id in net.contacts
         item.followed_likers = liked.get(item.post_id, 0)
+        item.kindred_likes = kindred.get(item.post_id, 0)
         item.trending_tag = trends.get(item.post_id)
         item.viewer_likes = likes[item.author_id]
         item.viewer_reposts = reposts[item.author_id]

@@ -82,7 +82,7 @@ def score_candidate(item: Candidate, *, now, weights: scoring.Weights) -> float:
         )
     return (
         scoring.engagement(likes=item.likes, reposts=item.reposts, replies=item.replies, weights=weights)
-        * scoring.social_proof(followed_likers=item.followed_likers, weights=weights)
+        * scoring.social_proof(followed_likers=item.followed_likers, kindred_likes=item.kindred_likes, weights=weights)
         * closeness
         * scoring.recency(age_hours=age_hours, weights=weights)
         * scoring.network(in_network=item.in_network, weights=weights)

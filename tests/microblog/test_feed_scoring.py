@@ -40,9 +40,12 @@ def test_a_reply_outweighs_a_repost_which_outweighs_a_like():
     assert like < repost < reply
 
 
-def test_social_proof_grows_with_followed_likers():
+def test_social_proof_grows_with_followed_likers_and_more_with_kindred_ones():
     assert social_proof(followed_likers=0, weights=W) == 1.0
     assert 1.0 < social_proof(followed_likers=1, weights=W) < social_proof(followed_likers=3, weights=W)
+    # Three followed likers who each liked two of the posts the viewer liked.
+    kindred = social_proof(followed_likers=3, kindred_likes=6, weights=W)
+    assert kindred == pytest.approx(social_proof(followed_likers=3, weights=W) * (1 + W.kindred * math.log1p(6)))
 
 
 def test_affinity_grows_with_interactions_and_a_chat_contact():
@@ -101,10 +104,12 @@ def candidate(post_id, author_id=1, *, hours=1.0, **facts) -> Candidate:
 
 
 def test_the_score_is_the_product_of_the_factors():
-    item = candidate(1, likes=4, replies=1, followed_likers=2, viewer_likes=3, author_contact=True, hours=5)
+    item = candidate(
+        1, likes=4, replies=1, followed_likers=2, kindred_likes=1, viewer_likes=3, author_contact=True, hours=5
+    )
     expected = (
         engagement(likes=4, reposts=0, replies=1, weights=W)
-        * social_proof(followed_likers=2, weights=W)
+        * social_proof(followed_likers=2, kindred_likes=1, weights=W)
         * affinity(likes=3, reposts=0, replies=0, is_contact=True, weights=W)
         * recency(age_hours=5, weights=W)
     )
