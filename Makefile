@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run run-cluster test lint format bench bench-chat clean
+.PHONY: run run-cluster test lint format bench bench-chat bench-feed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,11 +47,16 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Benchmarks: both servers under one load client, same run; ARGS=--quick for a smoke run.
-bench: bench-chat
+# Benchmarks: each compares against a baseline measured in the same run (bench/README.md).
+bench: bench-chat bench-feed
 
+# Ours and the Channels tutorial peer under one load client; ARGS=--quick for a smoke run.
 bench-chat: $(VENV)/.dev
 	$(BIN)/python bench/chat_bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles test-db.sqlite3*
+
+# The feed benchmark (seeds bench/out/ databases once, then reuses them); BENCH_FEED_ARGS="--database both".
+bench-feed: $(VENV)/.dev
+	$(BIN)/python bench/feed_bench.py $(BENCH_FEED_ARGS)

@@ -10,15 +10,18 @@ from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts.serializers import UserSummarySerializer
 from config.pagination import CursorPagination
 
-from . import selectors, services
+from . import ranking, selectors, services
 from .models import Post
 from .serializers import (
     FeedItemSerializer,
+    FeedPageSerializer,
+    FeedQuerySerializer,
     NotificationSerializer,
     NotificationsReadSerializer,
     PostCreateSerializer,
@@ -36,20 +39,6 @@ class OldestFirstPagination(CursorPagination):
     """Replies read as a conversation, oldest first."""
 
     ordering = "id"
-
-
-class FeedPagination(CursorPagination):
-    """The feed's shape: `{results: [{post, score, reasons}], next}`."""
-
-    def get_paginated_response(self, data):
-        return Response({"results": data, "next": self.get_next_link()})
-
-    def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "required": ["results", "next"],
-            "properties": {"results": schema, "next": {"type": "string", "nullable": True, "format": "uri"}},
-        }
 
 
 class NotificationPagination(CursorPagination):
@@ -280,23 +269,35 @@ class MuteView(APIView):
 FEED_ORDERS = ("ranked", "latest")
 
 
-class FeedView(generics.GenericAPIView):
-    """The home feed. `ranked` (the default) serves the latest order until the ranker lands: score null."""
+class FeedView(APIView):
+    """The home feed: `ranked` (the default, by settings.FEED_RANKER) or `latest`, paged by an opaque cursor.
 
-    serializer_class = FeedItemSerializer
-    pagination_class = FeedPagination
+    Each item carries the `score` the ranking used (null for latest) and its `reasons`.
+    A ranked cursor whose snapshot has expired starts the feed afresh and says `restarted: true`.
+    """
 
     @extend_schema(
-        parameters=[OpenApiParameter("order", OpenApiTypes.STR, enum=FEED_ORDERS, default="ranked")],
-        responses=FeedItemSerializer(many=True),
+        parameters=[
+            OpenApiParameter("order", OpenApiTypes.STR, enum=FEED_ORDERS, default="ranked"),
+            OpenApiParameter("cursor", OpenApiTypes.STR, required=False),
+            OpenApiParameter("limit", OpenApiTypes.INT, required=False),
+        ],
+        responses=FeedPageSerializer,
     )
     def get(self, request):
-        order = request.query_params.get("order", "ranked")
-        if order not in FEED_ORDERS:
-            raise ValidationError({"order": [f"Choose one of: {', '.join(FEED_ORDERS)}."]})
-        page = self.paginate_queryset(selectors.feed_latest(request.user))
-        items = [{"post": post, "score": None, "reasons": []} for post in page]
-        return self.get_paginated_response(FeedItemSerializer(items, many=True).data)
+        query = FeedQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            page = ranking.feed_page(viewer=request.user, **query.validated_data)
+        except ranking.InvalidCursor:
+            raise NotFound("Invalid cursor.") from None
+        next_url = None
+        if page.next_cursor is not None:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+        body = {"results": FeedItemSerializer(page.items, many=True).data, "next": next_url}
+        if page.restarted:
+            body["restarted"] = True
+        return Response(body)
 
 
 class TrendingView(APIView):

@@ -175,6 +175,8 @@ class Like(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="microblog_like_unique")]
+        # The feed reads what followed people (and the viewer) liked lately.
+        indexes = [models.Index(fields=["user", "created_at"], name="microblog_like_user_recent")]
 
 
 class Bookmark(models.Model):

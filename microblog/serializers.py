@@ -85,6 +85,18 @@ class FeedItemSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
+class FeedPageSerializer(serializers.Serializer):
+    results = FeedItemSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    restarted = serializers.BooleanField(required=False)
+
+
+class FeedQuerySerializer(serializers.Serializer):
+    order = serializers.ChoiceField(choices=["ranked", "latest"], default="ranked")
+    cursor = serializers.CharField(required=False, max_length=64, default=None)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+
+
 class TrendSerializer(serializers.Serializer):
     tag = serializers.CharField()
     posts = serializers.IntegerField()

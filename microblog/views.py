@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import ranking, selectors, services
 from .forms import PostForm, ReplyForm, RepostForm
 from .models import Post
 
@@ -52,8 +52,12 @@ def home(request):
         )
         messages.success(request, "Posted.")
         return redirect("home")
-    posts, before = _page(request, selectors.feed_latest(request.user))
-    return render(request, "microblog/home.html", {"form": form, "posts": posts, "before": before})
+    order = "latest" if request.GET.get("order") == "latest" else "ranked"
+    try:
+        page = ranking.feed_page(viewer=request.user, order=order, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+    except ranking.InvalidCursor:
+        page = ranking.feed_page(viewer=request.user, order=order, limit=PAGE_SIZE)
+    return render(request, "microblog/home.html", {"form": form, "order": order, "page": page})
 
 
 def explore(request):

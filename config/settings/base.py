@@ -222,3 +222,21 @@ CHAT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_MESSAGES_PER_SECOND", 20))
 CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
 # Events are replayable for at least this long; `manage.py prune_events` drops older ones.
 EVENT_RETENTION = timedelta(days=int(os.environ.get("EVENT_RETENTION_DAYS", 7)))
+
+# The home feed. `order=ranked` uses FEED_RANKER (a class with `page(viewer=, cursor=, limit=)`);
+# set it to "microblog.ranking.rankers.ChronologicalRanker" to serve newest-first for both orders.
+FEED_RANKER = os.environ.get("FEED_RANKER", "microblog.ranking.rankers.WeightedRanker")
+# Candidates: the newest FEED_PER_AUTHOR posts of each followed person within FEED_WINDOW, so a
+# page costs what the viewer follows, not what exists; out-of-network posts need this many
+# followed likers (trending-tag posts come in too), and make up at most 1 in 5 items.
+FEED_WINDOW = timedelta(hours=int(os.environ.get("FEED_WINDOW_HOURS", 72)))
+FEED_PER_AUTHOR = 5
+FEED_MIN_FOLLOWED_LIKERS = 2
+# The viewer's own likes, replies and reposts over this period make up their affinity to an author.
+FEED_AFFINITY_WINDOW = timedelta(days=30)
+# A ranked order is kept this long (in the cache) so its pages neither repeat nor skip;
+# past FEED_SNAPSHOT_SIZE items the ranked feed ends (Latest goes on).
+FEED_SNAPSHOT_TTL = timedelta(minutes=10)
+FEED_SNAPSHOT_SIZE = 500
+# Overrides of microblog.ranking.scoring.Weights (engagement, affinity, gravity, diversity, ...).
+FEED_WEIGHTS: dict[str, float] = {}

@@ -1,0 +1,230 @@
+"""Feed benchmark: page latency against corpus size, ranked vs latest, and ranking quality.
+
+    python bench/feed_bench.py [--sizes 20000,200000] [--database sqlite|postgres] [--requests 40]
+
+For each corpus size it builds (once; reused afterwards) a database with
+`manage.py seed_bench --users size/20 --posts size`, then, in a fresh process on that
+database, times GET /api/feed/ for `bench0` (who follows 300 accounts):
+- ranked, first page (builds the ranking and stores its snapshot),
+- ranked, a later page (reads the snapshot),
+- latest, first page (the chronological baseline, same run).
+Quality: the share of the first 20 items on a topic the viewer secretly cares about
+(`microblog.simulation`), ranked vs latest, for bench0 and averaged over bench0..bench49.
+The figures go to bench/RESULTS.md under "## Feed" (other sections are left alone).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+QUALITY_VIEWERS = 50
+
+
+def env_for(url: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings.base", DEBUG="0", ALLOWED_HOSTS="testserver")
+    return env
+
+
+def database_url(kind: str, size: int) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{OUT / f'feed-{size}.sqlite3'}"
+    name = f"feed_bench_{size}"
+    import psycopg
+
+    with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG_BASE}/{name}"
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def build(kind: str, size: int) -> tuple[dict, float | None]:
+    env = env_for(database_url(kind, size))
+    manage(env, "migrate", "-v0")
+    probe = "from accounts.models import User; print(User.objects.filter(username='bench0').exists())"
+    seeded = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", probe], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    if seeded.stdout.strip().endswith(b"True"):  # after Django 5.2's "N objects imported" line
+        return env, None
+    started = time.monotonic()
+    manage(env, "seed_bench", "--users", str(max(size // 20, 100)), "--posts", str(size))
+    return env, time.monotonic() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def measure(requests: int) -> dict:
+    """Runs inside the benchmark database's own process (see `main`)."""
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from rest_framework.test import APIClient
+
+    from accounts.models import User
+    from microblog.models import Follow, Post
+    from microblog.simulation import interests_of, topic_of
+
+    def client_of(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    viewer = User.objects.get(username="bench0")
+    client = client_of(viewer)
+
+    def timed(url: str) -> tuple[float, dict]:
+        started = time.perf_counter()
+        response = client.get(url)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, response.content[:300]
+        return elapsed, response.json()
+
+    for _ in range(3):  # warm-up: connections, imports, SQLite page cache
+        timed("/api/feed/?order=ranked")
+        timed("/api/feed/?order=latest")
+    series: dict[str, list[float]] = {"ranked first page": [], "ranked later page": [], "latest first page": []}
+    for _ in range(requests):
+        # A first page (no cursor) always ranks afresh; the trending list keeps its own 10-second cache.
+        elapsed, body = timed("/api/feed/?order=ranked")
+        series["ranked first page"].append(elapsed)
+        series["ranked later page"].append(timed(body["next"])[0])
+        series["latest first page"].append(timed("/api/feed/?order=latest")[0])
+
+    originals = {}
+
+    def share(user, order: str) -> float:
+        items = client_of(user).get(f"/api/feed/?order={order}&limit=20").json()["results"]
+        ids = [
+            item["post"]["original"] if not item["post"]["body"] and item["post"]["original"] else item["post"]["id"]
+            for item in items
+        ]
+        missing = [pk for pk in ids if pk not in originals]
+        originals.update(dict(Post.objects.filter(pk__in=missing).values_list("id", "body")))
+        index = int(user.username.removeprefix("bench"))
+        liked = interests_of(index, seed=1)
+        return sum(topic_of(originals[pk]) in liked for pk in ids) / max(len(ids), 1)
+
+    viewers = list(User.objects.filter(username__in=[f"bench{i}" for i in range(QUALITY_VIEWERS)]))
+    viewers = [u for u in viewers if Follow.objects.filter(follower=u).count() >= 10]
+    quality = {order: [share(u, order) for u in viewers] for order in ("ranked", "latest")}
+    return {
+        "posts": Post.objects.count(),
+        "users": User.objects.count(),
+        "following": Follow.objects.filter(follower=viewer).count(),
+        "latency": {name: {"p50": percentile(v, 0.5), "p99": percentile(v, 0.99)} for name, v in series.items()},
+        "quality_bench0": {order: quality[order][[u.pk for u in viewers].index(viewer.pk)] for order in quality},
+        "quality_mean": {order: statistics.mean(values) for order, values in quality.items()},
+        "quality_viewers": len(viewers),
+    }
+
+
+def write_results(text: str) -> None:
+    """Replaces the "## Feed" section of RESULTS.md (or appends it), leaving the rest alone."""
+    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    start = existing.find("\n## Feed\n")
+    if start == -1:
+        updated = existing.rstrip("\n") + "\n\n" + text
+    else:
+        end = existing.find("\n## ", start + 1)
+        updated = existing[: start + 1] + text + (existing[end + 1 :] if end != -1 else "")
+    RESULTS.write_text(updated.rstrip("\n") + "\n")
+
+
+def report(kind: str, rows: list[tuple[int, dict, float | None]]) -> str:
+    lines = [
+        f"### {kind}",
+        "",
+        "| posts | users | bench0 follows | ranked first page p50 / p99 | ranked later page p50 / p99 "
+        "| latest p50 / p99 | seeding |",
+        "|---:|---:|---:|---|---|---|---|",
+    ]
+    for _, result, seeded in rows:
+        lat = result["latency"]
+        cells = [f"{lat[name]['p50']:.1f} / {lat[name]['p99']:.1f} ms" for name in lat]
+        seeding = f"{seeded:.0f} s" if seeded is not None else "(reused)"
+        lines.append(
+            f"| {result['posts']:,} | {result['users']:,} | {result['following']} | "
+            + " | ".join(cells)
+            + f" | {seeding} |"
+        )
+    small, large = rows[0][1], rows[-1][1]
+    lines.append("")
+    for name in small["latency"]:
+        ratio = large["latency"][name]["p50"] / small["latency"][name]["p50"]
+        lines.append(f"- {name}: p50 ratio {large['posts']:,} / {small['posts']:,} posts = **{ratio:.2f}**")
+    for _, result, _ in rows:
+        q0, qm = result["quality_bench0"], result["quality_mean"]
+        lines.append(
+            f"- quality at {result['posts']:,} posts (share of the first 20 items on the viewer's hidden interests): "
+            f"bench0 ranked {q0['ranked']:.2f} vs latest {q0['latest']:.2f}; mean over {result['quality_viewers']} "
+            f"viewers ranked {qm['ranked']:.2f} vs latest {qm['latest']:.2f} "
+            f"(**{qm['ranked'] / max(qm['latest'], 1e-9):.2f}×**)"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="20000,200000")
+    parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgres", "both"])
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.requests)))
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
+    sections = []
+    for kind in kinds:
+        rows = []
+        for size in sizes:
+            env, seeded = build(kind, size)
+            measured = subprocess.run(
+                [sys.executable, __file__, "--measure", "--requests", str(args.requests)],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            result = json.loads(measured.stdout.strip().splitlines()[-1])
+            rows.append((size, result, seeded))
+            print(kind, size, json.dumps(result), flush=True)
+        sections.append(report(kind, rows))
+    command = "python bench/feed_bench.py " + " ".join(sys.argv[1:])
+    header = (
+        "## Feed\n\n"
+        f"Command: `{command.strip()}` (also `make bench-feed`). GET /api/feed/ in-process through DRF "
+        f"(APIClient, force-authenticated: no token query), {args.requests} requests per figure, one process, "
+        "local cache (locmem) for snapshots. Corpus: `seed_bench --users posts/20 --posts N` over 7 days; "
+        "the feed window is 72 h, 5 newest posts per followed author.\n\n"
+        f"Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end (shared with other "
+        "test runs: the absolute figures are pessimistic, the ratios are what to read). No plot: matplotlib is "
+        "not installed in the shared environment.\n\n"
+    )
+    write_results(header + "\n".join(sections))
+
+
+if __name__ == "__main__":
+    main()

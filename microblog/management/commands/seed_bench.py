@@ -1,0 +1,209 @@
+"""`manage.py seed_bench --users N --posts M`: a synthetic network for the feed benchmark, built with bulk inserts.
+
+- follows of a realistic shape: who gets followed is Zipf-distributed (a few
+  accounts with very many followers, most with few), how many each person follows
+  is heavy-tailed too, and about a third of follows go to people of a shared interest;
+- posts over the last `--days` days, authors Zipf-active, mostly on their own interests;
+- likes and plain reposts by followers, far likelier on a topic they care about
+  (`microblog.simulation` keeps those hidden interests; the ranker never sees them).
+- `bench0` (the benchmark's viewer) follows `--viewer-follows` accounts.
+
+Post ids are assigned in time order (reposts included), as a live site would have them.
+Run it on an empty database: it refuses when bench users already exist.
+"""
+
+import bisect
+import itertools
+import random
+import time
+from datetime import timedelta
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from microblog.models import Follow, Like, Post, PostAncestor
+from microblog.simulation import TOPICS, interests_of, username
+
+BATCH = 5000
+READERS_PER_POST = 12
+LIKE_ON_INTEREST = 0.35
+LIKE_OFF_INTEREST = 0.03
+REPOST_OF_LIKED = 0.15
+OWN_TOPIC_SHARE = 0.8
+HOMOPHILY = 0.3
+
+
+def _zipf_cumulative(n: int, exponent: float, rng: random.Random) -> tuple[list[int], list[float]]:
+    """People in a random order, with cumulative Zipf weights for `random.choices`."""
+    order = list(range(n))
+    rng.shuffle(order)
+    weights = [1 / (rank + 1) ** exponent for rank in range(n)]
+    return order, list(itertools.accumulate(weights))
+
+
+class Command(BaseCommand):
+    help = "Builds a synthetic follow graph, posts, likes and reposts for the feed benchmark."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--users", type=int, default=1000)
+        parser.add_argument("--posts", type=int, default=20000)
+        parser.add_argument("--days", type=int, default=7)
+        parser.add_argument("--viewer-follows", type=int, default=300)
+        parser.add_argument("--seed", type=int, default=1)
+
+    def progress(self, label: str, done: int, total: int) -> None:
+        self.stdout.write(f"  {label}: {done:,}/{total:,} ({100 * done // max(total, 1)}%)")
+
+    def bulk(self, model, rows: list, label: str) -> None:
+        for start in range(0, len(rows), BATCH):
+            model.objects.bulk_create(rows[start : start + BATCH])
+            if (start // BATCH) % 20 == 0 or start + BATCH >= len(rows):
+                self.progress(label, min(start + BATCH, len(rows)), len(rows))
+
+    def handle(self, *args, users: int, posts: int, days: int, viewer_follows: int, seed: int, **options):
+        if User.objects.filter(username=username(0)).exists():
+            raise CommandError("Bench users already exist: run seed_bench on an empty database.")
+        if users < 2 or posts < 1:
+            raise CommandError("Need at least 2 users and 1 post.")
+        rng = random.Random(seed)
+        started = time.monotonic()
+        now = timezone.now()
+        interests = [interests_of(i, seed=seed) for i in range(users)]
+        by_topic: dict[int, list[int]] = {t: [] for t in range(TOPICS)}
+        for i, topics in enumerate(interests):
+            for t in topics:
+                by_topic[t].append(i)
+
+        # Auto-set timestamps would all say "now"; the simulated history needs its own.
+        created = [Post._meta.get_field("created_at"), Like._meta.get_field("created_at")]
+        created += [Follow._meta.get_field("created_at")]
+        for field in created:
+            field.auto_now_add = False
+        try:
+            with transaction.atomic():
+                ids = self.make_users(users)
+                followers = self.make_follows(ids, interests, by_topic, viewer_follows, rng, now)
+                self.make_posts(ids, interests, followers, posts, days, rng, now)
+            self.reset_sequences()
+        finally:
+            for field in created:
+                field.auto_now_add = True
+        self.stdout.write(f"Seeded {users:,} users and {posts:,} posts in {time.monotonic() - started:.1f} s.")
+
+    def make_users(self, users: int) -> list[int]:
+        password = make_password(None)  # unusable: bench users never sign in
+        rows = [User(username=username(i), display_name=f"Bench {i}", password=password) for i in range(users)]
+        self.bulk(User, rows, "users")
+        found = dict(User.objects.filter(username__startswith="bench").values_list("username", "id"))
+        return [found[username(i)] for i in range(users)]
+
+    def make_follows(self, ids, interests, by_topic, viewer_follows, rng, now) -> list[list[int]]:
+        n = len(ids)
+        order, cumulative = _zipf_cumulative(n, 1.0, rng)
+        followers: list[list[int]] = [[] for _ in range(n)]
+        rows = []
+        for i in range(n):
+            # Heavy-tailed out-degree: most follow a few dozen, some follow hundreds.
+            count = viewer_follows if i == 0 else min(n - 1, int(rng.paretovariate(1.5) * 15))
+            chosen: set[int] = set()
+            attempts = 0
+            while len(chosen) < count and attempts < count * 10:
+                attempts += 1
+                if rng.random() < HOMOPHILY:
+                    target = rng.choice(by_topic[rng.choice(sorted(interests[i]))])
+                else:
+                    target = order[bisect.bisect_left(cumulative, rng.random() * cumulative[-1])]
+                if target != i:
+                    chosen.add(target)
+            for target in chosen:
+                followers[target].append(i)
+                rows.append(Follow(follower_id=ids[i], followee_id=ids[target], created_at=now - timedelta(days=30)))
+        self.bulk(Follow, rows, "follows")
+        return followers
+
+    def make_posts(self, ids, interests, followers, posts, days, rng, now) -> None:
+        n = len(ids)
+        authors_order, authors_cumulative = _zipf_cumulative(n, 0.8, rng)
+        span = days * 86400
+        times = sorted(rng.random() * span for _ in range(posts))
+        # (seconds into the span, kind, author index, topic, original index) in time order.
+        events = []
+        likes = []  # (post index, user index, seconds)
+        for k, at in enumerate(times):
+            author = authors_order[bisect.bisect_left(authors_cumulative, rng.random() * authors_cumulative[-1])]
+            own = sorted(interests[author])
+            topic = rng.choice(own) if rng.random() < OWN_TOPIC_SHARE else rng.randrange(TOPICS)
+            events.append((at, k, author, topic, None))
+            readers = followers[author]
+            if len(readers) > READERS_PER_POST:
+                readers = rng.sample(readers, READERS_PER_POST)
+            for reader in readers:
+                chance = LIKE_ON_INTEREST if topic in interests[reader] else LIKE_OFF_INTEREST
+                if rng.random() < chance:
+                    seen = min(at + rng.random() * 12 * 3600, span)
+                    likes.append((k, reader, seen))
+                    if topic in interests[reader] and rng.random() < REPOST_OF_LIKED:
+                        events.append((seen, None, reader, topic, k))
+        events.sort(key=lambda event: event[0])
+        start = now - timedelta(seconds=span)
+        first_id = (Post.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+        post_id: dict[int, int] = {}
+        rows = []
+        for offset, (at, k, author, topic, original) in enumerate(events):
+            pk = first_id + offset
+            when = start + timedelta(seconds=at)
+            if original is None:
+                post_id[k] = pk
+                body = f"t{topic}: post {k} by {username(author)}"
+                rows.append(Post(id=pk, author_id=ids[author], body=body, html=body, created_at=when))
+            else:
+                rows.append(
+                    Post(
+                        id=pk,
+                        author_id=ids[author],
+                        repost_of_id=post_id[original],
+                        original_id=post_id[original],
+                        created_at=when,
+                    )
+                )
+        like_counts: dict[int, int] = {}
+        repost_counts: dict[int, int] = {}
+        for k, _, _ in likes:
+            like_counts[k] = like_counts.get(k, 0) + 1
+        for row in rows:
+            if row.original_id is not None:
+                repost_counts[row.original_id] = repost_counts.get(row.original_id, 0) + 1
+        for row in rows:
+            if row.original_id is None:
+                pk = row.id
+                row.repost_count = repost_counts.get(pk, 0)
+        for k, count in like_counts.items():
+            rows[post_id[k] - first_id].like_count = count
+        self.bulk(Post, rows, "posts")
+        ancestors = [
+            PostAncestor(post_id=row.id, ancestor_id=row.original_id, depth=1, via_repost=True)
+            for row in rows
+            if row.original_id is not None
+        ]
+        self.bulk(PostAncestor, ancestors, "repost links")
+        like_rows = [
+            Like(post_id=post_id[k], user_id=ids[reader], created_at=start + timedelta(seconds=at))
+            for k, reader, at in likes
+        ]
+        self.bulk(Like, like_rows, "likes")
+
+    def reset_sequences(self) -> None:
+        """Explicit ids leave PostgreSQL's sequences behind; put them past the data.
+
+        Then refresh the planner's statistics: right after a bulk load, before autovacuum
+        gets to it, PostgreSQL plans the feed queries for empty tables (seconds per page).
+        """
+        statements = connection.ops.sequence_reset_sql(no_style(), [Post, Like, Follow, PostAncestor, User])
+        statements += ["ANALYZE"] if connection.vendor == "postgresql" else []
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)

@@ -1,0 +1,253 @@
+"""Candidate generation for the ranked feed: a bounded window of what the viewer's network did.
+
+Everything here is sized by what the viewer follows, never by what exists:
+- in-network: the newest `FEED_PER_AUTHOR` posts and reposts of each followed
+  person (and the viewer) within `FEED_WINDOW`, walked on the (author, -id) index
+  from an id floor found on the created_at index;
+- out-of-network: posts that at least `FEED_MIN_FOLLOWED_LIKERS` followed people
+  liked in the window, and recent public posts under the top trending tags.
+Every query goes through `visible_to(viewer)` and `not_muted_by(viewer)`, so a
+candidate is always something the viewer may see. A post reached through several
+plain reposts becomes one candidate carrying every reposter.
+
+The queries are a fixed handful whatever the number of followed people; the
+result is a list of `Candidate`s holding plain numbers for `scoring`.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Count, F, Q, Subquery, Window
+from django.db.models.functions import RowNumber
+
+from accounts.models import Contact, User
+
+from ..models import Like, Post, PostTag
+from ..selectors import trending
+
+TRENDING_TAGS = 3
+TRENDING_POSTS = 30
+MAX_FOLLOWED_LIKES = 20000
+MAX_VIEWER_LIKES = 1000
+OUT_OF_NETWORK_LIKED = 200
+MAX_IN_NETWORK_ROWS = 1500
+
+_NUMBERS = ("id", "author_id", "author__username", "created_at", "like_count", "repost_count", "reply_count")
+
+
+@dataclass
+class Candidate:
+    post_id: int
+    author_id: int
+    author_username: str
+    created_at: datetime
+    likes: int
+    reposts: int
+    replies: int
+    in_network: bool = False
+    own: bool = False
+    author_followed: bool = False
+    author_contact: bool = False
+    reposted_by: list[str] = field(default_factory=list)
+    # When it last reached the network (the newest repost by a followed person, or the post itself).
+    seen_at: datetime | None = None
+    followed_likers: int = 0
+    # Summed over its followed likers: how many of the viewer's recent likes each of them shares.
+    kindred_likes: int = 0
+    trending_tag: str | None = None
+    viewer_likes: int = 0
+    viewer_reposts: int = 0
+    viewer_replies: int = 0
+
+
+@dataclass
+class Network:
+    viewer_id: int
+    followed: dict[int, str]
+    contacts: set[int]
+
+
+def network_of(viewer) -> Network:
+    followed = dict(User.objects.filter(follower_links__follower_id=viewer.pk).values_list("id", "username"))
+    contacts = set(Contact.objects.filter(user_id=viewer.pk).values_list("contact_id", flat=True))
+    return Network(viewer_id=viewer.pk, followed=followed, contacts=contacts)
+
+
+def _visible(viewer):
+    return Post.objects.visible_to(viewer).not_muted_by(viewer)
+
+
+def _id_floor(since: datetime) -> Subquery:
+    """The first post id of the window: ids grow with time, so the (author, -id) index serves the window."""
+    return Subquery(Post.objects.filter(created_at__gte=since).order_by("created_at", "id").values("id")[:1])
+
+
+def _in_network(viewer, net: Network, since: datetime) -> dict[int, Candidate]:
+    authors = [*net.followed, net.viewer_id]
+    rows = (
+        _visible(viewer)
+        .filter(author_id__in=authors, id__gte=_id_floor(since))
+        .exclude(body="", original__deleted_at__isnull=False)
+        .annotate(nth=Window(RowNumber(), partition_by=[F("author_id")], order_by=F("id").desc()))
+        .filter(nth__lte=settings.FEED_PER_AUTHOR)
+        .values(
+            *_NUMBERS,
+            "body",
+            "original_id",
+            "original__author_id",
+            "original__author__username",
+            "original__created_at",
+            "original__like_count",
+            "original__repost_count",
+            "original__reply_count",
+        )
+        .order_by("-id")[:MAX_IN_NETWORK_ROWS]
+    )
+    found: dict[int, Candidate] = {}
+    for row in rows:
+        plain_repost = row["original_id"] is not None and row["body"] == ""
+        if plain_repost:
+            key = row["original_id"]
+            item = found.get(key) or Candidate(
+                post_id=key,
+                author_id=row["original__author_id"],
+                author_username=row["original__author__username"],
+                created_at=row["original__created_at"],
+                likes=row["original__like_count"],
+                reposts=row["original__repost_count"],
+                replies=row["original__reply_count"],
+            )
+            if row["author__username"] not in item.reposted_by:
+                item.reposted_by.append(row["author__username"])
+        else:
+            key = row["id"]
+            item = found.get(key) or Candidate(
+                post_id=key,
+                author_id=row["author_id"],
+                author_username=row["author__username"],
+                created_at=row["created_at"],
+                likes=row["like_count"],
+                reposts=row["repost_count"],
+                replies=row["reply_count"],
+            )
+        item.in_network = True
+        item.seen_at = max(item.seen_at or row["created_at"], row["created_at"])
+        found[key] = item
+    return found
+
+
+def _followed_likes(net: Network, since: datetime, taste: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Per post liked by followed people in the window: how many liked it, and their summed taste overlap.
+
+    The likes walk the (user, created_at) index; there are as many as the followed people gave lately.
+    """
+    if not net.followed:
+        return {}, {}
+    pairs = (
+        Like.objects.filter(user_id__in=list(net.followed), created_at__gte=since)
+        .order_by("-id")
+        .values_list("post_id", "user_id")[:MAX_FOLLOWED_LIKES]
+    )
+    likers: Counter = Counter()
+    kindred: Counter = Counter()
+    for post_id, user_id in pairs:
+        likers[post_id] += 1
+        kindred[post_id] += taste.get(user_id, 0)
+    return dict(likers), dict(kindred)
+
+
+def _taste_overlap(net: Network, viewer_liked: list[int]) -> dict[int, int]:
+    """Followed person -> how many of the posts the viewer liked lately they liked too."""
+    if not net.followed or not viewer_liked:
+        return {}
+    rows = (
+        Like.objects.filter(user_id__in=list(net.followed), post_id__in=viewer_liked)
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .values_list("user_id", "n")
+    )
+    return dict(rows)
+
+
+def _trending_posts(since: datetime) -> dict[int, str]:
+    tags = [trend["tag"] for trend in trending()[:TRENDING_TAGS]]
+    if not tags:
+        return {}
+    rows = (
+        PostTag.objects.filter(hashtag__name__in=tags, post_id__gte=_id_floor(since))
+        .filter(post__fully_public=True, post__deleted_at__isnull=True)
+        .values_list("post_id", "hashtag__name")
+        .order_by("-post_id")[:TRENDING_POSTS]
+    )
+    return dict(rows)
+
+
+def _out_of_network(viewer, ids: set[int]) -> dict[int, Candidate]:
+    if not ids:
+        return {}
+    rows = _visible(viewer).filter(pk__in=ids, reply_to__isnull=True).values(*_NUMBERS)
+    return {
+        row["id"]: Candidate(
+            post_id=row["id"],
+            author_id=row["author_id"],
+            author_username=row["author__username"],
+            created_at=row["created_at"],
+            likes=row["like_count"],
+            reposts=row["repost_count"],
+            replies=row["reply_count"],
+            seen_at=row["created_at"],
+        )
+        for row in rows
+    }
+
+
+def _viewer_interactions(viewer, since: datetime) -> tuple[list[int], Counter, Counter, Counter]:
+    """What the viewer liked lately, and per author: how often they liked, reposted and replied."""
+    liked = list(
+        Like.objects.filter(user_id=viewer.pk, created_at__gte=since)
+        .order_by("-id")
+        .values_list("post_id", "post__author_id")[:MAX_VIEWER_LIKES]
+    )
+    likes = Counter(author_id for _, author_id in liked)
+    reposts: Counter = Counter()
+    replies: Counter = Counter()
+    rows = (
+        Post.objects.filter(author_id=viewer.pk, created_at__gte=since)
+        .filter(Q(reply_to__isnull=False) | Q(repost_of__isnull=False))
+        .values("reply_to__author_id", "repost_of__author_id")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        if row["reply_to__author_id"] is not None:
+            replies[row["reply_to__author_id"]] += row["n"]
+        if row["repost_of__author_id"] is not None:
+            reposts[row["repost_of__author_id"]] += row["n"]
+    return [post_id for post_id, _ in liked], likes, reposts, replies
+
+
+def candidates_for(viewer, *, now: datetime) -> list[Candidate]:
+    net = network_of(viewer)
+    since = now - settings.FEED_WINDOW
+    found = _in_network(viewer, net, since)
+    viewer_liked, likes, reposts, replies = _viewer_interactions(viewer, now - settings.FEED_AFFINITY_WINDOW)
+    liked, kindred = _followed_likes(net, since, _taste_overlap(net, viewer_liked))
+    trends = _trending_posts(since)
+    min_likers = settings.FEED_MIN_FOLLOWED_LIKERS
+    popular = sorted(
+        (post_id for post_id, n in liked.items() if n >= min_likers), key=lambda p: (-kindred.get(p, 0), -liked[p])
+    )
+    outside = set(popular[:OUT_OF_NETWORK_LIKED]) | set(trends)
+    found.update(_out_of_network(viewer, outside - set(found)))
+    for item in found.values():
+        item.own = item.author_id == net.viewer_id
+        item.author_followed = item.author_id in net.followed
+        item.author_contact = item.author_id in net.contacts
+        item.followed_likers = liked.get(item.post_id, 0)
+        item.kindred_likes = kindred.get(item.post_id, 0)
+        item.trending_tag = trends.get(item.post_id)
+        item.viewer_likes = likes[item.author_id]
+        item.viewer_reposts = reposts[item.author_id]
+        item.viewer_replies = replies[item.author_id]
+    return list(found.values())

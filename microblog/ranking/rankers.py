@@ -1,0 +1,155 @@
+"""The feed's rankers, behind one interface: `page(viewer=, cursor=, limit=) -> FeedPage`."""
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from ..models import Post
+from ..selectors import feed_latest, posts_visible
+from . import scoring
+from .candidates import Candidate, candidates_for
+from .reasons import reasons_for
+from .snapshot import (
+    InvalidCursor,
+    LatestCursor,
+    RankedCursor,
+    cursor_decode,
+    cursor_encode,
+    snapshot_load,
+    snapshot_store,
+)
+
+
+@dataclass
+class FeedItem:
+    post: Post
+    score: float | None
+    reasons: list[str]
+
+
+@dataclass
+class FeedPage:
+    items: list[FeedItem]
+    next_cursor: str | None
+    # True when the cursor's snapshot had expired and this page starts a fresh ranking.
+    restarted: bool = False
+
+
+def _presented(viewer, ids: list[int]) -> dict[int, Post]:
+    """The page's posts as the viewer may see them *now* (one query): a post deleted, blocked
+    or muted since the snapshot was taken drops out of the page instead of showing."""
+    posts = posts_visible(viewer).not_muted_by(viewer).presented_to(viewer).select_related("original__author")
+    return {post.pk: post for post in posts.filter(pk__in=ids)}
+
+
+class ChronologicalRanker:
+    """Newest first, paged by id: the baseline, and what `order=latest` serves."""
+
+    def page(self, *, viewer, cursor: str | None, limit: int) -> FeedPage:
+        posts = feed_latest(viewer).select_related("original__author")
+        if cursor is not None:
+            position = cursor_decode(cursor)
+            if not isinstance(position, LatestCursor):
+                raise InvalidCursor(cursor)
+            posts = posts.filter(pk__lt=position.before)
+        rows = list(posts[: limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [FeedItem(post=post, score=None, reasons=self._reasons(viewer, post)) for post in rows]
+        next_cursor = cursor_encode(LatestCursor(before=rows[-1].pk)) if more else None
+        return FeedPage(items=items, next_cursor=next_cursor)
+
+    @staticmethod
+    def _reasons(viewer, post: Post) -> list[str]:
+        return ["your post"] if post.author_id == viewer.pk else [f"you follow @{post.author.username}"]
+
+
+def score_candidate(item: Candidate, *, now, weights: scoring.Weights) -> float:
+    """The product of every factor but diversity, from the candidate's plain numbers."""
+    age_hours = (now - (item.seen_at or item.created_at)).total_seconds() / 3600
+    if item.own:
+        closeness = 1.0
+    else:
+        closeness = scoring.affinity(
+            likes=item.viewer_likes,
+            reposts=item.viewer_reposts,
+            replies=item.viewer_replies,
+            is_contact=item.author_contact,
+            weights=weights,
+        )
+    return (
+        scoring.engagement(likes=item.likes, reposts=item.reposts, replies=item.replies, weights=weights)
+        * scoring.social_proof(followed_likers=item.followed_likers, kindred_likes=item.kindred_likes, weights=weights)
+        * closeness
+        * scoring.recency(age_hours=age_hours, weights=weights)
+        * scoring.network(in_network=item.in_network, weights=weights)
+    )
+
+
+def rank(candidates: list[Candidate], *, now, weights: scoring.Weights) -> list[tuple[Candidate, float]]:
+    """Scores, diversifies by author, bounds the out-of-network share; ties break newest first."""
+    base = {item.post_id: score_candidate(item, now=now, weights=weights) for item in candidates}
+    ordered = sorted(candidates, key=lambda item: -item.post_id)
+    rescored = scoring.author_diversity(
+        ordered, score=lambda item: base[item.post_id], author=lambda item: item.author_id, weights=weights
+    )
+    return scoring.bound_out_of_network(
+        rescored, in_network=lambda pair: pair[0].in_network, share=weights.out_of_network_share
+    )
+
+
+class WeightedRanker:
+    """Engagement × affinity × recency × network × author diversity, paged from a snapshot.
+
+    When a cursor names a snapshot that has expired, the feed restarts: the page
+    is the top of a fresh ranking and says `restarted`, so a client can tell the
+    reader ("the feed was refreshed") rather than silently repeat or skip.
+    """
+
+    def page(self, *, viewer, cursor: str | None, limit: int) -> FeedPage:
+        entries, offset, restarted = None, 0, False
+        if cursor is not None:
+            position = cursor_decode(cursor)
+            if not isinstance(position, RankedCursor):
+                raise InvalidCursor(cursor)
+            entries = snapshot_load(viewer_id=viewer.pk, snapshot=position.snapshot)
+            if entries is not None:
+                snapshot, offset = position.snapshot, position.offset
+            else:
+                restarted = True
+        if entries is None:
+            entries = self.entries(viewer)
+            snapshot = snapshot_store(viewer_id=viewer.pk, entries=entries)
+        chosen = entries[offset : offset + limit]
+        posts = _presented(viewer, [post_id for post_id, _, _ in chosen])
+        items = [
+            FeedItem(post=posts[post_id], score=round(score, 6), reasons=reasons)
+            for post_id, score, reasons in chosen
+            if post_id in posts
+        ]
+        end = offset + limit
+        next_cursor = cursor_encode(RankedCursor(snapshot=snapshot, offset=end)) if end < len(entries) else None
+        return FeedPage(items=items, next_cursor=next_cursor, restarted=restarted)
+
+    def entries(self, viewer) -> list[tuple[int, float, list[str]]]:
+        now = timezone.now()
+        weights = scoring.Weights.from_settings(settings.FEED_WEIGHTS)
+        ranked = rank(candidates_for(viewer, now=now), now=now, weights=weights)
+        return [
+            (item.post_id, score, reasons_for(item, viewer_username=viewer.username))
+            for item, score in ranked[: settings.FEED_SNAPSHOT_SIZE]
+        ]
+
+
+@cache
+def ranker_named(path: str):
+    return import_string(path)()
+
+
+def feed_page(*, viewer, order: str, cursor: str | None = None, limit: int = 20) -> FeedPage:
+    """One page of the viewer's home feed; `order` is "ranked" (settings.FEED_RANKER) or "latest"."""
+    path = settings.FEED_RANKER if order == "ranked" else "microblog.ranking.rankers.ChronologicalRanker"
+    return ranker_named(path).page(viewer=viewer, cursor=cursor, limit=limit)
