@@ -6,6 +6,7 @@ frame gets an `error` frame and the socket stays open.
 """
 
 import asyncio
+import collections
 import logging
 import time
 import weakref
@@ -30,6 +31,8 @@ MAX_FRAME_CHARS = 16_000
 MAX_QUEUED_SENDS = 100
 # Most sends stored in one transaction by the writer.
 MAX_BATCH = 200
+# Seqs pushed live that a later replay skips (see TandemConsumer.connect).
+PUSHED_LIVE_KEPT = 1024
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +160,9 @@ class TandemConsumer(AsyncWebsocketConsumer):
         self.typing_bucket = TokenBucket(settings.CHAT_TYPING_PER_SECOND)
         # Pushes at or below this seq were already sent by a replay; they are dropped, not doubled.
         self.replayed_through = 0
+        # And the other way round: what went out live (say between connecting and `resume`)
+        # is not replayed again. The most recent pushes are enough: older ones precede any resume.
+        self.pushed_live: collections.OrderedDict[int, None] = collections.OrderedDict()
         # Sends go to the process's writer and the receive loop keeps reading: rate limits
         # apply when frames arrive, and pings are answered while messages are stored.
         self.pending_sends: set[asyncio.Task] = set()
@@ -274,7 +280,8 @@ class TandemConsumer(AsyncWebsocketConsumer):
             if not frames:
                 break
             for body in frames:
-                await self.send_frame(body)
+                if body["seq"] not in self.pushed_live:
+                    await self.send_frame(body)
             after = frames[-1]["seq"]
         self.replayed_through = max(self.replayed_through, plan.last)
         await self.send_frame({"type": "resume.done", "last": plan.last})
@@ -291,8 +298,12 @@ class TandemConsumer(AsyncWebsocketConsumer):
 
     async def event_push(self, message: dict) -> None:
         seq = message.get("seq")
-        if seq is not None and seq <= self.replayed_through:
-            return
+        if seq is not None:
+            if seq <= self.replayed_through:
+                return
+            self.pushed_live[seq] = None
+            if len(self.pushed_live) > PUSHED_LIVE_KEPT:
+                self.pushed_live.popitem(last=False)
         await self.send(text_data=message["text"])
 
     async def auth_revoked(self, message: dict) -> None:

@@ -50,18 +50,23 @@ export class TandemSocket {
     return true;
   }
 
+  // Frames held in `early` stay: the server does not replay what it already pushed to this socket.
   resume() {
-    this.resuming = true;
-    this.early.clear();
     clearTimeout(this.gapTimer);
     this.gapTimer = null;
+    if (!this.open) return; // the reconnect resumes
+    this.resuming = true;
     this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq }));
   }
 
   receive(frame) {
     if (frame.type === "resume.done") {
+      // Everything up to `last` was replayed, or had come live and waits in `early`.
       this.resuming = false;
+      this.drainEarly();
       this.lastSeq = Math.max(this.lastSeq, frame.last);
+      this.drainEarly();
+      if (this.early.size > 0 && !this.gapTimer) this.gapTimer = setTimeout(() => this.resume(), GAP_WAIT_MS);
       return;
     }
     if (frame.type === "resync") {
@@ -74,12 +79,18 @@ export class TandemSocket {
       return;
     }
     if (frame.seq <= this.lastSeq) return; // already seen (a replay overlapping a push)
-    if (frame.seq > this.lastSeq + 1 && !this.resuming) {
+    if (frame.seq > this.lastSeq + 1) {
+      // Ahead of a missing number: keep it until the gap fills (by a late push or the replay).
       this.early.set(frame.seq, frame);
-      if (!this.gapTimer) this.gapTimer = setTimeout(() => this.resume(), GAP_WAIT_MS);
+      if (!this.gapTimer && !this.resuming) this.gapTimer = setTimeout(() => this.resume(), GAP_WAIT_MS);
       return;
     }
     this.accept(frame);
+    this.drainEarly();
+  }
+
+  drainEarly() {
+    for (const seq of [...this.early.keys()]) if (seq <= this.lastSeq) this.early.delete(seq);
     while (this.early.has(this.lastSeq + 1)) {
       const next = this.early.get(this.lastSeq + 1);
       this.early.delete(next.seq);

@@ -188,3 +188,20 @@ def test_contact_requests_and_acceptances_are_pushed_live(socket_for, daphne_ser
         frame = side.expect("contact.accepted")
         assert frame["conversation_id"] == accepted["conversation_id"]
         assert frame["request"]["status"] == "accepted"
+
+
+def test_pushes_that_came_live_before_a_resume_are_not_replayed_again(socket_for, daphne_server, alice, bob, pair):
+    b = socket_for(daphne_server, bob)
+    b.send(type="resume", after=0)
+    start = b.expect("resume.done")["last"]
+    rest_post(daphne_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": "missed"})
+    b.close()
+    b = socket_for(daphne_server, bob)
+    live = rest_post(daphne_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": "live"})
+    assert b.expect("message.new")["message"]["id"] == live["id"]  # pushed before the client resumes
+    b.send(type="resume", after=start)
+    frames = []
+    while (frame := b.recv())["type"] != "resume.done":
+        frames.append(frame)
+    assert [f["message"]["body"] for f in frames] == ["missed"]  # "live" is not sent twice
+    assert frame["last"] == start + 2
