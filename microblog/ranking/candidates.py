@@ -84,6 +84,20 @@ def _id_floor(since: datetime) -> Subquery:
     return Subquery(Post.objects.filter(created_at__gte=since).order_by("created_at", "id").values("id")[:1])
 
 
+def _candidate(row: dict, post_id: int, *, prefix: str = "", seen_at=None) -> Candidate:
+    """A candidate from a values() row; `prefix` reads the fields of a related post (a repost's original)."""
+    return Candidate(
+        post_id=post_id,
+        author_id=row[f"{prefix}author_id"],
+        author_username=row[f"{prefix}author__username"],
+        created_at=row[f"{prefix}created_at"],
+        likes=row[f"{prefix}like_count"],
+        reposts=row[f"{prefix}repost_count"],
+        replies=row[f"{prefix}reply_count"],
+        seen_at=seen_at,
+    )
+
+
 def _in_network(viewer, net: Network, since: datetime) -> dict[int, Candidate]:
     authors = [*net.followed, net.viewer_id]
     rows = (
@@ -110,28 +124,12 @@ def _in_network(viewer, net: Network, since: datetime) -> dict[int, Candidate]:
         plain_repost = row["original_id"] is not None and row["body"] == ""
         if plain_repost:
             key = row["original_id"]
-            item = found.get(key) or Candidate(
-                post_id=key,
-                author_id=row["original__author_id"],
-                author_username=row["original__author__username"],
-                created_at=row["original__created_at"],
-                likes=row["original__like_count"],
-                reposts=row["original__repost_count"],
-                replies=row["original__reply_count"],
-            )
+            item = found.get(key) or _candidate(row, key, prefix="original__")
             if row["author__username"] not in item.reposted_by:
                 item.reposted_by.append(row["author__username"])
         else:
             key = row["id"]
-            item = found.get(key) or Candidate(
-                post_id=key,
-                author_id=row["author_id"],
-                author_username=row["author__username"],
-                created_at=row["created_at"],
-                likes=row["like_count"],
-                reposts=row["repost_count"],
-                replies=row["reply_count"],
-            )
+            item = found.get(key) or _candidate(row, key)
         item.in_network = True
         item.seen_at = max(item.seen_at or row["created_at"], row["created_at"])
         found[key] = item
@@ -188,19 +186,7 @@ def _out_of_network(viewer, ids: set[int]) -> dict[int, Candidate]:
     if not ids:
         return {}
     rows = _visible(viewer).filter(pk__in=ids, reply_to__isnull=True).values(*_NUMBERS)
-    return {
-        row["id"]: Candidate(
-            post_id=row["id"],
-            author_id=row["author_id"],
-            author_username=row["author__username"],
-            created_at=row["created_at"],
-            likes=row["like_count"],
-            reposts=row["repost_count"],
-            replies=row["reply_count"],
-            seen_at=row["created_at"],
-        )
-        for row in rows
-    }
+    return {row["id"]: _candidate(row, row["id"], seen_at=row["created_at"]) for row in rows}
 
 
 def _viewer_interactions(viewer, since: datetime) -> tuple[list[int], Counter, Counter, Counter]:
