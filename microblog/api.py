@@ -228,42 +228,55 @@ class UserFollowingView(_PeopleView):
         return selectors.following_of(self.request.user, _visible_user(self.request, self.kwargs["username"]))
 
 
-class FollowView(APIView):
+class _ProfileToggleView(APIView):
+    """POST turns a relation to the user on, DELETE off (both idempotent); both answer with the profile."""
+
+    @staticmethod
+    def turn_on(viewer, user) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def turn_off(viewer, user) -> None:
+        raise NotImplementedError
+
+    @extend_schema(request=None, responses=ProfileSerializer)
+    def post(self, request, username: str):
+        user = _visible_user(request, username)
+        try:
+            self.turn_on(request.user, user)
+        except services.MicroblogError as error:
+            raise _refused(error) from None
+        return Response(_profile(request, user))
+
+    @extend_schema(responses=ProfileSerializer)
+    def delete(self, request, username: str):
+        user = _visible_user(request, username)
+        self.turn_off(request.user, user)
+        return Response(_profile(request, user))
+
+
+class FollowView(_ProfileToggleView):
     """POST follows, DELETE unfollows (both idempotent); both answer with the profile."""
 
-    @extend_schema(request=None, responses=ProfileSerializer)
-    def post(self, request, username: str):
-        user = _visible_user(request, username)
-        try:
-            services.user_follow(follower=request.user, followee=user)
-        except services.MicroblogError as error:
-            raise _refused(error) from None
-        return Response(_profile(request, user))
+    @staticmethod
+    def turn_on(viewer, user) -> None:
+        services.user_follow(follower=viewer, followee=user)
 
-    @extend_schema(responses=ProfileSerializer)
-    def delete(self, request, username: str):
-        user = _visible_user(request, username)
-        services.user_unfollow(follower=request.user, followee=user)
-        return Response(_profile(request, user))
+    @staticmethod
+    def turn_off(viewer, user) -> None:
+        services.user_unfollow(follower=viewer, followee=user)
 
 
-class MuteView(APIView):
+class MuteView(_ProfileToggleView):
     """POST mutes, DELETE unmutes: a muted author leaves the viewer's timelines, tags, search and notifications."""
 
-    @extend_schema(request=None, responses=ProfileSerializer)
-    def post(self, request, username: str):
-        user = _visible_user(request, username)
-        try:
-            services.user_mute(user=request.user, muted=user)
-        except services.MicroblogError as error:
-            raise _refused(error) from None
-        return Response(_profile(request, user))
+    @staticmethod
+    def turn_on(viewer, user) -> None:
+        services.user_mute(user=viewer, muted=user)
 
-    @extend_schema(responses=ProfileSerializer)
-    def delete(self, request, username: str):
-        user = _visible_user(request, username)
-        services.user_unmute(user=request.user, muted=user)
-        return Response(_profile(request, user))
+    @staticmethod
+    def turn_off(viewer, user) -> None:
+        services.user_unmute(user=viewer, muted=user)
 
 
 FEED_ORDERS = ("ranked", "latest")
