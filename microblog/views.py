@@ -153,32 +153,38 @@ def post_delete(request, pk: int):
     return redirect("profile", username=request.user.username)
 
 
-@require_POST
-@login_required
-def user_follow(request, username: str):
+def _toggle(request, username: str, *, is_on, turn_on, turn_off):
+    """A profile button: turns the relation off when it is on, on when it is off."""
     user = _visible_user(request, username)
     try:
-        if selectors.is_following(request.user, user):
-            services.user_unfollow(follower=request.user, followee=user)
-        else:
-            services.user_follow(follower=request.user, followee=user)
+        (turn_off if is_on(request.user, user) else turn_on)(request.user, user)
     except services.MicroblogError as error:
         messages.error(request, error.detail)
     return redirect("profile", username=user.username)
+
+
+@require_POST
+@login_required
+def user_follow(request, username: str):
+    return _toggle(
+        request,
+        username,
+        is_on=selectors.is_following,
+        turn_on=lambda viewer, user: services.user_follow(follower=viewer, followee=user),
+        turn_off=lambda viewer, user: services.user_unfollow(follower=viewer, followee=user),
+    )
 
 
 @require_POST
 @login_required
 def user_mute(request, username: str):
-    user = _visible_user(request, username)
-    try:
-        if selectors.is_muting(request.user, user):
-            services.user_unmute(user=request.user, muted=user)
-        else:
-            services.user_mute(user=request.user, muted=user)
-    except services.MicroblogError as error:
-        messages.error(request, error.detail)
-    return redirect("profile", username=user.username)
+    return _toggle(
+        request,
+        username,
+        is_on=selectors.is_muting,
+        turn_on=lambda viewer, user: services.user_mute(user=viewer, muted=user),
+        turn_off=lambda viewer, user: services.user_unmute(user=viewer, muted=user),
+    )
 
 
 @login_required
