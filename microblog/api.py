@@ -279,11 +279,12 @@ class MuteView(_ProfileToggleView):
         services.user_unmute(user=viewer, muted=user)
 
 
-FEED_ORDERS = ("ranked", "latest")
+FEED_ORDERS = ("ranked", "latest", "moments")
 
 
 class FeedView(APIView):
-    """The home feed: `ranked` (the default, by settings.FEED_RANKER) or `latest`, paged by an opaque cursor.
+    """The home feed: `ranked` (the default, by settings.FEED_RANKER), `latest`, or `moments` (contacts-only
+    posts of the viewer's chat contacts and the viewer, newest first), paged by an opaque cursor.
 
     Each item carries the `score` the ranking used (null for latest) and its `reasons`.
     A ranked cursor whose snapshot has expired starts the feed afresh and says `restarted: true`.

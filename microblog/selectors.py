@@ -12,10 +12,10 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Block, User
+from accounts.models import Block, Contact, User
 from accounts.selectors import are_contacts, is_blocked_between
 
-from .models import Follow, Hashtag, Mute, Notification, Post, PostAncestor, PostQuerySet, PostTag
+from .models import Follow, Hashtag, Mute, Notification, Post, PostAncestor, PostQuerySet, PostTag, Visibility
 from .text import tag_name
 
 TRENDING_WINDOW = timedelta(hours=24)
@@ -71,6 +71,20 @@ def feed_latest(viewer) -> PostQuerySet:
     """Posts by the people the viewer follows and by the viewer, newest first."""
     following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
     return _surface(viewer).filter(Q(author_id__in=following) | Q(author_id=viewer.pk)).order_by("-id")
+
+
+def feed_moments(viewer) -> PostQuerySet:
+    """Moments: contacts-only posts by the viewer's chat contacts and by the viewer, newest first.
+
+    Replies stay in their threads, as on a profile. Blocks and mutes apply as on every surface.
+    """
+    contacts = Contact.objects.filter(user_id=viewer.pk).values("contact_id")
+    return (
+        _surface(viewer)
+        .filter(visibility=Visibility.CONTACTS, reply_to__isnull=True)
+        .filter(Q(author_id__in=contacts) | Q(author_id=viewer.pk))
+        .order_by("-id")
+    )
 
 
 def public_timeline(viewer) -> PostQuerySet:

@@ -92,7 +92,7 @@ class FeedPageSerializer(serializers.Serializer):
 
 
 class FeedQuerySerializer(serializers.Serializer):
-    order = serializers.ChoiceField(choices=["ranked", "latest"], default="ranked")
+    order = serializers.ChoiceField(choices=["ranked", "latest", "moments"], default="ranked")
     cursor = serializers.CharField(required=False, max_length=64, default=None)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
 

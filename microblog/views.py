@@ -15,6 +15,8 @@ from .forms import PostForm, ReplyForm, RepostForm
 from .models import Post
 
 PAGE_SIZE = 30
+FEED_TABS = (("ranked", "Ranked"), ("latest", "Latest"), ("moments", "Moments"))
+FEED_ORDERS = tuple(value for value, _ in FEED_TABS)
 
 
 def _page(request, posts) -> tuple[list[Post], int | None]:
@@ -52,12 +54,13 @@ def home(request):
         )
         messages.success(request, "Posted.")
         return redirect("home")
-    order = "latest" if request.GET.get("order") == "latest" else "ranked"
+    order = request.GET.get("order") if request.GET.get("order") in FEED_ORDERS else "ranked"
     try:
         page = ranking.feed_page(viewer=request.user, order=order, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
     except ranking.InvalidCursor:
         page = ranking.feed_page(viewer=request.user, order=order, limit=PAGE_SIZE)
-    return render(request, "microblog/home.html", {"form": form, "order": order, "page": page})
+    context = {"form": form, "order": order, "page": page, "feed_tabs": FEED_TABS}
+    return render(request, "microblog/home.html", context)
 
 
 def explore(request):

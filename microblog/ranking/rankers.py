@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..models import Post
-from ..selectors import feed_latest, posts_visible
+from ..selectors import feed_latest, feed_moments, posts_visible
 from . import scoring
 from .candidates import Candidate, candidates_for
 from .reasons import reasons_for
@@ -48,8 +48,12 @@ def _presented(viewer, ids: list[int]) -> dict[int, Post]:
 class ChronologicalRanker:
     """Newest first, paged by id: the baseline, and what `order=latest` serves."""
 
+    @staticmethod
+    def posts(viewer):
+        return feed_latest(viewer)
+
     def page(self, *, viewer, cursor: str | None, limit: int) -> FeedPage:
-        posts = feed_latest(viewer).select_related("original__author")
+        posts = self.posts(viewer).select_related("original__author")
         if cursor is not None:
             position = cursor_decode(cursor)
             if not isinstance(position, LatestCursor):
@@ -65,6 +69,18 @@ class ChronologicalRanker:
     @staticmethod
     def _reasons(viewer, post: Post) -> list[str]:
         return ["your post"] if post.author_id == viewer.pk else [f"you follow @{post.author.username}"]
+
+
+class MomentsRanker(ChronologicalRanker):
+    """`order=moments`: contacts-only posts of the viewer's chat circle, newest first."""
+
+    @staticmethod
+    def posts(viewer):
+        return feed_moments(viewer)
+
+    @staticmethod
+    def _reasons(viewer, post: Post) -> list[str]:
+        return ["your moment"] if post.author_id == viewer.pk else [f"you chat with @{post.author.username}"]
 
 
 def score_candidate(item: Candidate, *, now, weights: scoring.Weights) -> float:
@@ -149,7 +165,13 @@ def ranker_named(path: str):
     return import_string(path)()
 
 
+FIXED_RANKERS = {
+    "latest": "microblog.ranking.rankers.ChronologicalRanker",
+    "moments": "microblog.ranking.rankers.MomentsRanker",
+}
+
+
 def feed_page(*, viewer, order: str, cursor: str | None = None, limit: int = 20) -> FeedPage:
-    """One page of the viewer's home feed; `order` is "ranked" (settings.FEED_RANKER) or "latest"."""
-    path = settings.FEED_RANKER if order == "ranked" else "microblog.ranking.rankers.ChronologicalRanker"
+    """One page of the viewer's home feed; `order` is "ranked" (settings.FEED_RANKER), "latest" or "moments"."""
+    path = settings.FEED_RANKER if order == "ranked" else FIXED_RANKERS[order]
     return ranker_named(path).page(viewer=viewer, cursor=cursor, limit=limit)
