@@ -250,6 +250,26 @@ class RecallView(APIView):
         return Response(MessageSerializer(services.message_recall(user=request.user, message_id=message_id)).data)
 
 
+class ConversationMuteView(APIView):
+    """POST mutes the conversation for you, DELETE unmutes (both idempotent); both answer with it."""
+
+    def _set(self, request, conversation_id, muted: bool) -> Response:
+        conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
+        services.conversation_mute(user=request.user, conversation=conversation, muted=muted)
+        detail = selectors.conversation_detail(user=request.user, conversation_id=conversation.pk)
+        return Response(ConversationSerializer(detail, context={"viewer": request.user}).data)
+
+    @extend_schema(request=None, responses=ConversationSerializer)
+    @chat_errors
+    def post(self, request, conversation_id):
+        return self._set(request, conversation_id, True)
+
+    @extend_schema(responses=ConversationSerializer)
+    @chat_errors
+    def delete(self, request, conversation_id):
+        return self._set(request, conversation_id, False)
+
+
 class ConversationFromPostView(APIView):
     @extend_schema(request=FromPostSerializer, responses={201: PrivateThreadSerializer})
     @chat_errors

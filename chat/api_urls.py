@@ -15,6 +15,7 @@ urlpatterns = [
     path("conversations/<str:conversation_id>/", api.ConversationDetailView.as_view()),
     path("conversations/<str:conversation_id>/messages/", api.MessageListView.as_view()),
     path("conversations/<str:conversation_id>/read/", api.ReadView.as_view()),
+    path("conversations/<str:conversation_id>/mute/", api.ConversationMuteView.as_view()),
     path("conversations/<str:conversation_id>/members/", api.MembersView.as_view()),
     path("conversations/<str:conversation_id>/members/<str:username>/", api.MemberDetailView.as_view()),
     path("messages/<str:message_id>/recall/", api.RecallView.as_view()),

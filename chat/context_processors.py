@@ -1,4 +1,4 @@
-"""What every signed-in page's one socket needs: the user's current seq and unread chat count."""
+"""What every signed-in page's one socket needs: the user's current seq, unread chat count, muted chats."""
 
 from realtime.selectors import last_seq
 
@@ -11,6 +11,8 @@ def inbox(request) -> dict:
         return {}
     match = getattr(request, "resolver_match", None)
     open_conversation = match.kwargs.get("conversation_id") if match else None
-    # The conversation on screen is being read as the page opens, so it does not count.
-    unread = conversations_for(user).exclude(pk=open_conversation).values_list("unread_count", flat=True)
-    return {"last_seq": last_seq(user.pk), "chat_unread": sum(unread)}
+    rows = conversations_for(user).values_list("pk", "unread_count", "my_muted")
+    muted = [pk for pk, _, is_muted in rows if is_muted]
+    # The conversation on screen is being read as the page opens, and a muted one raises no badge.
+    unread = sum(count for pk, count, is_muted in rows if not is_muted and pk != open_conversation)
+    return {"last_seq": last_seq(user.pk), "chat_unread": unread, "muted_conversations": muted}

@@ -35,6 +35,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=6, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
     last_read_message_id = models.BigIntegerField(default=0)
+    # WeChat's "mute notifications": messages still arrive and show, but raise no badge or alert.
+    muted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["conversation", "user"], name="chat_membership_unique")]

@@ -25,12 +25,13 @@ def member_ids(conversation: Conversation) -> list[int]:
 
 def conversations_for(user: User) -> QuerySet[Conversation]:
     """The user's conversations, newest activity first, with what the list shows."""
-    my_read = Membership.objects.filter(conversation=OuterRef("pk"), user=user).values("last_read_message_id")[:1]
+    mine = Membership.objects.filter(conversation=OuterRef("pk"), user=user)
+    my_read = mine.values("last_read_message_id")[:1]
     return (
         Conversation.objects.filter(memberships__user=user)
         .select_related("last_message__sender")
         .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("user").order_by("id")))
-        .annotate(my_last_read=Subquery(my_read))
+        .annotate(my_last_read=Subquery(my_read), my_muted=Subquery(mine.values("muted")[:1]))
         .annotate(
             unread_count=Count(
                 "messages",
@@ -38,6 +39,12 @@ def conversations_for(user: User) -> QuerySet[Conversation]:
             )
         )
         .order_by("-last_activity_at", "-id")
+    )
+
+
+def muted_conversations_for(user: User) -> QuerySet[Conversation]:
+    return conversations_for(user).filter(
+        pk__in=Membership.objects.filter(user=user, muted=True).values("conversation_id")
     )
 
 

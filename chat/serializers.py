@@ -154,10 +154,13 @@ class ConversationSerializer(serializers.ModelSerializer):
     last_message = MessageSerializer(read_only=True)
     unread_count = serializers.IntegerField(read_only=True)
     title = serializers.SerializerMethodField()
+    muted = serializers.BooleanField(
+        source="my_muted", read_only=True, help_text="Muted by the viewer: no badge or alert for its messages."
+    )
 
     class Meta:
         model = Conversation
-        fields = ("id", "kind", "title", "members", "last_message", "unread_count", "created_at")
+        fields = ("id", "kind", "title", "members", "last_message", "unread_count", "muted", "created_at")
         read_only_fields = fields
 
     def get_members(self, conversation: Conversation) -> list[dict]:

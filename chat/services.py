@@ -286,6 +286,20 @@ def group_member_remove(*, user: User, conversation: Conversation, username) -> 
         raise NOT_FOUND
 
 
+@transaction.atomic
+def conversation_mute(*, user: User, conversation: Conversation, muted: bool) -> bool:
+    """Mutes (or unmutes) a conversation for `user` alone; their other sockets hear of it.
+
+    Returns whether anything changed. Messages keep arriving as before: muting only
+    keeps them out of the unread badge and the tab title.
+    """
+    changed = Membership.objects.filter(conversation=conversation, user=user).exclude(muted=muted).update(muted=muted)
+    if changed:
+        body = {"conversation": conversation.pk, "muted": muted}
+        events_publish(user_ids=[user.pk], event_type="conversation.muted", ref=body, frame=body)
+    return bool(changed)
+
+
 # Messages ------------------------------------------------------------------------------
 
 

@@ -8,5 +8,7 @@ urlpatterns = [
     path("chat/share/", views.share_page, name="chat-share"),
     path("chat/private/", views.private_page, name="chat-private"),
     path("chat/with/<str:username>/", views.chat_with, name="chat-with"),
+    path("chat/mute-author/", views.author_mute, name="chat-mute-author"),
     path("chat/<int:conversation_id>/", views.chat_page, name="chat-conversation"),
+    path("chat/<int:conversation_id>/mute/", views.conversation_mute, name="chat-mute"),
 ]

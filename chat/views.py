@@ -5,7 +5,9 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import (
     are_contacts,
@@ -15,7 +17,8 @@ from accounts.selectors import (
     contacts_of,
     user_by_username,
 )
-from microblog.selectors import post_visible
+from microblog import services as microblog_services
+from microblog.selectors import muted_by, post_visible
 from realtime.selectors import last_seq
 
 from . import selectors, services
@@ -121,6 +124,9 @@ def chat_page(request, conversation_id=None):
         context["messages_page"] = page["results"]
         context["has_older"] = page["has_older"]
         context["others_read_up_to"] = selectors.others_read_up_to(conversation=current, user=request.user)
+        others = [m.user for m in current.memberships.all() if m.user_id != request.user.pk]
+        muted = set(muted_by(request.user).filter(pk__in=[o.pk for o in others]).values_list("pk", flat=True))
+        context["others"] = [(person, person.pk in muted) for person in others]
     return render(request, "chat/chat.html", context, status=status)
 
 
@@ -183,3 +189,41 @@ def private_page(request):
     contacts = contact_ids(request.user)
     people = [(person, person.pk in contacts) for person in services.post_people(viewer=request.user, post=post)]
     return render(request, "chat/private.html", {"post": post, "people": people}, status=status)
+
+
+def _back(request, fallback: str):
+    """Back to the page the form came from (`next`, this site only), else to `fallback`."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect(fallback)
+
+
+@require_POST
+@login_required
+def conversation_mute(request, conversation_id: int):
+    """Mute or unmute a conversation's notifications (`muted` = 1 or 0), from the chat page or /settings/."""
+    conversation = selectors.conversation_for_member(user=request.user, conversation_id=conversation_id)
+    if conversation is None:
+        raise Http404("No such conversation.")
+    muted = request.POST.get("muted") == "1"
+    services.conversation_mute(user=request.user, conversation=conversation, muted=muted)
+    flash.success(request, "Conversation muted." if muted else "Conversation unmuted.")
+    return _back(request, reverse("chat-conversation", args=[conversation.pk]))
+
+
+@require_POST
+@login_required
+def author_mute(request):
+    """Mute or unmute someone's posts (`muted` = 1 or 0) from a conversation with them or /settings/."""
+    username = request.POST.get("username", "")
+    other = None if "\x00" in username else user_by_username(username)
+    if other is None or other.pk == request.user.pk:
+        raise Http404("No such person.")
+    if request.POST.get("muted") == "1":
+        microblog_services.user_mute(user=request.user, muted=other)
+        flash.success(request, f"Muted @{other.username}'s posts.")
+    else:
+        microblog_services.user_unmute(user=request.user, muted=other)
+        flash.success(request, f"Unmuted @{other.username}'s posts.")
+    return _back(request, reverse("settings"))

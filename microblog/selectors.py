@@ -137,6 +137,11 @@ def is_muting(viewer, user: User) -> bool:
     return _signed_in(viewer) and Mute.objects.filter(user_id=viewer.pk, muted=user).exists()
 
 
+def muted_by(viewer) -> QuerySet[User]:
+    """The people the viewer muted, by username."""
+    return User.objects.filter(pk__in=Mute.objects.filter(user_id=viewer.pk).values("muted_id")).order_by("username")
+
+
 @dataclass
 class Profile:
     user: User

@@ -26,6 +26,22 @@ function showTotal() {
   document.title = total > 0 ? `(${total}) ${baseTitle}` : baseTitle;
 }
 
+// Muted chats (WeChat's "mute notifications"): their messages arrive and show, but raise no badge.
+const mutedConversations = new Set(
+  (body.dataset.mutedConversations || "").split(",").filter(Boolean).map(Number),
+);
+
+function trackMutes(frame) {
+  if (frame.type !== "conversation.muted") return;
+  if (frame.muted) mutedConversations.add(frame.conversation);
+  else mutedConversations.delete(frame.conversation);
+}
+
+function raisesChatBadge(message) {
+  const conversation = message.conversation;
+  return message.sender.username !== me && conversation !== openConversation() && !mutedConversations.has(conversation);
+}
+
 function openConversation() {
   const chat = document.getElementById("chat");
   return chat?.dataset.conversation ? Number(chat.dataset.conversation) : null;
@@ -36,9 +52,8 @@ export const live = {
     lastSeq: Number(body.dataset.lastSeq || 0),
     onFrame(frame) {
       if (frame.type === "notification") bump(notificationBadge);
-      if (frame.type === "message.new" && frame.message && frame.message.sender.username !== me) {
-        if (frame.message.conversation !== openConversation()) bump(chatBadge);
-      }
+      trackMutes(frame);
+      if (frame.type === "message.new" && frame.message && raisesChatBadge(frame.message)) bump(chatBadge);
       for (const handler of frameHandlers) handler(frame);
     },
     onStatus(status) {
@@ -53,6 +68,9 @@ export const live = {
   },
   send(frame) {
     return this.socket.send(frame);
+  },
+  isMuted(conversationId) {
+    return mutedConversations.has(conversationId);
   },
 };
 

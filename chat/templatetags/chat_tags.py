@@ -1,0 +1,27 @@
+"""Template tags for pages outside chat that show chat state (accounts may not import chat)."""
+
+from django import template
+
+from microblog.selectors import muted_by
+
+from ..selectors import muted_conversations_for
+from ..serializers import ConversationSerializer
+
+register = template.Library()
+
+
+@register.inclusion_tag("chat/_mutes.html", takes_context=True)
+def mutes_section(context) -> dict:
+    """What the signed-in user muted, chats and authors, each with an unmute button (for /settings/)."""
+    user = context["user"]
+    serializer_context = {"viewer": user}
+    conversations = [
+        (conversation, ConversationSerializer(conversation, context=serializer_context).data["title"])
+        for conversation in muted_conversations_for(user)
+    ]
+    return {
+        "csrf_token": context.get("csrf_token"),
+        "here": context["request"].path,
+        "conversations": conversations,
+        "authors": list(muted_by(user)),
+    }
