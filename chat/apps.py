@@ -6,6 +6,9 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import renderers
+        from . import (
+            receivers,  # noqa: F401  (connects signal receivers)
+            renderers,
+        )
 
         renderers.register()

@@ -30,6 +30,7 @@ from .models import (
 )
 from .selectors import can_see, is_muting
 from .serializers import render_notifications
+from .signals import post_changed_on_commit
 
 NOTIFICATION_EVENT = "notification"
 
@@ -110,6 +111,7 @@ def post_create(*, author: User, body: str, visibility: str = Visibility.PUBLIC,
     notified: set[int] = set()
     if reply_to is not None:
         Post.objects.filter(pk=reply_to.pk).update(reply_count=F("reply_count") + 1)
+        post_changed_on_commit([reply_to.pk])
         notification_create(recipient=reply_to.author, actor=author, kind=Notification.Kind.REPLY, post=post)
         notified.add(reply_to.author_id)
     _notify_mentions(post, mentioned, already=notified)
@@ -136,8 +138,9 @@ def post_repost(*, author: User, post: Post, comment: str = "") -> tuple[Post, b
     try:
         with transaction.atomic():
             repost, mentioned = _post_make(author=author, body=comment, visibility=Visibility.PUBLIC, repost_of=post)
-            chain = PostAncestor.objects.filter(post=repost, via_repost=True).values("ancestor_id")
+            chain = PostAncestor.objects.filter(post=repost, via_repost=True).values_list("ancestor_id", flat=True)
             Post.objects.filter(pk__in=chain).update(repost_count=F("repost_count") + 1)
+            post_changed_on_commit(list(chain))
             notified = {post.author_id}
             notification_create(recipient=post.author, actor=author, kind=Notification.Kind.REPOST, post=repost)
             root = repost.original
@@ -161,11 +164,14 @@ def post_delete(*, post: Post) -> None:
     )
     if not emptied:
         return
+    changed = [post.pk, post.reply_to_id]
     if post.reply_to_id is not None:
         Post.objects.filter(pk=post.reply_to_id).update(reply_count=F("reply_count") - 1)
     if post.repost_of_id is not None:
-        chain = PostAncestor.objects.filter(post=post, via_repost=True).values("ancestor_id")
+        chain = PostAncestor.objects.filter(post=post, via_repost=True).values_list("ancestor_id", flat=True)
         Post.objects.filter(pk__in=chain).update(repost_count=F("repost_count") - 1)
+        changed += list(chain)
+    post_changed_on_commit(changed)
     PostTag.objects.filter(post=post).delete()
     PostMention.objects.filter(post=post).delete()
 
@@ -185,6 +191,7 @@ def post_like(*, user: User, post: Post) -> bool:
     if not _insert_once(Like, user=user, post=post):
         return False
     Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+    post_changed_on_commit([post.pk])
     notification_create(recipient=post.author, actor=user, kind=Notification.Kind.LIKE, post=post, once=True)
     return True
 
@@ -194,6 +201,7 @@ def post_unlike(*, user: User, post: Post) -> bool:
     removed, _ = Like.objects.filter(user=user, post=post).delete()
     if removed:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
+        post_changed_on_commit([post.pk])
     return bool(removed)
 
 

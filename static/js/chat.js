@@ -4,7 +4,7 @@ import { live } from "./live.js";
 
 const root = document.getElementById("chat");
 const conversationId = root.dataset.conversation ? Number(root.dataset.conversation) : null;
-const me = root.dataset.me;
+const me = document.body.dataset.me;
 const list = document.getElementById("messages");
 const composer = document.getElementById("composer");
 const typingLine = document.getElementById("typing");
@@ -68,11 +68,21 @@ function fill(item, message) {
   item.classList.toggle("recalled", Boolean(message.recalled));
   item.querySelector(".body").textContent = message.recalled ? "Message recalled" : message.body;
   item.querySelector(".card-post")?.remove();
+  if (message.shared_post) item.dataset.sharedPost = message.shared_post.id;
   if (message.shared_post && !message.recalled) item.querySelector(".body").after(postCard(message.shared_post));
   if (message.created_at) {
     const time = item.querySelector("time");
     time.dateTime = message.created_at;
     time.textContent = timeLabel(message.created_at);
+  }
+}
+
+// A shared post's counts changed, or it became unavailable: the server sends each member the card
+// they may see (shared_post.updated, not stored), and every message showing that post shows it.
+function refreshCards(card) {
+  for (const item of list?.querySelectorAll(`.msg[data-shared-post="${Number(card.id)}"]`) ?? []) {
+    const old = item.querySelector(".card-post");
+    if (old) old.replaceWith(postCard(card));
   }
 }
 
@@ -121,11 +131,28 @@ function updateListEntry(message) {
     if (message.conversation !== conversationId) location.reload(); // a new conversation: fetch the list
     return;
   }
-  entry.querySelector(".preview").textContent = message.recalled ? "Message recalled" : message.body;
+  entry.querySelector(".preview").textContent = message.recalled
+    ? "Message recalled"
+    : message.body || (message.shared_post ? "Shared a post" : "");
   entry.parentElement.prepend(entry);
   if (message.conversation !== conversationId && message.sender.username !== me) {
     const badge = entry.querySelector(".badge");
     badge.textContent = String(Number(badge.textContent || 0) + 1);
+  }
+}
+
+// Muted from another tab: the list shows the marker (live.js already keeps it out of the nav badge).
+function showMuted(conversation, muted) {
+  const entry = document.querySelector(`#conversation-list [data-conversation="${Number(conversation)}"]`);
+  if (!entry) return;
+  entry.classList.toggle("is-muted", muted);
+  entry.querySelector(".muted-mark")?.remove();
+  if (muted) {
+    const mark = document.createElement("span");
+    mark.className = "muted-mark muted small";
+    mark.title = "Notifications muted";
+    mark.textContent = "muted";
+    entry.querySelector(".name").after(" ", mark);
   }
 }
 
@@ -149,6 +176,12 @@ function onFrame(frame) {
       unacknowledged.delete(frame.client_id);
       if (frame.message.conversation === conversationId) showMessage(frame.message);
       showReadState();
+      break;
+    case "conversation.muted":
+      showMuted(frame.conversation, frame.muted);
+      break;
+    case "shared_post.updated":
+      refreshCards(frame.shared_post);
       break;
     case "typing":
       if (frame.conversation === conversationId) {

@@ -51,7 +51,7 @@ export const live = {
   socket: new TandemSocket({
     lastSeq: Number(body.dataset.lastSeq || 0),
     onFrame(frame) {
-      if (frame.type === "notification") bump(notificationBadge);
+      if (frame.type === "notification" && frame.notification) bump(notificationBadge);
       trackMutes(frame);
       if (frame.type === "message.new" && frame.message && raisesChatBadge(frame.message)) bump(chatBadge);
       for (const handler of frameHandlers) handler(frame);
@@ -69,8 +69,11 @@ export const live = {
   send(frame) {
     return this.socket.send(frame);
   },
-  isMuted(conversationId) {
-    return mutedConversations.has(conversationId);
+  // The notifications page marks read without a reload, then says how many stay unread.
+  setNotificationCount(unread) {
+    if (!notificationBadge) return;
+    notificationBadge.textContent = unread > 0 ? String(unread) : "";
+    showTotal();
   },
 };
 

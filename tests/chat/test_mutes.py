@@ -1,16 +1,14 @@
 """Mute from either side: a conversation (its messages still arrive, but raise no badge) and an
 author's posts from a conversation with them; /settings/ lists both with an unmute button each."""
 
-import json
 import re
-import urllib.request
 
 import pytest
 
 from accounts.services import token_for
 from microblog.models import Mute
 
-from .wsclient import SocketClient
+from .wsclient import SocketClient, rest_call
 
 
 @pytest.fixture
@@ -90,28 +88,17 @@ def test_mute_forms_refuse_bad_input_without_a_500(client, alice, bob, pair, mak
     assert client.get("/chat/mute-author/").status_code == 405
 
 
-def _api(daphne_server, user, method: str, path: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{daphne_server.url}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        method=method,
-        headers={"Authorization": f"Token {token_for(user=user).key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
-
-
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_muting_tells_my_other_sockets_and_messages_keep_arriving(daphne_server, alice, bob, pair):
     other_tab = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
     try:
-        _api(daphne_server, alice, "POST", f"/api/conversations/{pair.pk}/mute/")
+        rest_call(daphne_server, alice, "POST", f"/api/conversations/{pair.pk}/mute/")
         frame = other_tab.expect("conversation.muted")
         assert (frame["conversation"], frame["muted"]) == (pair.pk, True) and frame["seq"] >= 1
-        _api(daphne_server, bob, "POST", f"/api/conversations/{pair.pk}/messages/", {"body": "muted, not lost"})
+        rest_call(daphne_server, bob, "POST", f"/api/conversations/{pair.pk}/messages/", {"body": "muted, not lost"})
         assert other_tab.expect("message.new")["message"]["body"] == "muted, not lost"
-        _api(daphne_server, alice, "DELETE", f"/api/conversations/{pair.pk}/mute/")
+        rest_call(daphne_server, alice, "DELETE", f"/api/conversations/{pair.pk}/mute/")
         assert other_tab.expect("conversation.muted")["muted"] is False
         later = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
         later.send(type="resume", after=0)

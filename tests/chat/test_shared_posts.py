@@ -7,7 +7,7 @@ import pytest
 from accounts.services import token_for
 from microblog.services import post_create, post_delete, user_follow
 
-from .wsclient import SocketClient
+from .wsclient import SocketClient, rest_call
 
 SECRET = "followers-only canary 7f3a"
 
@@ -100,3 +100,45 @@ def test_share_from_the_post_page_into_a_chat(client, alice, bob, befriend):
     page = sent.content.decode()
     assert "Sunrise at the harbour" in page and "card-post" in page
     assert client.get("/chat/share/?post=999999").status_code == 404
+
+
+def frames_until(client: SocketClient, frame_type: str) -> list[str]:
+    """Every raw frame up to and including the first of `frame_type`."""
+    raw = []
+    while True:
+        raw.append(client.socket.recv(timeout=5))
+        if json.loads(raw[-1])["type"] == frame_type:
+            return raw
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+def test_cards_update_live_and_only_members_who_may_see_the_post_get_its_counts(daphne_server, alice, bob, group):
+    conversation, carol = group
+    post = post_create(author=alice, body=SECRET, visibility="followers")
+    sockets = {
+        user.username: SocketClient(daphne_server.ws_url, token_for(user=user).key) for user in (alice, bob, carol)
+    }
+    try:
+        rest_call(
+            daphne_server, alice, "POST", f"/api/conversations/{conversation.pk}/messages/", {"shared_post": post.pk}
+        )
+        rest_call(daphne_server, bob, "POST", f"/api/posts/{post.pk}/like/")
+        for name in ("alice", "bob"):
+            card = sockets[name].expect("shared_post.updated")["shared_post"]
+            assert (card["id"], card["like_count"], card["body"]) == (post.pk, 1, SECRET)
+        carol_saw = frames_until(sockets["carol"], "shared_post.updated")
+        assert json.loads(carol_saw[-1])["shared_post"] == {"id": post.pk, "unavailable": True}
+
+        rest_call(daphne_server, bob, "POST", "/api/posts/", {"body": "count me in", "reply_to": post.pk})
+        for name in ("alice", "bob"):
+            assert sockets[name].expect("shared_post.updated")["shared_post"]["reply_count"] == 1
+        carol_saw += frames_until(sockets["carol"], "shared_post.updated")
+
+        rest_call(daphne_server, alice, "DELETE", f"/api/posts/{post.pk}/")
+        assert sockets["bob"].expect("shared_post.updated")["shared_post"] == {"id": post.pk, "unavailable": True}
+        carol_saw += frames_until(sockets["carol"], "shared_post.updated")
+        assert not any(SECRET in text or "like_count" in text for text in carol_saw)
+    finally:
+        for client in sockets.values():
+            client.close()

@@ -1,6 +1,7 @@
 """A small synchronous WebSocket client for tests against a live daphne."""
 
 import json
+import urllib.request
 from contextlib import ExitStack
 
 from websockets.sync.client import connect
@@ -33,3 +34,18 @@ class SocketClient:
 
     def close(self) -> None:
         self._stack.close()
+
+
+def rest_call(server, user, method: str, path: str, body: dict | None = None) -> dict | None:
+    """A REST request to the live daphne as `user`, so its pushes go through the server's own layer."""
+    from accounts.services import token_for
+
+    request = urllib.request.Request(
+        f"{server.url}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Authorization": f"Token {token_for(user=user).key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        content = response.read()
+    return json.loads(content) if content else None
