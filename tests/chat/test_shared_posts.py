@@ -120,6 +120,9 @@ def test_cards_update_live_and_only_members_who_may_see_the_post_get_its_counts(
         user.username: SocketClient(daphne_server.ws_url, token_for(user=user).key) for user in (alice, bob, carol)
     }
     try:
+        for client in sockets.values():  # connected and counted online
+            client.send(type="ping")
+            client.expect("pong")
         rest_call(
             daphne_server, alice, "POST", f"/api/conversations/{conversation.pk}/messages/", {"shared_post": post.pk}
         )

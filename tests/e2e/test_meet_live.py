@@ -1,0 +1,132 @@
+"""Where the two models meet, live in Chromium: the notifications list, the chat list, a shared
+post's card counts, each updating without a reload while someone else acts."""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import expect
+
+from microblog.services import post_create
+from tests.chat.wsclient import rest_call
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+# Waits until the page's one socket is open and its user counted online (the pong comes after).
+SOCKET_READY = """async () => {
+  const { live } = await import("/static/js/live.js");
+  while (!live.socket.open) await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => {
+    live.onFrame((frame) => frame.type === "pong" && resolve());
+    live.send({ type: "ping" });
+  });
+}"""
+
+
+def signed_in_page(new_page, server, user):
+    """A page whose context holds a session cookie for `user`: the login form is tested elsewhere."""
+    browser_client = Client()
+    browser_client.force_login(user)
+    page = new_page()
+    cookie = browser_client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": server.url}])
+    return page
+
+
+def off_thread(function, *args, **kwargs):
+    """Services that push run off this thread: Playwright's event loop runs here."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
+@pytest.fixture
+def contacts(befriend):
+    return lambda a, b: off_thread(befriend, a, b)
+
+
+def test_notifications_arrive_on_the_open_list_and_mark_read_without_reload(new_page, daphne_server, alice, make_user):
+    mallory = make_user(username="mallory", display_name='<img src=x onerror="window.pwned=1">Mal')
+    post = off_thread(post_create, author=alice, body="<b>not bold</b> and a long walk")
+    page = signed_in_page(new_page, daphne_server, alice)
+    page.goto("/notifications/")
+    expect(page.locator("#no-notifications")).to_be_visible()
+    page.evaluate(SOCKET_READY)
+    page.evaluate("window.sameDocument = true")
+
+    rest_call(daphne_server, mallory, "POST", f"/api/posts/{post.pk}/like/")
+    rest_call(daphne_server, mallory, "POST", "/api/users/alice/follow/")
+    items = page.locator("#notification-list li.unread")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("followed you")
+    expect(items.nth(1)).to_contain_text("liked your post")
+    expect(items.nth(1)).to_contain_text("<b>not bold</b> and a long walk")
+    expect(items.first).to_contain_text('<img src=x onerror="window.pwned=1">Mal')
+    assert page.locator("#notification-list img, #notification-list b").count() == 0
+    expect(page.locator("#notification-badge")).to_have_text("2")
+    expect(page).to_have_title("(2) Notifications · Tandem")
+
+    page.get_by_role("button", name="Mark all as read").click()
+    expect(page.locator("#notification-list li.unread")).to_have_count(0)
+    expect(page.locator("#notification-badge")).to_have_text("")
+    expect(page).to_have_title("Notifications · Tandem")
+    assert page.evaluate("window.sameDocument") is True and page.evaluate("window.pwned") is None
+    page.reload()
+    expect(page.locator("#notification-list li.unread")).to_have_count(0)
+
+
+def test_the_chat_list_updates_live_and_a_muted_chat_raises_no_badge(
+    new_page, daphne_server, alice, bob, make_user, contacts
+):
+    carol = make_user(username="carol", display_name="Carol")
+    with_bob = contacts(alice, bob)
+    with_carol = contacts(alice, carol)
+    page = signed_in_page(new_page, daphne_server, alice)
+    page.goto("/chat/")
+    page.evaluate(SOCKET_READY)
+    page.evaluate("window.sameDocument = true")
+    entries = page.locator("#conversation-list > li")
+    expect(entries.first).to_have_attribute("data-conversation", str(with_carol.pk))
+
+    rest_call(daphne_server, bob, "POST", f"/api/conversations/{with_bob.pk}/messages/", {"body": "lunch at 1?"})
+    expect(entries.first).to_have_attribute("data-conversation", str(with_bob.pk))
+    expect(entries.first.locator(".preview")).to_have_text("lunch at 1?")
+    expect(entries.first.locator(".badge")).to_have_text("1")
+    expect(page.locator("#chat-badge")).to_have_text("1")
+    expect(page).to_have_title("(1) Chat · Tandem")
+
+    rest_call(daphne_server, alice, "POST", f"/api/conversations/{with_carol.pk}/mute/")
+    carol_entry = page.locator(f'#conversation-list [data-conversation="{with_carol.pk}"]')
+    expect(carol_entry).to_have_class(re.compile("is-muted"))
+    rest_call(daphne_server, carol, "POST", f"/api/conversations/{with_carol.pk}/messages/", {"body": "quiet please"})
+    expect(entries.first.locator(".preview")).to_have_text("quiet please")
+    expect(carol_entry.locator(".muted-mark")).to_have_text("muted")
+    expect(page.locator("#chat-badge")).to_have_text("1")  # the muted chat adds nothing
+    expect(page).to_have_title("(1) Chat · Tandem")
+    assert page.evaluate("window.sameDocument") is True
+
+
+def test_a_shared_cards_counts_change_live_and_it_turns_unavailable_when_deleted(
+    new_page, daphne_server, alice, bob, contacts
+):
+    conversation = contacts(alice, bob)
+    post = off_thread(post_create, author=bob, body="Sunrise at the harbour")
+    rest_call(daphne_server, alice, "POST", f"/api/conversations/{conversation.pk}/messages/", {"shared_post": post.pk})
+    alice_page = signed_in_page(new_page, daphne_server, alice)
+    bob_page = signed_in_page(new_page, daphne_server, bob)
+    alice_page.goto(f"/chat/{conversation.pk}/")
+    card = alice_page.locator(f'.msg[data-shared-post="{post.pk}"] .card-post')
+    expect(card).to_contain_text("0 replies · 0 reposts · 0 likes")
+    alice_page.evaluate(SOCKET_READY)
+
+    bob_page.goto(f"/p/{post.pk}/")
+    bob_page.get_by_role("button", name="Like").click()
+    expect(card).to_contain_text("0 replies · 0 reposts · 1 likes")
+    bob_page.get_by_label("Reply", exact=True).fill("it was lovely")
+    bob_page.get_by_role("button", name="Reply").click()
+    expect(card).to_contain_text("1 replies · 0 reposts · 1 likes")
+
+    bob_page.goto(f"/p/{post.pk}/")
+    bob_page.get_by_role("button", name="Delete").click()
+    expect(card).to_have_text("This post is unavailable.")
