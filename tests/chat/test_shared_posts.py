@@ -145,3 +145,36 @@ def test_cards_update_live_and_only_members_who_may_see_the_post_get_its_counts(
     finally:
         for client in sockets.values():
             client.close()
+
+
+@pytest.mark.django_db
+def test_a_card_push_costs_the_same_few_queries_for_3_or_30_online_readers(alice, make_user, monkeypatch):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Contact
+    from chat import cards
+    from chat.services import conversation_create, message_send
+
+    sent = []
+    monkeypatch.setattr(cards, "ephemeral_send", lambda *, user_ids, frame: sent.append((set(user_ids), frame)))
+    costs = []
+    for size in (3, 30):
+        people = [make_user() for _ in range(size)]
+        Contact.objects.bulk_create([Contact(user=person, contact=alice) for person in people])
+        conversation, _ = conversation_create(creator=alice, usernames=[p.username for p in people], title="Big")
+        post = post_create(author=alice, body="for my contacts", visibility="contacts")
+        message_send(sender=alice, conversation=conversation, body="", shared_post=post.pk)
+        stranger = people[0]
+        Contact.objects.filter(user=stranger).delete()  # no longer a contact: may not see it now
+        for person in [alice, *people]:
+            cache.set(f"presence:count:{person.pk}", 1)
+        sent.clear()
+        with CaptureQueriesContext(connection) as queries:
+            cards.shared_cards_push([post.pk])
+        costs.append(len(queries))
+        shown, hidden = sent
+        assert shown[0] == {alice.pk, *(p.pk for p in people[1:])} and shown[1]["shared_post"]["body"]
+        assert hidden == ({stranger.pk}, {"type": "shared_post.updated", "shared_post": cards.unavailable(post.pk)})
+    assert costs[0] == costs[1]

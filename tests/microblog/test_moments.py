@@ -59,3 +59,24 @@ def test_the_moments_tab_on_home(client, alice, circle):
     assert "bob again" in page and "bob in public" not in page and "carol&#x27;s moment" not in page
     ranked = client.get("/").content.decode()
     assert 'href="?order=moments"' in ranked
+
+
+def test_a_moments_page_costs_the_same_queries_for_5_or_40_contacts(client_for, make_user, befriend):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from microblog.services import post_create
+
+    costs = []
+    for size in (5, 40):
+        viewer = make_user()
+        for _ in range(size):
+            contact = make_user()
+            befriend(viewer, contact)
+            post_create(author=contact, body="a moment", visibility="contacts")
+        client = client_for(viewer)
+        client.get("/api/feed/?order=moments&limit=3")  # the token lookup warms up
+        with CaptureQueriesContext(connection) as queries:
+            assert len(client.get("/api/feed/?order=moments&limit=3").json()["results"]) == 3
+        costs.append(len(queries))
+    assert costs[0] == costs[1]
