@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from . import ranking, selectors, services
@@ -47,14 +48,15 @@ def _visible_user(request, username: str):
 def home(request):
     if not request.user.is_authenticated:
         return render(request, "home.html")
-    form = PostForm(request.POST or None)
+    order = request.GET.get("order") if request.GET.get("order") in FEED_ORDERS else "ranked"
+    # Posting from the Moments tab shares with contacts unless the author picks otherwise.
+    form = PostForm(request.POST or None, initial={"visibility": "contacts"} if order == "moments" else None)
     if request.method == "POST" and form.is_valid():
         services.post_create(
             author=request.user, body=form.cleaned_data["body"], visibility=form.cleaned_data["visibility"]
         )
         messages.success(request, "Posted.")
-        return redirect("home")
-    order = request.GET.get("order") if request.GET.get("order") in FEED_ORDERS else "ranked"
+        return redirect(f"{reverse('home')}?order=moments" if order == "moments" else reverse("home"))
     try:
         page = ranking.feed_page(viewer=request.user, order=order, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
     except ranking.InvalidCursor:
