@@ -6,15 +6,22 @@ contacts, the last one closing announces "offline" and records when they were la
 A worker killed with sockets open leaves its counts behind until they expire (a day).
 """
 
+import functools
+import logging
+from collections.abc import Callable
+
 from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import blocked_ids, contact_ids
+from realtime.layer_watch import LAYER_ERRORS
 from realtime.services import ephemeral_send
 
 COUNT_TTL = 60 * 60 * 24
 SEEN_TTL = 60 * 60 * 24 * 30
+
+logger = logging.getLogger(__name__)
 
 
 def _count_key(user_id: int) -> str:
@@ -30,12 +37,27 @@ def _announce(user: User, online: bool) -> None:
     ephemeral_send(user_ids=audience, frame={"type": "presence", "user": user.username, "online": online})
 
 
+def _best_effort(update: Callable[[User], None]) -> Callable[[User], None]:
+    """Presence is a hint: with Redis unreachable the socket still opens and closes, uncounted."""
+
+    @functools.wraps(update)
+    def guarded(user: User) -> None:
+        try:
+            update(user)
+        except LAYER_ERRORS as error:
+            logger.warning("Presence of user %s not updated (%s)", user.pk, error)
+
+    return guarded
+
+
+@_best_effort
 def socket_opened(user: User) -> None:
     cache.add(_count_key(user.pk), 0, timeout=COUNT_TTL)
     if cache.incr(_count_key(user.pk)) == 1:
         _announce(user, online=True)
 
 
+@_best_effort
 def socket_closed(user: User) -> None:
     try:
         remaining = cache.decr(_count_key(user.pk))
