@@ -595,8 +595,13 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--drain", type=float, default=5.0, help="give up waiting after this many quiet seconds")
     ap.add_argument(
         "--database-url",
-        default=os.environ.get("DATABASE_URL") or "",
-        help="PostgreSQL to use (users are added with a fresh prefix); default: a temp SQLite file",
+        default="",
+        help="a PostgreSQL URL (users are added with a fresh prefix); default: a temp SQLite file",
+    )
+    ap.add_argument(
+        "--db-dir",
+        default="/dev/shm" if Path("/dev/shm").is_dir() else None,
+        help="where the temp SQLite file goes (default /dev/shm: no fsync stalls from other disk users)",
     )
     ap.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
     args = ap.parse_args()
@@ -615,7 +620,7 @@ def main() -> int:
     if not shutil.which("redis-server"):
         print("redis-server is needed (apt-get install redis-server)", file=sys.stderr)
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="tandem-scale-"))
+    tmp = Path(tempfile.mkdtemp(prefix="tandem-scale-", dir=args.db_dir))
     if not args.database_url:
         args.database_url = f"sqlite:///{tmp / 'scale.sqlite3'}"
     redis, redis_url = start_redis(tmp)

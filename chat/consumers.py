@@ -183,6 +183,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
         await self.accept()
         watch_layer(self.channel_layer, self)
         await database_sync_to_async(presence.socket_opened)(self.user)
+        presence.heartbeat_start()
 
     async def dispatch(self, message):
         # Channels' dispatch first closes stale database connections through the one shared

@@ -6,8 +6,8 @@ group and the sockets silently stop getting pushes; the pub/sub layer subscribes
 by itself, but what was published meanwhile is gone. Either way the events are stored
 (a failed push never undoes a write), and a client gets them by `resume`, which it sends
 after every reconnect. So each worker sends itself a probe through a group every
-PROBE_INTERVAL seconds; once a probe fails or does not come back, the layer counts as
-down, and when probes come back again every socket of the worker is told to close
+PROBE_INTERVAL seconds; once a probe fails (or a push, or a socket's receive), the layer
+counts as down, and when probes come back again every socket of the worker is told to close
 (4012): its client reconnects, joins its group again and resumes.
 """
 
@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - redis comes with channels-redis
     RedisError = OSError
 
 PROBE_INTERVAL = 0.5
-PROBE_TIMEOUT = 2.0
+PROBE_TIMEOUT = 5.0
 # What a channel layer or the Redis cache raises when it cannot reach Redis (a timeout,
 # asyncio's included, is an OSError).
 LAYER_ERRORS = (OSError, RedisError)
@@ -62,8 +62,14 @@ class LayerWatch:
                 await self.layer.group_add(group, channel)
                 await self.layer.group_send(group, {"type": "layer.probe", "number": number})
                 await asyncio.wait_for(self._probe_back(channel, number), PROBE_TIMEOUT)
+            except TimeoutError:
+                # A late probe means a busy worker, not a lost layer: closing every socket then
+                # would only add a storm of reconnects. A Redis that went away shows as errors
+                # (here, in pushes, in the sockets' receives). The pub/sub layer drops a channel
+                # whose receive was cancelled: start afresh.
+                channel = None
+                continue
             except LAYER_ERRORS as error:
-                # The pub/sub layer drops a channel whose receive was cancelled: start afresh.
                 channel = None
                 if not self.down:
                     logger.warning("Channel layer unreachable (%s); sockets will resume once it is back", error)

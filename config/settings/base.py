@@ -227,6 +227,9 @@ LOGGING = {
 # Chat: per-socket limits (the benchmark raises them for its own run).
 CHAT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_MESSAGES_PER_SECOND", 20))
 CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
+# Seconds a user's presence count lives unless the workers holding their sockets refresh it
+# (a third of this apart): a killed worker's sockets stop counting within this time.
+PRESENCE_TTL = int(os.environ.get("PRESENCE_TTL", 90))
 # Events are replayable for at least this long; `manage.py prune_events` drops older ones.
 EVENT_RETENTION = timedelta(days=int(os.environ.get("EVENT_RETENTION_DAYS", 7)))
 
