@@ -49,7 +49,6 @@ from chat_bench import (
     cpu_seconds,
     free_port,
     machine,
-    open_all,
     pct,
     raise_fd_limit,
     rss_kib,
@@ -260,6 +259,30 @@ def losses(expected: dict[int, set[str]], streams: dict[int, Stream]) -> dict:
     return {"expected": sum(len(c) for c in expected.values()), "lost": lost, "dup": dup}
 
 
+async def open_retrying(clients: list[Client], concurrency: int = 10) -> int:
+    """Opens every socket, each with retries as a real client would (daphne drops a handshake
+    that waits 5 s: after 1,000 sockets close at once, the worker's one sync thread is busy
+    with their presence bookkeeping for a while); returns how many handshakes failed."""
+    gate = asyncio.Semaphore(concurrency)
+    failures = 0
+
+    async def one(client: Client) -> None:
+        nonlocal failures
+        async with gate:
+            for attempt in range(60):
+                try:
+                    await client.open()
+                    return
+                except Exception as error:
+                    failures += 1
+                    print(f"  handshake failed (attempt {attempt + 1}): {error}", file=sys.stderr)
+                    await asyncio.sleep(2.0)
+            raise RuntimeError("a socket did not open in 60 attempts")
+
+    await asyncio.gather(*(one(client) for client in clients))
+    return failures
+
+
 class Load:
     """`args.sockets` sockets on one worker, then slices of `args.rate` msgs/s among the pairs."""
 
@@ -273,7 +296,6 @@ class Load:
         self.receiver_of: dict[str, int] = {}
         self.sent = 0
         self.failed_handshakes = 0
-        self.gate = asyncio.Semaphore(20)
         self.cpu_seconds = self.busy_seconds = 0.0
         self.peak = 0
 
@@ -285,23 +307,11 @@ class Load:
             self.clients[pair["a"]] = self.worker.client(pair["a"])
             self.clients[pair["b"]] = self.worker.client(pair["b"])
         opened = time.perf_counter()
-        await asyncio.gather(*(self.open_one(client) for client in self.clients.values()))
+        self.failed_handshakes = await open_retrying(list(self.clients.values()))
         self.open_seconds = time.perf_counter() - opened
         await asyncio.sleep(2.0)
         self.rss_open = rss_kib(pid)
         self.worker.on_delivery = self.on_delivery
-
-    async def open_one(self, client: Client) -> None:
-        """Opens with a retry, as a real client would: daphne drops a handshake that waits 5 s."""
-        async with self.gate:
-            for attempt in range(3):
-                try:
-                    await client.open()
-                    return
-                except Exception as error:
-                    self.failed_handshakes += 1
-                    print(f"  handshake failed (attempt {attempt + 1}): {error}", file=sys.stderr)
-                    await asyncio.sleep(1.0)
 
     def on_delivery(self, client, cid, now) -> None:
         if self.receiver_of.get(cid) == client.id:
@@ -376,7 +386,7 @@ async def flood(worker: Worker, args, slow: bool) -> dict:
     group = worker.data["group"]
     members = group["members"]
     readers = [worker.client(uid) for uid in members[:-1]]
-    await open_all(readers)
+    await open_retrying(readers)
     slow_socket = await open_slow_reader(worker.url(members[-1])) if slow else None
     await asyncio.sleep(1.0)
     before = rss_kib(pid)

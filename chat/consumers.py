@@ -338,10 +338,10 @@ class TandemConsumer(AsyncWebsocketConsumer):
     def channel_receive(self, receive):
         # Channels' consumer sets this to the layer's receive and awaits it for the socket's
         # lifetime; a Redis error there would otherwise end the consumer with a traceback.
-        self._channel_receive = guard_receive(receive, self.layer_restored)
+        self._channel_receive = guard_receive(receive, self.close_for_layer)
 
     closed_for_layer = False
 
-    async def layer_restored(self) -> None:
+    async def close_for_layer(self) -> None:
         self.closed_for_layer = True  # pushes still queued for this socket would hit a closed protocol
         await self.close(code=CLOSE_LAYER_RESTART)

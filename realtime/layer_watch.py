@@ -83,7 +83,7 @@ class LayerWatch:
                 logger.warning("Channel layer back; closing %d sockets so they resume", len(self.listeners))
                 # A socket that closed meanwhile may fail to close again; the others still must.
                 await asyncio.gather(
-                    *(listener.layer_restored() for listener in self.listeners), return_exceptions=True
+                    *(listener.close_for_layer() for listener in self.listeners), return_exceptions=True
                 )
 
     async def _probe_back(self, channel: str, number: int) -> None:
@@ -95,7 +95,7 @@ _watches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LayerWatch]" = w
 
 
 def watch_layer(layer: BaseChannelLayer, listener) -> None:
-    """Calls `await listener.layer_restored()` after the next outage of `layer` (not for the in-memory one)."""
+    """Calls `await listener.close_for_layer()` after the next outage of `layer` (not for the in-memory one)."""
     if layer is None or isinstance(layer, InMemoryChannelLayer):
         return
     loop = asyncio.get_running_loop()
