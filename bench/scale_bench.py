@@ -527,7 +527,7 @@ def table(results: dict, args) -> str:
     row("handshakes that failed while opening (retried)", lambda r: str(r["load"]["failed_handshakes"]))
     row("errors under load (sockets closed, error frames)", lambda r: str(r["load"]["errors"]))
     row(
-        "lost / duplicated deliveries (seq gaps, repeats)",
+        "not delivered / duplicated (seq gaps, repeats)",
         lambda r: (
             f"{r['load']['lost']} / {r['load']['dup']} of {r['load']['expected']} "
             f"({r['load']['seq_gaps']}, {r['load']['seq_repeats']})"
@@ -548,13 +548,13 @@ def table(results: dict, args) -> str:
         ),
     )
     row(
-        "readers lost / duplicated (both floods)",
+        "readers: not delivered / duplicated (both floods)",
         lambda r: (
             f"{r['flood_base']['lost'] + r['flood_slow']['lost']} / {r['flood_base']['dup'] + r['flood_slow']['dup']}"
         ),
     )
     row(
-        "slow member: frames read when it woke, replayed by resume, lost / dup, s to catch up",
+        "slow member: frames read when it woke, replayed by resume, missing / dup, s to catch up",
         lambda r: (
             f"{r['flood_slow']['slow_queued']}, {r['flood_slow']['slow_replayed']}, "
             f"{r['flood_slow']['slow_lost']} / {r['flood_slow']['slow_dup']}, "
@@ -574,7 +574,7 @@ def write_results(text: str, args) -> None:
             "",
             f"Command: `make bench-scale{' ARGS=--quick' if args.quick else ''}` "
             f"(`{' '.join(['bench/scale_bench.py', *sys.argv[1:]])}`), finished {dt.datetime.now(dt.UTC):%H:%M} UTC; "
-            f"{database}, a private redis-server, one daphne worker -v0 per layer, in turn.",
+            f"{database}, a private redis-server, one daphne worker -v0 per layer, both up, phases in turns.",
             "",
             f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end "
             "(other worktrees' test runs were sharing the 2 cores: compare the columns, not other days).",
@@ -602,7 +602,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--flood-rate", type=float, default=50.0, help="group msgs/s offered")
     ap.add_argument("--layers", nargs="+", default=list(LAYERS), choices=list(LAYERS))
     ap.add_argument("--turn", type=float, default=10.0, help="seconds of load per layer before the other's turn")
-    ap.add_argument("--drain", type=float, default=5.0, help="give up waiting after this many quiet seconds")
+    ap.add_argument(
+        "--drain",
+        type=float,
+        default=30.0,
+        help="stop waiting for deliveries after this many seconds without one (counted as lost after)",
+    )
     ap.add_argument(
         "--database-url",
         default="",

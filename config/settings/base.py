@@ -112,13 +112,14 @@ DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-# Which channels-redis layer carries pushes between workers (bench/RESULTS.md, "Channel
-# layers", has the measurements behind the default).
+# Which channels-redis layer carries pushes between workers. pubsub by default: lower
+# latency and memory per socket in `make bench-scale`, no group expiry, and it subscribes
+# again by itself after a Redis restart (bench/RESULTS.md, "Channel layer").
 CHANNEL_LAYER_BACKENDS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
-CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "core")
+CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
