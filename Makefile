@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run run-cluster test lint format bench bench-chat bench-feed clean
+.PHONY: run run-cluster test lint format bench bench-chat bench-feed bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 # Benchmarks: each compares against a baseline measured in the same run (bench/README.md).
-bench: bench-chat bench-feed
+bench: bench-chat bench-feed bench-scale
 
 # Ours and the Channels tutorial peer under one load client; ARGS=--quick for a smoke run.
 bench-chat: $(VENV)/.dev
@@ -60,3 +60,8 @@ clean:
 # The feed benchmark (seeds bench/out/ databases once, then reuses them); BENCH_FEED_ARGS="--database both".
 bench-feed: $(VENV)/.dev
 	$(BIN)/python bench/feed_bench.py $(BENCH_FEED_ARGS)
+
+# 1,000 sockets on one worker over each channels-redis layer, and a stalled group member
+# (needs redis-server; starts its own). ARGS=--quick for a smoke run.
+bench-scale: $(VENV)/.dev
+	$(BIN)/python bench/scale_bench.py $(ARGS)

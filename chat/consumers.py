@@ -7,6 +7,7 @@ frame gets an `error` frame and the socket stays open.
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
 import weakref
@@ -18,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from realtime.groups import user_group
+from realtime.layer_watch import LAYER_ERRORS, guard_receive, watch_layer
 from realtime.selectors import replay_batch, replay_plan
 
 from . import presence, services
@@ -26,6 +28,9 @@ from .serializers import MessageSerializer
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
+# The channel layer failed or came back from an outage: reconnect and resume. (1012, the
+# standard "service restart", is not a code that daphne lets an application send.)
+CLOSE_LAYER_RESTART = 4012
 MAX_FRAME_CHARS = 16_000
 # Sends accepted but not yet stored, per socket; past this the client is told to slow down.
 MAX_QUEUED_SENDS = 100
@@ -167,9 +172,18 @@ class TandemConsumer(AsyncWebsocketConsumer):
         # apply when frames arrive, and pings are answered while messages are stored.
         self.pending_sends: set[asyncio.Task] = set()
         self.group = user_group(self.user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except LAYER_ERRORS:
+            # Not accepted: the client retries with backoff, as after any failed handshake.
+            logger.warning("Channel layer unreachable; socket of user %s refused", self.user.pk)
+            self.group = None
+            await self.close()
+            return
         await self.accept()
+        watch_layer(self.channel_layer, self)
         await database_sync_to_async(presence.socket_opened)(self.user)
+        presence.heartbeat_start()
 
     async def dispatch(self, message):
         # Channels' dispatch first closes stale database connections through the one shared
@@ -183,7 +197,8 @@ class TandemConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            with contextlib.suppress(*LAYER_ERRORS):  # a lost layer has forgotten the group anyway
+                await self.channel_layer.group_discard(self.group, self.channel_name)
             # A send still waiting is stored but not acknowledged; the client sends it again
             # with the same client_id and gets the stored message back.
             for task in self.pending_sends:
@@ -297,6 +312,8 @@ class TandemConsumer(AsyncWebsocketConsumer):
     # Channel-layer messages, addressed by `type`.
 
     async def event_push(self, message: dict) -> None:
+        if self.closed_for_layer:
+            return
         seq = message.get("seq")
         if seq is not None:
             if seq <= self.replayed_through:
@@ -309,3 +326,22 @@ class TandemConsumer(AsyncWebsocketConsumer):
     async def auth_revoked(self, message: dict) -> None:
         if message["credential"] == self.credential:
             await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    # Channel-layer outages (realtime.layer_watch): pushes sent meanwhile were lost, but the
+    # events are stored, so the socket closes and its client reconnects and resumes.
+
+    @property
+    def channel_receive(self):
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        # Channels' consumer sets this to the layer's receive and awaits it for the socket's
+        # lifetime; a Redis error there would otherwise end the consumer with a traceback.
+        self._channel_receive = guard_receive(receive, self.close_for_layer)
+
+    closed_for_layer = False
+
+    async def close_for_layer(self) -> None:
+        self.closed_for_layer = True  # pushes still queued for this socket would hit a closed protocol
+        await self.close(code=CLOSE_LAYER_RESTART)

@@ -3,18 +3,38 @@
 Each open socket counts once in the cache (atomic incr/decr, in Redis with REDIS_URL so
 every worker shares the count); the first socket of a user announces "online" to their
 contacts, the last one closing announces "offline" and records when they were last seen.
-A worker killed with sockets open leaves its counts behind until they expire (a day).
+
+A worker killed with sockets open never decrements its counts. So a count lives only
+PRESENCE_TTL seconds (90) unless refreshed, and every worker refreshes the counts of the
+users it holds sockets for three times per TTL: what a dead worker counted is gone within
+the TTL, and the user shows offline (over REST; contacts' open pages are not told).
 """
 
+import asyncio
+import functools
+import logging
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Callable
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import blocked_ids, contact_ids
+from realtime.layer_watch import LAYER_ERRORS
 from realtime.services import ephemeral_send
 
-COUNT_TTL = 60 * 60 * 24
 SEEN_TTL = 60 * 60 * 24 * 30
+
+logger = logging.getLogger(__name__)
+
+# Sockets open on this worker, per user id: the counts its heartbeat keeps alive.
+_local_sockets: Counter[int] = Counter()
+_local_lock = threading.Lock()
 
 
 def _count_key(user_id: int) -> str:
@@ -30,13 +50,41 @@ def _announce(user: User, online: bool) -> None:
     ephemeral_send(user_ids=audience, frame={"type": "presence", "user": user.username, "online": online})
 
 
+def _best_effort(update: Callable[[User], None]) -> Callable[[User], None]:
+    """Presence is a hint: with Redis unreachable the socket still opens and closes, uncounted."""
+
+    @functools.wraps(update)
+    def guarded(user: User) -> None:
+        try:
+            update(user)
+        except LAYER_ERRORS as error:
+            logger.warning("Presence of user %s not updated (%s)", user.pk, error)
+
+    return guarded
+
+
+def _count_ttl() -> int:
+    return settings.PRESENCE_TTL
+
+
+def _count_local(user_id: int, change: int) -> None:
+    with _local_lock:
+        _local_sockets[user_id] += change
+        if _local_sockets[user_id] <= 0:
+            del _local_sockets[user_id]
+
+
+@_best_effort
 def socket_opened(user: User) -> None:
-    cache.add(_count_key(user.pk), 0, timeout=COUNT_TTL)
+    _count_local(user.pk, +1)
+    cache.add(_count_key(user.pk), 0, timeout=_count_ttl())
     if cache.incr(_count_key(user.pk)) == 1:
         _announce(user, online=True)
 
 
+@_best_effort
 def socket_closed(user: User) -> None:
+    _count_local(user.pk, -1)
     try:
         remaining = cache.decr(_count_key(user.pk))
     except ValueError:  # the count expired meanwhile
@@ -54,3 +102,32 @@ def presence_of(user_ids: list[int]) -> dict[int, dict]:
     return {
         uid: {"online": counts.get(_count_key(uid), 0) > 0, "last_seen": seen.get(_seen_key(uid))} for uid in user_ids
     }
+
+
+def counts_refresh() -> None:
+    """Pushes back the expiry of the counts of every user with a socket on this worker."""
+    with _local_lock:
+        local = dict(_local_sockets)
+    for user_id, sockets in local.items():
+        # A count that expired meanwhile (the cache was unreachable, say) comes back with ours.
+        if not cache.touch(_count_key(user_id), _count_ttl()):
+            cache.add(_count_key(user_id), sockets, timeout=_count_ttl())
+
+
+_heartbeats: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task]" = weakref.WeakKeyDictionary()
+
+
+def heartbeat_start() -> None:
+    """Starts this worker's heartbeat (once per event loop) that calls counts_refresh."""
+    loop = asyncio.get_running_loop()
+    if loop not in _heartbeats:
+        _heartbeats[loop] = loop.create_task(_heartbeat())
+
+
+async def _heartbeat() -> None:
+    while True:
+        await asyncio.sleep(_count_ttl() / 3)
+        try:
+            await sync_to_async(counts_refresh, thread_sensitive=False)()
+        except LAYER_ERRORS as error:
+            logger.warning("Presence counts not refreshed (%s)", error)

@@ -100,6 +100,7 @@ def contact_request_send(*, sender: User, to_username, note="") -> tuple[Contact
     receiver = _user_or_404(to_username)
     if receiver.pk == sender.pk:
         raise ChatError("invalid", "You cannot add yourself.")
+    _lock_pair(sender.pk, receiver.pk)
     if is_blocked_between(sender, receiver):
         # Said the same way as an unknown user: a block is not revealed.
         raise NOT_FOUND
@@ -129,19 +130,28 @@ def _accept(request: ContactRequest) -> Conversation:
     return _make_contacts(request)
 
 
+def _lock_pair(first_id: int, second_id: int) -> None:
+    """Serializes the contact writes between two people until commit.
+
+    Without it, two people asking each other at once both store a pending request (and
+    nobody accepts), and the same request twice at once breaks the one-pending rule with
+    a 500. PostgreSQL row locks, taken in id order so that two writers cannot deadlock;
+    SQLite's IMMEDIATE transactions serialize every writer already.
+    """
+    pair = User.objects.select_for_update().filter(pk__in=[first_id, second_id]).order_by("pk")
+    list(pair.values_list("pk", flat=True))
+
+
 def _pending_request_to(user: User, request_id) -> ContactRequest:
     try:
         request_id = int(request_id)
     except (TypeError, ValueError):
         raise NOT_FOUND from None
-    request = (
-        ContactRequest.objects.select_for_update()
-        .select_related("from_user", "to_user")
-        .filter(pk=request_id, to_user=user)
-        .first()
-    )
-    if request is None:
+    sender_ids = ContactRequest.objects.filter(pk=request_id, to_user=user).values_list("from_user_id", flat=True)
+    if not sender_ids:
         raise NOT_FOUND
+    _lock_pair(sender_ids[0], user.pk)  # before the request's own lock: the order contact_request_send takes
+    request = ContactRequest.objects.select_for_update().select_related("from_user", "to_user").get(pk=request_id)
     if request.status != ContactRequest.Status.PENDING:
         raise ChatError("not_pending", f"This request was already {request.status}.", 409)
     return request
@@ -247,6 +257,8 @@ def conversation_create(*, creator: User, usernames, title="") -> tuple[Conversa
 
 
 def _admin_membership(user: User, conversation: Conversation) -> Membership:
+    # Membership changes of one group run one at a time, so concurrent adds cannot pass the limit.
+    Conversation.objects.select_for_update().filter(pk=conversation.pk).values_list("pk").first()
     membership = Membership.objects.filter(conversation=conversation, user=user).first()
     if membership is None:
         raise NOT_FOUND

@@ -7,6 +7,7 @@ A push may still be dropped by a full channel: the client sees the jump in `seq`
 and asks for `resume`, which reads the rows written here.
 """
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,10 +19,13 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
 from .groups import user_group
+from .layer_watch import LAYER_ERRORS, report_failure
 from .models import Event, UserStream
 
 Frame = dict
 FrameFor = Callable[[int], Frame]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -103,7 +107,19 @@ def _push(pushes: list[tuple[int, Frame]]) -> None:
         (uid, {"type": "event.push", "text": orjson.dumps(frame).decode(), "seq": frame["seq"]})
         for uid, frame in pushes
     ]
-    async_to_sync(_group_send_all)(messages)
+    _send_or_report(messages)
+
+
+def _send_or_report(messages: list[tuple[int, dict]]) -> None:
+    """Pushes; a layer that cannot be reached loses the push, never the stored event or the caller's answer.
+
+    The layer watch (realtime.layer_watch) then has the sockets reconnect and resume.
+    """
+    try:
+        async_to_sync(_group_send_all)(messages)
+    except LAYER_ERRORS as error:
+        logger.warning("Channel layer push of %d events failed (%s); clients get them by resume", len(messages), error)
+        report_failure()
 
 
 async def _group_send_all(messages: list[tuple[int, dict]]) -> None:
@@ -116,4 +132,4 @@ async def _group_send_all(messages: list[tuple[int, dict]]) -> None:
 def ephemeral_send(*, user_ids: Iterable[int], frame: Frame) -> None:
     """Pushes a frame that is not stored and carries no seq (typing, presence)."""
     message = {"type": "event.push", "text": orjson.dumps(frame).decode()}
-    async_to_sync(_group_send_all)([(uid, message) for uid in set(user_ids)])
+    _send_or_report([(uid, message) for uid in set(user_ids)])

@@ -51,6 +51,8 @@ def test_scale_out_settings_follow_the_environment(settings):
     from django.db import connection
 
     assert connection.vendor == "postgresql"
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    layer = os.environ.get("CHANNEL_LAYER", "pubsub")  # pubsub unless chosen otherwise
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == settings.CHANNEL_LAYER_BACKENDS[layer]
+    assert settings.CHANNEL_LAYER_BACKENDS["pubsub"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     cache.set("probe", 1)
     assert cache.get("probe") == 1

@@ -112,10 +112,18 @@ DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Which channels-redis layer carries pushes between workers. pubsub by default: lower
+# latency and memory per socket in `make bench-scale`, no group expiry, and it subscribes
+# again by itself after a Redis restart (bench/RESULTS.md, "Channel layer").
+CHANNEL_LAYER_BACKENDS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": CHANNEL_LAYER_BACKENDS[CHANNEL_LAYER],
             "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNEL_PREFIX", "tandem")},
         }
     }
@@ -220,6 +228,9 @@ LOGGING = {
 # Chat: per-socket limits (the benchmark raises them for its own run).
 CHAT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_MESSAGES_PER_SECOND", 20))
 CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
+# Seconds a user's presence count lives unless the workers holding their sockets refresh it
+# (a third of this apart): a killed worker's sockets stop counting within this time.
+PRESENCE_TTL = int(os.environ.get("PRESENCE_TTL", 90))
 # Events are replayable for at least this long; `manage.py prune_events` drops older ones.
 EVENT_RETENTION = timedelta(days=int(os.environ.get("EVENT_RETENTION_DAYS", 7)))
 

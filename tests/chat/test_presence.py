@@ -1,11 +1,15 @@
 """Presence goes to contacts only, live over the socket and in the contacts list."""
 
 import json
+import os
+import signal
+import time
 import urllib.request
 
 import pytest
 
 from accounts.services import token_for
+from tests.conftest import LiveDaphne, skip_or_fail
 
 from .wsclient import SocketClient
 
@@ -66,3 +70,27 @@ def test_blocked_contacts_see_no_presence(daphne_server, alice, bob, befriend, c
     assert live_contacts(daphne_server, alice) == []
     bob_socket.close()
     watcher.close()
+
+
+def test_a_killed_workers_sockets_stop_counting_within_the_ttl(daphne_server, alice, bob, befriend):
+    """The worker refreshes the counts of its sockets past their TTL; killed, it stops, and they expire."""
+    if not os.environ.get("REDIS_URL"):
+        skip_or_fail("workers share presence counts through Redis (REDIS_URL)", "REQUIRE_SERVICES")
+    befriend(alice, bob)
+    worker = LiveDaphne({**daphne_server.env, "PRESENCE_TTL": "2"})
+    worker.start()
+    try:
+        bob_socket = SocketClient(worker.ws_url, token_for(user=bob).key)
+        time.sleep(3)  # past the TTL: only the worker's heartbeat keeps bob counted
+        [contact] = live_contacts(daphne_server, alice)
+        assert contact["online"] is True
+        worker.process.send_signal(signal.SIGKILL)
+        worker.process.wait()
+        worker.process = None
+        deadline = time.monotonic() + 10
+        while live_contacts(daphne_server, alice)[0]["online"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert live_contacts(daphne_server, alice)[0]["online"] is False
+        bob_socket.close()
+    finally:
+        worker.stop()

@@ -8,9 +8,10 @@ from websockets.sync.client import connect
 
 
 class SocketClient:
-    def __init__(self, url: str, token: str):
+    def __init__(self, url: str, token: str, **options):
+        """`options` go to websockets' connect (say `max_queue=1` and a `sock` for a client that stalls)."""
         self._stack = ExitStack()
-        self.socket = self._stack.enter_context(connect(f"{url}?token={token}", open_timeout=5))
+        self.socket = self._stack.enter_context(connect(f"{url}?token={token}", open_timeout=5, **options))
         self.last_seq = 0
 
     def send(self, **frame) -> None:
