@@ -309,3 +309,6 @@ class TandemConsumer(AsyncWebsocketConsumer):
     async def auth_revoked(self, message: dict) -> None:
         if message["credential"] == self.credential:
             await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def user_deactivated(self, message: dict) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED)
