@@ -586,8 +586,8 @@ def conversation_read(*, user: User, conversation: Conversation, up_to) -> int:
     moved = Membership.objects.filter(conversation=conversation, user=user, last_read_message_id__lt=newest).update(
         last_read_message_id=newest
     )
-    others = _told_of_activity(user, conversation)
-    if moved and others:
+    others = _told_of_activity(user, conversation) if moved else []
+    if others:
         events_publish(
             user_ids=others,
             event_type="read",

@@ -16,7 +16,25 @@ from microblog.models import Post
 # Everyone the matrix and the canaries ask as, relative to the owner's things.
 ROLES = ("owner", "member", "left", "removed", "pending", "stranger", "blocked", "anonymous")
 
+MEMBERS = ("owner", "member")
+FORMER = ("left", "removed")
+CONTACTS = (*MEMBERS, *FORMER)  # the owner's contacts: they see contacts-only posts
+OUTSIDERS = ("pending", "stranger", "blocked")
+SIGNED_IN = tuple(role for role in ROLES if role != "anonymous")
+MISSING_ID = 999_999_999
+
 FIGURES: Counter = Counter()
+
+
+def answers(*rows: tuple[tuple[str, ...] | str, object]) -> dict[str, object]:
+    """{role: answer} from (roles, answer) rows that name every role exactly once."""
+    table: dict[str, object] = {}
+    for roles, answer in rows:
+        for role in (roles,) if isinstance(roles, str) else roles:
+            assert role not in table, f"{role} named twice"
+            table[role] = answer
+    assert set(table) == set(ROLES), f"roles missing: {set(ROLES) - set(table)}"
+    return table
 
 
 def pytest_terminal_summary(terminalreporter):

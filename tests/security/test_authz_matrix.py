@@ -18,28 +18,11 @@ from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from .conftest import FIGURES, ROLES, World
+from .conftest import CONTACTS, FIGURES, FORMER, MEMBERS, MISSING_ID, OUTSIDERS, ROLES, SIGNED_IN, World, answers
 
 pytestmark = pytest.mark.django_db
 
-MEMBERS = ("owner", "member")
-FORMER = ("left", "removed")
-CONTACTS = (*MEMBERS, *FORMER)  # the owner's contacts: they see contacts-only posts
-OUTSIDERS = ("pending", "stranger", "blocked")
-SIGNED_IN = tuple(role for role in ROLES if role != "anonymous")
-MISSING_ID = 999_999_999
 MISSING_NAME = "nobody_here"
-
-
-def answers(*rows: tuple[tuple[str, ...] | str, int]) -> dict[str, int]:
-    """{role: status} from (roles, status) rows that name every role exactly once."""
-    table: dict[str, int] = {}
-    for roles, status in rows:
-        for role in (roles,) if isinstance(roles, str) else roles:
-            assert role not in table, f"{role} named twice"
-            table[role] = status
-    assert set(table) == set(ROLES), f"roles missing: {set(ROLES) - set(table)}"
-    return table
 
 
 def signed_in(status: int) -> dict[str, int]:
@@ -350,6 +333,7 @@ def wrong_answers(case: Case, values: dict, clients: dict[str, APIClient]) -> li
             continue
         if case.secret and status == case.refusal:
             absent = {**values, case.secret: missing_value(values[case.secret])}
+            FIGURES["authz matrix: REST refusals compared with a missing id's"] += 1
             if (status, body) != request_as(clients[role], case, absent, role):
                 wrong.append(f"{case.name} as {role}: refused unlike a missing {case.secret}: {body}")
     return wrong

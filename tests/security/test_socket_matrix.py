@@ -8,9 +8,8 @@ of someone outside a conversation may have heard anything of it.
 import pytest
 from websockets.sync.client import connect
 
-from .conftest import FIGURES, ROLES, build_world
+from .conftest import FIGURES, FORMER, MEMBERS, MISSING_ID, OUTSIDERS, ROLES, answers, build_world
 from .live import Socket
-from .test_authz_matrix import FORMER, MEMBERS, MISSING_ID, OUTSIDERS, answers
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -100,6 +99,7 @@ def test_each_role_gets_exactly_its_frame_answers(live_daphne, make_user):
                 wrong.append(f"{frame} as {role}: {got} {body} (expected {expected[role]})")
             elif secret and got == "not_found":
                 missing = {**frame, "conversation": MISSING_ID}
+                FIGURES["authz matrix: socket refusals compared with a missing id's"] += 1
                 unknown = answer(sockets[role], missing)
                 if unknown != (got, body):
                     wrong.append(f"{frame} as {role}: {body}, unlike a missing conversation's {unknown}")
