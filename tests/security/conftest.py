@@ -5,9 +5,11 @@ where SECURITY.md's numbers come from.
 """
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
+from django.db import connections
 
 from accounts.models import ContactRequest, User
 from chat.models import Conversation, Message
@@ -42,6 +44,23 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "security figures")
         for name, value in sorted(FIGURES.items()):
             terminalreporter.write_line(f"{name}: {value}")
+
+
+def without_event_loop(function, /, *args, **kwargs):
+    """Calls `function` in a thread with no running event loop.
+
+    Playwright's sync API (the e2e tests, earlier in a full run) leaves a loop running in
+    the main thread, where the services' after-commit pushes (async_to_sync) refuse to run.
+    """
+
+    def call():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
 
 
 @dataclass

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_for
 
-from .conftest import FIGURES
+from .conftest import FIGURES, without_event_loop
 from .live import Socket, api
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -50,18 +50,23 @@ def scene(make_user, befriend, live_daphne):
     from chat.services import contact_remove, conversation_create, group_member_remove
     from microblog.services import user_follow
 
-    people = {
-        name: make_user(username=name) for name in ("author", "member", "third", "outsider", "follower", "former")
-    }
+    def relate():
+        people = {name: make_user(username=name) for name in ("author", "member", "third", "outsider", "follower")}
+        people["former"] = make_user(username="former")
+        author, member = people["author"], people["member"]
+        direct = befriend(author, member)
+        befriend(author, people["former"])
+        befriend(people["third"], member)
+        group, _ = conversation_create(creator=author, usernames=["member", "former"], title="Inner circle")
+        group_member_remove(user=people["former"], conversation=group, username="former")
+        contact_remove(user=author, username="former")
+        user_follow(follower=people["follower"], followee=author)
+        user_follow(follower=people["follower"], followee=member)
+        user_follow(follower=member, followee=author)
+        return people, direct, group
+
+    people, direct, group = without_event_loop(relate)
     author, member = people["author"], people["member"]
-    direct = befriend(author, member)
-    befriend(author, people["former"])
-    group, _ = conversation_create(creator=author, usernames=["member", "former"], title="Inner circle")
-    group_member_remove(user=people["former"], conversation=group, username="former")
-    contact_remove(user=author, username="former")
-    user_follow(follower=people["follower"], followee=author)
-    user_follow(follower=people["follower"], followee=member)
-    user_follow(follower=member, followee=author)
     sockets = {name: Socket.with_token(live_daphne, people[name]) for name in CRAWLERS if name != "anonymous"}
 
     def post(user, body, **fields) -> int:
@@ -84,7 +89,6 @@ def scene(make_user, befriend, live_daphne):
     }
     posts["reply"] = post(member, f"{MARKERS['reply']} #{TAG} @outsider", reply_to=posts["contacts"])
     post(member, f"mine too #{TAG}", visibility="contacts")
-    befriend(people["third"], member)
     post(people["third"], f"and mine #{TAG}", visibility="contacts")
     assert api(live_daphne, author, "DELETE", f"/api/posts/{posts['deleted']}/")[0] == 204
     say(direct, f"{MARKERS['direct']} #{TAG} {mentions}")

@@ -14,7 +14,7 @@ import pytest
 from accounts.services import token_for
 from chat.services import conversation_create, message_send
 
-from .conftest import FIGURES
+from .conftest import FIGURES, without_event_loop
 from .live import SessionBrowser, Socket, api
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -45,15 +45,18 @@ def refused_socket_code(server, user_token: str) -> int | None:
 
 @pytest.fixture
 def people(make_user, befriend):
-    alice, bob, carol = (make_user(username=name) for name in ("alice", "bob", "carol"))
-    direct = befriend(alice, bob)
-    befriend(alice, carol)
-    return alice, bob, carol, direct
+    def make():
+        alice, bob, carol = (make_user(username=name) for name in ("alice", "bob", "carol"))
+        direct = befriend(alice, bob)
+        befriend(alice, carol)
+        return alice, bob, carol, direct
+
+    return without_event_loop(make)
 
 
 def test_removing_a_contact_stops_their_typing_reads_and_presence(live_daphne, people):
     alice, bob, _, direct = people
-    said, _ = message_send(sender=bob, conversation=direct, body="hi alice")
+    said, _ = without_event_loop(message_send, sender=bob, conversation=direct, body="hi alice")
     bob_socket = Socket.with_token(live_daphne, bob)
     alice_socket = Socket.with_token(live_daphne, alice)
     bob_socket.expect("presence", user="alice", online=True)
@@ -74,7 +77,7 @@ def test_removing_a_contact_stops_their_typing_reads_and_presence(live_daphne, p
 @pytest.mark.parametrize("how", ["leaves", "is removed"])
 def test_a_former_member_stops_getting_the_groups_frames(how, live_daphne, people):
     alice, bob, carol, _ = people
-    group, _ = conversation_create(creator=alice, usernames=["bob", "carol"], title="Crew")
+    group, _ = without_event_loop(conversation_create, creator=alice, usernames=["bob", "carol"], title="Crew")
     alice_socket, bob_socket, carol_socket = (Socket.with_token(live_daphne, user) for user in (alice, bob, carol))
     alice_socket.send(type="typing", conversation=group.pk)
     bob_socket.expect("typing", user="alice")
@@ -97,7 +100,7 @@ def test_a_former_member_stops_getting_the_groups_frames(how, live_daphne, peopl
 
 def test_a_blocked_contact_stops_getting_presence_typing_and_reads(live_daphne, people):
     alice, bob, _, direct = people
-    said, _ = message_send(sender=bob, conversation=direct, body="hi alice")
+    said, _ = without_event_loop(message_send, sender=bob, conversation=direct, body="hi alice")
     bob_socket = Socket.with_token(live_daphne, bob)
     alice_socket = Socket.with_token(live_daphne, alice)
     bob_socket.expect("presence", user="alice", online=True)

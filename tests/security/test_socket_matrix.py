@@ -8,7 +8,7 @@ of someone outside a conversation may have heard anything of it.
 import pytest
 from websockets.sync.client import connect
 
-from .conftest import FIGURES, FORMER, MEMBERS, MISSING_ID, OUTSIDERS, ROLES, answers, build_world
+from .conftest import FIGURES, FORMER, MEMBERS, MISSING_ID, OUTSIDERS, ROLES, answers, build_world, without_event_loop
 from .live import Socket
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -74,7 +74,7 @@ def overheard(frame: dict, role: str, world) -> bool:
 
 
 def test_each_role_gets_exactly_its_frame_answers(live_daphne, make_user):
-    world = build_world(make_user)
+    world = without_event_loop(build_world, make_user)
     values = {
         "group": world.group.pk,
         "direct": world.direct.pk,
