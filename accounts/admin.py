@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from . import services
 from .models import Block, Contact, ContactRequest, User
 
 
@@ -9,6 +10,13 @@ class TandemUserAdmin(UserAdmin):
     fieldsets = (*UserAdmin.fieldsets, ("Profile", {"fields": ("display_name", "bio")}))
     list_display = ("username", "display_name", "email", "is_active", "is_staff", "date_joined")
     search_fields = ("username", "display_name", "email")
+    actions = ["deactivate"]
+
+    @admin.action(description="Deactivate the selected users (sign them out everywhere)")
+    def deactivate(self, request, queryset):
+        # One by one through the service, not queryset.update(): the saves close their sockets.
+        for user in queryset.filter(is_active=True):
+            services.user_deactivate(user=user)
 
 
 @admin.register(ContactRequest)

@@ -73,6 +73,15 @@ def token_revoke(*, user: User) -> None:
         transaction.on_commit(partial(token_revoked.send, sender=User, user=user, token_key=key))
 
 
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Closes an account (moderation): it can no longer sign in, its token goes, and its open
+    sockets close (realtime listens for the save)."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    token_revoke(user=user)
+
+
 def profile_update(*, user: User, display_name: str | None = None, bio: str | None = None) -> User:
     fields = []
     if display_name is not None:

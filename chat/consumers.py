@@ -327,6 +327,9 @@ class TandemConsumer(AsyncWebsocketConsumer):
         if message["credential"] == self.credential:
             await self.close(code=CLOSE_UNAUTHENTICATED)
 
+    async def user_deactivated(self, message: dict) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
     # Channel-layer outages (realtime.layer_watch): pushes sent meanwhile were lost, but the
     # events are stored, so the socket closes and its client reconnects and resumes.
 

@@ -269,6 +269,22 @@ def _admin_membership(user: User, conversation: Conversation) -> Membership:
     return membership
 
 
+MEMBERS_EVENT = "conversation.members"
+
+
+def _publish_members(conversation: Conversation, *, by: User, added=(), removed=()) -> None:
+    """Tells the members, and whoever just left or was removed, who came and went (a stored event:
+    a removed member's open page learns it is out, and a client that was offline finds it on resume)."""
+    change = {
+        "conversation": conversation.pk,
+        "by": by.username,
+        "added": [person.username for person in added],
+        "removed": [person.username for person in removed],
+    }
+    audience = set(member_ids(conversation)) | {person.pk for person in removed}
+    events_publish(user_ids=audience, event_type=MEMBERS_EVENT, ref=change, frame=change)
+
+
 @transaction.atomic
 def group_members_add(*, user: User, conversation: Conversation, usernames) -> list[User]:
     _admin_membership(user, conversation)
@@ -277,10 +293,14 @@ def group_members_add(*, user: User, conversation: Conversation, usernames) -> l
         raise ChatError("too_many", f"A group holds at most {MAX_GROUP_MEMBERS} members.")
     # New members start with everything so far counted as read.
     latest = conversation.last_message_id or 0
+    present = set(Membership.objects.filter(conversation=conversation).values_list("user_id", flat=True))
+    joining = [person for person in people if person.pk not in present]
     Membership.objects.bulk_create(
-        [Membership(conversation=conversation, user=person, last_read_message_id=latest) for person in people],
+        [Membership(conversation=conversation, user=person, last_read_message_id=latest) for person in joining],
         ignore_conflicts=True,
     )
+    if joining:
+        _publish_members(conversation, by=user, added=joining)
     return people
 
 
@@ -291,11 +311,13 @@ def group_member_remove(*, user: User, conversation: Conversation, username) -> 
     if other.pk == user.pk:
         if conversation.kind != Conversation.Kind.GROUP:
             raise ChatError("not_group", "You cannot leave a direct conversation.")
-        Membership.objects.filter(conversation=conversation, user=user).delete()
+        if Membership.objects.filter(conversation=conversation, user=user).delete()[0]:
+            _publish_members(conversation, by=user, removed=[user])
         return
     _admin_membership(user, conversation)
     if not Membership.objects.filter(conversation=conversation, user=other).delete()[0]:
         raise NOT_FOUND
+    _publish_members(conversation, by=user, removed=[other])
 
 
 @transaction.atomic
@@ -590,8 +612,8 @@ def conversation_read(*, user: User, conversation: Conversation, up_to) -> int:
     moved = Membership.objects.filter(conversation=conversation, user=user, last_read_message_id__lt=newest).update(
         last_read_message_id=newest
     )
-    if moved:
-        others = [uid for uid in member_ids(conversation) if uid != user.pk]
+    others = _told_of_activity(user, conversation) if moved else []
+    if others:
         events_publish(
             user_ids=others,
             event_type="read",
@@ -601,8 +623,24 @@ def conversation_read(*, user: User, conversation: Conversation, up_to) -> int:
     return newest
 
 
-def typing_send(*, user: User, conversation: Conversation) -> None:
+def _told_of_activity(user: User, conversation: Conversation) -> list[int]:
+    """The members who hear of `user` typing or reading. In a direct conversation, nobody once the
+    two are no longer contacts or a block stands between them: the same rule that refuses messages."""
     others = [uid for uid in member_ids(conversation) if uid != user.pk]
+    if conversation.kind == Conversation.Kind.DIRECT and others and _direct_refused(user, others[0]):
+        return []
+    return others
+
+
+def _direct_refused(user: User, other_id: int) -> bool:
+    blocked = Block.objects.filter(Q(blocker=user, blocked_id=other_id) | Q(blocker_id=other_id, blocked=user))
+    return not Contact.objects.filter(user=user, contact_id=other_id).exists() or blocked.exists()
+
+
+def typing_send(*, user: User, conversation: Conversation) -> None:
+    others = _told_of_activity(user, conversation)
+    if conversation.kind == Conversation.Kind.DIRECT and not others:
+        raise ChatError("not_contacts", "You can only message your contacts.", 403)
     ephemeral_send(user_ids=others, frame={"type": "typing", "conversation": conversation.pk, "user": user.username})
 
 

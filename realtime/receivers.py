@@ -1,9 +1,13 @@
-"""Closes open sockets whose credentials were revoked, and gives each new user a stream."""
+"""Closes open sockets whose credentials were revoked or whose user was deactivated, and gives
+each new user a stream."""
+
+from functools import partial
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -30,7 +34,19 @@ def close_session_sockets(sender, request, user, **kwargs):
         _revoke(user.pk, f"session:{request.session.session_key}")
 
 
+def _close_every_socket(user_id: int) -> None:
+    async_to_sync(get_channel_layer().group_send)(user_group(user_id), {"type": "user.deactivated"})
+
+
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
 def create_stream(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
         UserStream.objects.get_or_create(user=instance)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def close_deactivated_sockets(sender, instance, created, raw=False, **kwargs):
+    # Whatever saved it (the admin, a shell, a service): an inactive user keeps no open socket.
+    # Sockets check is_active when they open, so only the ones already open need closing.
+    if not created and not raw and not instance.is_active:
+        transaction.on_commit(partial(_close_every_socket, instance.pk))

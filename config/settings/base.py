@@ -124,7 +124,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": CHANNEL_LAYER_BACKENDS[CHANNEL_LAYER],
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNEL_PREFIX", "tandem")},
+            "CONFIG": {
+                # redis-py 8 gives up reading after 5 s by default, the very time channels-redis
+                # blocks waiting for a message: every socket idle for 5 s then died with 1011.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": os.environ.get("CHANNEL_PREFIX", "tandem"),
+            },
         }
     }
     CACHES = {

@@ -1,0 +1,123 @@
+"""The security battery's shared world (who is related to whom) and its figures.
+
+Each test adds what it counted to FIGURES; the session ends by printing them, which is
+where SECURITY.md's numbers come from.
+"""
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+from django.db import connections
+
+from accounts.models import ContactRequest, User
+from chat.models import Conversation, Message
+from microblog.models import Post
+
+# Everyone the matrix and the canaries ask as, relative to the owner's things.
+ROLES = ("owner", "member", "left", "removed", "pending", "stranger", "blocked", "anonymous")
+
+MEMBERS = ("owner", "member")
+FORMER = ("left", "removed")
+CONTACTS = (*MEMBERS, *FORMER)  # the owner's contacts: they see contacts-only posts
+OUTSIDERS = ("pending", "stranger", "blocked")
+SIGNED_IN = tuple(role for role in ROLES if role != "anonymous")
+MISSING_ID = 999_999_999
+
+FIGURES: Counter = Counter()
+
+
+def answers(*rows: tuple[tuple[str, ...] | str, object]) -> dict[str, object]:
+    """{role: answer} from (roles, answer) rows that name every role exactly once."""
+    table: dict[str, object] = {}
+    for roles, answer in rows:
+        for role in (roles,) if isinstance(roles, str) else roles:
+            assert role not in table, f"{role} named twice"
+            table[role] = answer
+    assert set(table) == set(ROLES), f"roles missing: {set(ROLES) - set(table)}"
+    return table
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.write_sep("-", "security figures")
+        for name, value in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {value}")
+
+
+def without_event_loop(function, /, *args, **kwargs):
+    """Calls `function` in a thread with no running event loop.
+
+    Playwright's sync API (the e2e tests, earlier in a full run) leaves a loop running in
+    the main thread, where the services' after-commit pushes (async_to_sync) refuse to run.
+    """
+
+    def call():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
+
+
+@dataclass
+class World:
+    """The owner's things and the people around them.
+
+    member: a contact, in the group and the direct conversation, follows the owner.
+    left / removed: contacts who were in the group (one left, one was removed).
+    pending: asked the owner to be a contact; not accepted. stranger: signed in, nothing more.
+    blocked: blocked by the owner.
+    """
+
+    people: dict[str, User]
+    group: Conversation
+    direct: Conversation
+    message: Message
+    direct_message: Message
+    posts: dict[str, Post]
+    request: ContactRequest
+
+    def user(self, role: str) -> User | None:
+        return self.people.get(role)
+
+
+def build_world(make_user) -> World:
+    from chat import services as chat
+    from microblog import services as microblog
+
+    people = {role: make_user(username=role) for role in ROLES if role != "anonymous"}
+    owner = people["owner"]
+    for role in ("member", "left", "removed"):
+        request, _ = chat.contact_request_send(sender=owner, to_username=role)
+        chat.contact_request_accept(user=people[role], request_id=request.pk)
+    group, _ = chat.conversation_create(creator=owner, usernames=["member", "left", "removed"], title="Crew")
+    chat.group_member_remove(user=people["left"], conversation=group, username="left")
+    chat.group_member_remove(user=owner, conversation=group, username="removed")
+    direct, _ = chat.conversation_create(creator=owner, usernames=["member"])
+    message, _ = chat.message_send(sender=owner, conversation=group, body="hello crew")
+    direct_message, _ = chat.message_send(sender=people["member"], conversation=direct, body="hello owner")
+    request, _ = chat.contact_request_send(sender=people["pending"], to_username="owner")
+    chat.block_create(user=owner, username="blocked")
+    microblog.user_follow(follower=people["member"], followee=owner)
+    posts = {
+        visibility: microblog.post_create(author=owner, body=f"a {visibility} post #crew", visibility=visibility)
+        for visibility in ("public", "followers", "contacts")
+    }
+    return World(
+        people=people,
+        group=group,
+        direct=direct,
+        message=message,
+        direct_message=direct_message,
+        posts=posts,
+        request=request,
+    )
+
+
+@pytest.fixture
+def world(make_user) -> World:
+    return build_world(make_user)

@@ -1,0 +1,190 @@
+"""Leak canaries: unique markers in private and removed things, then every surface crawled by
+people who must not see them.
+
+The markers go into a direct message, a group message, a contacts-only post (with a tag that
+three people use, all in contacts-only posts, and mentions of the crawlers), a followers-only post, a
+public reply to the contacts-only post, a post later deleted and a message later recalled.
+They are written over the live server while the crawlers' sockets are open, so the live
+pushes are crawled too, then each socket resumes from 0. A marker in a crawler's answer is
+a hit; hits must be 0.
+"""
+
+import uuid
+
+import django.test
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.services import token_for
+
+from .conftest import FIGURES, without_event_loop
+from .live import Socket, api
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+CRAWLERS = ("outsider", "follower", "former", "anonymous", "member")
+
+
+def canary(kind: str) -> str:
+    return f"zq{kind}{uuid.uuid4().hex[:12]}"
+
+
+MARKERS = {kind: canary(kind) for kind in ("direct", "group", "contacts", "followers", "reply", "deleted", "recalled")}
+TAG = canary("tag")
+# Who may see which marker: nobody may see what was deleted or recalled, members included.
+ALLOWED = {
+    "follower": {"followers"},
+    "member": {"direct", "group", "contacts", "followers", "reply"},
+}
+
+
+def forbidden(crawler: str) -> set[str]:
+    return {marker for kind, marker in MARKERS.items() if kind not in ALLOWED.get(crawler, set())} | (
+        {TAG} if crawler != "member" else set()
+    )
+
+
+@pytest.fixture
+def scene(make_user, befriend, live_daphne):
+    """The people (built in-process), their sockets, then the markers written over the live server."""
+    from chat.services import contact_remove, conversation_create, group_member_remove
+    from microblog.services import user_follow
+
+    def relate():
+        people = {name: make_user(username=name) for name in ("author", "member", "third", "outsider", "follower")}
+        people["former"] = make_user(username="former")
+        author, member = people["author"], people["member"]
+        direct = befriend(author, member)
+        befriend(author, people["former"])
+        befriend(people["third"], member)
+        group, _ = conversation_create(creator=author, usernames=["member", "former"], title="Inner circle")
+        group_member_remove(user=people["former"], conversation=group, username="former")
+        contact_remove(user=author, username="former")
+        user_follow(follower=people["follower"], followee=author)
+        user_follow(follower=people["follower"], followee=member)
+        user_follow(follower=member, followee=author)
+        return people, direct, group
+
+    people, direct, group = without_event_loop(relate)
+    author, member = people["author"], people["member"]
+    sockets = {name: Socket.with_token(live_daphne, people[name]) for name in CRAWLERS if name != "anonymous"}
+
+    def post(user, body, **fields) -> int:
+        status, created = api(live_daphne, user, "POST", "/api/posts/", {"body": body, **fields})
+        assert status == 201
+        return created["id"]
+
+    def say(conversation, body) -> int:
+        status, sent = api(
+            live_daphne, author, "POST", f"/api/conversations/{conversation.pk}/messages/", {"body": body}
+        )
+        assert status == 201
+        return sent["id"]
+
+    mentions = "@outsider @follower @former @member"
+    posts = {
+        "contacts": post(author, f"{MARKERS['contacts']} #{TAG} {mentions}", visibility="contacts"),
+        "followers": post(author, f"{MARKERS['followers']} @outsider @former", visibility="followers"),
+        "deleted": post(author, f"{MARKERS['deleted']} {mentions}"),
+    }
+    posts["reply"] = post(member, f"{MARKERS['reply']} #{TAG} @outsider", reply_to=posts["contacts"])
+    post(member, f"mine too #{TAG}", visibility="contacts")
+    post(people["third"], f"and mine #{TAG}", visibility="contacts")
+    assert api(live_daphne, author, "DELETE", f"/api/posts/{posts['deleted']}/")[0] == 204
+    say(direct, f"{MARKERS['direct']} #{TAG} {mentions}")
+    say(group, f"{MARKERS['group']} #{TAG} {mentions}")
+    recalled = say(group, f"{MARKERS['recalled']} #{TAG}")
+    assert api(live_daphne, author, "POST", f"/api/messages/{recalled}/recall/")[0] == 200
+    return {"people": people, "sockets": sockets, "posts": posts, "group": group, "direct": direct}
+
+
+def rest_surfaces(scene) -> list[str]:
+    post_ids = scene["posts"].values()
+    conversations = (scene["group"].pk, scene["direct"].pk)
+    queries = [marker[:-3] for marker in MARKERS.values()] + [TAG[:-3]]
+    return [
+        "/api/feed/?order=ranked",
+        "/api/feed/?order=latest",
+        "/api/timeline/public/",
+        "/api/trending/",
+        f"/api/tags/{TAG}/posts/",
+        *[f"/api/search/?q={query}" for query in queries],
+        *[f"/api/users/{name}/{part}" for name in ("author", "member") for part in ("", "posts/", "followers/")],
+        *[f"/api/posts/{pk}/{part}" for pk in post_ids for part in ("", "replies/", "reposts/")],
+        "/api/notifications/",
+        "/api/conversations/",
+        *[f"/api/conversations/{pk}/{part}" for pk in conversations for part in ("", "messages/")],
+        "/api/contacts/",
+        "/api/contact-requests/?direction=incoming",
+        "/api/me/",
+    ]
+
+
+def page_surfaces(scene) -> list[str]:
+    post_ids = scene["posts"].values()
+    conversations = (scene["group"].pk, scene["direct"].pk)
+    return [
+        "/",
+        "/?order=latest",
+        "/explore/",
+        *[f"/explore/?q={marker[:-3]}" for marker in MARKERS.values()],
+        f"/tags/{TAG}/",
+        "/u/author/",
+        "/u/member/",
+        *[f"/p/{pk}/" for pk in post_ids],
+        *[f"/chat/share/?post={pk}" for pk in post_ids],
+        "/notifications/",
+        "/chat/",
+        *[f"/chat/{pk}/" for pk in conversations],
+        "/contacts/",
+    ]
+
+
+def hits_in(text: str, crawler: str, where: str, *, markers: set[str] | None = None) -> list[str]:
+    # A tag page names its tag: only what is not in the address itself counts.
+    markers = forbidden(crawler) if markers is None else markers
+    return [f"{crawler} saw {marker} on {where}" for marker in markers if marker in text and marker not in where]
+
+
+def crawl_stream(socket: Socket, crawler: str) -> list[str]:
+    """The live pushes, then everything a resume from 0 replays.
+
+    A live push made before a post was deleted or a message recalled rightly carried it (a
+    mention in a post that was public then, a message to a member): live pushes may hold
+    only what the crawler could see at the time. A replay renders things as they are now.
+    """
+    once_visible = {MARKERS["deleted"], MARKERS["recalled"]}
+    live = socket.drain()
+    socket.send(type="resume", after=0)
+    replayed = [socket.recv()]
+    while replayed[-1]["type"] != "resume.done":
+        replayed.append(socket.recv())
+    where = "their socket stream"
+    return [
+        *hits_in(repr(live), crawler, f"{where} (live)", markers=forbidden(crawler) - once_visible),
+        *hits_in(repr(replayed), crawler, f"{where} (resume from 0)"),
+    ]
+
+
+def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
+    people, hits, crawled, seen = scene["people"], [], 0, []
+    for crawler in CRAWLERS:
+        rest, pages = APIClient(), django.test.Client()
+        if crawler != "anonymous":
+            rest.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user=people[crawler]).key}")
+            pages.force_login(people[crawler])
+        for client, paths in ((rest, rest_surfaces(scene)), (pages, page_surfaces(scene))):
+            for path in paths:
+                text = client.get(path).content.decode()
+                hits += hits_in(text, crawler, path)
+                seen.append(text if crawler == "member" else "")
+        crawled += len(rest_surfaces(scene)) + len(page_surfaces(scene))
+        if crawler != "anonymous":
+            hits += crawl_stream(scene["sockets"][crawler], crawler)
+            crawled += 1
+    # The canaries are alive: the member's crawl finds every marker meant for them.
+    assert all(MARKERS[kind] in "".join(seen) for kind in ALLOWED["member"])
+    FIGURES["leak canaries: markers"] = len(MARKERS) + 1
+    FIGURES["leak canaries: surfaces crawled"] += crawled
+    FIGURES["leak canaries: marker hits"] += len(hits)
+    assert not hits, "\n".join(hits)

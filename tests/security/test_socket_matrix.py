@@ -1,0 +1,112 @@
+"""The authorization matrix for WebSocket frames: every client frame type × every role, live.
+
+A refused frame must be answered exactly as the same frame naming a conversation that does
+not exist. And while the table runs, every role's socket stays open: at the end, no socket
+of someone outside a conversation may have heard anything of it.
+"""
+
+import pytest
+from websockets.sync.client import connect
+
+from .conftest import FIGURES, FORMER, MEMBERS, MISSING_ID, OUTSIDERS, ROLES, answers, build_world, without_event_loop
+from .live import Socket
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+QUIET = "quiet"  # no answer at all (typing, read): the pong that follows comes first
+SENDERS = answers((MEMBERS, "message.ack"), ((*FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
+ACTIVITY = answers((MEMBERS, QUIET), ((*FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
+
+# (frame with "@key" values, {role: answer}, the key a refusal must not tell apart from a missing one)
+FRAMES = [
+    ({"type": "ping"}, answers((ROLES[:-1], "pong"), ("anonymous", "closed 4401")), None),
+    ({"type": "resume", "after": 0}, answers((ROLES[:-1], "resume.done"), ("anonymous", "closed 4401")), None),
+    *[
+        ({"type": "message.send", "conversation": f"@{where}", "body": "hi", "client_id": "@client_id"}, SENDERS, where)
+        for where in ("group", "direct")
+    ],
+    *[({"type": "typing", "conversation": f"@{where}"}, ACTIVITY, where) for where in ("group", "direct")],
+    *[
+        ({"type": "read", "conversation": f"@{where}", "up_to": f"@{message}"}, ACTIVITY, where)
+        for where, message in (("group", "message"), ("direct", "direct_message"))
+    ],
+]
+ANSWERS = {"pong", "resume.done", "resync", "message.ack", "error"}
+
+
+def test_every_frame_type_is_in_the_matrix():
+    from chat.consumers import TandemConsumer
+
+    assert {frame["type"] for frame, _, _ in FRAMES} == set(TandemConsumer.handlers)
+
+
+def filled(frame: dict, values: dict) -> dict:
+    return {
+        key: values[value[1:]] if isinstance(value, str) and value.startswith("@") else value
+        for key, value in frame.items()
+    }
+
+
+def answer(socket: Socket, frame: dict) -> tuple[str, dict | None]:
+    """What the server answers this socket to `frame`: the answer's name and the frame itself."""
+    socket.send(**frame)
+    if frame["type"] == "message.send":
+        got = socket.expect_any(lambda f: f.get("client_id") == frame["client_id"] and f["type"] in ANSWERS)
+    else:
+        if frame["type"] != "ping":
+            socket.send(type="ping")
+        got = socket.expect_any(lambda f: f["type"] in ANSWERS)
+        if frame["type"] != "ping":
+            if got["type"] == "pong":
+                return QUIET, None
+            socket.expect("pong")  # so the next question does not take this pong for its answer
+    return (got["code"] if got["type"] == "error" else got["type"]), got
+
+
+def overheard(frame: dict, role: str, world) -> bool:
+    """A frame about the owner's conversations that reached someone outside them."""
+    if frame["type"] in ANSWERS:
+        return False
+    if frame["type"] == "conversation.members" and role in FORMER:
+        return False  # who came and went while they were in the group
+    conversation = frame.get("conversation") or (frame.get("message") or {}).get("conversation")
+    return conversation in (world.group.pk, world.direct.pk)
+
+
+def test_each_role_gets_exactly_its_frame_answers(live_daphne, make_user):
+    world = without_event_loop(build_world, make_user)
+    values = {
+        "group": world.group.pk,
+        "direct": world.direct.pk,
+        "message": world.message.pk,
+        "direct_message": world.direct_message.pk,
+    }
+    sockets = {role: Socket.with_token(live_daphne, world.user(role)) for role in ROLES if role != "anonymous"}
+    wrong = []
+    for number, (template, expected, secret) in enumerate(FRAMES):
+        for role in ROLES:
+            FIGURES["authz matrix: socket cases run"] += 1
+            frame = filled(template, {**values, "client_id": f"{role}-{number}"})
+            if role == "anonymous":
+                refused = Socket(connect(live_daphne.ws_url, open_timeout=5))
+                got = f"closed {refused.wait_closed()[0]}"
+                refused.close()
+                if got != expected[role]:
+                    wrong.append(f"{frame} as anonymous: {got}")
+                continue
+            got, body = answer(sockets[role], frame)
+            if got != expected[role]:
+                wrong.append(f"{frame} as {role}: {got} {body} (expected {expected[role]})")
+            elif secret and got == "not_found":
+                missing = {**frame, "conversation": MISSING_ID}
+                FIGURES["authz matrix: socket refusals compared with a missing id's"] += 1
+                unknown = answer(sockets[role], missing)
+                if unknown != (got, body):
+                    wrong.append(f"{frame} as {role}: {body}, unlike a missing conversation's {unknown}")
+
+    for role, socket in sockets.items():
+        if role not in MEMBERS:
+            socket.settle()
+            wrong += [f"{role} heard {frame}" for frame in socket.frames if overheard(frame, role, world)]
+    FIGURES["authz matrix: socket leaks or wrong answers"] += len(wrong)
+    assert not wrong, "\n".join(wrong)
