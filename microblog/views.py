@@ -10,6 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.services import action_take
+
 from . import ranking, selectors, services
 from .forms import PostForm, ReplyForm, RepostForm
 from .models import Post
@@ -47,6 +49,7 @@ def home(request):
         return render(request, "home.html")
     form = PostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        action_take(action="post", user=request.user)
         services.post_create(
             author=request.user, body=form.cleaned_data["body"], visibility=form.cleaned_data["visibility"]
         )
@@ -94,6 +97,7 @@ def post_detail(request, pk: int):
         if not request.user.is_authenticated:
             return redirect(f"/login/?next=/p/{post.pk}/")
         if reply_form.is_valid():
+            action_take(action="post", user=request.user)
             services.post_create(
                 author=request.user,
                 body=reply_form.cleaned_data["body"],
@@ -122,6 +126,7 @@ def post_repost(request, pk: int):
     if not form.is_valid():
         messages.error(request, "; ".join(form.errors.get("comment", ["Could not repost."])))
         return redirect("post", pk=post.pk)
+    action_take(action="post", user=request.user)
     try:
         repost, _ = services.post_repost(author=request.user, post=post, comment=form.cleaned_data["comment"])
     except services.MicroblogError as error:
@@ -163,6 +168,11 @@ def _toggle(request, username: str, *, is_on, turn_on, turn_off):
     return redirect("profile", username=user.username)
 
 
+def _follow(viewer, user) -> None:
+    action_take(action="follow", user=viewer)
+    services.user_follow(follower=viewer, followee=user)
+
+
 @require_POST
 @login_required
 def user_follow(request, username: str):
@@ -170,7 +180,7 @@ def user_follow(request, username: str):
         request,
         username,
         is_on=selectors.is_following,
-        turn_on=lambda viewer, user: services.user_follow(follower=viewer, followee=user),
+        turn_on=_follow,
         turn_off=lambda viewer, user: services.user_unfollow(follower=viewer, followee=user),
     )
 

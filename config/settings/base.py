@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "config.exceptions.RateLimitedMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -148,6 +149,15 @@ LOGIN_FAILURE_LIMIT_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_AD
 LOGIN_FAILURE_WINDOW = timedelta(minutes=30)
 REGISTRATIONS_PER_ADDRESS = int(os.environ.get("REGISTRATIONS_PER_ADDRESS", 20))
 REGISTRATION_WINDOW = timedelta(hours=1)
+# Per user: (most actions, window). Chat sockets also have a per-socket rate (CHAT_*_PER_SECOND).
+ACTION_LIMITS = {
+    "post": (int(os.environ.get("POSTS_PER_HOUR", 100)), timedelta(hours=1)),
+    "message": (int(os.environ.get("MESSAGES_PER_MINUTE", 120)), timedelta(minutes=1)),
+    "contact-request": (int(os.environ.get("CONTACT_REQUESTS_PER_HOUR", 30)), timedelta(hours=1)),
+    "follow": (int(os.environ.get("FOLLOWS_PER_HOUR", 200)), timedelta(hours=1)),
+}
+# How many proxies in front of daphne append to X-Forwarded-For; 0 trusts none and uses the peer address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -180,6 +190,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.CursorPagination",
     "PAGE_SIZE": 20,
 }
