@@ -20,6 +20,7 @@ from .factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+WEBSOCKET_MAX_MESSAGE_SIZE = 131072  # as the Makefile runs daphne
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -113,6 +114,7 @@ class LiveDaphne:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(self.port)]
+        command += ["--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_SIZE)]
         self.process = subprocess.Popen([*command, "config.asgi:application"], cwd=ROOT, env=self.env, stderr=self.log)
         deadline = time.monotonic() + 30
         while True:

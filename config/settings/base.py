@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,8 +87,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "config.exceptions.RateLimitedMiddleware",
+    "config.middleware.RateLimitedMiddleware",
 ]
+
+# No request body of Tandem's comes near this (a post or a message is a few KB of JSON).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -187,7 +191,7 @@ REST_FRAMEWORK = {
     # itself before Django sees it, answering a malformed one with a bare 400.
     "DEFAULT_PARSER_CLASSES": [
         "config.parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
+        "config.parsers.BoundedFormParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",

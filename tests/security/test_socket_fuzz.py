@@ -40,8 +40,8 @@ def logged_daphne(tmp_path, django_db_setup):
 def hostile_frames(*, others_conversation: int, others_message: int) -> list[str | bytes]:
     send = {"type": "message.send", "conversation": others_conversation, "body": "x", "client_id": "c"}
     return [
-        "x" * 500_000,  # far past the 16,000-character frame limit, within daphne's 1 MiB
-        json.dumps({**send, "body": "y" * 200_000}),
+        "x" * 100_000,  # far past the 16,000-character frame limit, within daphne's 128 KiB
+        json.dumps({**send, "body": "y" * 100_000}),
         "[" * 5_000 + "]" * 5_000,
         '{"type": "message.send", "body": ' + "[" * 5_000 + "]" * 5_000 + "}",
         '{"a":' * 5_000 + "1" + "}" * 5_000,
