@@ -16,18 +16,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from .conftest import session_cookie
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 UNSAFE_METHODS = ("post", "put", "patch", "delete")
 # The two API calls that take no session (authentication_classes = []): no cookie to ride.
 NO_SESSION = {"/api/auth/register/", "/api/auth/token/"}
 SAMPLE_ARGUMENTS = {"int": "1", "str": "bob", "path": "bob", "slug": "bob"}
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
 
 
 def close_code(url: str, **kwargs) -> int:
@@ -69,12 +65,8 @@ def foreign_site():
     server.server_close()
 
 
-def test_a_page_on_another_origin_cannot_open_the_users_socket(new_page, live_daphne, alice, foreign_site):
-    page = new_page()
-    sessionid = session_cookie(alice).split("=", 1)[1]
-    page.context.add_cookies([{"name": "sessionid", "value": sessionid, "url": live_daphne.url}])
-    page.goto("/")
-    assert page.evaluate("document.cookie !== undefined")  # signed in at Tandem in this browser
+def test_a_page_on_another_origin_cannot_open_the_users_socket(page_as, live_daphne, alice, foreign_site):
+    page = page_as(alice)  # signed in at Tandem in this browser
     page.goto(foreign_site)
     outcome = page.evaluate(
         """url => new Promise(resolve => {

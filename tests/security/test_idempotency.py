@@ -11,13 +11,15 @@ from websockets.sync.client import connect
 from accounts.services import token_for
 from chat.models import Message
 
+from .conftest import off_the_browser_thread
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SENDS = 10
 
 
 def test_ten_simultaneous_sends_with_one_client_id_store_one_message(live_daphne, alice, bob, befriend):
-    conversation = befriend(alice, bob)
+    conversation = off_the_browser_thread(befriend, alice, bob)
     token = token_for(user=alice).key
     frame = {"body": "only once", "client_id": "retry-storm-1"}
     # Sockets are opened first, so all ten sends leave together when the barrier opens.
