@@ -121,7 +121,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNEL_PREFIX", "tandem")},
+            "CONFIG": {
+                # redis-py 8 times reads out after 5 s by default, and channels-redis blocks 5 s in
+                # BZPOPMIN waiting for a socket's next message: an idle socket's receive then raised
+                # TimeoutError and daphne closed it with 1011. The read must outwait the block.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": os.environ.get("CHANNEL_PREFIX", "tandem"),
+            },
         }
     }
     CACHES = {
