@@ -126,9 +126,12 @@ def test_hostile_frames_get_error_frames_and_never_hurt_the_server(logged_daphne
             for frame in frames:
                 socket.send(frame)
                 sent += 1
-                answers = answers_until_pong(socket, errors=1)
-                assert [a["type"] for a in answers] == ["error"], (frame[:80], answers)
-                assert answers[0]["code"] != "server_error", (frame[:80], answers)
+                # Typing past its rate (5/s; rounds go faster) is dropped without an answer, by design.
+                dropped_if_limited = isinstance(frame, str) and frame.startswith('{"type": "typing"')
+                answers = answers_until_pong(socket, errors=0 if dropped_if_limited else 1)
+                allowed = ([], ["error"]) if dropped_if_limited else (["error"],)
+                assert [a["type"] for a in answers] in allowed, (frame[:80], answers)
+                assert all(a["code"] != "server_error" for a in answers), (frame[:80], answers)
 
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(batch=st.lists(generated_frames.map(lambda f: json.dumps(f, allow_nan=True)), min_size=1, max_size=6))
