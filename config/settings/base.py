@@ -162,7 +162,7 @@ REGISTRATION_WINDOW = timedelta(hours=1)
 # Per user: (most actions, window). Chat sockets also have a per-socket rate (CHAT_*_PER_SECOND).
 ACTION_LIMITS = {
     "post": (int(os.environ.get("POSTS_PER_HOUR", 100)), timedelta(hours=1)),
-    "message": (int(os.environ.get("MESSAGES_PER_MINUTE", 120)), timedelta(minutes=1)),
+    "message": (int(os.environ.get("MESSAGES_PER_MINUTE", 1200)), timedelta(minutes=1)),  # a socket's 20/s
     "contact-request": (int(os.environ.get("CONTACT_REQUESTS_PER_HOUR", 30)), timedelta(hours=1)),
     "follow": (int(os.environ.get("FOLLOWS_PER_HOUR", 200)), timedelta(hours=1)),
 }
