@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# A WebSocket message past this many bytes is refused by daphne itself (close 1009) before
+# Tandem reads it; the consumer's own limit is 16,000 characters, up to ~100 KB as JSON escapes.
+DAPHNE := $(BIN)/daphne --websocket-max-message-size 131072
 
 .PHONY: run run-cluster test lint format bench bench-chat bench-feed bench-scale clean
 
@@ -23,7 +26,7 @@ run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	@echo "Tandem is at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(DAPHNE) -b $(HOST) -p $(PORT) config.asgi:application
 
 # Two workers on PORT and PORT+1 sharing PostgreSQL and Redis (DATABASE_URL, REDIS_URL required).
 run-cluster: $(VENV)/.runtime
@@ -32,8 +35,8 @@ run-cluster: $(VENV)/.runtime
 	$(BIN)/python manage.py seed_demo --if-empty
 	@echo "Workers at http://$(HOST):$(PORT)/ and http://$(HOST):$$(($(PORT) + 1))/ (Ctrl-C stops both)"
 	trap 'kill $$(jobs -p) 2>/dev/null' INT TERM EXIT; \
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application & \
-	$(BIN)/daphne -b $(HOST) -p $$(($(PORT) + 1)) config.asgi:application & \
+	$(DAPHNE) -b $(HOST) -p $(PORT) config.asgi:application & \
+	$(DAPHNE) -b $(HOST) -p $$(($(PORT) + 1)) config.asgi:application & \
 	wait
 
 test: $(VENV)/.dev

@@ -8,6 +8,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.schema import RATE_LIMITED_RESPONSE
+
 from . import services
 from .serializers import (
     MeSerializer,
@@ -24,7 +26,7 @@ class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
+    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer, 429: RATE_LIMITED_RESPONSE})
     def post(self, request):
         try:
             services.registration_check(client_address=services.client_address(request))
@@ -42,7 +44,7 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer})
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, 429: RATE_LIMITED_RESPONSE})
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -1,10 +1,13 @@
-"""Fixed-window counters in the cache, for failed logins and sign-ups.
+"""Fixed-window counters in the cache, for logins, sign-ups and the other abuse limits.
 
 DRF's throttles read, then write, so a parallel burst slips past them. These use
 `cache.add` + `cache.incr`, which are atomic in Redis and in the local-memory cache,
 so the limit holds under concurrency and across workers once REDIS_URL is set.
+`take` counts an attempt before it is made: of twenty parallel attempts against a
+limit of five, five get a count within the limit and fifteen are refused.
 """
 
+import contextlib
 import hashlib
 import math
 import time
@@ -29,15 +32,32 @@ def retry_after(scope: str, subject: str, *, limit: int) -> int | None:
     return max(1, math.ceil(until - time.time()))
 
 
-def record(scope: str, subject: str, *, window: timedelta) -> None:
+def record(scope: str, subject: str, *, window: timedelta) -> int:
+    """Counts one attempt; returns the count in the current window, this one included."""
     count_key, until_key = _keys(scope, subject)
     seconds = int(window.total_seconds())
     cache.add(until_key, time.time() + seconds, timeout=seconds)
     cache.add(count_key, 0, timeout=seconds)
     try:
-        cache.incr(count_key)
-    except ValueError:  # expired between add and incr: this failure opens a new window
+        return cache.incr(count_key)
+    except ValueError:  # expired between add and incr: this attempt opens a new window
+        cache.set(until_key, time.time() + seconds, timeout=seconds)
         cache.set(count_key, 1, timeout=seconds)
+        return 1
+
+
+def take(scope: str, subject: str, *, limit: int, window: timedelta) -> int | None:
+    """Counts one attempt; None when it is within the limit, else the seconds to wait."""
+    if record(scope, subject, window=window) <= limit:
+        return None
+    return retry_after(scope, subject, limit=limit) or 1
+
+
+def forgive(scope: str, subject: str) -> None:
+    """Takes back one counted attempt (a login that turned out right)."""
+    count_key, _ = _keys(scope, subject)
+    with contextlib.suppress(ValueError):  # the window ended meanwhile
+        cache.decr(count_key)
 
 
 def reset(scope: str, subject: str) -> None:

@@ -21,6 +21,8 @@ class MeSerializer(serializers.ModelSerializer):
     """The signed-in user's private view. Only display_name and bio are writable."""
 
     last_seq = serializers.SerializerMethodField(help_text="The user's current event number (see /ws/ resume).")
+    # Not an EmailField: the address is optional, and "" is no valid `format: email`.
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = User

@@ -1,6 +1,7 @@
 """Writes for accounts: sign-up, login with failure limits, tokens."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -19,8 +20,8 @@ class RateLimited(Exception):
     detail: str
 
 
-def _check(scope: str, subject: str, *, limit: int, detail: str) -> None:
-    wait = limits.retry_after(scope, subject, limit=limit)
+def _take(scope: str, subject: str, *, limit: int, window: timedelta, detail: str) -> None:
+    wait = limits.take(scope, subject, limit=limit, window=window)
     if wait is not None:
         raise RateLimited(retry_after=wait, detail=detail)
 
@@ -29,30 +30,43 @@ def user_authenticate(*, request, username: str, password: str, client_address: 
     """The user for this pair, None for any bad pair, RateLimited after too many failures.
 
     Failures count per account (unknown usernames too, so probing them is limited
-    alike) and per client address, each in its own window.
+    alike) and per client address, each in its own window. Each attempt is counted
+    before the password is checked, so parallel guesses cannot all pass the check
+    first; a right password takes its count back.
     """
     account = username.strip().lower()
     detail = "Too many failed logins. Try again later."
-    _check("login-account", account, limit=settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT, detail=detail)
-    _check("login-address", client_address, limit=settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS, detail=detail)
+    window = settings.LOGIN_FAILURE_WINDOW
+    per_account, per_address = settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT, settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS
+    _take("login-account", account, limit=per_account, window=window, detail=detail)
+    try:
+        _take("login-address", client_address, limit=per_address, window=window, detail=detail)
+    except RateLimited:
+        limits.forgive("login-account", account)
+        raise
     user = authenticate(request, username=username, password=password)
-    if user is None:
-        limits.record("login-account", account, window=settings.LOGIN_FAILURE_WINDOW)
-        limits.record("login-address", client_address, window=settings.LOGIN_FAILURE_WINDOW)
-        return None
-    limits.reset("login-account", account)
+    if user is not None:
+        limits.reset("login-account", account)
+        limits.forgive("login-address", client_address)
     return user
 
 
 def registration_check(*, client_address: str) -> None:
     """Counts a sign-up attempt from this address; RateLimited past the limit."""
-    _check(
+    _take(
         "register-address",
         client_address,
         limit=settings.REGISTRATIONS_PER_ADDRESS,
+        window=settings.REGISTRATION_WINDOW,
         detail="Too many sign-ups from this address. Try again later.",
     )
-    limits.record("register-address", client_address, window=settings.REGISTRATION_WINDOW)
+
+
+def action_take(*, action: str, user: User) -> None:
+    """Counts one `action` (a key of settings.ACTION_LIMITS) by `user`; RateLimited past its limit."""
+    limit, window = settings.ACTION_LIMITS[action]
+    detail = f"Too many {action.replace('-', ' ')}s. Try again later."
+    _take(f"action-{action}", str(user.pk), limit=limit, window=window, detail=detail)
 
 
 def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
@@ -96,4 +110,15 @@ def profile_update(*, user: User, display_name: str | None = None, bio: str | No
 
 
 def client_address(request) -> str:
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies, the address they saw.
+
+    Each proxy appends the address it got the request from to X-Forwarded-For, so the
+    entry that many places from the end is the last one a trusted proxy wrote; anything
+    before it is whatever the client chose to send.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= proxies and forwarded[-proxies]:
+            return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or "unknown"

@@ -8,6 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import blocked_by, blocked_ids, contact_requests_for, contacts_of
+from accounts.services import action_take
+from config.schema import RATE_LIMITED_RESPONSE
 
 from . import presence, selectors, services
 from .cards import post_cards
@@ -72,11 +74,14 @@ class ContactRequestListView(APIView):
         requests = contact_requests_for(request.user, direction=direction)
         return Response(ContactRequestSerializer(requests, many=True).data)
 
-    @extend_schema(request=ContactRequestCreateSerializer, responses={201: ContactRequestSerializer})
+    @extend_schema(
+        request=ContactRequestCreateSerializer, responses={201: ContactRequestSerializer, 429: RATE_LIMITED_RESPONSE}
+    )
     @chat_errors
     def post(self, request):
         serializer = ContactRequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        action_take(action="contact-request", user=request.user)
         contact_request, conversation = services.contact_request_send(
             sender=request.user,
             to_username=serializer.validated_data["to"],
@@ -196,10 +201,14 @@ class MessageListView(APIView):
         results = MessageSerializer(rows, many=True, context={"cards": cards, "viewer": request.user}).data
         return Response({"results": results, "older": older, "newer": newer})
 
-    @extend_schema(request=MessageCreateSerializer, responses={200: MessageSerializer, 201: MessageSerializer})
+    @extend_schema(
+        request=MessageCreateSerializer,
+        responses={200: MessageSerializer, 201: MessageSerializer, 429: RATE_LIMITED_RESPONSE},
+    )
     @chat_errors
     def post(self, request, conversation_id):
         conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
+        action_take(action="message", user=request.user)
         data = request.data
         message, created = services.message_send(
             sender=request.user,

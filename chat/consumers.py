@@ -210,7 +210,8 @@ class TandemConsumer(AsyncWebsocketConsumer):
         try:
             frame = self.decode(text_data)
             client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
-            handler = self.handlers.get(frame.get("type"))
+            frame_type = frame.get("type")
+            handler = self.handlers.get(frame_type) if isinstance(frame_type, str) else None
             if handler is None:
                 raise FrameError("unknown_type", "Unknown frame type.")
             await handler(self, frame)

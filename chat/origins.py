@@ -7,12 +7,20 @@ from django.http.request import validate_host
 
 
 def origin_allowed(headers: list[tuple[bytes, bytes]]) -> bool:
-    """True when the socket's Origin names one of ALLOWED_HOSTS (as Channels' validator does)."""
-    origin = dict(headers).get(b"origin")
-    if not origin:
+    """True when the socket's Origin is this site itself, or one of CSRF_TRUSTED_ORIGINS.
+
+    Host and port both count, as for Django's CSRF Origin check: browsers send cookies to
+    every port of a host, so a page on 127.0.0.1:9000 must not ride a session of :8000.
+    """
+    values = dict(headers)
+    origin = values.get(b"origin", b"").decode("latin-1")
+    host = values.get(b"host", b"").decode("latin-1")
+    if not origin or not host:
         return False
-    host = urlsplit(origin.decode("latin-1")).hostname
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
     allowed = settings.ALLOWED_HOSTS
     if settings.DEBUG and not allowed:
         allowed = [".localhost", "127.0.0.1", "[::1]"]
-    return bool(host) and validate_host(host, allowed)
+    parts = urlsplit(origin)
+    return parts.netloc == host and validate_host(parts.hostname or "", allowed)

@@ -11,10 +11,20 @@ MESSAGE_PAGE = 50
 MAX_MESSAGE_PAGE = 200
 
 
+# Ids are bigints: a larger number names nothing, and a database asked about it raises.
+MAX_ID = 2**63 - 1
+
+
+def is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def conversation_for_member(*, user: User, conversation_id) -> Conversation | None:
     try:
         conversation_id = int(conversation_id)
     except (TypeError, ValueError):
+        return None
+    if not is_id(conversation_id):
         return None
     return Conversation.objects.filter(pk=conversation_id, memberships__user=user).first()
 

@@ -22,7 +22,7 @@ from realtime.services import Publication, ephemeral_send, events_publish, event
 
 from .cards import post_cards
 from .models import Conversation, Membership, Message
-from .selectors import conversation_for_member, member_ids, message_for_member
+from .selectors import conversation_for_member, is_id, member_ids, message_for_member
 from .serializers import ContactRequestSerializer, message_data
 
 MAX_BODY = 4000
@@ -369,7 +369,7 @@ class _Checked:
 
 
 def _check_fields(send: OutgoingMessage) -> _Checked:
-    if send.shared_post is not None and (not isinstance(send.shared_post, int) or isinstance(send.shared_post, bool)):
+    if send.shared_post is not None and not is_id(send.shared_post):
         raise ChatError("invalid", "shared_post must be a post id.")
     # Sharing a post may come without words, as in WeChat.
     body = check_text(
@@ -381,9 +381,9 @@ def _check_fields(send: OutgoingMessage) -> _Checked:
     client_id = "" if send.client_id is None else send.client_id
     if not isinstance(client_id, str) or len(client_id) > 64:
         raise ChatError("invalid", "client_id must be a string of at most 64 characters.")
-    if send.reply_to is not None and (not isinstance(send.reply_to, int) or isinstance(send.reply_to, bool)):
+    if send.reply_to is not None and not is_id(send.reply_to):
         raise ChatError("invalid", "reply_to must be a message id.")
-    if not isinstance(send.conversation_id, int) or isinstance(send.conversation_id, bool):
+    if not is_id(send.conversation_id):
         raise NOT_FOUND
     return _Checked(index=-1, send=send, body=body, client_id=client_id, reply_to_id=send.reply_to)
 

@@ -17,6 +17,7 @@ from accounts.selectors import (
     contacts_of,
     user_by_username,
 )
+from accounts.services import action_take
 from microblog import services as microblog_services
 from microblog.selectors import muted_by, post_visible
 from realtime.selectors import last_seq
@@ -25,10 +26,14 @@ from . import selectors, services
 from .cards import post_cards
 from .serializers import ConversationSerializer
 
+
+def _contact_request(user, data):
+    action_take(action="contact-request", user=user)
+    return services.contact_request_send(sender=user, to_username=data.get("username", ""), note=data.get("note", ""))
+
+
 CONTACT_ACTIONS = {
-    "request": lambda user, data: services.contact_request_send(
-        sender=user, to_username=data.get("username", ""), note=data.get("note", "")
-    ),
+    "request": lambda user, data: _contact_request(user, data),
     "accept": lambda user, data: services.contact_request_accept(user=user, request_id=data.get("request")),
     "decline": lambda user, data: services.contact_request_decline(user=user, request_id=data.get("request")),
     "remove": lambda user, data: services.contact_remove(user=user, username=data.get("username")),
@@ -93,6 +98,7 @@ def chat_page(request, conversation_id=None):
     if request.method == "POST":
         if current is None:
             raise Http404("No such conversation.")
+        action_take(action="message", user=request.user)
         try:
             services.message_send(
                 sender=request.user,

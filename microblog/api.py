@@ -14,7 +14,9 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts.serializers import UserSummarySerializer
+from accounts.services import action_take
 from config.pagination import CursorPagination
+from config.schema import RATE_LIMITED_RESPONSE
 
 from . import ranking, selectors, services
 from .models import Post
@@ -89,10 +91,11 @@ class PostListView(generics.ListAPIView):
 
 
 class PostsView(APIView):
-    @extend_schema(request=PostCreateSerializer, responses={201: PostSerializer})
+    @extend_schema(request=PostCreateSerializer, responses={201: PostSerializer, 429: RATE_LIMITED_RESPONSE})
     def post(self, request):
         data = PostCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        action_take(action="post", user=request.user)
         reply_to = None
         if data.validated_data.get("reply_to") is not None:
             reply_to = selectors.post_visible(request.user, data.validated_data["reply_to"])
@@ -124,8 +127,11 @@ class PostDetailView(APIView):
 
 
 class RepostView(APIView):
-    @extend_schema(request=RepostSerializer, responses={200: PostSerializer, 201: PostSerializer})
+    @extend_schema(
+        request=RepostSerializer, responses={200: PostSerializer, 201: PostSerializer, 429: RATE_LIMITED_RESPONSE}
+    )
     def post(self, request, pk: int):
+        action_take(action="post", user=request.user)
         post = _visible_post(request, pk)
         data = RepostSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -146,7 +152,8 @@ class LikeView(APIView):
         services.post_like(user=request.user, post=_visible_post(request, pk))
         return Response(_present(request, pk))
 
-    @extend_schema(responses=PostSerializer)
+    # A dict, or drf-spectacular documents a DELETE as 204 with no body.
+    @extend_schema(responses={200: PostSerializer})
     def delete(self, request, pk: int):
         services.post_unlike(user=request.user, post=_visible_post(request, pk))
         return Response(_present(request, pk))
@@ -158,7 +165,7 @@ class BookmarkView(APIView):
         services.post_bookmark(user=request.user, post=_visible_post(request, pk))
         return Response(_present(request, pk))
 
-    @extend_schema(responses=PostSerializer)
+    @extend_schema(responses={200: PostSerializer})
     def delete(self, request, pk: int):
         services.post_unbookmark(user=request.user, post=_visible_post(request, pk))
         return Response(_present(request, pk))
@@ -231,6 +238,9 @@ class UserFollowingView(_PeopleView):
 class _ProfileToggleView(APIView):
     """POST turns a relation to the user on, DELETE off (both idempotent); both answer with the profile."""
 
+    # An ACTION_LIMITS key counting each POST (follow churn), or None.
+    limited_action: str | None = None
+
     @staticmethod
     def turn_on(viewer, user) -> None:
         raise NotImplementedError
@@ -239,16 +249,18 @@ class _ProfileToggleView(APIView):
     def turn_off(viewer, user) -> None:
         raise NotImplementedError
 
-    @extend_schema(request=None, responses=ProfileSerializer)
+    @extend_schema(request=None, responses={200: ProfileSerializer, 429: RATE_LIMITED_RESPONSE})
     def post(self, request, username: str):
         user = _visible_user(request, username)
+        if self.limited_action:
+            action_take(action=self.limited_action, user=request.user)
         try:
             self.turn_on(request.user, user)
         except services.MicroblogError as error:
             raise _refused(error) from None
         return Response(_profile(request, user))
 
-    @extend_schema(responses=ProfileSerializer)
+    @extend_schema(responses={200: ProfileSerializer})
     def delete(self, request, username: str):
         user = _visible_user(request, username)
         self.turn_off(request.user, user)
@@ -257,6 +269,8 @@ class _ProfileToggleView(APIView):
 
 class FollowView(_ProfileToggleView):
     """POST follows, DELETE unfollows (both idempotent); both answer with the profile."""
+
+    limited_action = "follow"
 
     @staticmethod
     def turn_on(viewer, user) -> None:

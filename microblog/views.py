@@ -11,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.services import action_take
+
 from . import ranking, selectors, services
 from .forms import PostForm, ReplyForm, RepostForm
 from .models import Post
@@ -52,6 +54,7 @@ def home(request):
     # Posting from the Moments tab shares with contacts unless the author picks otherwise.
     form = PostForm(request.POST or None, initial={"visibility": "contacts"} if order == "moments" else None)
     if request.method == "POST" and form.is_valid():
+        action_take(action="post", user=request.user)
         services.post_create(
             author=request.user, body=form.cleaned_data["body"], visibility=form.cleaned_data["visibility"]
         )
@@ -99,6 +102,7 @@ def post_detail(request, pk: int):
         if not request.user.is_authenticated:
             return redirect(f"/login/?next=/p/{post.pk}/")
         if reply_form.is_valid():
+            action_take(action="post", user=request.user)
             services.post_create(
                 author=request.user,
                 body=reply_form.cleaned_data["body"],
@@ -127,6 +131,7 @@ def post_repost(request, pk: int):
     if not form.is_valid():
         messages.error(request, "; ".join(form.errors.get("comment", ["Could not repost."])))
         return redirect("post", pk=post.pk)
+    action_take(action="post", user=request.user)
     try:
         repost, _ = services.post_repost(author=request.user, post=post, comment=form.cleaned_data["comment"])
     except services.MicroblogError as error:
@@ -168,6 +173,11 @@ def _toggle(request, username: str, *, is_on, turn_on, turn_off):
     return redirect("profile", username=user.username)
 
 
+def _follow(viewer, user) -> None:
+    action_take(action="follow", user=viewer)
+    services.user_follow(follower=viewer, followee=user)
+
+
 @require_POST
 @login_required
 def user_follow(request, username: str):
@@ -175,7 +185,7 @@ def user_follow(request, username: str):
         request,
         username,
         is_on=selectors.is_following,
-        turn_on=lambda viewer, user: services.user_follow(follower=viewer, followee=user),
+        turn_on=_follow,
         turn_off=lambda viewer, user: services.user_unfollow(follower=viewer, followee=user),
     )
 

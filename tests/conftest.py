@@ -20,6 +20,7 @@ from .factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+WEBSOCKET_MAX_MESSAGE_SIZE = 131072  # as the Makefile runs daphne
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -103,8 +104,9 @@ def _database_url(settings_dict: dict) -> str:
 class LiveDaphne:
     """A daphne process on a fixed port, which a test may stop and start again (a worker restart)."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, log=None):
         self.env = env
+        self.log = log  # a file for daphne's stderr (its log lines); None inherits the test's
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
@@ -112,7 +114,8 @@ class LiveDaphne:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(self.port)]
-        self.process = subprocess.Popen([*command, "config.asgi:application"], cwd=ROOT, env=self.env)
+        command += ["--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_SIZE)]
+        self.process = subprocess.Popen([*command, "config.asgi:application"], cwd=ROOT, env=self.env, stderr=self.log)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -136,6 +139,17 @@ class LiveDaphne:
         self.process = None
 
 
+def daphne_env() -> dict:
+    """The environment of a daphne serving the test database (call with the database set up)."""
+    from django.db import connection
+
+    return {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": _database_url(connection.settings_dict),
+    }
+
+
 @pytest.fixture(scope="session")
 def daphne_server(django_db_setup, django_db_blocker):
     """A real daphne process serving config.asgi on the test database.
@@ -143,14 +157,7 @@ def daphne_server(django_db_setup, django_db_blocker):
     Tests that use it need `transactional_db` (or `django_db(transaction=True)`), so
     what they write is committed and visible to the other process.
     """
-    from django.db import connection
-
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": _database_url(connection.settings_dict),
-    }
-    server = LiveDaphne(env)
+    server = LiveDaphne(daphne_env())
     server.start()
     yield server
     server.stop()

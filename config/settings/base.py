@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,7 +87,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "config.middleware.RateLimitedMiddleware",
 ]
+
+# No request body of Tandem's comes near this (a post or a message is a few KB of JSON).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -127,6 +132,7 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 gives up reading after 5 s by default, the very time channels-redis
                 # blocks waiting for a message: every socket idle for 5 s then died with 1011.
+                # (BZPOPMIN in RedisChannelLayer; the read must outwait the block.)
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "tandem"),
             },
@@ -161,6 +167,15 @@ LOGIN_FAILURE_LIMIT_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_AD
 LOGIN_FAILURE_WINDOW = timedelta(minutes=30)
 REGISTRATIONS_PER_ADDRESS = int(os.environ.get("REGISTRATIONS_PER_ADDRESS", 20))
 REGISTRATION_WINDOW = timedelta(hours=1)
+# Per user: (most actions, window). Chat sockets also have a per-socket rate (CHAT_*_PER_SECOND).
+ACTION_LIMITS = {
+    "post": (int(os.environ.get("POSTS_PER_HOUR", 100)), timedelta(hours=1)),
+    "message": (int(os.environ.get("MESSAGES_PER_MINUTE", 1200)), timedelta(minutes=1)),  # a socket's 20/s
+    "contact-request": (int(os.environ.get("CONTACT_REQUESTS_PER_HOUR", 30)), timedelta(hours=1)),
+    "follow": (int(os.environ.get("FOLLOWS_PER_HOUR", 200)), timedelta(hours=1)),
+}
+# How many proxies in front of daphne append to X-Forwarded-For; 0 trusts none and uses the peer address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -186,11 +201,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # orjson rejects what would crash later: lone surrogates, NaN, absurd nesting.
+    # No multipart: the API takes no files, and daphne (Twisted) parses a multipart body
+    # itself before Django sees it, answering a malformed one with a bare 400.
     "DEFAULT_PARSER_CLASSES": [
         "config.parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "config.parsers.BoundedFormParser",
     ],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.CursorPagination",
     "PAGE_SIZE": 20,
 }
@@ -206,6 +224,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.document_error_responses",
+    ],
 }
 
 # Swagger UI (the /api/docs/ page) needs inline styles; scripts stay same-origin only.
@@ -226,7 +248,9 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # The level on every line, so an operator (and the fuzzing test) can pick out errors.
+    "formatters": {"leveled": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "leveled"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connections
+from django.test import Client
 
 from accounts.models import ContactRequest, User
 from chat.models import Conversation, Message
@@ -121,3 +122,23 @@ def build_world(make_user) -> World:
 @pytest.fixture
 def world(make_user) -> World:
     return build_world(make_user)
+
+
+def session_cookie(user) -> str:
+    """`sessionid=<key>` for a fresh session of `user`, as logging in would set it."""
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+@pytest.fixture
+def page_as(new_page, live_daphne):
+    """A browser page whose context is signed in as the user."""
+
+    def open_page(user):
+        page = new_page()
+        sessionid = session_cookie(user).split("=", 1)[1]
+        page.context.add_cookies([{"name": "sessionid", "value": sessionid, "url": live_daphne.url}])
+        return page
+
+    return open_page
