@@ -237,6 +237,17 @@ CASES = [
         )
         for where, message in ((GROUP, "message"), (DIRECT, "direct_message"))
     ],
+    *[
+        Case(
+            method,
+            GROUP_ID + "mute/",
+            answers((MEMBERS, 200), ((*FORMER, *OUTSIDERS), 404), ("anonymous", 401)),
+            args=where,
+            secret=where["conversation_id"],
+        )
+        for method in ("POST", "DELETE")
+        for where in (GROUP, DIRECT)
+    ],
     Case(
         "POST",
         GROUP_ID + "members/",
