@@ -12,10 +12,10 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Block, User
+from accounts.models import Block, Contact, User
 from accounts.selectors import are_contacts, is_blocked_between
 
-from .models import Follow, Hashtag, Mute, Notification, Post, PostAncestor, PostQuerySet, PostTag
+from .models import Follow, Hashtag, Mute, Notification, Post, PostAncestor, PostQuerySet, PostTag, Visibility
 from .text import tag_name
 
 TRENDING_WINDOW = timedelta(hours=24)
@@ -71,6 +71,34 @@ def feed_latest(viewer) -> PostQuerySet:
     """Posts by the people the viewer follows and by the viewer, newest first."""
     following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
     return _surface(viewer).filter(Q(author_id__in=following) | Q(author_id=viewer.pk)).order_by("-id")
+
+
+def feed_followers_seeing(post: Post) -> QuerySet[Follow]:
+    """The follows of `post`'s author whose follower would find the post in their feed.
+
+    The set-wise mirror of `visible_to(viewer).not_muted_by(viewer)` for one post: the
+    audience of the post and of every post above it (a reply's thread, a repost's
+    chain), no block either way with any of their authors, no mute of the author or of
+    the original's. A fixed handful of subqueries, one round trip, whatever the count.
+    """
+    above = PostAncestor.objects.filter(post=post).values_list(
+        "ancestor_id", "ancestor__author_id", "ancestor__visibility"
+    )
+    chain = [(post.pk, post.author_id, post.visibility), *above]
+    follows = Follow.objects.filter(followee_id=post.author_id)
+    for _, author_id, visibility in chain:
+        if visibility == Visibility.FOLLOWERS:
+            audience = Follow.objects.filter(followee_id=author_id).values("follower_id")
+            follows = follows.filter(Q(follower_id=author_id) | Q(follower_id__in=audience))
+        elif visibility == Visibility.CONTACTS:
+            audience = Contact.objects.filter(contact_id=author_id).values("user_id")
+            follows = follows.filter(Q(follower_id=author_id) | Q(follower_id__in=audience))
+    authors = {author_id for _, author_id, _ in chain}
+    blocked = Block.objects.filter(blocker_id__in=authors).values("blocked_id")
+    blockers = Block.objects.filter(blocked_id__in=authors).values("blocker_id")
+    muted = {author_id for post_id, author_id, _ in chain if post_id in (post.pk, post.original_id)}
+    muters = Mute.objects.filter(muted_id__in=muted).values("user_id")
+    return follows.exclude(follower_id__in=blocked).exclude(follower_id__in=blockers).exclude(follower_id__in=muters)
 
 
 def public_timeline(viewer) -> PostQuerySet:
