@@ -71,7 +71,10 @@ class Network:
 
 def network_of(viewer) -> Network:
     followed = dict(User.objects.filter(follower_links__follower_id=viewer.pk).values_list("id", "username"))
-    contacts = set(Contact.objects.filter(user_id=viewer.pk).values_list("contact_id", flat=True))
+    # A viewer may keep their chats out of the ranking (a setting): then nobody counts as a contact here.
+    contacts = set()
+    if viewer.feed_uses_chats:
+        contacts = set(Contact.objects.filter(user_id=viewer.pk).values_list("contact_id", flat=True))
     return Network(viewer_id=viewer.pk, followed=followed, contacts=contacts)
 
 
