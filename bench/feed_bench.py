@@ -280,7 +280,7 @@ def section(runs: dict) -> str:
             f"{run['requests']} requests per figure, load average {load}."
         )
         parts.append(report(kind, run["rows"], intro))
-    return "\n".join(parts)
+    return "\n".join(parts) + "\n"
 
 
 if __name__ == "__main__":
