@@ -75,6 +75,17 @@ def log_in(page, username: str, password: str) -> None:
     page.get_by_role("link", name=f"@{username}", exact=True).wait_for()
 
 
+def wait_until_online(page, username: str) -> None:
+    """The page's socket opens before the server counts it online: news is sent to counted sockets only."""
+    for _ in range(200):
+        body = page.request.get("/api/contacts/").json()
+        contacts = body if isinstance(body, list) else body["results"]
+        if any(contact["username"] == username and contact["online"] for contact in contacts):
+            return
+        page.wait_for_timeout(100)
+    pytest.fail(f"{username} never came online")
+
+
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_home_shows_new_posts_live_without_moving_what_the_reader_sees(new_page, make_user, password):
@@ -82,6 +93,8 @@ def test_home_shows_new_posts_live_without_moving_what_the_reader_sees(new_page,
 
     alice, bob = make_user(username="alice"), make_user(username="bob")
     Follow.objects.create(follower=alice, followee=bob)
+    # Contacts too, only so that bob's page can tell when the server counts alice online.
+    Contact.objects.bulk_create([Contact(user=alice, contact=bob), Contact(user=bob, contact=alice)])
     post_create(author=bob, body="an older post alice is reading")
     reader = new_page()
     log_in(reader, "alice", password)
@@ -92,6 +105,7 @@ def test_home_shows_new_posts_live_without_moving_what_the_reader_sees(new_page,
 
     writer = new_page()
     log_in(writer, "bob", password)
+    wait_until_online(writer, "alice")
     writer.get_by_label("What's happening?").fill("fresh news")
     writer.get_by_role("button", name="Post").click()
     writer.locator("article.post").filter(has_text="fresh news").wait_for()
