@@ -61,10 +61,15 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles test-db.sqlite3*
 
 # The feed benchmark (seeds bench/out/ databases once, then reuses them); BENCH_FEED_ARGS="--database both".
-bench-feed: $(VENV)/.dev
+bench-feed: $(VENV)/.bench
 	$(BIN)/python bench/feed_bench.py $(BENCH_FEED_ARGS)
 
 # 1,000 sockets on one worker over each channels-redis layer, and a stalled group member
 # (needs redis-server; starts its own). ARGS=--quick for a smoke run.
 bench-scale: $(VENV)/.dev
 	$(BIN)/python bench/scale_bench.py $(ARGS)
+
+# Benchmark-only tools (the plot, progress bars), kept out of requirements-dev.txt so CI skips them.
+$(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	touch $@

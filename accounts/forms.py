@@ -48,5 +48,5 @@ class LimitedAuthenticationForm(AuthenticationForm):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ("display_name", "bio")
+        fields = ("display_name", "bio", "feed_uses_chats")
         widgets = {"bio": forms.Textarea(attrs={"rows": 3})}

@@ -31,6 +31,11 @@ class User(AbstractUser):
     )
     display_name = models.CharField(max_length=50, blank=True)
     bio = models.CharField(max_length=280, blank=True)
+    feed_uses_chats = models.BooleanField(
+        "Use my chats to rank my feed",
+        default=True,
+        help_text="People you chat with rank higher in your home feed, marked “you chat with”.",
+    )
 
     objects = TandemUserManager()
 

@@ -18,7 +18,7 @@ class UserSummarySerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    """The signed-in user's private view. Only display_name and bio are writable."""
+    """The signed-in user's private view. Only display_name, bio and feed_uses_chats are writable."""
 
     last_seq = serializers.SerializerMethodField(help_text="The user's current event number (see /ws/ resume).")
     # Not an EmailField: the address is optional, and "" is no valid `format: email`.
@@ -26,7 +26,7 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ("id", "username", "email", "display_name", "bio", "date_joined", "last_seq")
+        fields = ("id", "username", "email", "display_name", "bio", "feed_uses_chats", "date_joined", "last_seq")
         read_only_fields = ("id", "username", "email", "date_joined", "last_seq")
 
     def get_last_seq(self, user: User) -> int:

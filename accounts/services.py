@@ -96,14 +96,13 @@ def user_deactivate(*, user: User) -> None:
     token_revoke(user=user)
 
 
-def profile_update(*, user: User, display_name: str | None = None, bio: str | None = None) -> User:
-    fields = []
-    if display_name is not None:
-        user.display_name = display_name
-        fields.append("display_name")
-    if bio is not None:
-        user.bio = bio
-        fields.append("bio")
+def profile_update(
+    *, user: User, display_name: str | None = None, bio: str | None = None, feed_uses_chats: bool | None = None
+) -> User:
+    changes = {"display_name": display_name, "bio": bio, "feed_uses_chats": feed_uses_chats}
+    fields = [name for name, value in changes.items() if value is not None]
+    for name in fields:
+        setattr(user, name, changes[name])
     if fields:
         user.save(update_fields=fields)
     return user

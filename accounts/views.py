@@ -66,6 +66,7 @@ class SettingsView(LoginRequiredMixin, FormView):
             user=self.request.user,
             display_name=form.cleaned_data["display_name"],
             bio=form.cleaned_data["bio"],
+            feed_uses_chats=form.cleaned_data["feed_uses_chats"],
         )
         messages.success(self.request, "Settings saved.")
         return super().form_valid(form)

@@ -1,6 +1,6 @@
 """Feed benchmark: page latency against corpus size, ranked vs latest, and ranking quality.
 
-    python bench/feed_bench.py [--sizes 20000,200000] [--database sqlite|postgres] [--requests 40]
+    python bench/feed_bench.py [--sizes 100000,1000000] [--database sqlite|postgres|both] [--requests 40]
 
 For each corpus size it builds (once; reused afterwards) a database with
 `manage.py seed_bench --users size/20 --posts size`, then, in a fresh process on that
@@ -10,7 +10,10 @@ database, times GET /api/feed/ for `bench0` (who follows 300 accounts):
 - latest, first page (the chronological baseline, same run).
 Quality: the share of the first 20 items on a topic the viewer secretly cares about
 (`microblog.simulation`), ranked vs latest, for bench0 and averaged over bench0..bench49.
-The figures go to bench/RESULTS.md under "## Feed" (other sections are left alone).
+Each database's figures are kept in bench/out/feed-results-KIND.json, so SQLite and
+PostgreSQL may be measured in separate runs; every run rewrites the "## Feed" section of
+bench/RESULTS.md (other sections are left alone) and the plot bench/feed_latency.png
+(matplotlib, from requirements-bench.txt) from the latest figures of each database.
 """
 
 import argparse
@@ -25,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
+PLOT = ROOT / "bench" / "feed_latency.png"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 QUALITY_VIEWERS = 50
 
@@ -148,9 +152,11 @@ def write_results(text: str) -> None:
     RESULTS.write_text(updated.rstrip("\n") + "\n")
 
 
-def report(kind: str, rows: list[tuple[int, dict, float | None]]) -> str:
+def report(kind: str, rows: list[tuple[int, dict, float | None]], intro: str) -> str:
     lines = [
         f"### {kind}",
+        "",
+        intro,
         "",
         "| posts | users | bench0 follows | ranked first page p50 / p99 | ranked later page p50 / p99 "
         "| latest p50 / p99 | seeding |",
@@ -184,7 +190,7 @@ def report(kind: str, rows: list[tuple[int, dict, float | None]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20000,200000")
+    parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgres", "both"])
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
@@ -195,8 +201,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     sizes = [int(size) for size in args.sizes.split(",")]
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
-    sections = []
     for kind in kinds:
+        load_before = os.getloadavg()[0]
         rows = []
         for size in sizes:
             env, seeded = build(kind, size)
@@ -211,19 +217,70 @@ def main() -> None:
             result = json.loads(measured.stdout.strip().splitlines()[-1])
             rows.append((size, result, seeded))
             print(kind, size, json.dumps(result), flush=True)
-        sections.append(report(kind, rows))
-    command = "python bench/feed_bench.py " + " ".join(sys.argv[1:])
-    header = (
+        run = {
+            "command": "python bench/feed_bench.py " + " ".join(sys.argv[1:]),
+            "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load": [load_before, os.getloadavg()[0]],
+            "requests": args.requests,
+            "rows": rows,
+        }
+        (OUT / f"feed-results-{kind}.json").write_text(json.dumps(run))
+    runs = {}
+    for kind in ("sqlite", "postgres"):
+        kept = OUT / f"feed-results-{kind}.json"
+        if kept.exists():
+            runs[kind] = json.loads(kept.read_text())
+    plot(runs)
+    write_results(section(runs))
+
+
+def plot(runs: dict) -> None:
+    """Page latency (p50; p99 as a faint line) against corpus size, per feed order and database."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    styles = {"sqlite": "-", "postgres": "--"}
+    colors = {"ranked first page": "tab:blue", "ranked later page": "tab:green", "latest first page": "tab:orange"}
+    for kind, run in runs.items():
+        posts = [result["posts"] for _, result, _ in run["rows"]]
+        for name, color in colors.items():
+            p50 = [result["latency"][name]["p50"] for _, result, _ in run["rows"]]
+            p99 = [result["latency"][name]["p99"] for _, result, _ in run["rows"]]
+            axes.plot(posts, p50, styles[kind], color=color, marker="o", label=f"{name}, {kind} (p50)")
+            axes.plot(posts, p99, styles[kind], color=color, alpha=0.3, linewidth=1)
+    axes.axhline(50, color="grey", linestyle=":", linewidth=1, label="target: ranked p50 50 ms (SQLite, 1M)")
+    axes.set_xscale("log")
+    axes.set_xlabel("posts in the database")
+    axes.set_ylabel("GET /api/feed/ latency, ms (faint: p99)")
+    axes.set_title("Feed page (20 items), viewer following 300 accounts")
+    axes.legend(fontsize=7)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(PLOT)
+
+
+def section(runs: dict) -> str:
+    parts = [
         "## Feed\n\n"
-        f"Command: `{command.strip()}` (also `make bench-feed`). GET /api/feed/ in-process through DRF "
-        f"(APIClient, force-authenticated: no token query), {args.requests} requests per figure, one process, "
-        "local cache (locmem) for snapshots. Corpus: `seed_bench --users posts/20 --posts N` over 7 days; "
-        "the feed window is 72 h, 5 newest posts per followed author.\n\n"
-        f"Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end (shared with other "
-        "test runs: the absolute figures are pessimistic, the ratios are what to read). No plot: matplotlib is "
-        "not installed in the shared environment.\n\n"
-    )
-    write_results(header + "\n".join(sections))
+        "GET /api/feed/ in-process through DRF (APIClient, force-authenticated: no token query), one process, "
+        "local cache (locmem) for snapshots. Corpus: `seed_bench --users posts/20 --posts N` over 7 days; the "
+        "feed window is 72 h, the 3 newest posts per followed author.\n\n"
+        "![Feed page latency against corpus size, ranked and latest](feed_latency.png)\n\n"
+        f"Machine: {os.cpu_count()} CPUs (AMD EPYC), shared: other helpers' test suites (and, for SQLite, "
+        "the PostgreSQL seeding) ran at the same time (load averages below, on 2 cores), so absolute figures "
+        "are pessimistic; compare within a run.\n"
+    ]
+    for kind, run in runs.items():
+        load = " → ".join(f"{value:.1f}" for value in run["load"])
+        intro = (
+            f"Command: `{run['command'].strip()}` (also `make bench-feed`), finished {run['finished']}, "
+            f"{run['requests']} requests per figure, load average {load}."
+        )
+        parts.append(report(kind, run["rows"], intro))
+    return "\n".join(parts) + "\n"
 
 
 if __name__ == "__main__":

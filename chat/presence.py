@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import blocked_ids, contact_ids
 from realtime.layer_watch import LAYER_ERRORS
+from realtime.presence import socket_count_key
 from realtime.services import ephemeral_send
 
 SEEN_TTL = 60 * 60 * 24 * 30
@@ -35,10 +36,6 @@ logger = logging.getLogger(__name__)
 # Sockets open on this worker, per user id: the counts its heartbeat keeps alive.
 _local_sockets: Counter[int] = Counter()
 _local_lock = threading.Lock()
-
-
-def _count_key(user_id: int) -> str:
-    return f"presence:count:{user_id}"
 
 
 def _seen_key(user_id: int) -> str:
@@ -77,8 +74,8 @@ def _count_local(user_id: int, change: int) -> None:
 @_best_effort
 def socket_opened(user: User) -> None:
     _count_local(user.pk, +1)
-    cache.add(_count_key(user.pk), 0, timeout=_count_ttl())
-    if cache.incr(_count_key(user.pk)) == 1:
+    cache.add(socket_count_key(user.pk), 0, timeout=_count_ttl())
+    if cache.incr(socket_count_key(user.pk)) == 1:
         _announce(user, online=True)
 
 
@@ -86,21 +83,22 @@ def socket_opened(user: User) -> None:
 def socket_closed(user: User) -> None:
     _count_local(user.pk, -1)
     try:
-        remaining = cache.decr(_count_key(user.pk))
+        remaining = cache.decr(socket_count_key(user.pk))
     except ValueError:  # the count expired meanwhile
         remaining = 0
     if remaining <= 0:
-        cache.delete(_count_key(user.pk))
+        cache.delete(socket_count_key(user.pk))
         cache.set(_seen_key(user.pk), timezone.now().isoformat(), timeout=SEEN_TTL)
         _announce(user, online=False)
 
 
 def presence_of(user_ids: list[int]) -> dict[int, dict]:
     """{user_id: {online, last_seen}} for the given users, in two cache reads."""
-    counts = cache.get_many([_count_key(uid) for uid in user_ids])
+    counts = cache.get_many([socket_count_key(uid) for uid in user_ids])
     seen = cache.get_many([_seen_key(uid) for uid in user_ids])
     return {
-        uid: {"online": counts.get(_count_key(uid), 0) > 0, "last_seen": seen.get(_seen_key(uid))} for uid in user_ids
+        uid: {"online": counts.get(socket_count_key(uid), 0) > 0, "last_seen": seen.get(_seen_key(uid))}
+        for uid in user_ids
     }
 
 
@@ -110,8 +108,8 @@ def counts_refresh() -> None:
         local = dict(_local_sockets)
     for user_id, sockets in local.items():
         # A count that expired meanwhile (the cache was unreachable, say) comes back with ours.
-        if not cache.touch(_count_key(user_id), _count_ttl()):
-            cache.add(_count_key(user_id), sockets, timeout=_count_ttl())
+        if not cache.touch(socket_count_key(user_id), _count_ttl()):
+            cache.add(socket_count_key(user_id), sockets, timeout=_count_ttl())
 
 
 _heartbeats: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task]" = weakref.WeakKeyDictionary()

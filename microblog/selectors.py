@@ -89,6 +89,34 @@ def feed_moments(viewer) -> PostQuerySet:
     )
 
 
+def feed_followers_seeing(post: Post) -> QuerySet[Follow]:
+    """The follows of `post`'s author whose follower would find the post in their feed.
+
+    The set-wise mirror of `visible_to(viewer).not_muted_by(viewer)` for one post: the
+    audience of the post and of every post above it (a reply's thread, a repost's
+    chain), no block either way with any of their authors, no mute of the author or of
+    the original's. A fixed handful of subqueries, one round trip, whatever the count.
+    """
+    above = PostAncestor.objects.filter(post=post).values_list(
+        "ancestor_id", "ancestor__author_id", "ancestor__visibility"
+    )
+    chain = [(post.pk, post.author_id, post.visibility), *above]
+    follows = Follow.objects.filter(followee_id=post.author_id)
+    for _, author_id, visibility in chain:
+        if visibility == Visibility.FOLLOWERS:
+            audience = Follow.objects.filter(followee_id=author_id).values("follower_id")
+            follows = follows.filter(Q(follower_id=author_id) | Q(follower_id__in=audience))
+        elif visibility == Visibility.CONTACTS:
+            audience = Contact.objects.filter(contact_id=author_id).values("user_id")
+            follows = follows.filter(Q(follower_id=author_id) | Q(follower_id__in=audience))
+    authors = {author_id for _, author_id, _ in chain}
+    blocked = Block.objects.filter(blocker_id__in=authors).values("blocked_id")
+    blockers = Block.objects.filter(blocked_id__in=authors).values("blocker_id")
+    muted = {author_id for post_id, author_id, _ in chain if post_id in (post.pk, post.original_id)}
+    muters = Mute.objects.filter(muted_id__in=muted).values("user_id")
+    return follows.exclude(follower_id__in=blocked).exclude(follower_id__in=blockers).exclude(follower_id__in=muters)
+
+
 def public_timeline(viewer) -> PostQuerySet:
     return _surface(viewer).public().order_by("-id")
 

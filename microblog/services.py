@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import is_blocked_between
-from realtime.services import events_publish
+from realtime.presence import online_among
+from realtime.services import ephemeral_send, events_publish
 
 from . import text
 from .models import (
@@ -28,11 +29,12 @@ from .models import (
     PostTag,
     Visibility,
 )
-from .selectors import can_see, is_muting
+from .selectors import can_see, feed_followers_seeing, is_muting
 from .serializers import render_notifications
 from .signals import post_changed_on_commit
 
 NOTIFICATION_EVENT = "notification"
+FEED_NEW_EVENT = "feed.new"
 
 
 class MicroblogError(Exception):
@@ -104,6 +106,24 @@ def _notify_mentions(post: Post, mentioned: list[User], *, already: set[int]) ->
             notification_create(recipient=user, actor=post.author, kind=Notification.Kind.MENTION, post=post)
 
 
+def _feed_announce(post: Post) -> None:
+    """Tells the author's online followers who may see `post` that their feed has something new.
+
+    A light frame, not stored and without seq (a missed one costs nothing: the feed is
+    there on reload). Only followers with a socket open get it, so a post by someone
+    with many followers costs reads (their ids, their socket counters), not a write each.
+    """
+    audience = online_among(feed_followers_seeing(post).values_list("follower_id", flat=True))
+    if audience:
+        frame = {"type": FEED_NEW_EVENT, "post": post.pk, "author": post.author.username}
+        ephemeral_send(user_ids=audience, frame=frame)
+
+
+def _feed_announce_on_commit(post: Post) -> None:
+    # robust: the post is stored either way; a failed announcement must not turn it into an error.
+    transaction.on_commit(lambda: _feed_announce(post), robust=True)
+
+
 @transaction.atomic
 def post_create(*, author: User, body: str, visibility: str = Visibility.PUBLIC, reply_to: Post | None = None) -> Post:
     """A new post, or a reply when `reply_to` is given (callers check the author may see it)."""
@@ -115,6 +135,7 @@ def post_create(*, author: User, body: str, visibility: str = Visibility.PUBLIC,
         notification_create(recipient=reply_to.author, actor=author, kind=Notification.Kind.REPLY, post=post)
         notified.add(reply_to.author_id)
     _notify_mentions(post, mentioned, already=notified)
+    _feed_announce_on_commit(post)
     return post
 
 
@@ -148,6 +169,7 @@ def post_repost(*, author: User, post: Post, comment: str = "") -> tuple[Post, b
                 notification_create(recipient=root.author, actor=author, kind=Notification.Kind.REPOST, post=repost)
                 notified.add(root.author_id)
             _notify_mentions(repost, mentioned, already=notified)
+            _feed_announce_on_commit(repost)
     except IntegrityError:
         existing = _plain_repost(author, post)
         if existing is None:

@@ -270,7 +270,7 @@ FEED_RANKER = os.environ.get("FEED_RANKER", "microblog.ranking.rankers.WeightedR
 # page costs what the viewer follows, not what exists; out-of-network posts need this many
 # followed likers (trending-tag posts come in too), and make up at most 1 in 5 items.
 FEED_WINDOW = timedelta(hours=int(os.environ.get("FEED_WINDOW_HOURS", 72)))
-FEED_PER_AUTHOR = 5
+FEED_PER_AUTHOR = 3
 FEED_MIN_FOLLOWED_LIKERS = 2
 # The viewer's own likes, replies and reposts over this period make up their affinity to an author.
 FEED_AFFINITY_WINDOW = timedelta(days=30)

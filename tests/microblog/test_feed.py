@@ -205,3 +205,45 @@ def _make_network_for(make_user, viewer, *, authors: int, posts_each: int) -> No
         Follow.objects.create(follower=viewer, followee=person)
         for k in range(posts_each):
             services.post_create(author=person, body=f"post {k}")
+
+
+def test_with_chats_left_out_of_the_ranking_a_contact_is_only_someone_followed(
+    client_for, alice, bob, follow, post_as, befriend
+):
+    from microblog.ranking.scoring import Weights
+
+    follow(alice, bob)
+    befriend(alice, bob)
+    bobs = post_as(bob, "from a chat friend")
+    client = client_for(alice)
+    assert client.get("/api/me/").json()["feed_uses_chats"] is True
+    (with_chats,) = feed(client)["results"]
+    answer = client.patch("/api/me/", {"feed_uses_chats": False}, format="json")
+    assert answer.status_code == 200 and answer.json()["feed_uses_chats"] is False
+    (without,) = feed(client)["results"]
+    assert with_chats["post"]["id"] == without["post"]["id"] == bobs["id"]
+    assert with_chats["reasons"] == ["you follow @bob", "you chat with @bob"]
+    assert without["reasons"] == ["you follow @bob"]
+    assert without["score"] == pytest.approx(with_chats["score"] / Weights().contact_boost, rel=0.01)
+    assert client.patch("/api/me/", {"feed_uses_chats": "maybe"}, format="json").status_code == 400
+
+
+def chats_box(settings_page) -> str:
+    """The settings page's <input> for the switch."""
+    start = settings_page.index('name="feed_uses_chats"')
+    return settings_page[settings_page.rindex("<input", 0, start) : settings_page.index(">", start)]
+
+
+def test_the_settings_page_switches_chats_out_of_the_home_feed(client, alice, bob, follow, post_as, befriend):
+    follow(alice, bob)
+    befriend(alice, bob)
+    post_as(bob, "from a chat friend")
+    client.force_login(alice)
+    assert "you chat with @bob" in client.get("/").content.decode()
+    page = client.get("/settings/").content.decode()
+    assert "Use my chats to rank my feed" in page and "checked" in chats_box(page)
+    client.post("/settings/", {"display_name": "", "bio": ""})  # an unticked box is not sent
+    alice.refresh_from_db()
+    assert alice.feed_uses_chats is False
+    assert "you chat with @bob" not in client.get("/").content.decode()
+    assert "checked" not in chats_box(client.get("/settings/").content.decode())
