@@ -169,19 +169,25 @@ def ours_env(db: Path, extra: list[str]) -> dict:
     return env
 
 
-def setup_ours(env: dict) -> dict:
+def migrate_and_seed(env: dict, code: str) -> dict:
+    """Migrates the database in `env`, runs the seeding `code` in `manage.py shell`, and returns
+    what it printed on its `BENCH_JSON ` line (with the tokens keyed by user id)."""
     python = str(BIN / "python")
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    code = SETUP % {"pairs": N_PAIRS, "group": GROUP_SIZE, "idle": IDLE_USERS}
     result = subprocess.run(
         [python, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     if result.returncode:
         sys.stderr.write(result.stderr)
-        raise RuntimeError("seeding ours failed")
+        raise RuntimeError("seeding failed")
     line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH_JSON "))
     data = json.loads(line.split(" ", 1)[1])
     data["tokens"] = {int(k): v for k, v in data["tokens"].items()}
+    return data
+
+
+def setup_ours(env: dict) -> dict:
+    data = migrate_and_seed(env, SETUP % {"pairs": N_PAIRS, "group": GROUP_SIZE, "idle": IDLE_USERS})
     data["seq"] = {int(k): v for k, v in data["seq"].items()}
     return data
 

@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import os
 import shutil
 import socket
@@ -39,7 +38,6 @@ from pathlib import Path
 
 import orjson
 from chat_bench import (
-    BIN,
     DAPHNE,
     HOST,
     RESULTS,
@@ -49,6 +47,7 @@ from chat_bench import (
     cpu_seconds,
     free_port,
     machine,
+    migrate_and_seed,
     pct,
     raise_fd_limit,
     rss_kib,
@@ -135,19 +134,7 @@ def worker_env(args, redis_url: str, layer: str) -> dict:
 
 
 def seed(env: dict, args) -> dict:
-    python = str(BIN / "python")
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    code = SETUP % {"sockets": args.sockets, "group": args.group, "layers": args.layers}
-    result = subprocess.run(
-        [python, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode:
-        sys.stderr.write(result.stderr)
-        raise RuntimeError("seeding failed")
-    line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH_JSON "))
-    data = json.loads(line.split(" ", 1)[1])
-    data["tokens"] = {int(k): v for k, v in data["tokens"].items()}
-    return data
+    return migrate_and_seed(env, SETUP % {"sockets": args.sockets, "group": args.group, "layers": args.layers})
 
 
 def start_worker(env: dict, log: Path) -> tuple[subprocess.Popen, int]:

@@ -12,6 +12,11 @@ from .wsclient import SocketClient, rest_call
 SECRET = "followers-only canary 7f3a"
 
 
+def sockets_for(server, *users) -> dict[str, SocketClient]:
+    """A live socket per user, by username."""
+    return {user.username: SocketClient(server.ws_url, token_for(user=user).key) for user in users}
+
+
 @pytest.fixture
 def group(alice, bob, make_user, befriend):
     carol = make_user(username="carol")
@@ -61,9 +66,7 @@ def test_a_post_the_sender_may_not_see_cannot_be_shared(client_for, alice, bob, 
 def test_the_text_never_reaches_the_socket_of_a_member_who_may_not_see_it(daphne_server, alice, bob, group):
     conversation, carol = group
     post = post_create(author=alice, body=SECRET, visibility="followers")
-    sockets = {
-        user.username: SocketClient(daphne_server.ws_url, token_for(user=user).key) for user in (alice, bob, carol)
-    }
+    sockets = sockets_for(daphne_server, alice, bob, carol)
     raw_for_carol = []
     try:
         sockets["alice"].send(
@@ -116,9 +119,7 @@ def frames_until(client: SocketClient, frame_type: str) -> list[str]:
 def test_cards_update_live_and_only_members_who_may_see_the_post_get_its_counts(daphne_server, alice, bob, group):
     conversation, carol = group
     post = post_create(author=alice, body=SECRET, visibility="followers")
-    sockets = {
-        user.username: SocketClient(daphne_server.ws_url, token_for(user=user).key) for user in (alice, bob, carol)
-    }
+    sockets = sockets_for(daphne_server, alice, bob, carol)
     try:
         for client in sockets.values():  # connected and counted online
             client.send(type="ping")
