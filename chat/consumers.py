@@ -13,6 +13,7 @@ import time
 import weakref
 
 import orjson
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -234,6 +235,15 @@ class TandemConsumer(AsyncWebsocketConsumer):
         if not isinstance(frame, dict):
             raise FrameError("bad_frame", "A frame is a JSON object with a `type`.")
         return frame
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            # The client closed while this frame was on its way (daphne has not processed the
+            # close yet). Nobody is left to read it, and anything that mattered is stored for
+            # `resume`; it is not the server's error to log.
+            logger.debug("Frame for a socket that just closed dropped")
 
     async def send_frame(self, body: dict) -> None:
         await self.send(text_data=orjson.dumps(body).decode())

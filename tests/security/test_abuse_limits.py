@@ -47,7 +47,6 @@ def test_twenty_parallel_wrong_passwords_get_no_more_tries_than_the_limit(live_d
     assert _post_json(url, {"username": "burst-target", "password": password}) == 429
 
 
-@override_settings(LOGIN_FAILURE_LIMIT_PER_ADDRESS=3)
 @pytest.mark.parametrize(
     ("proxies", "forwarded_for", "locked_out"),
     [
@@ -59,6 +58,9 @@ def test_twenty_parallel_wrong_passwords_get_no_more_tries_than_the_limit(live_d
 def test_the_address_limit_reads_x_forwarded_for_only_through_trusted_proxies(
     api, settings, make_user, password, proxies, forwarded_for, locked_out
 ):
+    # Both through the `settings` fixture: mixed with @override_settings, its teardown would
+    # put the decorator's values back for the rest of the session.
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 3
     settings.TRUSTED_PROXY_COUNT = proxies
     make_user(username="carol")
     for n in range(3):
