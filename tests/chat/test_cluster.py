@@ -66,7 +66,8 @@ def test_a_killed_worker_loses_nothing(daphne_server, second_worker, alice, bob,
     from websockets.exceptions import ConnectionClosed
 
     conversation = befriend(alice, bob)
-    total = 200
+    # CI streams 200; CLUSTER_STREAM_MESSAGES=1000 gives the figure (bench/RESULTS.md, Faults).
+    total = int(os.environ.get("CLUSTER_STREAM_MESSAGES", 200))
     alice_key = token_for(user=alice).key
 
     def stream():
