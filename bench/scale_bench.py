@@ -564,7 +564,7 @@ def write_results(text: str, args) -> None:
             f"{database}, a private redis-server, one daphne worker -v0 per layer, both up, phases in turns.",
             "",
             f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end "
-            "(other worktrees' test runs were sharing the 2 cores: compare the columns, not other days).",
+            "(both workers and the load client share the machine: compare the columns, not other days).",
             "",
             text,
             "",
