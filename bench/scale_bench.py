@@ -38,7 +38,6 @@ from pathlib import Path
 
 import orjson
 from chat_bench import (
-    DAPHNE,
     HOST,
     RESULTS,
     ROOT,
@@ -51,6 +50,7 @@ from chat_bench import (
     pct,
     raise_fd_limit,
     rss_kib,
+    start_ours,
     stop,
     wait_port,
 )
@@ -139,16 +139,7 @@ def seed(env: dict, args) -> dict:
 
 def start_worker(env: dict, log: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [DAPHNE, "-v0", "-b", HOST, "-p", str(port), "config.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_port(port, proc)
-    return proc, port
+    return start_ours(port, env, log), port
 
 
 # Client ----------------------------------------------------------------------------------
