@@ -1,14 +1,16 @@
 """Candidate generation for the ranked feed: a bounded window of what the viewer's network did.
 
 Everything here is sized by what the viewer follows, never by what exists:
-- in-network: the newest `FEED_PER_AUTHOR` posts and reposts of each followed
-  person (and the viewer) within `FEED_WINDOW`, walked on the (author, -id) index
-  from an id floor found on the created_at index;
+- in-network: the newest posts and reposts of each followed person (and the viewer)
+  within `FEED_WINDOW`, at most `MAX_IN_NETWORK_ROWS` shared among them (at least
+  `FEED_PER_AUTHOR` each), walked on the (author, -id) index from an id floor found
+  on the created_at index;
 - out-of-network: posts that at least `FEED_MIN_FOLLOWED_LIKERS` followed people
   liked in the window, and recent public posts under the top trending tags.
-Every query goes through `visible_to(viewer)` and `not_muted_by(viewer)`, so a
-candidate is always something the viewer may see. A post reached through several
-plain reposts becomes one candidate carrying every reposter.
+Both kinds come back from one query through `visible_to(viewer)` and
+`not_muted_by(viewer)`, so a candidate is always something the viewer may see. A
+post reached through several plain reposts becomes one candidate carrying every
+reposter.
 
 The queries are a fixed handful whatever the number of followed people; the
 result is a list of `Candidate`s holding plain numbers for `scoring`.
@@ -24,13 +26,14 @@ from django.db.models.functions import RowNumber
 
 from accounts.models import Contact, User
 
-from ..models import Like, Post, PostTag
+from ..models import Follow, Like, Post, PostTag
 from ..selectors import trending
 
 TRENDING_TAGS = 3
 TRENDING_POSTS = 30
-MAX_FOLLOWED_LIKES = 5000
 MAX_VIEWER_LIKES = 300
+# Rows of likes read per query: a bound for viral posts, far above what a feed page needs.
+MAX_LIKES_READ = 5000
 OUT_OF_NETWORK_LIKED = 60
 MAX_IN_NETWORK_ROWS = 600
 
@@ -54,12 +57,15 @@ class Candidate:
     # When it last reached the network (the newest repost by a followed person, or the post itself).
     seen_at: datetime | None = None
     followed_likers: int = 0
-    # Summed over its followed likers: how many of the viewer's recent likes each of them shares.
+    # Summed over all its likers: how many of the viewer's recent likes each of them shares.
     kindred_likes: int = 0
     trending_tag: str | None = None
     viewer_likes: int = 0
     viewer_reposts: int = 0
     viewer_replies: int = 0
+    # How many of the posts the viewer liked lately the author liked too.
+    author_taste: int = 0
+    neighbour_likes: int = 0
 
 
 @dataclass
@@ -82,12 +88,18 @@ def _visible(viewer):
     return Post.objects.visible_to(viewer).not_muted_by(viewer)
 
 
+def _followed_ids(net: Network):
+    """Whom the viewer follows, as a subquery: the database joins it on its index, where a list of
+    hundreds of ids would cost Django a conversion per id on every request."""
+    return Follow.objects.filter(follower_id=net.viewer_id).values("followee_id")
+
+
 def _id_floor(since: datetime) -> Subquery:
     """The first post id of the window: ids grow with time, so the (author, -id) index serves the window."""
     return Subquery(Post.objects.filter(created_at__gte=since).order_by("created_at", "id").values("id")[:1])
 
 
-def _candidate(row: dict, post_id: int, *, prefix: str = "", seen_at=None) -> Candidate:
+def _candidate(row: dict, post_id: int, *, prefix: str = "") -> Candidate:
     """A candidate from a values() row; `prefix` reads the fields of a related post (a repost's original)."""
     return Candidate(
         post_id=post_id,
@@ -97,24 +109,38 @@ def _candidate(row: dict, post_id: int, *, prefix: str = "", seen_at=None) -> Ca
         likes=row[f"{prefix}like_count"],
         reposts=row[f"{prefix}repost_count"],
         replies=row[f"{prefix}reply_count"],
-        seen_at=seen_at,
     )
 
 
-def _in_network(viewer, net: Network, since: datetime) -> dict[int, Candidate]:
-    authors = [*net.followed, net.viewer_id]
+def _per_author(net: Network) -> int:
+    """How many of each followed person's newest posts to consider: the row budget shared among
+    them, never fewer than FEED_PER_AUTHOR. Someone following few people gets a deeper pool (more
+    to choose from is what lets the ranking beat newest-first); the cost stays bounded by the budget."""
+    return max(settings.FEED_PER_AUTHOR, MAX_IN_NETWORK_ROWS // (len(net.followed) + 1))
+
+
+def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[int, Candidate]:
+    """Every candidate in one visibility-checked query: the newest posts of the network, and the
+    out-of-network ids (`outside`, original posts only). A post reached through several plain
+    reposts becomes one candidate carrying every reposter."""
     # The newest few per author, picked on the (author, -id) index alone (no table rows read);
-    # visibility, the costlier part, is then checked on those ids only.
+    # visibility, the costlier part, is then checked on those ids only. The authors go in as a
+    # list: given a subquery, SQLite walks each author's whole history instead of seeking
+    # (author, id >= floor).
+    authors = [*net.followed, net.viewer_id]
     newest = (
         Post.objects.filter(author_id__in=authors, id__gte=_id_floor(since))
         .annotate(nth=Window(RowNumber(), partition_by=[F("author_id")], order_by=F("id").desc()))
-        .filter(nth__lte=settings.FEED_PER_AUTHOR)
+        .filter(nth__lte=_per_author(net))
         .order_by("-id")
         .values("id")[:MAX_IN_NETWORK_ROWS]
     )
+    reached = Q(id__in=Subquery(newest))
+    if outside:
+        reached |= Q(id__in=outside, reply_to__isnull=True)
     rows = (
         _visible(viewer)
-        .filter(id__in=Subquery(newest))
+        .filter(reached)
         .exclude(body="", original__deleted_at__isnull=False)
         .values(
             *_NUMBERS,
@@ -129,8 +155,12 @@ def _in_network(viewer, net: Network, since: datetime) -> dict[int, Candidate]:
         )
         .order_by("-id")
     )
+    network = {*net.followed, net.viewer_id}
     found: dict[int, Candidate] = {}
     for row in rows:
+        # Out-of-network means by someone the viewer does not follow; the newest-per-author
+        # half of the query only reaches people they do.
+        in_network = row["author_id"] in network
         plain_repost = row["original_id"] is not None and row["body"] == ""
         if plain_repost:
             key = row["original_id"]
@@ -140,43 +170,52 @@ def _in_network(viewer, net: Network, since: datetime) -> dict[int, Candidate]:
         else:
             key = row["id"]
             item = found.get(key) or _candidate(row, key)
-        item.in_network = True
+        item.in_network = item.in_network or in_network
         item.seen_at = max(item.seen_at or row["created_at"], row["created_at"])
         found[key] = item
     return found
 
 
-def _followed_likes(net: Network, since: datetime, taste: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
-    """Per post liked by followed people in the window: how many liked it, and their summed taste overlap.
+def _liked_by_followed(net: Network, since: datetime) -> list[int]:
+    """Posts that at least FEED_MIN_FOLLOWED_LIKERS followed people liked in the window, most liked first.
 
-    The likes walk the (user, created_at) index; there are as many as the followed people gave lately.
+    Counted in the database on the (user, created_at, post) index, which the query never leaves:
+    as many index entries as the followed people gave likes lately.
     """
     if not net.followed:
-        return {}, {}
-    pairs = (
-        Like.objects.filter(user_id__in=list(net.followed), created_at__gte=since)
-        .order_by("-id")
-        .values_list("post_id", "user_id")[:MAX_FOLLOWED_LIKES]
-    )
-    likers: Counter = Counter()
-    kindred: Counter = Counter()
-    for post_id, user_id in pairs:
-        likers[post_id] += 1
-        kindred[post_id] += taste.get(user_id, 0)
-    return dict(likers), dict(kindred)
-
-
-def _taste_overlap(net: Network, viewer_liked: list[int]) -> dict[int, int]:
-    """Followed person -> how many of the posts the viewer liked lately they liked too."""
-    if not net.followed or not viewer_liked:
-        return {}
+        return []
     rows = (
-        Like.objects.filter(user_id__in=list(net.followed), post_id__in=viewer_liked)
-        .values("user_id")
-        .annotate(n=Count("id"))
-        .values_list("user_id", "n")
+        Like.objects.filter(user_id__in=_followed_ids(net), created_at__gte=since)
+        .values("post_id")
+        .annotate(likers=Count("id"))
+        .filter(likers__gte=settings.FEED_MIN_FOLLOWED_LIKERS)
+        .order_by("-likers", "-post_id")
+        .values_list("post_id", flat=True)[:OUT_OF_NETWORK_LIKED]
     )
-    return dict(rows)
+    return list(rows)
+
+
+def _kindred(viewer, viewer_liked: list[int]) -> dict[int, int]:
+    """Person -> how many of the posts the viewer liked lately they liked too: people of the viewer's taste.
+
+    Read from the likers of the viewer's few liked posts (on the (post, user) index), so the
+    cost is theirs, not the whole network's history of likes.
+    """
+    if not viewer_liked:
+        return {}
+    likers = Like.objects.filter(post_id__in=viewer_liked).values_list("user_id", flat=True)[:MAX_LIKES_READ]
+    return dict(Counter(user_id for user_id in likers if user_id != viewer.pk))
+
+
+def _likes_of(found: dict[int, Candidate], net: Network, kindred: dict[int, int]) -> None:
+    """Fills in who liked each candidate: how many people the viewer follows, and how much taste
+    those likers share with the viewer (collaborative filtering in one query, on the post index)."""
+    # Unordered: past the bound (only a viral candidate gets there) which likers count is arbitrary.
+    likes = Like.objects.filter(post_id__in=list(found)).values_list("post_id", "user_id")[:MAX_LIKES_READ]
+    for post_id, user_id in likes:
+        item = found[post_id]
+        item.followed_likers += user_id in net.followed
+        item.kindred_likes += kindred.get(user_id, 0)
 
 
 def _trending_posts(since: datetime) -> dict[int, str]:
@@ -190,13 +229,6 @@ def _trending_posts(since: datetime) -> dict[int, str]:
         .order_by("-post_id")[:TRENDING_POSTS]
     )
     return dict(rows)
-
-
-def _out_of_network(viewer, ids: set[int]) -> dict[int, Candidate]:
-    if not ids:
-        return {}
-    rows = _visible(viewer).filter(pk__in=ids, reply_to__isnull=True).values(*_NUMBERS)
-    return {row["id"]: _candidate(row, row["id"], seen_at=row["created_at"]) for row in rows}
 
 
 def _viewer_interactions(viewer, since: datetime) -> tuple[list[int], Counter, Counter, Counter]:
@@ -226,22 +258,16 @@ def _viewer_interactions(viewer, since: datetime) -> tuple[list[int], Counter, C
 def candidates_for(viewer, *, now: datetime) -> list[Candidate]:
     net = network_of(viewer)
     since = now - settings.FEED_WINDOW
-    found = _in_network(viewer, net, since)
     viewer_liked, likes, reposts, replies = _viewer_interactions(viewer, now - settings.FEED_AFFINITY_WINDOW)
-    liked, kindred = _followed_likes(net, since, _taste_overlap(net, viewer_liked))
+    kindred = _kindred(viewer, viewer_liked)
     trends = _trending_posts(since)
-    min_likers = settings.FEED_MIN_FOLLOWED_LIKERS
-    popular = sorted(
-        (post_id for post_id, n in liked.items() if n >= min_likers), key=lambda p: (-kindred.get(p, 0), -liked[p])
-    )
-    outside = set(popular[:OUT_OF_NETWORK_LIKED]) | set(trends)
-    found.update(_out_of_network(viewer, outside - set(found)))
+    found = _gather(viewer, net, since, outside=set(_liked_by_followed(net, since)) | set(trends))
+    _likes_of(found, net, kindred)
     for item in found.values():
         item.own = item.author_id == net.viewer_id
         item.author_followed = item.author_id in net.followed
         item.author_contact = item.author_id in net.contacts
-        item.followed_likers = liked.get(item.post_id, 0)
-        item.kindred_likes = kindred.get(item.post_id, 0)
+        item.author_taste = kindred.get(item.author_id, 0)
         item.trending_tag = trends.get(item.post_id)
         item.viewer_likes = likes[item.author_id]
         item.viewer_reposts = reposts[item.author_id]

@@ -6,6 +6,8 @@ Presentation only: it reads a scored candidate's plain facts and never changes t
 from .candidates import Candidate
 
 MAX_REASONS = 3
+# Summed shared likes of an item's likers before it is worth saying.
+KINDRED_REASON = 2
 
 
 def _names(names: list[str]) -> str:
@@ -33,6 +35,8 @@ def reasons_for(item: Candidate, *, viewer_username: str) -> list[str]:
     if item.followed_likers:
         people = "person" if item.followed_likers == 1 else "people"
         reasons.append(f"liked by {item.followed_likers} {people} you follow")
+    if item.kindred_likes >= KINDRED_REASON:
+        reasons.append("liked by people who like what you like")
     if item.trending_tag:
         reasons.append(f"trending #{item.trending_tag}")
     return reasons[:MAX_REASONS]

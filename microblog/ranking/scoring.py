@@ -24,18 +24,23 @@ class Weights:
     reply: float = 13.5
     # Likes by people the viewer follows ("liked by 3 people you follow").
     followed_liker: float = 1.0
-    # Likes by followed people who liked what the viewer liked (collaborative filtering, cheaply).
+    # Likes by anyone who liked what the viewer liked lately, weighted by how much they did
+    # (collaborative filtering, cheaply): on the simulated network the strongest single signal.
     kindred: float = 4.0
     # The viewer's own recent actions towards an author.
     affinity_like: float = 1.0
     affinity_repost: float = 2.0
     affinity_reply: float = 3.0
-    affinity_scale: float = 3.0
+    # An author who liked what the viewer liked probably writes about it too.
+    affinity_taste: float = 1.0
+    # Steep on purpose: the viewer's own likes are the best evidence of what they care about.
+    affinity_scale: float = 8.0
     contact_boost: float = 1.5
     # Hacker News uses 1.8 over a front page of hours; over a 72-hour window of people one
-    # follows, a gentle decay lets a good post from yesterday beat noise from now. This value
-    # and the three beside it were tuned on the simulated network (bench/RESULTS.md).
-    gravity: float = 0.5
+    # follows, a gentle decay lets a good post from two days ago beat noise from now. This
+    # value, the affinity scale and the kindred weight were tuned on the simulated network
+    # (bench/RESULTS.md).
+    gravity: float = 0.2
     out_of_network: float = 0.8
     # Twitter's author diversity: 1, 0.625, 0.44, ... down to the floor.
     diversity_decay: float = 0.5
@@ -54,18 +59,20 @@ def engagement(*, likes: int, reposts: int, replies: int, weights: Weights) -> f
 
 
 def social_proof(*, followed_likers: int, kindred_likes: int = 0, weights: Weights) -> float:
-    """More for each followed liker, and more again when those likers share the viewer's taste."""
+    """More for each followed liker, and more again when its likers share the viewer's taste."""
     return (1.0 + weights.followed_liker * math.log1p(max(followed_likers, 0))) * (
         1.0 + weights.kindred * math.log1p(max(kindred_likes, 0))
     )
 
 
-def affinity(*, likes: int, reposts: int, replies: int, is_contact: bool, weights: Weights) -> float:
-    """How close the viewer is to the author: 1 for a stranger, more with recent interactions and chat."""
+def affinity(*, likes: int, reposts: int, replies: int, is_contact: bool, weights: Weights, taste: int = 0) -> float:
+    """How close the viewer is to the author: 1 for a stranger, more with recent interactions, shared
+    taste (posts both liked) and chat."""
     weighted = (
         weights.affinity_like * max(likes, 0)
         + weights.affinity_repost * max(reposts, 0)
         + weights.affinity_reply * max(replies, 0)
+        + weights.affinity_taste * max(taste, 0)
     )
     value = 1.0 + weights.affinity_scale * math.log1p(weighted)
     return value * (weights.contact_boost if is_contact else 1.0)

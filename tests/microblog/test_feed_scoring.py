@@ -56,6 +56,9 @@ def test_affinity_grows_with_interactions_and_a_chat_contact():
     assert stranger < liked < replied
     assert affinity(likes=0, reposts=0, replies=0, is_contact=True, weights=W) == W.contact_boost
     assert affinity(likes=3, reposts=0, replies=0, is_contact=True, weights=W) == pytest.approx(liked * W.contact_boost)
+    # An author who liked what the viewer liked is closer than a stranger, less than one they engage with.
+    kindred = affinity(likes=0, reposts=0, replies=0, is_contact=False, taste=1, weights=W)
+    assert stranger < kindred < liked
 
 
 def test_recency_decays_as_age_plus_two_to_the_minus_gravity():
@@ -105,12 +108,20 @@ def candidate(post_id, author_id=1, *, hours=1.0, **facts) -> Candidate:
 
 def test_the_score_is_the_product_of_the_factors():
     item = candidate(
-        1, likes=4, replies=1, followed_likers=2, kindred_likes=1, viewer_likes=3, author_contact=True, hours=5
+        1,
+        likes=4,
+        replies=1,
+        followed_likers=2,
+        kindred_likes=1,
+        viewer_likes=3,
+        author_taste=2,
+        author_contact=True,
+        hours=5,
     )
     expected = (
         engagement(likes=4, reposts=0, replies=1, weights=W)
         * social_proof(followed_likers=2, kindred_likes=1, weights=W)
-        * affinity(likes=3, reposts=0, replies=0, is_contact=True, weights=W)
+        * affinity(likes=3, reposts=0, replies=0, is_contact=True, taste=2, weights=W)
         * recency(age_hours=5, weights=W)
     )
     assert score_candidate(item, now=NOW, weights=W) == pytest.approx(expected)
@@ -137,4 +148,7 @@ def test_reasons_name_the_strongest_factors():
     ]
     stranger = candidate(2, 8, in_network=False, author_followed=False, followed_likers=3, trending_tag="rust")
     assert reasons_for(stranger, viewer_username="alice") == ["liked by 3 people you follow", "trending #rust"]
+    kindred = candidate(4, 8, in_network=False, author_followed=False, kindred_likes=2)
+    assert reasons_for(kindred, viewer_username="alice") == ["liked by people who like what you like"]
+    assert reasons_for(candidate(5, 8, author_followed=False, kindred_likes=1), viewer_username="alice") == []
     assert reasons_for(candidate(3, 9, own=True, author_followed=False), viewer_username="u9") == ["your post"]

@@ -198,10 +198,12 @@ class Command(BaseCommand):
         """Explicit ids leave PostgreSQL's sequences behind; put them past the data.
 
         Then refresh the planner's statistics: right after a bulk load, before autovacuum
-        gets to it, PostgreSQL plans the feed queries for empty tables (seconds per page).
+        gets to it, PostgreSQL plans the feed queries for empty tables (seconds per page);
+        SQLite keeps none until ANALYZE, and without them walks a followed person's likes
+        where the viewer's few liked posts would do (21 ms instead of 0.2 at 1M posts).
         """
         statements = connection.ops.sequence_reset_sql(no_style(), [Post, Like, Follow, PostAncestor, User])
-        statements += ["ANALYZE"] if connection.vendor == "postgresql" else []
+        statements += ["ANALYZE"]
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
