@@ -69,10 +69,27 @@ def _surface(viewer) -> PostQuerySet:
     return posts_visible(viewer).not_muted_by(viewer).presented_to(viewer)
 
 
+def _by_network(viewer) -> Q:
+    following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
+    return Q(author_id__in=following) | Q(author_id=viewer.pk)
+
+
 def feed_latest(viewer) -> PostQuerySet:
     """Posts by the people the viewer follows and by the viewer, newest first."""
-    following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
-    return _surface(viewer).filter(Q(author_id__in=following) | Q(author_id=viewer.pk)).order_by("-id")
+    return _surface(viewer).filter(_by_network(viewer)).order_by("-id")
+
+
+def feed_latest_ids(viewer, *, before: int | None, count: int) -> list[int]:
+    """The newest `count` post ids (below `before`) by the people the viewer follows and the viewer.
+
+    Read on the (author, id) index alone, visibility unchecked: a page of Latest then checks
+    visibility on these few posts, not on everything its authors ever wrote (which made the
+    page's cost grow with the corpus: 40 ms at 1M posts on SQLite).
+    """
+    ids = Post.objects.filter(_by_network(viewer))
+    if before is not None:
+        ids = ids.filter(id__lt=before)
+    return list(ids.order_by("-id").values_list("id", flat=True)[:count])
 
 
 def feed_moments(viewer) -> PostQuerySet:

@@ -133,9 +133,11 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
         .annotate(nth=Window(RowNumber(), partition_by=[F("author_id")], order_by=F("id").desc()))
         .filter(nth__lte=_per_author(net))
         .order_by("-id")
-        .values("id")[:MAX_IN_NETWORK_ROWS]
+        .values_list("id", flat=True)[:MAX_IN_NETWORK_ROWS]
     )
-    reached = Q(id__in=Subquery(newest))
+    # Fetched, not nested: ORed with the out-of-network ids, a subquery here made PostgreSQL
+    # check visibility on every post there is (760 ms at 1M posts) instead of seeking ids.
+    reached = Q(id__in=list(newest))
     if outside:
         reached |= Q(id__in=outside, reply_to__isnull=True)
     rows = (

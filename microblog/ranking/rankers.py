@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..models import Post
-from ..selectors import feed_latest, feed_moments, posts_visible
+from ..selectors import feed_latest, feed_latest_ids, feed_moments, posts_visible
 from . import scoring
 from .candidates import Candidate, candidates_for
 from .reasons import reasons_for
@@ -53,22 +53,43 @@ def _presented(viewer, ids: list[int], *, checked: bool = False) -> dict[int, Po
 class ChronologicalRanker:
     """Newest first, paged by id: the baseline, and what `order=latest` serves."""
 
+    # A page looks at up to this many newest ids per item it serves (some may be hidden from the viewer).
+    SCAN_PER_ITEM = 10
+
     @staticmethod
     def posts(viewer):
         return feed_latest(viewer)
 
+    @staticmethod
+    def newest_ids(viewer, *, before: int | None, count: int) -> list[int] | None:
+        """The ids a page may come from, picked cheaply before visibility; None: no such shortcut."""
+        return feed_latest_ids(viewer, before=before, count=count)
+
     def page(self, *, viewer, cursor: str | None, limit: int) -> FeedPage:
-        posts = self.posts(viewer).select_related("original__author")
+        before = None
         if cursor is not None:
             position = cursor_decode(cursor)
             if not isinstance(position, LatestCursor):
                 raise InvalidCursor(cursor)
-            posts = posts.filter(pk__lt=position.before)
+            before = position.before
+        posts = self.posts(viewer).select_related("original__author")
+        if before is not None:
+            posts = posts.filter(pk__lt=before)
+        scan = limit * self.SCAN_PER_ITEM
+        ids = self.newest_ids(viewer, before=before, count=scan)
+        if ids is not None:
+            posts = posts.filter(pk__in=ids)
         rows = list(posts[: limit + 1])
-        more = len(rows) > limit
-        rows = rows[:limit]
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1].pk
+        elif ids is not None and len(ids) == scan:
+            # Fewer visible posts than asked among all those scanned: the next page goes on below them.
+            last = ids[-1]
+        else:
+            last = None
         items = [FeedItem(post=post, score=None, reasons=self._reasons(viewer, post)) for post in rows]
-        next_cursor = cursor_encode(LatestCursor(before=rows[-1].pk)) if more else None
+        next_cursor = cursor_encode(LatestCursor(before=last)) if last is not None else None
         return FeedPage(items=items, next_cursor=next_cursor)
 
     @staticmethod
@@ -82,6 +103,12 @@ class MomentsRanker(ChronologicalRanker):
     @staticmethod
     def posts(viewer):
         return feed_moments(viewer)
+
+    @staticmethod
+    def newest_ids(viewer, *, before: int | None, count: int) -> None:
+        # Moments are a small share of the circle's posts (contacts-only, no replies): an index
+        # pick by author alone would mostly find posts the page then drops.
+        return None
 
     @staticmethod
     def _reasons(viewer, post: Post) -> list[str]:
