@@ -147,7 +147,7 @@ def test_share_a_post_into_a_chat_and_take_a_thread_private(new_page, alice, bob
     bob_page.goto(f"/chat/{direct.pk}/")
     log_in(alice_page, "alice")
     alice_page.get_by_label("What's happening?").fill("Harbour walk on Sunday? #walk")
-    alice_page.get_by_role("button", name="Post").click()
+    alice_page.get_by_role("button", name="Post", exact=True).click()
     alice_page.locator("article.post").filter(has_text="Harbour walk").get_by_role("link", name="0 replies").click()
     post_url = alice_page.url
 

@@ -21,7 +21,7 @@ def test_compose_a_post_and_find_it_on_home_and_its_tag(new_page):
     box = page.get_by_label("What's happening?")
     box.fill("Snow in #北京 today <script>alert(1)</script>")
     page.locator("#compose-count").filter(has_text="43 / 2000").wait_for()  # the JS counter runs under the CSP
-    page.get_by_role("button", name="Post").click()
+    page.get_by_role("button", name="Post", exact=True).click()
     post = page.locator("article.post").first
     post.get_by_text("<script>alert(1)</script>").wait_for()  # shown as text, not run
     assert post.locator("script").count() == 0
@@ -81,7 +81,7 @@ def test_follow_and_repost_with_comments_builds_the_chain(new_page, make_user, p
 
     _log_in(amy, "amy", password)
     amy.get_by_label("What's happening?").fill("Sunrise over the harbour #photo")
-    amy.get_by_role("button", name="Post").click()
+    amy.get_by_role("button", name="Post", exact=True).click()
     amy.locator("article.post").filter(has_text="Sunrise over the harbour").wait_for()
 
     _log_in(ben, "ben", password)

@@ -107,7 +107,7 @@ def test_home_shows_new_posts_live_without_moving_what_the_reader_sees(new_page,
     log_in(writer, "bob", password)
     wait_until_online(writer, "alice")
     writer.get_by_label("What's happening?").fill("fresh news")
-    writer.get_by_role("button", name="Post").click()
+    writer.get_by_role("button", name="Post", exact=True).click()
     writer.locator("article.post").filter(has_text="fresh news").wait_for()
 
     announcement = reader.get_by_role("button", name="1 new post")
