@@ -173,12 +173,18 @@ def live_daphne(daphne_server):
         daphne_server.start()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module.
+
+    Per module, not per session: while Playwright's sync API is open it keeps an event loop
+    running in the main thread, where the services' after-commit pushes (async_to_sync) then
+    refuse to run; closed at the end of the module, it no longer breaks the tests that follow.
+    """
     if not os.path.exists(CHROMIUM):
         skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium)", "E2E_REQUIRED")
-    # Playwright's sync API keeps an event loop running in this thread; Django would then
-    # refuse the test's own ORM calls as "async unsafe". The ORM use here is the test's, not the app's.
+    # That running loop also makes Django refuse the test's own ORM calls as "async unsafe".
+    # The ORM use here is the test's, not the app's.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 

@@ -50,8 +50,9 @@ def pytest_terminal_summary(terminalreporter):
 def without_event_loop(function, /, *args, **kwargs):
     """Calls `function` in a thread with no running event loop.
 
-    Playwright's sync API (the e2e tests, earlier in a full run) leaves a loop running in
-    the main thread, where the services' after-commit pushes (async_to_sync) refuse to run.
+    For the modules that drive Chromium too: while Playwright's sync API is open it keeps a
+    loop running in the main thread, where the services' after-commit pushes (async_to_sync)
+    refuse to run.
     """
 
     def call():
