@@ -19,6 +19,8 @@ bench/RESULTS.md (other sections are left alone) and the plot bench/feed_latency
 import argparse
 import json
 import os
+import platform
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -267,11 +269,11 @@ def section(runs: dict) -> str:
         "## Feed\n\n"
         "GET /api/feed/ in-process through DRF (APIClient, force-authenticated: no token query), one process, "
         "local cache (locmem) for snapshots. Corpus: `seed_bench --users posts/20 --posts N` over 7 days; the "
-        "feed window is 72 h, the 3 newest posts per followed author.\n\n"
+        "feed window is 72 h, 600 in-network rows shared among the people followed (at least 3 each).\n\n"
         "![Feed page latency against corpus size, ranked and latest](feed_latency.png)\n\n"
-        f"Machine: {os.cpu_count()} CPUs (AMD EPYC), shared: other helpers' test suites (and, for SQLite, "
-        "the PostgreSQL seeding) ran at the same time (load averages below, on 2 cores), so absolute figures "
-        "are pessimistic; compare within a run.\n"
+        f"Machine: {os.cpu_count()} CPUs (AMD EPYC), {platform.python_implementation()} "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; the load averages of each run are "
+        "given below (a figure taken under load is several times the quiet one; compare within a run).\n"
     ]
     for kind, run in runs.items():
         load = " → ".join(f"{value:.1f}" for value in run["load"])
