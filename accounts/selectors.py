@@ -9,7 +9,8 @@ def user_by_username(username: str) -> User | None:
     return User.objects.filter(username__iexact=username, is_active=True).first()
 
 
-def are_contacts(a: User, b: User) -> bool:
+def are_contacts(a: User, b: User | int) -> bool:
+    """`b` may be a user or a user's id (the same query either way)."""
     return Contact.objects.filter(user=a, contact=b).exists()
 
 
@@ -21,8 +22,8 @@ def contacts_of(user: User) -> QuerySet[User]:
     return User.objects.filter(contact_links__contact=user, is_active=True).order_by("username")
 
 
-def is_blocked_between(a: User, b: User) -> bool:
-    """True when either has blocked the other: blocks cut both ways."""
+def is_blocked_between(a: User, b: User | int) -> bool:
+    """True when either has blocked the other: blocks cut both ways. `b` may be a user or an id."""
     return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
 
 

@@ -633,8 +633,7 @@ def _told_of_activity(user: User, conversation: Conversation) -> list[int]:
 
 
 def _direct_refused(user: User, other_id: int) -> bool:
-    blocked = Block.objects.filter(Q(blocker=user, blocked_id=other_id) | Q(blocker_id=other_id, blocked=user))
-    return not Contact.objects.filter(user=user, contact_id=other_id).exists() or blocked.exists()
+    return not are_contacts(user, other_id) or is_blocked_between(user, other_id)
 
 
 def typing_send(*, user: User, conversation: Conversation) -> None:

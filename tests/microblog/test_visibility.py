@@ -155,6 +155,34 @@ def test_visibility_for_many_viewers_at_once_matches_each_viewers_own(world, dja
             assert {post for post, viewer in pairs if viewer == person.pk} == expected(name, world=world)
 
 
+def test_the_feed_news_audience_matches_each_followers_own_view(world, django_user_model, make_user):
+    """`feed_followers_seeing` restates the visibility rule set-wise (for `feed.new`); it must not drift from it."""
+    from microblog.models import Follow, Mute, Post
+    from microblog.selectors import feed_followers_seeing, posts_visible
+
+    people = [django_user_model.objects.get(username=name) for name in VIEWERS if name != "anonymous"]
+    muter = make_user(username="muter")
+    people.append(muter)
+    authors = {name: django_user_model.objects.get(username=name) for name in ("author", "follower")}
+    # Everyone follows both authors (rows made directly: a block would refuse the follow now).
+    Follow.objects.bulk_create(
+        [Follow(follower=person, followee=author) for person in people for author in authors.values()],
+        ignore_conflicts=True,
+    )
+    Mute.objects.create(user=muter, muted=authors["author"])
+    checked = 0
+    for post in Post.objects.filter(pk__in=[*world["posts"].values(), world["reply"]]):
+        heard = set(feed_followers_seeing(post).values_list("follower_id", flat=True))
+        would_see = {
+            person.pk
+            for person in people
+            if person.pk != post.author_id and posts_visible(person).not_muted_by(person).filter(pk=post.pk).exists()
+        }
+        assert heard - {post.author_id} == would_see, post.body
+        checked += len(people)
+    assert checked == 4 * len(people)
+
+
 def test_moments_show_the_contacts_only_post_to_the_author_and_contacts_only(world):
     for viewer in VIEWERS[:-1]:
         moments = world["clients"][viewer].get("/api/feed/?order=moments").json()["results"]
