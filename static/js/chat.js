@@ -156,6 +156,45 @@ function showMuted(conversation, muted) {
   }
 }
 
+// Who came and went, as a line in the chat: "@ann added @bob", "You left this group", ...
+function membersText({ by, added, removed }) {
+  const names = (people) => people.map((name) => (name === me ? "you" : `@${name}`)).join(", ");
+  const who = by === me ? "You" : `@${by}`;
+  if (added.length) return `${who} added ${names(added)}`;
+  if (removed.length === 1 && removed[0] === by) return by === me ? "You left this group" : `@${by} left`;
+  return `${who} removed ${names(removed)}`;
+}
+
+// conversation.members: a line in the open chat; when the reader is the one who is out, their page
+// stops offering to send (the server would refuse) and the chat list says so.
+function showMembers(change) {
+  const out = change.removed.includes(me);
+  const entry = document.querySelector(`#conversation-list [data-conversation="${Number(change.conversation)}"]`);
+  if (change.added.includes(me) && !entry && document.getElementById("conversation-list")) {
+    location.reload(); // added to a group: fetch the list with it
+    return;
+  }
+  if (out && entry) {
+    entry.classList.add("is-gone");
+    entry.querySelector(".preview").textContent = membersText(change);
+  }
+  if (change.conversation !== conversationId || !list) return;
+  const line = document.createElement("li");
+  line.className = "msg system";
+  line.textContent = membersText(change);
+  const stick = nearBottom();
+  list.append(line);
+  if (stick) scrollToBottom();
+  if (out) {
+    const input = composer.querySelector("textarea");
+    input.disabled = true;
+    input.placeholder = "You are no longer in this group.";
+    composer.querySelector("button").disabled = true;
+    clearTimeout(typingTimer);
+    typingLine.textContent = "";
+  }
+}
+
 function onFrame(frame) {
   switch (frame.type) {
     case "message.new":
@@ -179,6 +218,9 @@ function onFrame(frame) {
       break;
     case "conversation.muted":
       showMuted(frame.conversation, frame.muted);
+      break;
+    case "conversation.members":
+      showMembers(frame);
       break;
     case "shared_post.updated":
       refreshCards(frame.shared_post);

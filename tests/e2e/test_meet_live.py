@@ -130,3 +130,36 @@ def test_a_shared_cards_counts_change_live_and_it_turns_unavailable_when_deleted
     bob_page.goto(f"/p/{post.pk}/")
     bob_page.get_by_role("button", name="Delete").click()
     expect(card).to_have_text("This post is unavailable.")
+
+
+def test_an_open_group_page_shows_who_came_and_went_and_closes_for_whoever_is_out(
+    new_page, daphne_server, alice, bob, make_user, contacts
+):
+    carol, dave = make_user(username="carol"), make_user(username="dave")
+    for person in (bob, carol, dave):
+        contacts(alice, person)
+    group = rest_call(
+        daphne_server, alice, "POST", "/api/conversations/", {"members": ["bob", "carol"], "title": "Trip"}
+    )
+    bob_page, carol_page = signed_in_page(new_page, daphne_server, bob), signed_in_page(new_page, daphne_server, carol)
+    for page in (bob_page, carol_page):
+        page.goto(f"/chat/{group['id']}/")
+        page.evaluate(SOCKET_READY)
+
+    rest_call(daphne_server, alice, "POST", f"/api/conversations/{group['id']}/members/", {"usernames": ["dave"]})
+    rest_call(daphne_server, alice, "DELETE", f"/api/conversations/{group['id']}/members/bob/")
+    for page in (bob_page, carol_page):
+        expect(page.locator("#messages .msg.system").first).to_have_text("@alice added @dave")
+    expect(carol_page.locator("#messages .msg.system").nth(1)).to_have_text("@alice removed @bob")
+    expect(bob_page.locator("#messages .msg.system").nth(1)).to_have_text("@alice removed you")
+    # Bob is out: his page no longer offers to send, and his chat list says what happened.
+    expect(bob_page.get_by_label("Message", exact=True)).to_be_disabled()
+    expect(bob_page.get_by_role("button", name="Send")).to_be_disabled()
+    entry = bob_page.locator(f'#conversation-list [data-conversation="{group["id"]}"]')
+    expect(entry).to_have_class(re.compile(r"\bis-gone\b"))
+    expect(entry.locator(".preview")).to_have_text("@alice removed you")
+    expect(carol_page.get_by_label("Message", exact=True)).to_be_enabled()
+
+    rest_call(daphne_server, carol, "DELETE", f"/api/conversations/{group['id']}/members/carol/")
+    expect(carol_page.locator("#messages .msg.system").nth(2)).to_have_text("You left this group")
+    expect(carol_page.get_by_role("button", name="Send")).to_be_disabled()
