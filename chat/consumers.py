@@ -111,14 +111,31 @@ class MessageWriter:
             batch = [await self.waiting.get()]
             while len(batch) < MAX_BATCH and not self.waiting.empty():
                 batch.append(self.waiting.get_nowait())
+            sends = [send for send, _ in batch]
             try:
-                results = await _store_batch([send for send, _ in batch])
+                results = await _store_batch(sends)
             except Exception as exc:
-                logger.exception("Storing a batch of %d messages failed", len(batch))
-                results = [(None, exc)] * len(batch)
+                if len(sends) == 1:
+                    logger.exception("Storing a message failed")
+                    results = [(None, exc)]
+                else:
+                    # The batch is one transaction, so nothing of it was stored: each send goes again
+                    # alone, and only the one that cannot be stored is refused (retries are safe:
+                    # client_id makes them idempotent).
+                    logger.warning("Storing a batch of %d messages failed; storing them one by one", len(sends))
+                    results = [await self._store_alone(send) for send in sends]
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+    @staticmethod
+    async def _store_alone(send: services.OutgoingMessage) -> tuple[dict | None, Exception | None]:
+        try:
+            (result,) = await _store_batch([send])
+        except Exception as exc:
+            logger.exception("Storing a message failed")
+            return None, exc
+        return result
 
 
 _writers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MessageWriter]" = weakref.WeakKeyDictionary()

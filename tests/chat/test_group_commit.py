@@ -42,3 +42,38 @@ def test_a_retried_batch_creates_nothing_new(alice, bob, befriend):
     assert all(r.created for r in first) and not any(r.created for r in again)
     assert [r.message.pk for r in first] == [r.message.pk for r in again]
     assert Message.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_send_that_breaks_its_batch_does_not_take_the_others_down(alice, bob, befriend, monkeypatch, caplog):
+    import asyncio
+
+    from chat import consumers, services
+
+    conversation = befriend(alice, bob)
+    real = services.message_send_many
+
+    def breaks_on_boom(*, sends):
+        if any(send.body == "boom" for send in sends):
+            raise RuntimeError("an unexpected failure")
+        return real(sends=sends)
+
+    monkeypatch.setattr(services, "message_send_many", breaks_on_boom)
+
+    async def send_three():
+        writer = consumers.MessageWriter()
+        bodies = ["before", "boom", "after"]
+        # Submitted before the writer runs, so the three go in one batch.
+        futures = [
+            writer.submit(OutgoingMessage(sender=alice, conversation_id=conversation.pk, body=body, client_id=body))
+            for body in bodies
+        ]
+        results = await asyncio.gather(*futures)
+        writer.task.cancel()
+        return results
+
+    results = asyncio.run(send_three())
+    assert [rendered["body"] if rendered else None for rendered, _ in results] == ["before", None, "after"]
+    assert isinstance(results[1][1], RuntimeError)
+    assert [m.body for m in Message.objects.filter(conversation=conversation).order_by("id")] == ["before", "after"]
+    assert "storing them one by one" in caplog.text
