@@ -1,12 +1,26 @@
 from django.contrib import admin
-from django.http import JsonResponse
-from django.urls import include, path, re_path
+from django.http import HttpResponse, JsonResponse
+from django.urls import Resolver404, include, path, re_path, resolve
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 
-@csrf_exempt  # nothing here to protect: it only ever answers 404
-def api_not_found(request, *args, **kwargs) -> JsonResponse:
+@csrf_exempt  # nothing here to protect: it only ever answers 404 or points elsewhere
+def api_not_found(request, *args, **kwargs) -> HttpResponse:
+    """Any other /api/ path: JSON 404, as API clients expect, not Django's HTML page.
+
+    Matching every /api/ path, this view would keep APPEND_SLASH from ever redirecting, so it
+    does that itself for a path that exists with a slash: 308, which keeps the method and body.
+    """
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            redirect = HttpResponse(status=308)
+            redirect["Location"] = request.get_full_path(force_append_slash=True)
+            return redirect
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
