@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from autobahn.exception import Disconnected
@@ -75,6 +76,19 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
+
+
+# One thread of its own: opens and closes of a user's sockets keep their order (counts, and the
+# online/offline they announce), as they did in the shared thread.
+_presence_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="presence")
+
+
+def _beside_the_writer(function):
+    """Runs presence bookkeeping in a thread of its own, not in the one thread shared by
+    `database_sync_to_async` calls: a thousand sockets closing at once (a network blip) would
+    otherwise queue their cache round trips and contact lookups in front of every message
+    waiting to be stored."""
+    return database_sync_to_async(function, thread_sensitive=False, executor=_presence_thread)
 
 
 @database_sync_to_async
@@ -200,7 +214,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         watch_layer(self.channel_layer, self)
-        await database_sync_to_async(presence.socket_opened)(self.user)
+        await _beside_the_writer(presence.socket_opened)(self.user)
         presence.heartbeat_start()
 
     async def dispatch(self, message):
@@ -221,7 +235,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             # with the same client_id and gets the stored message back.
             for task in self.pending_sends:
                 task.cancel()
-            await database_sync_to_async(presence.socket_closed)(self.user)
+            await _beside_the_writer(presence.socket_closed)(self.user)
 
     async def receive(self, text_data=None, bytes_data=None):
         client_id = None

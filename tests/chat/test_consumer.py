@@ -141,3 +141,46 @@ def test_generated_bad_frames_never_crash_or_store(batch, alice, bob):
 
     async_to_sync(scenario)()
     assert not Message.objects.exists()
+
+
+def test_sockets_closing_slowly_do_not_hold_up_anyone_s_messages(alice, bob, befriend, monkeypatch):
+    """Presence bookkeeping of closing sockets runs beside the message writer, not in front of it."""
+    import asyncio
+    import threading
+
+    from chat import presence
+
+    conversation = befriend(alice, bob)
+    release = threading.Event()
+    closing_for_real = presence.socket_closed
+
+    def held_close(user):
+        release.wait(20)
+        closing_for_real(user)
+
+    monkeypatch.setattr(presence, "socket_closed", held_close)
+    bob_key, alice_key = token_for(user=bob).key, token_for(user=alice).key
+
+    async def scenario():
+        closing = [communicator_for(bob_key) for _ in range(3)]
+        for socket in closing:
+            assert (await socket.connect())[0]
+        sender = communicator_for(alice_key)
+        assert (await sender.connect())[0]
+        for socket in closing:  # the closes start, and stay held in their presence bookkeeping
+            await socket.send_input({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.sleep(0.2)
+        frame = {"type": "message.send", "conversation": conversation.pk, "body": "still here", "client_id": "c1"}
+        await sender.send_json_to(frame)
+        try:
+            acked = await frames_until(sender, "message.ack")
+        finally:
+            release.set()
+            for socket in closing:
+                await socket.wait(10)
+            await sender.disconnect()
+        return acked[-1]
+
+    ack = async_to_sync(scenario)()
+    assert ack["message"]["body"] == "still here"
+    assert Message.objects.filter(conversation=conversation, body="still here").count() == 1
