@@ -252,6 +252,9 @@ LOGGING = {
     "formatters": {"leveled": {"format": "%(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "leveled"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # While Redis is down the pub/sub layer logs a traceback a second; one a minute says as much.
+    "filters": {"once_a_minute": {"()": "realtime.log_filters.OncePerInterval", "seconds": 60}},
+    "loggers": {"channels_redis.pubsub": {"filters": ["once_a_minute"]}},
 }
 
 # Chat: per-socket limits (the benchmark raises them for its own run).
@@ -266,9 +269,10 @@ EVENT_RETENTION = timedelta(days=int(os.environ.get("EVENT_RETENTION_DAYS", 7)))
 # The home feed. `order=ranked` uses FEED_RANKER (a class with `page(viewer=, cursor=, limit=)`);
 # set it to "microblog.ranking.rankers.ChronologicalRanker" to serve newest-first for both orders.
 FEED_RANKER = os.environ.get("FEED_RANKER", "microblog.ranking.rankers.WeightedRanker")
-# Candidates: the newest FEED_PER_AUTHOR posts of each followed person within FEED_WINDOW, so a
-# page costs what the viewer follows, not what exists; out-of-network posts need this many
-# followed likers (trending-tag posts come in too), and make up at most 1 in 5 items.
+# Candidates: the newest posts of the people followed within FEED_WINDOW, 600 shared among them
+# (at least FEED_PER_AUTHOR each), so a page costs what the viewer follows, not what exists;
+# out-of-network posts need this many followed likers (trending-tag posts come in too), and make
+# up at most 1 in 5 items.
 FEED_WINDOW = timedelta(hours=int(os.environ.get("FEED_WINDOW_HOURS", 72)))
 FEED_PER_AUTHOR = 3
 FEED_MIN_FOLLOWED_LIKERS = 2
