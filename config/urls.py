@@ -12,9 +12,9 @@ def api_not_found(request, *args, **kwargs) -> HttpResponse:
     Matching every /api/ path, this view would keep APPEND_SLASH from ever redirecting, so it
     does that itself for a path that exists with a slash: 308, which keeps the method and body.
     """
-    if not request.path.endswith("/"):
+    if not request.path_info.endswith("/"):
         try:
-            match = resolve(request.path + "/")
+            match = resolve(request.path_info + "/")
         except Resolver404:
             match = None
         if match is not None and match.func is not api_not_found:
