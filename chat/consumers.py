@@ -78,6 +78,18 @@ class TokenBucket:
         return True
 
 
+# Send buckets per user on this worker, shared by that user's sockets (held by them: a bucket
+# goes when the user's last socket here closes). Opening more tabs does not raise the rate.
+_send_buckets: "weakref.WeakValueDictionary[int, TokenBucket]" = weakref.WeakValueDictionary()
+
+
+def _send_bucket_of(user_id: int) -> TokenBucket:
+    bucket = _send_buckets.get(user_id)
+    if bucket is None:
+        bucket = _send_buckets[user_id] = TokenBucket(settings.CHAT_MESSAGES_PER_SECOND)
+    return bucket
+
+
 # One thread of its own: opens and closes of a user's sockets keep their order (counts, and the
 # online/offline they announce), as they did in the shared thread.
 _presence_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="presence")
@@ -193,7 +205,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN_ORIGIN)
             return
-        self.send_bucket = TokenBucket(settings.CHAT_MESSAGES_PER_SECOND)
+        self.send_bucket = _send_bucket_of(self.user.pk)
         self.typing_bucket = TokenBucket(settings.CHAT_TYPING_PER_SECOND)
         # Pushes at or below this seq were already sent by a replay; they are dropped, not doubled.
         self.replayed_through = 0

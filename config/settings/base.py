@@ -167,7 +167,7 @@ LOGIN_FAILURE_LIMIT_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_AD
 LOGIN_FAILURE_WINDOW = timedelta(minutes=30)
 REGISTRATIONS_PER_ADDRESS = int(os.environ.get("REGISTRATIONS_PER_ADDRESS", 20))
 REGISTRATION_WINDOW = timedelta(hours=1)
-# Per user: (most actions, window). Chat sockets also have a per-socket rate (CHAT_*_PER_SECOND).
+# Per user: (most actions, window). Chat sockets also have their own rates (CHAT_*_PER_SECOND).
 ACTION_LIMITS = {
     "post": (int(os.environ.get("POSTS_PER_HOUR", 100)), timedelta(hours=1)),
     "message": (int(os.environ.get("MESSAGES_PER_MINUTE", 1200)), timedelta(minutes=1)),  # a socket's 20/s
@@ -257,7 +257,8 @@ LOGGING = {
     "loggers": {"channels_redis.pubsub": {"filters": ["once_a_minute"]}},
 }
 
-# Chat: per-socket limits (the benchmark raises them for its own run).
+# Chat sockets: messages a second per user on a worker (shared by their sockets), typing frames a
+# second per socket (the benchmark raises them for its own run).
 CHAT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_MESSAGES_PER_SECOND", 20))
 CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
 # Seconds a user's presence count lives unless the workers holding their sockets refresh it

@@ -205,3 +205,24 @@ def test_pushes_that_came_live_before_a_resume_are_not_replayed_again(socket_for
         frames.append(frame)
     assert [f["message"]["body"] for f in frames] == ["missed"]  # "live" is not sent twice
     assert frame["last"] == start + 2
+
+
+def test_a_second_socket_does_not_double_the_send_rate(socket_for, daphne_server, alice, pair):
+    tabs = [socket_for(daphne_server, alice) for _ in range(2)]
+    for n in range(25):
+        for index, tab in enumerate(tabs):
+            tab.send(type="message.send", conversation=pair.pk, body=f"tab {index} says {n}", client_id=f"t{index}-{n}")
+    answers = []
+    for tab in tabs:  # 25 answers each; pushes of either tab's messages come in between
+        mine = 0
+        while mine < 25:
+            frame = tab.recv()
+            if frame["type"] in ("message.ack", "error"):
+                answers.append(frame)
+                mine += 1
+    limited = [f for f in answers if f["type"] == "error" and f["code"] == "rate_limited"]
+    acked = [f for f in answers if f["type"] == "message.ack"]
+    # 50 sends against one bucket of 20 a second: all would pass only if they trickled in over 1.5 s.
+    assert limited, "two sockets together sent past the per-user rate"
+    assert len(acked) + len(limited) == 50
+    assert Message.objects.count() == len(acked)

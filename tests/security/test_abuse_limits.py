@@ -1,7 +1,7 @@
 """Abuse limits: each answers 429 with Retry-After, and a parallel burst gets no more through than the limit.
 
-Logins and sign-ups have their own tests in tests/accounts; the socket's per-socket send
-rate (an `error` frame with code `rate_limited`) is in tests/chat/test_socket_chat.py.
+Logins and sign-ups have their own tests in tests/accounts; the sockets' send rate per user
+(an `error` frame with code `rate_limited`) is in tests/chat/test_socket_chat.py.
 """
 
 import json
