@@ -1,6 +1,6 @@
 """Feed benchmark: page latency against corpus size, ranked vs latest, and ranking quality.
 
-    python bench/feed_bench.py [--sizes 100000,1000000] [--database sqlite|postgres|both] [--requests 40]
+    python bench/feed_bench.py [--sizes 100000,1000000] [--database sqlite|postgres|both] [--requests 40] [--seed 1]
 
 For each corpus size it builds (once; reused afterwards) a database with
 `manage.py seed_bench --users size/20 --posts size`, then, in a fresh process on that
@@ -14,6 +14,11 @@ Each database's figures are kept in bench/out/feed-results-KIND.json, so SQLite 
 PostgreSQL may be measured in separate runs; every run rewrites the "## Feed" section of
 bench/RESULTS.md (other sections are left alone) and the plot bench/feed_latency.png
 (matplotlib, from requirements-bench.txt) from the latest figures of each database.
+
+The feed's weights were tuned on the network of seed 1 (the default). `--seed N` builds and
+measures another network of the same shape (its own databases, its own results file, its own
+subsection in RESULTS.md; the plot stays on seed 1), so quality can be checked on a network the
+weights have never seen.
 """
 
 import argparse
@@ -33,6 +38,7 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 PLOT = ROOT / "bench" / "feed_latency.png"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 QUALITY_VIEWERS = 50
+DEFAULT_SEED = 1
 
 
 def env_for(url: str) -> dict:
@@ -41,10 +47,16 @@ def env_for(url: str) -> dict:
     return env
 
 
-def database_url(kind: str, size: int) -> str:
+def seed_suffix(seed: int, separator: str) -> str:
+    """Seed 1's databases and results keep the names they had before seeds were an option."""
+    return "" if seed == DEFAULT_SEED else f"{separator}seed{seed}"
+
+
+def database_url(kind: str, size: int, seed: int) -> str:
     if kind == "sqlite":
-        return f"sqlite:///{OUT / f'feed-{size}.sqlite3'}"
-    name = f"feed_bench_{size}"
+        path = OUT / f"feed-{size}{seed_suffix(seed, '-')}.sqlite3"
+        return f"sqlite:///{path}"
+    name = f"feed_bench_{size}{seed_suffix(seed, '_')}"
     import psycopg
 
     with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as connection:
@@ -57,8 +69,8 @@ def manage(env: dict, *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def build(kind: str, size: int) -> tuple[dict, float | None]:
-    env = env_for(database_url(kind, size))
+def build(kind: str, size: int, seed: int) -> tuple[dict, float | None]:
+    env = env_for(database_url(kind, size, seed))
     manage(env, "migrate", "-v0")
     probe = "from accounts.models import User; print(User.objects.filter(username='bench0').exists())"
     seeded = subprocess.run(
@@ -67,7 +79,7 @@ def build(kind: str, size: int) -> tuple[dict, float | None]:
     if seeded.stdout.strip().endswith(b"True"):  # after Django 5.2's "N objects imported" line
         return env, None
     started = time.monotonic()
-    manage(env, "seed_bench", "--users", str(max(size // 20, 100)), "--posts", str(size))
+    manage(env, "seed_bench", "--users", str(max(size // 20, 100)), "--posts", str(size), "--seed", str(seed))
     return env, time.monotonic() - started
 
 
@@ -76,8 +88,8 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def measure(requests: int) -> dict:
-    """Runs inside the benchmark database's own process (see `main`)."""
+def measure(requests: int, seed: int) -> dict:
+    """Runs inside the benchmark database's own process (see `main`); `seed` built that database."""
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -125,7 +137,7 @@ def measure(requests: int) -> dict:
         missing = [pk for pk in ids if pk not in originals]
         originals.update(dict(Post.objects.filter(pk__in=missing).values_list("id", "body")))
         index = int(user.username.removeprefix("bench"))
-        liked = interests_of(index, seed=1)
+        liked = interests_of(index, seed=seed)
         return sum(topic_of(originals[pk]) in liked for pk in ids) / max(len(ids), 1)
 
     viewers = list(User.objects.filter(username__in=[f"bench{i}" for i in range(QUALITY_VIEWERS)]))
@@ -195,10 +207,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgres", "both"])
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="the simulated network (weights tuned on 1)")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.requests)))
+        print(json.dumps(measure(args.requests, args.seed)))
         return
     OUT.mkdir(parents=True, exist_ok=True)
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -207,9 +220,9 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         rows = []
         for size in sizes:
-            env, seeded = build(kind, size)
+            env, seeded = build(kind, size, args.seed)
             measured = subprocess.run(
-                [sys.executable, __file__, "--measure", "--requests", str(args.requests)],
+                [sys.executable, __file__, "--measure", "--requests", str(args.requests), "--seed", str(args.seed)],
                 cwd=ROOT,
                 env=env,
                 check=True,
@@ -224,15 +237,18 @@ def main() -> None:
             "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "load": [load_before, os.getloadavg()[0]],
             "requests": args.requests,
+            "seed": args.seed,
             "rows": rows,
         }
-        (OUT / f"feed-results-{kind}.json").write_text(json.dumps(run))
-    runs = {}
-    for kind in ("sqlite", "postgres"):
-        kept = OUT / f"feed-results-{kind}.json"
-        if kept.exists():
-            runs[kind] = json.loads(kept.read_text())
-    plot(runs)
+        (OUT / f"feed-results-{kind}{seed_suffix(args.seed, '-')}.json").write_text(json.dumps(run))
+    runs = {}  # "sqlite", "postgres", then any other seed's runs ("sqlite-seed7", "postgres-seed7")
+
+    def shown_order(path: Path) -> tuple[bool, bool]:
+        return ("-seed" in path.stem, "postgres" in path.stem)
+
+    for kept in sorted(OUT.glob("feed-results-*.json"), key=shown_order):
+        runs[kept.stem.removeprefix("feed-results-")] = json.loads(kept.read_text())
+    plot({name: run for name, run in runs.items() if run.get("seed", DEFAULT_SEED) == DEFAULT_SEED})
     write_results(section(runs))
 
 
@@ -275,13 +291,19 @@ def section(runs: dict) -> str:
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; the load averages of each run are "
         "given below (a figure taken under load is several times the quiet one; compare within a run).\n"
     ]
-    for kind, run in runs.items():
+    for name, run in runs.items():
         load = " → ".join(f"{value:.1f}" for value in run["load"])
+        seed = run.get("seed", DEFAULT_SEED)
+        held_out = (
+            ""
+            if seed == DEFAULT_SEED
+            else f" Network of seed {seed}: held out, the weights were tuned on seed {DEFAULT_SEED}'s network."
+        )
         intro = (
             f"Command: `{run['command'].strip()}` (also `make bench-feed`), finished {run['finished']}, "
-            f"{run['requests']} requests per figure, load average {load}."
+            f"{run['requests']} requests per figure, load average {load}.{held_out}"
         )
-        parts.append(report(kind, run["rows"], intro))
+        parts.append(report(name.replace("-seed", ", seed "), run["rows"], intro))
     return "\n".join(parts) + "\n"
 
 
