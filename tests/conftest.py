@@ -151,6 +151,21 @@ def daphne_env() -> dict:
 
 
 @pytest.fixture(scope="session")
+def consumer_threads_close_connections(django_db_setup):
+    """For tests that run the consumer in this process: at the end of the session, the threads it
+    ran database work in (asgiref's shared one, the presence one) close their connections, which
+    they keep open for CONN_MAX_AGE; PostgreSQL refuses to drop a test database still in use."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    from chat.consumers import _presence_thread
+
+    for executor in (SyncToAsync.single_thread_executor, _presence_thread):
+        executor.submit(connections.close_all).result(timeout=10)
+
+
+@pytest.fixture(scope="session")
 def daphne_server(django_db_setup, django_db_blocker):
     """A real daphne process serving config.asgi on the test database.
 

@@ -16,7 +16,7 @@ from chat import services
 from chat.models import Message
 from config.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("consumer_threads_close_connections")]
 
 
 def communicator_for(token_key: str) -> WebsocketCommunicator:
