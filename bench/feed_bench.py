@@ -259,7 +259,7 @@ def plot(runs: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    figure, axes = plt.subplots(figsize=(9.5, 4.5), dpi=120)
     styles = {"sqlite": "-", "postgres": "--"}
     colors = {"ranked first page": "tab:blue", "ranked later page": "tab:green", "latest first page": "tab:orange"}
     for kind, run in runs.items():
@@ -274,7 +274,8 @@ def plot(runs: dict) -> None:
     axes.set_xlabel("posts in the database")
     axes.set_ylabel("GET /api/feed/ latency, ms (faint: p99)")
     axes.set_title("Feed page (20 items), viewer following 300 accounts")
-    axes.legend(fontsize=7)
+    # Outside the axes, with handles long enough to tell solid (SQLite) from dashed (PostgreSQL).
+    axes.legend(fontsize=7, handlelength=4, loc="upper left", bbox_to_anchor=(1.01, 1))
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     figure.savefig(PLOT)
