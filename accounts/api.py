@@ -3,7 +3,7 @@
 from django.contrib.auth import logout
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,10 +28,7 @@ class RegisterView(APIView):
 
     @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer, 429: RATE_LIMITED_RESPONSE})
     def post(self, request):
-        try:
-            services.registration_check(client_address=services.client_address(request))
-        except services.RateLimited as limited:
-            raise Throttled(wait=limited.retry_after, detail=limited.detail) from None
+        services.registration_check(client_address=services.client_address(request))
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_register(**serializer.validated_data)
@@ -48,14 +45,11 @@ class TokenView(APIView):
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            user = services.user_authenticate(
-                request=request._request,
-                client_address=services.client_address(request),
-                **serializer.validated_data,
-            )
-        except services.RateLimited as limited:
-            raise Throttled(wait=limited.retry_after, detail=limited.detail) from None
+        user = services.user_authenticate(
+            request=request._request,
+            client_address=services.client_address(request),
+            **serializer.validated_data,
+        )
         if user is None:
             raise ValidationError({"non_field_errors": [BAD_CREDENTIALS]})
         return Response({"token": services.token_for(user=user).key})

@@ -27,6 +27,28 @@ def is_blocked_between(a: User, b: User | int) -> bool:
     return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
 
 
+# Blocks, the one spelling. A block cuts both ways, so every reader asks "hidden from",
+# never "blocked by": these three are the set-wise forms every app uses.
+
+
+def people_hidden_from(user_ids) -> QuerySet:
+    """Ids of everyone who blocked, or was blocked by, any of `user_ids` (a list, a set or a subquery).
+
+    A subquery: use it as `__in=` inside a larger query, so the database does the set work.
+    """
+    # Two OR-ed subqueries rather than a UNION, which not every backend nests inside `IN`.
+    blocked = Block.objects.filter(blocker_id__in=user_ids).values("blocked_id")
+    blockers = Block.objects.filter(blocked_id__in=user_ids).values("blocker_id")
+    return User.objects.filter(Q(pk__in=blocked) | Q(pk__in=blockers)).values("pk")
+
+
+def blocked_pairs_among(user_ids) -> set[frozenset[int]]:
+    """The unordered pairs among `user_ids` with a block in either direction, in one query."""
+    ids = set(user_ids)
+    pairs = Block.objects.filter(blocker_id__in=ids, blocked_id__in=ids).values_list("blocker_id", "blocked_id")
+    return {frozenset(pair) for pair in pairs}
+
+
 def blocked_ids(user: User) -> set[int]:
     """Everyone this user blocked or was blocked by."""
     pairs = Block.objects.filter(Q(blocker=user) | Q(blocked=user)).values_list("blocker_id", "blocked_id")

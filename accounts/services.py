@@ -1,6 +1,5 @@
 """Writes for accounts: sign-up, login with failure limits, tokens."""
 
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -9,15 +8,13 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from common.errors import RateLimited
+
 from . import limits
 from .models import User
 from .signals import token_revoked
 
-
-@dataclass
-class RateLimited(Exception):
-    retry_after: int
-    detail: str
+__all__ = ["RateLimited"]  # raised here; defined with the other service errors in common.errors
 
 
 def _take(scope: str, subject: str, *, limit: int, window: timedelta, detail: str) -> None:

@@ -1,7 +1,5 @@
 """REST endpoints for contacts, conversations and messages. Views parse, call a service, present."""
 
-from functools import wraps
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -32,19 +30,6 @@ from .serializers import (
 )
 
 
-def chat_errors(view):
-    """Answers a ChatError as DRF would answer its own errors: status, `detail` and `code`."""
-
-    @wraps(view)
-    def wrapper(self, request, *args, **kwargs):
-        try:
-            return view(self, request, *args, **kwargs)
-        except services.ChatError as error:
-            return Response({"detail": error.detail, "code": error.code}, status=error.status)
-
-    return wrapper
-
-
 class ContactListView(APIView):
     @extend_schema(responses=ContactPresenceSerializer(many=True))
     def get(self, request):
@@ -56,7 +41,6 @@ class ContactListView(APIView):
 
 class ContactDetailView(APIView):
     @extend_schema(responses={204: None})
-    @chat_errors
     def delete(self, request, username):
         services.contact_remove(user=request.user, username=username)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -77,7 +61,6 @@ class ContactRequestListView(APIView):
     @extend_schema(
         request=ContactRequestCreateSerializer, responses={201: ContactRequestSerializer, 429: RATE_LIMITED_RESPONSE}
     )
-    @chat_errors
     def post(self, request):
         serializer = ContactRequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -95,7 +78,6 @@ class ContactRequestListView(APIView):
 
 class ContactRequestAcceptView(APIView):
     @extend_schema(request=None, responses=AcceptedSerializer)
-    @chat_errors
     def post(self, request, request_id):
         contact_request, conversation = services.contact_request_accept(user=request.user, request_id=request_id)
         return Response({"request": ContactRequestSerializer(contact_request).data, "conversation_id": conversation.pk})
@@ -103,7 +85,6 @@ class ContactRequestAcceptView(APIView):
 
 class ContactRequestDeclineView(APIView):
     @extend_schema(request=None, responses=ContactRequestSerializer)
-    @chat_errors
     def post(self, request, request_id):
         contact_request = services.contact_request_decline(user=request.user, request_id=request_id)
         return Response(ContactRequestSerializer(contact_request).data)
@@ -115,7 +96,6 @@ class BlockListView(APIView):
         return Response(ContactSerializer(blocked_by(request.user), many=True).data)
 
     @extend_schema(request=UsernameSerializer, responses={201: None})
-    @chat_errors
     def post(self, request):
         serializer = UsernameSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -125,7 +105,6 @@ class BlockListView(APIView):
 
 class BlockDetailView(APIView):
     @extend_schema(responses={204: None})
-    @chat_errors
     def delete(self, request, username):
         services.block_delete(user=request.user, username=username)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -140,7 +119,6 @@ class ConversationListView(APIView):
     @extend_schema(
         request=ConversationCreateSerializer, responses={200: ConversationSerializer, 201: ConversationSerializer}
     )
-    @chat_errors
     def post(self, request):
         serializer = ConversationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -156,11 +134,10 @@ class ConversationListView(APIView):
 
 class ConversationDetailView(APIView):
     @extend_schema(responses=ConversationSerializer)
-    @chat_errors
     def get(self, request, conversation_id):
         conversation = selectors.conversation_detail(user=request.user, conversation_id=conversation_id)
         if conversation is None:
-            raise services.NOT_FOUND
+            raise services.NotFound()
         return Response(ConversationSerializer(conversation, context={"viewer": request.user}).data)
 
 
@@ -186,7 +163,6 @@ class MessageListView(APIView):
         ],
         responses=MessagePageSerializer,
     )
-    @chat_errors
     def get(self, request, conversation_id):
         conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         before, after = _int_param(request, "before"), _int_param(request, "after")
@@ -205,7 +181,6 @@ class MessageListView(APIView):
         request=MessageCreateSerializer,
         responses={200: MessageSerializer, 201: MessageSerializer, 429: RATE_LIMITED_RESPONSE},
     )
-    @chat_errors
     def post(self, request, conversation_id):
         conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         action_take(action="message", user=request.user)
@@ -224,7 +199,6 @@ class MessageListView(APIView):
 
 class ReadView(APIView):
     @extend_schema(request=ReadSerializer, responses={204: None})
-    @chat_errors
     def post(self, request, conversation_id):
         conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         services.conversation_read(user=request.user, conversation=conversation, up_to=request.data.get("up_to"))
@@ -233,7 +207,6 @@ class ReadView(APIView):
 
 class MembersView(APIView):
     @extend_schema(request=UsernamesSerializer, responses=ConversationSerializer)
-    @chat_errors
     def post(self, request, conversation_id):
         conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         services.group_members_add(
@@ -245,7 +218,6 @@ class MembersView(APIView):
 
 class MemberDetailView(APIView):
     @extend_schema(responses={204: None})
-    @chat_errors
     def delete(self, request, conversation_id, username):
         conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         services.group_member_remove(user=request.user, conversation=conversation, username=username)
@@ -254,7 +226,6 @@ class MemberDetailView(APIView):
 
 class RecallView(APIView):
     @extend_schema(request=None, responses=MessageSerializer)
-    @chat_errors
     def post(self, request, message_id):
         return Response(MessageSerializer(services.message_recall(user=request.user, message_id=message_id)).data)
 
@@ -269,19 +240,16 @@ class ConversationMuteView(APIView):
         return Response(ConversationSerializer(detail, context={"viewer": request.user}).data)
 
     @extend_schema(request=None, responses=ConversationSerializer)
-    @chat_errors
     def post(self, request, conversation_id):
         return self._set(request, conversation_id, True)
 
     @extend_schema(responses=ConversationSerializer)
-    @chat_errors
     def delete(self, request, conversation_id):
         return self._set(request, conversation_id, False)
 
 
 class ConversationFromPostView(APIView):
     @extend_schema(request=FromPostSerializer, responses={201: PrivateThreadSerializer})
-    @chat_errors
     def post(self, request):
         serializer = FromPostSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -20,6 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from common.errors import ServiceError
 from realtime.groups import user_group
 from realtime.layer_watch import LAYER_ERRORS, guard_receive, watch_layer
 from realtime.selectors import replay_batch, replay_plan
@@ -44,11 +45,8 @@ PUSHED_LIVE_KEPT = 1024
 logger = logging.getLogger(__name__)
 
 
-class FrameError(Exception):
-    def __init__(self, code: str, detail: str):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+class FrameError(ServiceError):
+    """A frame the consumer cannot take: FrameError(code, detail), answered as an `error` frame."""
 
 
 def field(frame: dict, name: str, kind: type):
@@ -104,7 +102,7 @@ def _beside_the_writer(function):
 
 
 @database_sync_to_async
-def _store_batch(sends: list[services.OutgoingMessage]) -> list[tuple[dict | None, services.ChatError | None]]:
+def _store_batch(sends: list[services.OutgoingMessage]) -> list[tuple[dict | None, ServiceError | None]]:
     results = services.message_send_many(sends=sends)
     return [
         (
@@ -259,7 +257,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             if handler is None:
                 raise FrameError("unknown_type", "Unknown frame type.")
             await handler(self, frame)
-        except (FrameError, services.ChatError) as error:
+        except ServiceError as error:
             body = {"type": "error", "code": error.code, "detail": error.detail}
             if client_id is not None:
                 body["client_id"] = client_id
@@ -315,7 +313,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
         message, error = await stored
         if message is not None:
             answer = {"type": "message.ack", "client_id": client_id, "message": message}
-        elif isinstance(error, services.ChatError):
+        elif isinstance(error, ServiceError):
             answer = {"type": "error", "code": error.code, "detail": error.detail, "client_id": client_id}
         else:
             detail = "The message could not be stored; send it again."

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Block, Contact, ContactRequest, User
 from accounts.selectors import are_contacts, contact_ids, is_blocked_between, user_by_username
+from common.errors import NotFound, ServiceError
 from microblog.selectors import post_replies, post_reposts, post_visible
 from realtime.services import Publication, ephemeral_send, events_publish, events_publish_many
 
@@ -30,16 +31,8 @@ MAX_GROUP_MEMBERS = 500
 RECALL_WINDOW = timedelta(minutes=2)
 
 
-@dataclass
-class ChatError(Exception):
-    """A request the user may fix; `code` is machine-readable, `status` the HTTP answer."""
-
-    code: str
-    detail: str
-    status: int = 400
-
-
-NOT_FOUND = ChatError("not_found", "Not found.", 404)
+class ChatError(ServiceError):
+    """A chat request the user may fix: ChatError(code, detail, status=400)."""
 
 
 def check_text(value, *, field: str, max_length: int, allow_empty: bool = False) -> str:
@@ -54,10 +47,10 @@ def check_text(value, *, field: str, max_length: int, allow_empty: bool = False)
 
 
 def check_member_conversation(*, user: User, conversation_id) -> Conversation:
-    """The conversation if `user` is a member; NOT_FOUND alike when it is not theirs or does not exist."""
+    """The conversation if `user` is a member; NotFound alike when it is not theirs or does not exist."""
     conversation = conversation_for_member(user=user, conversation_id=conversation_id)
     if conversation is None:
-        raise NOT_FOUND
+        raise NotFound()
     return conversation
 
 
@@ -67,7 +60,7 @@ def check_member_conversation(*, user: User, conversation_id) -> Conversation:
 def _user_or_404(username) -> User:
     user = user_by_username(username) if isinstance(username, str) else None
     if user is None:
-        raise NOT_FOUND
+        raise NotFound()
     return user
 
 
@@ -103,7 +96,7 @@ def contact_request_send(*, sender: User, to_username, note="") -> tuple[Contact
     _lock_pair(sender.pk, receiver.pk)
     if is_blocked_between(sender, receiver):
         # Said the same way as an unknown user: a block is not revealed.
-        raise NOT_FOUND
+        raise NotFound()
     if are_contacts(sender, receiver):
         raise ChatError("already_contacts", "You are already contacts.")
     crossing = (
@@ -146,10 +139,10 @@ def _pending_request_to(user: User, request_id) -> ContactRequest:
     try:
         request_id = int(request_id)
     except (TypeError, ValueError):
-        raise NOT_FOUND from None
+        raise NotFound() from None
     sender_ids = ContactRequest.objects.filter(pk=request_id, to_user=user).values_list("from_user_id", flat=True)
     if not sender_ids:
-        raise NOT_FOUND
+        raise NotFound()
     _lock_pair(sender_ids[0], user.pk)  # before the request's own lock: the order contact_request_send takes
     request = ContactRequest.objects.select_for_update().select_related("from_user", "to_user").get(pk=request_id)
     if request.status != ContactRequest.Status.PENDING:
@@ -161,7 +154,7 @@ def _pending_request_to(user: User, request_id) -> ContactRequest:
 def contact_request_accept(*, user: User, request_id) -> tuple[ContactRequest, Conversation]:
     request = _pending_request_to(user, request_id)
     if is_blocked_between(request.from_user, user):
-        raise NOT_FOUND
+        raise NotFound()
     return request, _accept(request)
 
 
@@ -179,7 +172,7 @@ def contact_remove(*, user: User, username) -> None:
     other = _user_or_404(username)
     removed, _ = Contact.objects.filter(Q(user=user, contact=other) | Q(user=other, contact=user)).delete()
     if not removed:
-        raise NOT_FOUND
+        raise NotFound()
 
 
 @transaction.atomic
@@ -261,7 +254,7 @@ def _admin_membership(user: User, conversation: Conversation) -> Membership:
     Conversation.objects.select_for_update().filter(pk=conversation.pk).values_list("pk").first()
     membership = Membership.objects.filter(conversation=conversation, user=user).first()
     if membership is None:
-        raise NOT_FOUND
+        raise NotFound()
     if conversation.kind != Conversation.Kind.GROUP:
         raise ChatError("not_group", "Only groups have members to manage.")
     if membership.role != Membership.Role.ADMIN:
@@ -316,7 +309,7 @@ def group_member_remove(*, user: User, conversation: Conversation, username) -> 
         return
     _admin_membership(user, conversation)
     if not Membership.objects.filter(conversation=conversation, user=other).delete()[0]:
-        raise NOT_FOUND
+        raise NotFound()
     _publish_members(conversation, by=user, removed=[other])
 
 
@@ -353,7 +346,7 @@ class OutgoingMessage:
 class SendResult:
     message: Message | None = None
     created: bool = False
-    error: ChatError | None = None
+    error: ServiceError | None = None
     # The message as clients see it (message_data), made once for the push and the answer.
     rendered: dict | None = None
 
@@ -384,7 +377,7 @@ def _check_fields(send: OutgoingMessage) -> _Checked:
     if send.reply_to is not None and not is_id(send.reply_to):
         raise ChatError("invalid", "reply_to must be a message id.")
     if not is_id(send.conversation_id):
-        raise NOT_FOUND
+        raise NotFound()
     return _Checked(index=-1, send=send, body=body, client_id=client_id, reply_to_id=send.reply_to)
 
 
@@ -423,7 +416,7 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
     for index, send in enumerate(sends):
         try:
             item = _check_fields(send)
-        except ChatError as error:
+        except ServiceError as error:
             results[index].error = error
             continue
         item.index = index
@@ -457,7 +450,7 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
         item.conversation = conversations.get((item.send.sender.pk, item.send.conversation_id))
         key = (item.send.sender.pk, item.client_id)
         if item.conversation is None:
-            result.error = NOT_FOUND
+            result.error = NotFound()
         elif item.client_id and key in earlier:
             if earlier[key].conversation_id != item.conversation.pk:
                 result.error = ChatError("client_id_reused", "That client_id was used for another conversation.", 409)
@@ -583,7 +576,7 @@ def message_send(
 def message_recall(*, user: User, message_id) -> Message:
     message = message_for_member(user=user, message_id=message_id)
     if message is None:
-        raise NOT_FOUND
+        raise NotFound()
     if message.sender_id != user.pk:
         raise ChatError("forbidden", "Only the sender can recall a message.", 403)
     if message.recalled:
@@ -664,7 +657,7 @@ def conversation_from_post(*, creator: User, post_id, usernames) -> PrivateThrea
     with the post as its first message; the others get a contact request about the post."""
     post = post_visible(creator, post_id)
     if post is None:
-        raise NOT_FOUND
+        raise NotFound()
     if not isinstance(usernames, list) or not all(isinstance(name, str) for name in usernames):
         raise ChatError("invalid", "members must be a list of usernames.")
     involved = {person.username.lower(): person for person in post_people(viewer=creator, post=post)}
@@ -683,7 +676,7 @@ def conversation_from_post(*, creator: User, post_id, usernames) -> PrivateThrea
     for person in others:
         try:
             contact_request_send(sender=creator, to_username=person.username, note=f"About your post: /p/{post.pk}/")
-        except ChatError:
+        except ServiceError:
             continue  # blocked or already asked: nothing to add
         invited.append(person)
     return PrivateThread(conversation=conversation, invited=invited)

@@ -18,6 +18,7 @@ from accounts.selectors import (
     user_by_username,
 )
 from accounts.services import action_take
+from common.errors import ServiceError
 from microblog import services as microblog_services
 from microblog.selectors import muted_by, post_visible
 from realtime.selectors import last_seq
@@ -65,7 +66,7 @@ def contacts_page(request):
         else:
             try:
                 result = action(request.user, request.POST)
-            except services.ChatError as error:
+            except ServiceError as error:
                 detail = "No such user." if error.code == "not_found" else error.detail
                 flash.error(request, detail)
                 status = error.status
@@ -107,7 +108,7 @@ def chat_page(request, conversation_id=None):
                 client_id=request.POST.get("client_id") or None,
                 shared_post=_post_id(request.POST.get("shared_post")),
             )
-        except services.ChatError as error:
+        except ServiceError as error:
             flash.error(request, error.detail)
             status = error.status
         else:
@@ -184,7 +185,7 @@ def private_page(request):
             thread = services.conversation_from_post(
                 creator=request.user, post_id=post.pk, usernames=request.POST.getlist("members")
             )
-        except services.ChatError as error:
+        except ServiceError as error:
             flash.error(request, error.detail)
             status = error.status
         else:

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import HttpResponse
 
-from accounts.services import RateLimited
+from common.errors import RateLimited, ServiceError
 
 
 class BodySizeLimitMiddleware:
@@ -23,8 +23,12 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
-class RateLimitedMiddleware:
-    """A page whose service raised RateLimited answers 429 with Retry-After (the API does so through DRF)."""
+class ServiceErrorMiddleware:
+    """A page whose service raised a ServiceError nobody handled answers with its status and detail.
+
+    Pages that can show the refusal in their form catch it themselves; this is the one
+    fallback (the API maps the same errors in config.exceptions).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -33,8 +37,9 @@ class RateLimitedMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, RateLimited):
+        if not isinstance(exception, ServiceError):
             return None
-        response = HttpResponse(exception.detail, status=429, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(exception.retry_after)
+        response = HttpResponse(exception.detail, status=exception.status, content_type="text/plain; charset=utf-8")
+        if isinstance(exception, RateLimited):
+            response["Retry-After"] = str(exception.retry_after)
         return response

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import is_blocked_between
+from common.errors import ServiceError
 from realtime.presence import online_among
 from realtime.services import ephemeral_send, events_publish
 
@@ -37,12 +38,11 @@ NOTIFICATION_EVENT = "notification"
 FEED_NEW_EVENT = "feed.new"
 
 
-class MicroblogError(Exception):
-    """A write that the rules refuse (answered with 400 and this message)."""
+class MicroblogError(ServiceError):
+    """A write that the rules refuse (400 with this message unless a status is given)."""
 
-    def __init__(self, detail: str):
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str, *, code: str = "invalid", status: int = 400):
+        super().__init__(code, detail, status)
 
 
 def _mentioned_users(candidates: list[str]) -> list[User]:

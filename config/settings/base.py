@@ -87,7 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "config.middleware.RateLimitedMiddleware",
+    "config.middleware.ServiceErrorMiddleware",
 ]
 
 # No request body of Tandem's comes near this (a post or a message is a few KB of JSON).
