@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.services import action_take
-from common.errors import ServiceError
 
 from . import ranking, selectors, services
 from .forms import PostForm, ReplyForm, RepostForm
@@ -135,7 +134,7 @@ def post_repost(request, pk: int):
     action_take(action="post", user=request.user)
     try:
         repost, _ = services.post_repost(author=request.user, post=post, comment=form.cleaned_data["comment"])
-    except ServiceError as error:
+    except services.MicroblogError as error:  # a RateLimited goes on to the middleware's 429
         messages.error(request, error.detail)
         return redirect("post", pk=post.pk)
     messages.success(request, "Reposted.")
@@ -169,7 +168,7 @@ def _toggle(request, username: str, *, is_on, turn_on, turn_off):
     user = _visible_user(request, username)
     try:
         (turn_off if is_on(request.user, user) else turn_on)(request.user, user)
-    except ServiceError as error:
+    except services.MicroblogError as error:  # a RateLimited goes on to the middleware's 429
         messages.error(request, error.detail)
     return redirect("profile", username=user.username)
 
