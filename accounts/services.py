@@ -4,7 +4,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -12,7 +12,7 @@ from common.errors import RateLimited
 
 from . import limits
 from .models import User
-from .signals import token_revoked
+from .signals import credentials_revoked, token_revoked
 
 __all__ = ["RateLimited"]  # raised here; defined with the other service errors in common.errors
 
@@ -91,6 +91,30 @@ def user_deactivate(*, user: User) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     token_revoke(user=user)
+
+
+@transaction.atomic
+def password_change(*, user: User, new_password: str | None, request=None) -> None:
+    """Sets the password (None: none usable) and signs the user out everywhere else.
+
+    Done like logout and deactivation: the token goes (the next login makes a new one) and
+    its sockets close; every other session ends, its HTTP access by Django's session hash,
+    which no longer matches, its open sockets by `credentials_revoked`. Only `request`'s
+    session goes on, when it is the user's own (the settings page), under a new key; its
+    sockets stay open. An administrator's reset keeps nothing.
+    """
+    if new_password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(new_password)
+    user.save(update_fields=["password"])
+    token_revoke(user=user)
+    keep = set()
+    if request is not None and request.user.pk == user.pk and request.session.session_key:
+        keep.add(f"session:{request.session.session_key}")
+        update_session_auth_hash(request, user)  # a new key, with the new hash
+        keep.add(f"session:{request.session.session_key}")
+    transaction.on_commit(partial(credentials_revoked.send, sender=User, user=user, keep=frozenset(keep)))
 
 
 def profile_update(

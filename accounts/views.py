@@ -77,5 +77,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("settings")
 
     def form_valid(self, form):
-        messages.success(self.request, "Password changed.")
-        return super().form_valid(form)
+        services.password_change(user=form.user, new_password=form.cleaned_data["new_password1"], request=self.request)
+        messages.success(self.request, "Password changed. You were signed out everywhere else.")
+        return redirect(self.get_success_url())
