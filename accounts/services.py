@@ -26,25 +26,54 @@ def _take(scope: str, subject: str, *, limit: int, window: timedelta, detail: st
 def user_authenticate(*, request, username: str, password: str, client_address: str) -> User | None:
     """The user for this pair, None for any bad pair, RateLimited after too many failures.
 
-    Failures count per account (unknown usernames too, so probing them is limited
-    alike) and per client address, each in its own window. Each attempt is counted
-    before the password is checked, so parallel guesses cannot all pass the check
-    first; a right password takes its count back.
+    Nobody can lock anyone else out. The hard limits count failures per (account, address)
+    and per address, so a stranger's failures close only the stranger's own address. Across
+    all addresses an account has a much higher ceiling against distributed guessing, past
+    which attempts are slowed down (a growing Retry-After), not locked; addresses the account
+    has signed in from before skip that slowdown. Sessions and tokens already signed in never
+    pass through here. Unknown usernames count alike, so probing them is limited the same.
+
+    Each attempt is counted before the password is checked, so parallel guesses cannot all
+    pass the check first; a right password takes its counts back.
     """
     account = username.strip().lower()
-    detail = "Too many failed logins. Try again later."
+    pair = f"{account}\n{client_address}"
     window = settings.LOGIN_FAILURE_WINDOW
-    per_account, per_address = settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT, settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS
-    _take("login-account", account, limit=per_account, window=window, detail=detail)
-    try:
-        _take("login-address", client_address, limit=per_address, window=window, detail=detail)
-    except RateLimited:
-        limits.forgive("login-account", account)
-        raise
+    detail = "Too many failed logins. Try again later."
+    counted: list[tuple[str, str]] = []
+
+    def refuse(wait: int, why: str) -> None:
+        for scope, subject in counted:
+            limits.forgive(scope, subject)
+        raise RateLimited(retry_after=wait, detail=why)
+
+    for scope, subject, limit in (
+        ("login-address", client_address, settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS),
+        ("login-pair", pair, settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT_ADDRESS),
+    ):
+        wait = limits.take(scope, subject, limit=limit, window=window)
+        if wait is not None:
+            refuse(wait, detail)
+        counted.append((scope, subject))
+    if not limits.marked("login-known", pair):
+        wait = limits.pace(
+            "login-account",
+            account,
+            free=settings.LOGIN_FAILURE_CEILING_PER_ACCOUNT,
+            window=settings.LOGIN_FAILURE_CEILING_WINDOW,
+            first=settings.LOGIN_SLOWDOWN_FIRST,
+            longest=settings.LOGIN_SLOWDOWN_LONGEST,
+        )
+        if wait is not None:
+            refuse(wait, "Too many failed logins for this account. Try again in a moment.")
+        counted.append(("login-account", account))
     user = authenticate(request, username=username, password=password)
     if user is not None:
-        limits.reset("login-account", account)
-        limits.forgive("login-address", client_address)
+        limits.reset("login-pair", pair)
+        for scope, subject in counted:
+            if scope != "login-pair":
+                limits.forgive(scope, subject)
+        limits.mark("login-known", pair, remember=settings.LOGIN_KNOWN_ADDRESS_FOR)
     return user
 
 
