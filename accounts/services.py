@@ -13,6 +13,7 @@ from common.errors import RateLimited
 from . import limits
 from .models import User
 from .signals import credentials_revoked, token_revoked
+from .validators import display_name_check
 
 __all__ = ["RateLimited"]  # raised here; defined with the other service errors in common.errors
 
@@ -96,7 +97,9 @@ def action_take(*, action: str, user: User) -> None:
 
 
 def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
-    """Creates the account; callers validate first (the serializer or the sign-up form)."""
+    """Creates the account. The display name is checked here (InvalidName); the username and
+    password were parsed and checked by the serializer or the sign-up form."""
+    display_name_check(display_name, username=username)
     return User.objects.create_user(username=username, password=password, email=email, display_name=display_name)
 
 
@@ -149,6 +152,10 @@ def password_change(*, user: User, new_password: str | None, request=None) -> No
 def profile_update(
     *, user: User, display_name: str | None = None, bio: str | None = None, feed_uses_chats: bool | None = None
 ) -> User:
+    """Changes what is given. A new display name is checked (InvalidName); one kept unchanged
+    is not, so a name from before a rule existed does not block editing the bio."""
+    if display_name is not None and display_name != user.display_name:
+        display_name_check(display_name, username=user.username, user_id=user.pk)
     changes = {"display_name": display_name, "bio": bio, "feed_uses_chats": feed_uses_chats}
     fields = [name for name, value in changes.items() if value is not None]
     for name in fields:
