@@ -1,4 +1,4 @@
-"""Writes for accounts: sign-up, login with failure limits, tokens."""
+"""Writes for accounts: sign-up, login with failure limits, tokens, password changes, profiles."""
 
 from datetime import timedelta
 from functools import partial
