@@ -5,12 +5,17 @@ from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 
 from . import services
 from .models import User
+from .validators import DISPLAY_NAME_TOO_LONG
+
+# Parsing only: what a display name may be is accounts.validators' rule, applied by the services.
+DISPLAY_NAME_ERRORS = {"display_name": {"max_length": DISPLAY_NAME_TOO_LONG}}
 
 
 class SignupForm(BaseUserCreationForm):
     class Meta:
         model = User
         fields = ("username", "display_name")
+        error_messages = DISPLAY_NAME_ERRORS
 
     def clean_username(self):
         username = self.cleaned_data["username"]
@@ -50,3 +55,4 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ("display_name", "bio", "feed_uses_chats")
         widgets = {"bio": forms.Textarea(attrs={"rows": 3})}
+        error_messages = DISPLAY_NAME_ERRORS

@@ -5,6 +5,10 @@ DRF's throttles read, then write, so a parallel burst slips past them. These use
 so the limit holds under concurrency and across workers once REDIS_URL is set.
 `take` counts an attempt before it is made: of twenty parallel attempts against a
 limit of five, five get a count within the limit and fifteen are refused.
+
+`pace` is the soft kind: past its free attempts it lets one through at a time, each
+followed by a wait that doubles, a gate opened with `cache.add` (one winner in a burst).
+`mark` and `marked` remember that a subject has been seen, for a while.
 """
 
 import contextlib
@@ -16,10 +20,14 @@ from datetime import timedelta
 from django.core.cache import cache
 
 
-def _keys(scope: str, subject: str) -> tuple[str, str]:
+def _key(scope: str, subject: str, kind: str) -> str:
     # Hashed: subjects are user input (any string a client sends as a username).
     digest = hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"limit:{scope}:{digest}:count", f"limit:{scope}:{digest}:until"
+    return f"limit:{scope}:{digest}:{kind}"
+
+
+def _keys(scope: str, subject: str) -> tuple[str, str]:
+    return _key(scope, subject, "count"), _key(scope, subject, "until")
 
 
 def retry_after(scope: str, subject: str, *, limit: int) -> int | None:
@@ -51,6 +59,36 @@ def take(scope: str, subject: str, *, limit: int, window: timedelta) -> int | No
     if record(scope, subject, window=window) <= limit:
         return None
     return retry_after(scope, subject, limit=limit) or 1
+
+
+def pace(scope: str, subject: str, *, free: int, window: timedelta, first: timedelta, longest: timedelta) -> int | None:
+    """Counts one attempt; None when it may go ahead, else the seconds to wait.
+
+    The first `free` attempts in the window go ahead. After that one goes ahead at a time,
+    and the next waits `first`, then twice as long after each attempt that went ahead, up to
+    `longest`: a slowdown, never a lock. Refused attempts are not counted, so hammering
+    during a wait does not lengthen the next one.
+    """
+    count = record(scope, subject, window=window)
+    if count <= free:
+        return None
+    wait = min(longest.total_seconds(), first.total_seconds() * 2 ** min(count - free - 1, 32))
+    wait = max(1, math.ceil(wait))
+    gate_key = _key(scope, subject, "gate")
+    now = time.time()
+    if cache.add(gate_key, now + wait, timeout=wait):
+        return None
+    forgive(scope, subject)
+    until = cache.get(gate_key)
+    return max(1, math.ceil(until - now)) if until is not None else 1
+
+
+def mark(scope: str, subject: str, *, remember: timedelta) -> None:
+    cache.set(_key(scope, subject, "mark"), True, timeout=int(remember.total_seconds()))
+
+
+def marked(scope: str, subject: str) -> bool:
+    return cache.get(_key(scope, subject, "mark"), False)
 
 
 def forgive(scope: str, subject: str) -> None:

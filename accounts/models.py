@@ -1,5 +1,7 @@
 """People and the relationship graph that chat and microblog both read: users, contacts, blocks."""
 
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
@@ -13,6 +15,20 @@ username_validator = RegexValidator(
     "Use 3 to 30 characters: ASCII letters, digits or underscores.",
     code="invalid_username",
 )
+
+
+DISPLAY_NAME_MAX_LENGTH = 50  # code points
+
+
+def name_key(name: str) -> str:
+    """How a name compares with other names: NFKC, case-folded, without format characters.
+
+    So "ＡＬＩＣＥ", "alice" and "Ali\u200bce" are one name; format characters (zero-width
+    spaces and joiners, bidi controls) change nothing anyone sees.
+    """
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    return unicodedata.normalize("NFKC", text.casefold())
 
 
 class TandemUserManager(UserManager):
@@ -29,7 +45,9 @@ class User(AbstractUser):
         help_text="3–30 ASCII letters, digits or underscores; unique ignoring case.",
         error_messages={"unique": "That username is taken."},
     )
-    display_name = models.CharField(max_length=50, blank=True)
+    display_name = models.CharField(max_length=DISPLAY_NAME_MAX_LENGTH, blank=True)
+    # name_key(display_name), kept by save(): "is this name someone else's?" is one indexed lookup.
+    display_name_key = models.CharField(max_length=1000, blank=True, editable=False, db_index=True)
     bio = models.CharField(max_length=280, blank=True)
     feed_uses_chats = models.BooleanField(
         "Use my chats to rank my feed",
@@ -44,6 +62,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def save(self, *args, **kwargs):
+        self.display_name_key = name_key(self.display_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "display_name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "display_name_key"}
+        super().save(*args, **kwargs)
 
     @property
     def shown_name(self) -> str:

@@ -5,7 +5,11 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from .models import User, username_validator
+from .models import DISPLAY_NAME_MAX_LENGTH, User, username_validator
+from .validators import DISPLAY_NAME_TOO_LONG
+
+# Parsing only: what a display name may be is accounts.validators' rule, applied by the services.
+DISPLAY_NAME_ERRORS = {"max_length": DISPLAY_NAME_TOO_LONG}
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
@@ -28,6 +32,7 @@ class MeSerializer(serializers.ModelSerializer):
         model = User
         fields = ("id", "username", "email", "display_name", "bio", "feed_uses_chats", "date_joined", "last_seq")
         read_only_fields = ("id", "username", "email", "date_joined", "last_seq")
+        extra_kwargs = {"display_name": {"error_messages": DISPLAY_NAME_ERRORS}}
 
     def get_last_seq(self, user: User) -> int:
         # `event_stream` is realtime's one-to-one row; accounts reads it without importing realtime.
@@ -41,7 +46,13 @@ class RegisterSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=30, validators=[username_validator])
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    display_name = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+    display_name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        default="",
+        error_messages=DISPLAY_NAME_ERRORS,
+    )
 
     def validate_username(self, value: str) -> str:
         if User.objects.filter(username__iexact=value).exists():

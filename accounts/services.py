@@ -1,10 +1,10 @@
-"""Writes for accounts: sign-up, login with failure limits, tokens."""
+"""Writes for accounts: sign-up, login with failure limits, tokens, password changes, profiles."""
 
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -12,7 +12,8 @@ from common.errors import RateLimited
 
 from . import limits
 from .models import User
-from .signals import token_revoked
+from .signals import credentials_revoked, token_revoked
+from .validators import display_name_check
 
 __all__ = ["RateLimited"]  # raised here; defined with the other service errors in common.errors
 
@@ -26,25 +27,54 @@ def _take(scope: str, subject: str, *, limit: int, window: timedelta, detail: st
 def user_authenticate(*, request, username: str, password: str, client_address: str) -> User | None:
     """The user for this pair, None for any bad pair, RateLimited after too many failures.
 
-    Failures count per account (unknown usernames too, so probing them is limited
-    alike) and per client address, each in its own window. Each attempt is counted
-    before the password is checked, so parallel guesses cannot all pass the check
-    first; a right password takes its count back.
+    Nobody can lock anyone else out. The hard limits count failures per (account, address)
+    and per address, so a stranger's failures close only the stranger's own address. Across
+    all addresses an account has a much higher ceiling against distributed guessing, past
+    which attempts are slowed down (a growing Retry-After), not locked; addresses the account
+    has signed in from before skip that slowdown. Sessions and tokens already signed in never
+    pass through here. Unknown usernames count alike, so probing them is limited the same.
+
+    Each attempt is counted before the password is checked, so parallel guesses cannot all
+    pass the check first; a right password takes its counts back.
     """
     account = username.strip().lower()
-    detail = "Too many failed logins. Try again later."
+    pair = f"{account}\n{client_address}"
     window = settings.LOGIN_FAILURE_WINDOW
-    per_account, per_address = settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT, settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS
-    _take("login-account", account, limit=per_account, window=window, detail=detail)
-    try:
-        _take("login-address", client_address, limit=per_address, window=window, detail=detail)
-    except RateLimited:
-        limits.forgive("login-account", account)
-        raise
+    detail = "Too many failed logins. Try again later."
+    counted: list[tuple[str, str]] = []
+
+    def refuse(wait: int, why: str) -> None:
+        for scope, subject in counted:
+            limits.forgive(scope, subject)
+        raise RateLimited(retry_after=wait, detail=why)
+
+    for scope, subject, limit in (
+        ("login-address", client_address, settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS),
+        ("login-pair", pair, settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT_ADDRESS),
+    ):
+        wait = limits.take(scope, subject, limit=limit, window=window)
+        if wait is not None:
+            refuse(wait, detail)
+        counted.append((scope, subject))
+    if not limits.marked("login-known", pair):
+        wait = limits.pace(
+            "login-account",
+            account,
+            free=settings.LOGIN_FAILURE_CEILING_PER_ACCOUNT,
+            window=settings.LOGIN_FAILURE_CEILING_WINDOW,
+            first=settings.LOGIN_SLOWDOWN_FIRST,
+            longest=settings.LOGIN_SLOWDOWN_LONGEST,
+        )
+        if wait is not None:
+            refuse(wait, "Too many failed logins for this account. Try again in a moment.")
+        counted.append(("login-account", account))
     user = authenticate(request, username=username, password=password)
     if user is not None:
-        limits.reset("login-account", account)
-        limits.forgive("login-address", client_address)
+        limits.reset("login-pair", pair)
+        for scope, subject in counted:
+            if scope != "login-pair":
+                limits.forgive(scope, subject)
+        limits.mark("login-known", pair, remember=settings.LOGIN_KNOWN_ADDRESS_FOR)
     return user
 
 
@@ -67,7 +97,9 @@ def action_take(*, action: str, user: User) -> None:
 
 
 def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
-    """Creates the account; callers validate first (the serializer or the sign-up form)."""
+    """Creates the account. The display name is checked here (InvalidName); the username and
+    password were parsed and checked by the serializer or the sign-up form."""
+    display_name_check(display_name, username=username)
     return User.objects.create_user(username=username, password=password, email=email, display_name=display_name)
 
 
@@ -93,9 +125,37 @@ def user_deactivate(*, user: User) -> None:
     token_revoke(user=user)
 
 
+@transaction.atomic
+def password_change(*, user: User, new_password: str | None, request=None) -> None:
+    """Sets the password (None: none usable) and signs the user out everywhere else.
+
+    Done like logout and deactivation: the token goes (the next login makes a new one) and
+    its sockets close; every other session ends, its HTTP access by Django's session hash,
+    which no longer matches, its open sockets by `credentials_revoked`. Only `request`'s
+    session goes on, when it is the user's own (the settings page), under a new key; its
+    sockets stay open. An administrator's reset keeps nothing.
+    """
+    if new_password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(new_password)
+    user.save(update_fields=["password"])
+    token_revoke(user=user)
+    keep = set()
+    if request is not None and request.user.pk == user.pk and request.session.session_key:
+        keep.add(f"session:{request.session.session_key}")
+        update_session_auth_hash(request, user)  # a new key, with the new hash
+        keep.add(f"session:{request.session.session_key}")
+    transaction.on_commit(partial(credentials_revoked.send, sender=User, user=user, keep=frozenset(keep)))
+
+
 def profile_update(
     *, user: User, display_name: str | None = None, bio: str | None = None, feed_uses_chats: bool | None = None
 ) -> User:
+    """Changes what is given. A new display name is checked (InvalidName); one kept unchanged
+    is not, so a name from before a rule existed does not block editing the bio."""
+    if display_name is not None and display_name != user.display_name:
+        display_name_check(display_name, username=user.username, user_id=user.pk)
     changes = {"display_name": display_name, "bio": bio, "feed_uses_chats": feed_uses_chats}
     fields = [name for name, value in changes.items() if value is not None]
     for name in fields:

@@ -10,6 +10,16 @@ from django.views.generic import FormView
 
 from . import services
 from .forms import LimitedAuthenticationForm, ProfileForm, SignupForm
+from .models import User
+from .validators import InvalidName
+
+
+def _refused_name(view, form, refusal: InvalidName):
+    """The form again with the service's reason on the display name, answered 400."""
+    form.add_error("display_name", refusal.detail)
+    response = view.form_invalid(form)
+    response.status_code = 400
+    return response
 
 
 class SignupView(FormView):
@@ -30,11 +40,14 @@ class SignupView(FormView):
             response.status_code = 429
             response["Retry-After"] = str(limited.retry_after)
             return response
-        user = services.user_register(
-            username=form.cleaned_data["username"],
-            password=form.cleaned_data["password1"],
-            display_name=form.cleaned_data["display_name"],
-        )
+        try:
+            user = services.user_register(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                display_name=form.cleaned_data["display_name"],
+            )
+        except InvalidName as refusal:
+            return _refused_name(self, form, refusal)
         login(self.request, user)
         messages.success(self.request, f"Welcome to Tandem, {user.shown_name}!")
         return redirect("home")
@@ -59,15 +72,20 @@ class SettingsView(LoginRequiredMixin, FormView):
     success_url = reverse_lazy("settings")
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": self.request.user}
+        # A copy: a ModelForm writes what it parsed onto its instance, and request.user must
+        # keep its saved name until the service has accepted the new one.
+        return {**super().get_form_kwargs(), "instance": User.objects.get(pk=self.request.user.pk)}
 
     def form_valid(self, form):
-        services.profile_update(
-            user=self.request.user,
-            display_name=form.cleaned_data["display_name"],
-            bio=form.cleaned_data["bio"],
-            feed_uses_chats=form.cleaned_data["feed_uses_chats"],
-        )
+        try:
+            services.profile_update(
+                user=self.request.user,
+                display_name=form.cleaned_data["display_name"],
+                bio=form.cleaned_data["bio"],
+                feed_uses_chats=form.cleaned_data["feed_uses_chats"],
+            )
+        except InvalidName as refusal:
+            return _refused_name(self, form, refusal)
         messages.success(self.request, "Settings saved.")
         return super().form_valid(form)
 
@@ -77,5 +95,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("settings")
 
     def form_valid(self, form):
-        messages.success(self.request, "Password changed.")
-        return super().form_valid(form)
+        services.password_change(user=form.user, new_password=form.cleaned_data["new_password1"], request=self.request)
+        messages.success(self.request, "Password changed. You were signed out everywhere else.")
+        return redirect(self.get_success_url())

@@ -376,7 +376,12 @@ class TandemConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=message["text"])
 
     async def auth_revoked(self, message: dict) -> None:
-        if message["credential"] == self.credential:
+        # One credential ended (a logout), or every one but those kept (a password change).
+        if "keep" in message:
+            ended = self.credential not in message["keep"]
+        else:
+            ended = message["credential"] == self.credential
+        if ended:
             await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def user_deactivated(self, message: dict) -> None:

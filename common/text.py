@@ -8,7 +8,7 @@ import unicodedata
 
 # Bidirectional controls (embeddings, overrides, isolates and marks): they reorder the text
 # around them, so "\\u202eecilA" displays as "Alice".
-BIDI_CONTROLS = frozenset("\\u061c\\u200e\\u200f\\u202a\\u202b\\u202c\\u202d\\u202e\\u2066\\u2067\\u2068\\u2069")
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _is_invisible(char: str) -> bool:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts.signals import token_revoked
+from accounts.signals import credentials_revoked, token_revoked
 
 from .groups import user_group
 from .models import UserStream
@@ -26,6 +26,11 @@ def _revoke(user_id: int, credential: str) -> None:
 @receiver(token_revoked)
 def close_token_sockets(sender, user, token_key, **kwargs):
     _revoke(user.pk, f"token:{token_key}")
+
+
+@receiver(credentials_revoked)
+def close_sockets_not_kept(sender, user, keep, **kwargs):
+    async_to_sync(get_channel_layer().group_send)(user_group(user.pk), {"type": "auth.revoked", "keep": sorted(keep)})
 
 
 @receiver(user_logged_out)

@@ -160,11 +160,21 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Failed logins: per account (unknown usernames too) and per client address, fixed
-# windows kept in the cache with atomic increments (see accounts/limits.py).
-LOGIN_FAILURE_LIMIT_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", 5))
+# Failed logins, fixed windows kept in the cache with atomic increments (accounts/limits.py).
+# Hard limits count per (account, address) and per address, so a stranger's failures never
+# lock the owner out from elsewhere; unknown usernames count alike.
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT_ADDRESS = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_ACCOUNT_ADDRESS", 5))
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 50))
 LOGIN_FAILURE_WINDOW = timedelta(minutes=30)
+# Against guessing from many addresses: past this many failures for one account from all
+# addresses together, attempts pass one at a time, each followed by a wait that doubles
+# (LOGIN_SLOWDOWN_FIRST, then twice that, ... up to LOGIN_SLOWDOWN_LONGEST). A slowdown, not
+# a lock, and addresses the account has signed in from (for LOGIN_KNOWN_ADDRESS_FOR) skip it.
+LOGIN_FAILURE_CEILING_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURE_CEILING_PER_ACCOUNT", 100))
+LOGIN_FAILURE_CEILING_WINDOW = timedelta(hours=24)
+LOGIN_SLOWDOWN_FIRST = timedelta(seconds=int(os.environ.get("LOGIN_SLOWDOWN_FIRST_SECONDS", 1)))
+LOGIN_SLOWDOWN_LONGEST = timedelta(seconds=int(os.environ.get("LOGIN_SLOWDOWN_LONGEST_SECONDS", 900)))
+LOGIN_KNOWN_ADDRESS_FOR = timedelta(days=90)
 REGISTRATIONS_PER_ADDRESS = int(os.environ.get("REGISTRATIONS_PER_ADDRESS", 20))
 REGISTRATION_WINDOW = timedelta(hours=1)
 # Per user: (most actions, window). Chat sockets also have their own rates (CHAT_*_PER_SECOND).

@@ -67,7 +67,7 @@ def test_bad_pairs_get_one_message_whether_or_not_the_user_exists(api, alice):
     assert wrong_password.data == unknown_user.data
 
 
-def test_five_failures_lock_the_account_with_retry_after(api, alice, password):
+def test_five_failures_from_one_address_lock_it_out_of_the_account_with_retry_after(api, alice, password):
     for _ in range(5):
         assert api.post("/api/auth/token/", {"username": "alice", "password": "x"}, format="json").status_code == 400
     locked = api.post("/api/auth/token/", {"username": "alice", "password": password}, format="json")
@@ -82,7 +82,7 @@ def test_unknown_usernames_are_limited_too(api):
     assert api.post("/api/auth/token/", {"username": "ghost", "password": "x"}, format="json").status_code == 429
 
 
-def test_an_account_lock_does_not_lock_other_accounts(api, alice, bob, password):
+def test_a_lock_on_one_account_does_not_lock_other_accounts(api, alice, bob, password):
     for _ in range(5):
         api.post("/api/auth/token/", {"username": "alice", "password": "x"}, format="json")
     assert api.post("/api/auth/token/", {"username": "bob", "password": password}, format="json").status_code == 200

@@ -6,7 +6,11 @@ socket still got within QUIET_SECONDS: it must be nothing. Sockets whose credent
 must close with 4401.
 """
 
+import json
 import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
 
 import django.test
 import pytest
@@ -15,7 +19,7 @@ from accounts.services import token_for
 from chat.services import conversation_create, message_send
 
 from .conftest import FIGURES, without_event_loop
-from .live import SessionBrowser, Socket, api
+from .live import NoRedirect, SessionBrowser, Socket, api
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -170,3 +174,106 @@ def test_deactivating_a_user_closes_their_sockets_and_ends_their_token(live_daph
     assert refused_socket_code(live_daphne, key) == 4401
     assert own_browser.socket().wait_closed()[0] == 4401
     assert api(live_daphne, key, "GET", "/api/me/")[0] == 401
+
+
+class ChangingBrowser(SessionBrowser):
+    """A browser that follows its session cookie when the server replaces it, as a password
+    change does (the session keeps going under a new key)."""
+
+    def post_form(self, path: str, fields: dict | list) -> int:
+        data = urlencode([*dict(fields).items(), ("csrfmiddlewaretoken", self.csrf)]).encode()
+        request = urllib.request.Request(self.server.url + path, data=data, method="POST")
+        request.add_header("Cookie", f"sessionid={self.session_key}; csrftoken={self.csrf}")
+        try:
+            response = urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+        except urllib.error.HTTPError as error:
+            response = error
+        for header in response.headers.get_all("Set-Cookie") or []:
+            if header.startswith("sessionid="):
+                self.session_key = header.split(";", 1)[0].split("=", 1)[1]
+        return response.status if hasattr(response, "status") else response.code
+
+    def page_status(self, path: str) -> int:
+        """The status of `path` itself: 302 (to the login page) once the session has ended."""
+        request = urllib.request.Request(self.server.url + path, headers={"Cookie": f"sessionid={self.session_key}"})
+        try:
+            return urllib.request.build_opener(NoRedirect).open(request, timeout=10).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+
+def token_login(server, username: str, password: str) -> tuple[int, str | None]:
+    request = urllib.request.Request(
+        server.url + "/api/auth/token/",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())["token"]
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def test_a_password_change_rotates_the_token_and_closes_every_other_socket_and_session(
+    live_daphne, client, password, people
+):
+    alice, bob, _, direct = people
+    old_key = token_for(user=alice).key
+    phone = Socket.with_token(live_daphne, alice)
+    # Another browser: its HTTP access ends with the change, and its open socket must end too.
+    other_browser = ChangingBrowser(live_daphne, django.test.Client(), alice)
+    other_tab = other_browser.socket()
+    changer = ChangingBrowser(live_daphne, client, alice)
+    assert changer.get("/settings/password/") == 200
+    changer_tab = changer.socket()
+    for socket in (phone, other_tab, changer_tab):
+        socket.settle()
+    key_before = changer.session_key
+
+    new = "another-Long-pass-77"
+    since = time.monotonic()
+    form = {"old_password": password, "new_password1": new, "new_password2": new}
+    assert changer.post_form("/settings/password/", form) == 302
+    frames = [
+        *closed_in_time("password change", phone, since),
+        *closed_in_time("password change", other_tab, since),
+    ]
+    assert api(live_daphne, bob, "POST", f"/api/conversations/{direct.pk}/messages/", {"body": "hello?"})[0] == 201
+    changer_tab.expect("message.new")  # the session that made the change goes on, socket included
+    assert after_revocation("password change", frames) == []
+
+    assert api(live_daphne, old_key, "GET", "/api/me/")[0] == 401
+    assert refused_socket_code(live_daphne, old_key) == 4401
+    assert other_browser.page_status("/settings/") == 302
+    assert other_browser.socket().wait_closed()[0] == 4401
+    assert changer.session_key != key_before  # a new key for the session that goes on
+    assert changer.page_status("/settings/") == 200
+    changer.socket().settle()
+    assert token_login(live_daphne, "alice", password) == (400, None)
+    status, new_key = token_login(live_daphne, "alice", new)
+    assert status == 200 and new_key != old_key
+    assert api(live_daphne, new_key, "GET", "/api/me/")[0] == 200
+
+
+def test_an_administrators_password_reset_signs_the_user_out_everywhere(live_daphne, client, make_user, people):
+    alice, bob, _, direct = people
+    old_key = token_for(user=alice).key
+    own_browser = SessionBrowser(live_daphne, django.test.Client(), alice)
+    tab, phone = own_browser.socket(), Socket.with_token(live_daphne, alice)
+    tab.settle()
+    phone.settle()
+    moderator = SessionBrowser(live_daphne, client, make_user(username="moderator", is_staff=True, is_superuser=True))
+    assert moderator.get(f"/admin/accounts/user/{alice.pk}/password/") == 200
+
+    new = "reset-by-Admin-2026"
+    form = {"usable_password": "true", "password1": new, "password2": new}
+    since = time.monotonic()
+    assert moderator.post_form(f"/admin/accounts/user/{alice.pk}/password/", form) == 302
+    frames = [*closed_in_time("password reset", tab, since), *closed_in_time("password reset", phone, since)]
+    api(live_daphne, bob, "POST", f"/api/conversations/{direct.pk}/messages/", {"body": "hello?"})
+    assert after_revocation("password reset", frames) == []
+    assert api(live_daphne, old_key, "GET", "/api/me/")[0] == 401
+    assert own_browser.socket().wait_closed()[0] == 4401
+    status, new_key = token_login(live_daphne, "alice", new)
+    assert status == 200 and new_key != old_key
