@@ -19,6 +19,8 @@ is closed; an idle kept-alive connection is closed without a word, as nginx does
 request is in, neither applies: the application's time is `--http-timeout`'s.
 """
 
+from functools import partial
+
 from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory
@@ -103,6 +105,8 @@ class DeadlineHTTPFactory(HTTPFactory):
 
 
 class DeadlineServer(Server):
+    """daphne's server, keeping the two deadlines for the channels its factory builds."""
+
     def __init__(self, *args, http_header_timeout: float, http_body_timeout: float, **kwargs):
         super().__init__(*args, **kwargs)
         self.http_header_timeout = http_header_timeout
@@ -115,7 +119,7 @@ class DeadlineServer(Server):
 
 
 class DeadlineCommandLineInterface(CommandLineInterface):
-    server_class = DeadlineServer
+    """daphne's command line, plus --http-header-timeout and --http-body-timeout."""
 
     def __init__(self):
         super().__init__()
@@ -133,21 +137,14 @@ class DeadlineCommandLineInterface(CommandLineInterface):
         )
 
     def run(self, args):
-        parsed = self.parser.parse_args(args)
-        server_class = self.server_class
-
-        def build_server(**kwargs):
-            return server_class(
-                **kwargs,
-                http_header_timeout=parsed.http_header_timeout,
-                http_body_timeout=parsed.http_body_timeout,
-            )
-
-        self.server_class = build_server
-        try:
-            super().run(args)
-        finally:
-            self.server_class = server_class
+        deadlines = self.parser.parse_args(args)
+        # daphne's run() builds the server with its own keyword arguments; these two join them.
+        self.server_class = partial(
+            DeadlineServer,
+            http_header_timeout=deadlines.http_header_timeout,
+            http_body_timeout=deadlines.http_body_timeout,
+        )
+        super().run(args)
 
 
 if __name__ == "__main__":
