@@ -65,16 +65,19 @@ SURFACES = [
 ]
 
 
-@pytest.fixture(scope="module", params=["debug", "no-debug"])
-def server(request, django_db_setup):
-    """The live daphne as `make run` starts it (DEBUG on), or one more with DEBUG off."""
-    if request.param == "debug":
-        yield request.getfixturevalue("daphne_server")
-        return
+@pytest.fixture(scope="module")
+def no_debug_server(django_db_setup):
+    """One more live daphne, with DEBUG off: Tandem's own error pages."""
     server = LiveDaphne({**daphne_env(), "DEBUG": "false"})
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module", params=["debug", "no-debug"])
+def server(request):
+    """The live daphne as `make run` starts it (DEBUG on), then the one with DEBUG off."""
+    return request.getfixturevalue("daphne_server" if request.param == "debug" else "no_debug_server")
 
 
 def ask(server, credentials, method, path, body, headers, user):
@@ -122,9 +125,8 @@ def test_signed_in_answers_are_no_store_and_public_ones_are_left_alone(server, a
 
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
-def test_error_answers_are_tandems_own_without_debug(request, server, alice):
-    if request.node.callspec.params["server"] == "debug":
-        pytest.skip("with DEBUG on, Django shows its debug pages instead")
+def test_error_answers_are_tandems_own_without_debug(no_debug_server, alice):
+    server = no_debug_server
     _, _, page = ask(server, "session", "GET", "/no-such-page/", None, {}, alice)
     assert b"<h1>Not found</h1>" in page and b'data-me="alice"' in page
     _, _, answer = ask(server, None, "GET", "/api/no-such-thing/", None, {}, alice)
