@@ -5,6 +5,7 @@ The servers here run with 2-second deadlines so the module takes seconds; `make 
 daphne and nginx's defaults held every one of these clients past the 15 s this module waits.
 """
 
+import http.client
 import json
 import os
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -49,16 +51,15 @@ def quick_daphne(django_db_setup):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def nginx(quick_daphne, daphne_server, tmp_path_factory):
-    """deploy/nginx rendered as `make run-nginx` renders it, with DEADLINE timeouts, in front of two workers."""
+@contextmanager
+def running_nginx(prefix, upstreams: list[int]):
+    """deploy/nginx rendered as `make run-nginx` renders it, with DEADLINE timeouts; yields its port."""
     if not os.access(NGINX, os.X_OK):
         skip_or_fail(f"{NGINX} is not installed (apt-get install nginx)", "REQUIRE_SERVICES")
-    prefix = tmp_path_factory.mktemp("nginx")
     port = _free_port()
     render = [sys.executable, str(ROOT / "deploy/nginx/render.py"), "--prefix", str(prefix)]
     render += ["--listen", f"127.0.0.1:{port}", "--static-root", str(ROOT / "static")]
-    render += ["--upstream", f"127.0.0.1:{quick_daphne.port}", "--upstream", f"127.0.0.1:{daphne_server.port}"]
+    render += [argument for upstream in upstreams for argument in ("--upstream", f"127.0.0.1:{upstream}")]
     render += ["--header-timeout", str(DEADLINE), "--body-timeout", str(DEADLINE)]
     subprocess.run(render, check=True, capture_output=True)
     command = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
@@ -73,9 +74,18 @@ def nginx(quick_daphne, daphne_server, tmp_path_factory):
                 process.kill()
                 pytest.fail(f"nginx did not start: {process.communicate()[1].decode()}")
             time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def nginx(quick_daphne, daphne_server, tmp_path_factory):
+    """nginx in front of two workers."""
+    with running_nginx(tmp_path_factory.mktemp("nginx"), [quick_daphne.port, daphne_server.port]) as port:
+        yield port
 
 
 def held_open(port: int, opening: bytes, trickle: bytes, gap: float) -> tuple[float | None, bytes]:
@@ -196,3 +206,16 @@ def test_sockets_pages_and_static_files_pass_through_nginx(nginx, alice):
     with urllib.request.urlopen(f"http://{base}/static/css/site.css", timeout=5) as asset:
         # Only nginx's `expires` sets Expires; a worker's answer would not carry it.
         assert asset.status == 200 and asset.headers["Expires"] and asset.headers["Content-Type"] == "text/css"
+
+
+def test_nginx_says_the_workers_are_unavailable_with_the_same_headers(tmp_path):
+    with running_nginx(tmp_path, [_free_port()]) as port:  # a worker that is not there
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+    assert response.status == 503 and body == b"Tandem is unavailable for a moment; try again shortly.\n"
+    assert "frame-ancestors 'none'" in response.getheader("Content-Security-Policy")
+    assert response.getheader("X-Frame-Options") == "DENY"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
