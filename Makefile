@@ -6,7 +6,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # A WebSocket message past this many bytes is refused by daphne itself (close 1009) before
 # Tandem reads it; the consumer's own limit is 16,000 characters, up to ~100 KB as JSON escapes.
-DAPHNE := $(BIN)/daphne --websocket-max-message-size 131072
+# config.serve is daphne with read deadlines for slow clients: a request's line and headers must
+# arrive within 10 s, its body within 30 s more, or it gets 408 and the connection is closed.
+# tests/conftest.py starts daphne with these same flags.
+DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --http-header-timeout 10 --http-body-timeout 30
 
 .PHONY: run run-cluster test lint format bench bench-chat bench-feed bench-scale clean
 
@@ -37,6 +40,31 @@ run-cluster: $(VENV)/.runtime
 	trap 'kill $$(jobs -p) 2>/dev/null' INT TERM EXIT; \
 	$(DAPHNE) -b $(HOST) -p $(PORT) config.asgi:application & \
 	$(DAPHNE) -b $(HOST) -p $$(($(PORT) + 1)) config.asgi:application & \
+	wait
+
+# nginx in front of WORKERS daphne workers (ports PORT, PORT+1, ...), serving static files itself
+# and cutting off slow clients (deploy/nginx/). Its conf, pid, logs and temporary files live in a
+# fresh /tmp directory, removed on exit; nothing under /etc is read or touched. More than one
+# worker needs DATABASE_URL and REDIS_URL: the in-memory channel layer does not cross processes.
+NGINX ?= /usr/sbin/nginx
+NGINX_PORT ?= 8080
+WORKERS ?= 1
+.PHONY: run-nginx
+run-nginx: $(VENV)/.runtime
+	@test -x $(NGINX) || { echo "$(NGINX) is missing (apt-get install nginx)"; exit 2; }
+	@test $(WORKERS) -le 1 -o \( -n "$(DATABASE_URL)" -a -n "$(REDIS_URL)" \) || \
+		{ echo "WORKERS=$(WORKERS) needs DATABASE_URL and REDIS_URL (see README)"; exit 2; }
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@prefix=$$(mktemp -d /tmp/tandem-nginx.XXXXXX); \
+	ports=$$(seq $(PORT) $$(($(PORT) + $(WORKERS) - 1))); \
+	$(BIN)/python deploy/nginx/render.py --prefix $$prefix --listen $(HOST):$(NGINX_PORT) \
+		$$(for port in $$ports; do printf -- '--upstream $(HOST):%s ' $$port; done) >/dev/null || exit 1; \
+	trap 'kill $$(jobs -p) 2>/dev/null; wait; rm -rf $$prefix' INT TERM EXIT; \
+	for port in $$ports; do TRUSTED_PROXY_COUNT=1 $(DAPHNE) -b $(HOST) -p $$port config.asgi:application & done; \
+	$(NGINX) -p $$prefix -c $$prefix/nginx.conf -e $$prefix/error.log -g 'daemon off;' & \
+	echo "Tandem is at http://$(HOST):$(NGINX_PORT)/ through nginx, $(WORKERS) worker(s) from port $(PORT) (logs: $$prefix)"; \
 	wait
 
 test: $(VENV)/.dev

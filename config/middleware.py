@@ -1,9 +1,56 @@
-"""Project middleware: bodies past the size limit, and abuse limits, answered before views."""
+"""Project middleware: the same security headers on every answer, no-store on per-user ones, bodies
+past the size limit refused before views, and the pages' fallback for service errors."""
 
+from dataclasses import asdict
+
+from csp.constants import HEADER as CSP_HEADER
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.http import HttpResponse
 
 from common.errors import RateLimited, ServiceError
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, without its exemption of 404 and 500 answers when DEBUG is on.
+
+    That exemption (kept so Django's debug pages can run their inline script) left every 404 of a
+    `make run` server without `frame-ancestors`. Here every answer has the one policy; a DEBUG
+    traceback page loses only its "switch to copy-and-paste view" toggle.
+    """
+
+    def process_response(self, request, response):
+        exempted_by_django_csp = settings.DEBUG and response.status_code in (404, 500)
+        if exempted_by_django_csp and CSP_HEADER not in response and not getattr(response, "_csp_exempt", False):
+            response[CSP_HEADER] = build_policy(**asdict(self.get_policy_parts(request=request, response=response)))
+        return super().process_response(request, response)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on what is per-user: any answer under /api/ or to a signed-in request.
+
+    A view that chose its own caching (static files, never_cache) keeps it. A request answered
+    before authentication ran (a 413) counts as signed in if it carried a session cookie or token.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" not in response and self.is_per_user(request):
+            response["Cache-Control"] = "private, no-store"
+        return response
+
+    @staticmethod
+    def is_per_user(request) -> bool:
+        if request.path_info.startswith("/api/"):
+            return True
+        user = getattr(request, "user", None)
+        if user is not None:
+            return user.is_authenticated
+        return "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
 class BodySizeLimitMiddleware:

@@ -21,6 +21,8 @@ from .factories import PASSWORD, UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 WEBSOCKET_MAX_MESSAGE_SIZE = 131072  # as the Makefile runs daphne
+# config.serve is daphne with read deadlines for slow clients; the Makefile's flags.
+DAPHNE_FLAGS = ["--http-header-timeout", "10", "--http-body-timeout", "30"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -113,8 +115,8 @@ class LiveDaphne:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(self.port)]
-        command += ["--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_SIZE)]
+        command = [sys.executable, "-m", "config.serve", "-v", "0", "-b", "127.0.0.1", "-p", str(self.port)]
+        command += ["--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_SIZE), *DAPHNE_FLAGS]
         self.process = subprocess.Popen([*command, "config.asgi:application"], cwd=ROOT, env=self.env, stderr=self.log)
         deadline = time.monotonic() + 30
         while True:

@@ -50,3 +50,13 @@ def test_templates_hold_no_inline_script_or_event_handler():
         offenders += [f"{template.name}: {m[0]}" for m in re.finditer(r"<script(?![^>]*\bsrc=)[^>]*>", text)]
         offenders += [f"{template.name}: {m[0]}" for m in re.finditer(r"\son[a-z]+\s*=", text)]
     assert offenders == []
+
+
+def test_the_tests_run_daphne_as_the_makefile_does():
+    """Same entry point (daphne with read deadlines), same flags: what the tests prove is what `make run` runs."""
+    from tests.conftest import DAPHNE_FLAGS, WEBSOCKET_MAX_MESSAGE_SIZE
+
+    line = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("DAPHNE :="))
+    command = line.split(":=", 1)[1].split()
+    assert command[:3] == ["$(BIN)/python", "-m", "config.serve"]
+    assert command[3:] == ["--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_SIZE), *DAPHNE_FLAGS]

@@ -1,0 +1,151 @@
+"""daphne, with deadlines for reading a request's headers and its body: `python -m config.serve`.
+
+Stock daphne (4.2) cannot bound a slow client. Its `--http-timeout` starts counting only once
+the whole request has arrived (it limits the application, not the client); Twisted's HTTPChannel
+idle timeout (60 s, which daphne offers no flag for) starts again at every byte received, so a
+client sending one byte every 10 s holds a connection, and a request slot, for as long as it
+likes. `--websocket_connect_timeout` only bounds the time the application takes to accept a
+socket whose upgrade request has already arrived.
+
+This entry point takes daphne's own flags, plus:
+
+    --http-header-timeout S   the request line and headers must all arrive within S seconds of
+                              the connection opening (or of the previous response, on a kept-alive
+                              connection)
+    --http-body-timeout S     the whole body must arrive within S seconds of the headers
+
+Past either, a client that had started a request gets `408 Request Timeout` and the connection
+is closed; an idle kept-alive connection is closed without a word, as nginx does. Once the
+request is in, neither applies: the application's time is `--http-timeout`'s.
+"""
+
+from functools import partial
+
+from daphne import server as daphne_server
+from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory
+from daphne.server import Server
+from twisted.web import http
+
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
+
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 32\r\n"
+    b"Connection: close\r\n"
+    b"\r\n"
+    b"The request took too long to send"
+)
+
+
+class DeadlineHTTPChannel(http.HTTPChannel):
+    """Twisted's HTTP/1.1 channel, with one deadline at a time: for the headers, then for the body."""
+
+    def __init__(self, header_timeout: float, body_timeout: float):
+        super().__init__()
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self._deadline = None
+        self._request_started = False  # a byte of the request under the header deadline has arrived
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        if seconds and seconds > 0:
+            self._deadline = self.callLater(seconds, self._deadline_passed)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None and self._deadline.active():
+            self._deadline.cancel()
+        self._deadline = None
+
+    def _deadline_passed(self) -> None:
+        self._deadline = None
+        if self._request_started:
+            self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+        # Twisted's own way out: close once the write is flushed, abort if the peer will not read.
+        self.timeoutConnection()
+
+    def connectionMade(self):  # noqa: N802  (Twisted's name)
+        super().connectionMade()
+        self._request_started = False
+        self._arm(self.header_timeout)
+
+    def dataReceived(self, data):  # noqa: N802  (Twisted's name)
+        if data:
+            self._request_started = True
+        super().dataReceived(data)
+
+    def allHeadersReceived(self):  # noqa: N802  (Twisted's name)
+        super().allHeadersReceived()
+        self._arm(self.body_timeout)
+
+    def allContentReceived(self):  # noqa: N802  (Twisted's name)
+        self._disarm()
+        super().allContentReceived()
+
+    def requestDone(self, request):  # noqa: N802  (Twisted's name)
+        if self.persistent:
+            # Armed first: a pipelined request already buffered is read inside requestDone.
+            self._request_started = False
+            self._arm(self.header_timeout)
+        super().requestDone(request)
+
+    def connectionLost(self, reason):  # noqa: N802  (Twisted's name)
+        self._disarm()
+        super().connectionLost(reason)
+
+
+class DeadlineHTTPFactory(HTTPFactory):
+    """daphne's HTTP factory building DeadlineHTTPChannels (HTTP/1.1 only, as daphne serves without TLS)."""
+
+    def protocol(self):
+        return DeadlineHTTPChannel(self.server.http_header_timeout, self.server.http_body_timeout)
+
+
+class DeadlineServer(Server):
+    """daphne's server, keeping the two deadlines for the channels its factory builds."""
+
+    def __init__(self, *args, http_header_timeout: float, http_body_timeout: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.http_header_timeout = http_header_timeout
+        self.http_body_timeout = http_body_timeout
+
+    def run(self):
+        # Server.run builds its factory from this module-level name; nothing else reads it.
+        daphne_server.HTTPFactory = DeadlineHTTPFactory
+        super().run()
+
+
+class DeadlineCommandLineInterface(CommandLineInterface):
+    """daphne's command line, plus --http-header-timeout and --http-body-timeout."""
+
+    def __init__(self):
+        super().__init__()
+        self.parser.add_argument(
+            "--http-header-timeout",
+            type=float,
+            default=DEFAULT_HEADER_TIMEOUT,
+            help="Seconds for a request line and headers to arrive (0: no limit)",
+        )
+        self.parser.add_argument(
+            "--http-body-timeout",
+            type=float,
+            default=DEFAULT_BODY_TIMEOUT,
+            help="Seconds for a request body to arrive once its headers have (0: no limit)",
+        )
+
+    def run(self, args):
+        deadlines = self.parser.parse_args(args)
+        # daphne's run() builds the server with its own keyword arguments; these two join them.
+        self.server_class = partial(
+            DeadlineServer,
+            http_header_timeout=deadlines.http_header_timeout,
+            http_body_timeout=deadlines.http_body_timeout,
+        )
+        super().run(args)
+
+
+if __name__ == "__main__":
+    DeadlineCommandLineInterface.entrypoint()
