@@ -115,3 +115,30 @@ def test_token_constraints_in_the_schema_are_the_ones_validation_enforces(schema
     assert refused_fields(password="p" * request["password"]["maxLength"]) == {"non_field_errors"}
     assert refused_fields(password="p" * (request["password"]["maxLength"] + 1)) == {"password"}
     assert refused_fields(username="") == {"username"}
+
+
+def test_protocol_doc_names_every_close_code_client_frame_and_frame_error():
+    from chat import consumers
+
+    protocol = (DOCS / "protocol.md").read_text()
+    close_codes = {value for name, value in vars(consumers).items() if name.startswith("CLOSE_")}
+    assert close_codes, "chat.consumers names its close codes CLOSE_*"
+    for code in close_codes:
+        assert f"`{code}`" in protocol, f"close code {code} is not in docs/protocol.md"
+    for frame_type in consumers.TandemConsumer.handlers:
+        assert f"`{frame_type}`" in protocol, f"client frame {frame_type} is not in docs/protocol.md"
+    source = Path(consumers.__file__).read_text()
+    for code in set(re.findall(r'FrameError\(\s*"([a-z_]+)"', source)):
+        assert f"`{code}`" in protocol, f"error code {code} is not in docs/protocol.md"
+
+
+def test_readme_and_docs_point_only_inside_the_repository():
+    documents = [ROOT / "README.md", *DOCS.glob("*.md")]
+    assert len(documents) >= 3
+    for document in documents:
+        text = document.read_text()
+        assert "../shared" not in text, f"{document.name} points outside the repository"
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            assert (document.parent / target).exists(), f"{document.name} links to {target}, which is missing"
