@@ -9,7 +9,8 @@ for the rest, so this adds them once for every operation instead of in each view
 - 403 for a cookie-authenticated write without the CSRF token;
 - 404 for an id that is not there or not the caller's (the same answer for both);
 - 413 for a request body past DATA_UPLOAD_MAX_MEMORY_SIZE (config.middleware);
-- 429's Retry-After, where a view names its limit.
+- 429's Retry-After, where a view names its limit; the error body of any other error status
+  a view names (409: CONFLICT_RESPONSE).
 
 And the constraints a field's validators enforce but its schema did not say: a pattern that
 bounds the length of the whole value (`^[A-Za-z0-9_]{3,30}$`) bounds minLength/maxLength too,
@@ -40,6 +41,9 @@ RATE_LIMITED = {
     "content": ERROR_CONTENT,
 }
 RATE_LIMITED_RESPONSE = OpenApiResponse(description=RATE_LIMITED["description"])
+# A status only some operations answer (409 where a service refuses with it) is named by the view,
+# `responses={..., 409: CONFLICT_RESPONSE}`; every error status named so gets the error body here.
+CONFLICT_RESPONSE = OpenApiResponse(description="In conflict with what is stored; `code` says how.")
 
 # `^` one character class or escape, a bounded repetition, `$`: the whole value's length is bounded.
 WHOLE_VALUE_LENGTH = re.compile(r"^\^(?:\[[^\]]+\]|\\[a-zA-Z])\{(\d+),(\d+)\}\$$")
@@ -79,6 +83,9 @@ def document_error_responses(result, generator, request, public):
                 responses.setdefault("413", _too_large())
             if "429" in responses:
                 responses["429"] = RATE_LIMITED
+            for status, response in responses.items():
+                if status.startswith("4") and "content" not in response:
+                    response["content"] = ERROR_CONTENT
     return result
 
 
