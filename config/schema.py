@@ -6,7 +6,7 @@ for the rest, so this adds them once for every operation instead of in each view
 - 400 for input the API refuses;
 - 401 on every operation that accepts a token: a revoked or mistyped token is refused
   even where a visitor without one may read (DRF authenticates before it checks permissions);
-- 403 for a cookie-authenticated write without the CSRF token;
+- 403 for what is not the caller's to do, or a cookie-authenticated write without the CSRF token;
 - 404 for an id that is not there or not the caller's (the same answer for both);
 - 413 for a request body past DATA_UPLOAD_MAX_MEMORY_SIZE (config.middleware);
 - 429's Retry-After, where a view names its limit; the error body of any other error status
@@ -74,7 +74,10 @@ def document_error_responses(result, generator, request, public):
             if accepts_credentials:
                 responses.setdefault("401", _error("No valid token or session (a revoked token included)."))
             if accepts_credentials and not visitors_allowed:
-                responses.setdefault("403", _error("A cookie-authenticated write without the CSRF token."))
+                responses.setdefault(
+                    "403",
+                    _error("Not the caller's to do (`code` says why), or a cookie-authenticated write without CSRF."),
+                )
             if "{" in path or (method != "get" and not visitors_allowed):
                 responses.setdefault("404", _error("No such item (in the path or the body), or not the caller's."))
             elif any(p["name"] == "cursor" for p in parameters):
