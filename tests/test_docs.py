@@ -6,7 +6,7 @@ answers, and docs/ stays in step with the code it describes.
 - Sign-up's and login's documented lengths and patterns are the ones validation enforces,
   probed at each bound over REST.
 - docs/protocol.md names every close code, client frame and frame error code of the consumer;
-  README.md and docs/ point at nothing outside the repository.
+  README.md and docs/ point at nothing outside the repository, and the tests they name exist.
 """
 
 import re
@@ -142,3 +142,13 @@ def test_readme_and_docs_point_only_inside_the_repository():
             if re.match(r"[a-z]+:", target):
                 continue
             assert (document.parent / target).exists(), f"{document.name} links to {target}, which is missing"
+
+
+def test_the_tests_the_docs_name_exist():
+    """docs/architecture.md says which test guards which rule; a renamed test must not leave it pointing nowhere."""
+    named = 0
+    for document in [ROOT / "README.md", *DOCS.glob("*.md")]:
+        for path, name in re.findall(r"(tests/[\w/]+\.py)::(\w+)", document.read_text()):
+            assert f"def {name}(" in (ROOT / path).read_text(), f"{document.name} names {path}::{name}"
+            named += 1
+    assert named >= 6
