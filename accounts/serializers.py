@@ -45,7 +45,8 @@ class MeSerializer(serializers.ModelSerializer):
 class RegisterSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=30, validators=[username_validator])
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # The column holds 254 characters; a longer address (valid up to 320) would fail as it is stored.
+    email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)
     display_name = serializers.CharField(
         required=False,
         allow_blank=True,

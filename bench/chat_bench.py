@@ -27,11 +27,7 @@ import datetime as dt
 import itertools
 import json
 import os
-import platform
-import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,17 +35,28 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-from websockets.asyncio.client import connect
+from harness import (
+    HOST,
+    RESULTS,
+    ROOT,
+    Client,
+    close_all,
+    cpu_seconds,
+    free_port,
+    machine,
+    migrate_and_seed,
+    open_all,
+    pct,
+    raise_fd_limit,
+    replace_section,
+    rss_kib,
+    start_daphne,
+    start_ours,
+    stop,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-PEERS = ROOT.parent / "shared" / "peers"
-PEER_DIR = PEERS / "channels_tutorial"
-BIN = Path(sys.executable).parent
-DAPHNE = str(BIN / "daphne")
-HOST = "127.0.0.1"  # the only address this benchmark ever talks to
-RESULTS = ROOT / "bench" / "RESULTS.md"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The Channels tutorial's room chat, as a Django developer would start (bench/peer/README.md).
+PEER_DIR = ROOT / "bench" / "peer"
 
 N_PAIRS = 10
 GROUP_SIZE = 100
@@ -65,57 +72,8 @@ TARGET_IDLE_CPU = 5.0
 # Servers ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
-def stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def cpu_seconds(pid: int) -> float:
-    # Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
 def start_peer(port: int, log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [DAPHNE, "-v0", "-b", HOST, "-p", str(port), "asgi:application"],
-            cwd=PEER_DIR,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_port(port, proc)
-    return proc
+    return start_daphne("asgi:application", port, log, cwd=PEER_DIR)
 
 
 SETUP = r"""
@@ -169,40 +127,10 @@ def ours_env(db: Path, extra: list[str]) -> dict:
     return env
 
 
-def migrate_and_seed(env: dict, code: str) -> dict:
-    """Migrates the database in `env`, runs the seeding `code` in `manage.py shell`, and returns
-    what it printed on its `BENCH_JSON ` line (with the tokens keyed by user id)."""
-    python = str(BIN / "python")
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    result = subprocess.run(
-        [python, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode:
-        sys.stderr.write(result.stderr)
-        raise RuntimeError("seeding failed")
-    line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH_JSON "))
-    data = json.loads(line.split(" ", 1)[1])
-    data["tokens"] = {int(k): v for k, v in data["tokens"].items()}
-    return data
-
-
 def setup_ours(env: dict) -> dict:
     data = migrate_and_seed(env, SETUP % {"pairs": N_PAIRS, "group": GROUP_SIZE, "idle": IDLE_USERS})
     data["seq"] = {int(k): v for k, v in data["seq"].items()}
     return data
-
-
-def start_ours(port: int, env: dict, log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [DAPHNE, "-v0", "-b", HOST, "-p", str(port), "config.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_port(port, proc)
-    return proc
 
 
 # Client ----------------------------------------------------------------------------------
@@ -232,69 +160,6 @@ class Tally:
 
     def dups(self) -> int:
         return sum(n - 1 for n in self.seen.values() if n > 1) + self.seq_dups
-
-
-class Client:
-    """One WebSocket that drains everything it is sent and hands frames to `on_frame`."""
-
-    ids = itertools.count()
-
-    def __init__(self, url: str, on_frame, last_seq: int | None = None):
-        self.url = url
-        self.on_frame = on_frame
-        self.id = next(self.ids)
-        self.last_seq = last_seq
-        self.ws = None
-        self.task = None
-        self.frames = 0
-
-    async def open(self) -> Client:
-        self.ws = await connect(
-            self.url, compression=None, proxy=None, ping_interval=None, max_queue=None, open_timeout=60
-        )
-        sock = self.ws.transport.get_extra_info("socket")
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.task = asyncio.create_task(self.drain())
-        return self
-
-    async def drain(self) -> None:
-        with contextlib.suppress(Exception):
-            async for raw in self.ws:
-                now = time.perf_counter()
-                self.frames += 1
-                self.on_frame(self, orjson.loads(raw), now)
-
-    async def send(self, frame: dict) -> None:
-        await self.ws.send(orjson.dumps(frame).decode())
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.ws.close()
-        if self.task:
-            self.task.cancel()
-            with contextlib.suppress(BaseException):
-                await self.task
-
-
-async def open_all(clients: list[Client], concurrency: int = 50) -> list[Client]:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(client):
-        async with gate:
-            return await client.open()
-
-    return await asyncio.gather(*(one(c) for c in clients))
-
-
-async def close_all(clients) -> None:
-    await asyncio.gather(*(c.close() for c in clients))
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 class Router:
@@ -689,33 +554,15 @@ def table(res: dict, args) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
-    )
-    versions = []
-    for mod in ("django", "channels", "daphne", "websockets"):
-        try:
-            versions.append(f"{mod.capitalize()} {__import__(mod).__version__}")
-        except Exception:
-            versions.append(f"{mod} ?")
-    return f"{os.cpu_count()} CPUs (nproc), {model}; Python {platform.python_version()}; " + ", ".join(versions)
-
-
 def write_results(text: str, args, extra_env: list[str]) -> None:
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
-    title = f"## {today}" + (" (quick)" if args.quick else "")
+    heading = today + (" (quick)" if args.quick else "")
     cmd = "make bench-chat" + (" ARGS=--quick" if args.quick else "")
     if extra_env:
         cmd += "  (ours with " + " ".join(extra_env) + ")"
     section = "\n".join(
         [
-            title,
+            f"## {heading}",
             "",
             f"Command: `{cmd}` (`{' '.join(['bench/chat_bench.py', *sys.argv[1:]])}`), "
             f"finished {dt.datetime.now(dt.UTC):%H:%M} UTC.",
@@ -726,13 +573,7 @@ def write_results(text: str, args, extra_env: list[str]) -> None:
             "",
         ]
     )
-    head = "# Chat benchmark results\n\nOne section per day and mode (full / quick); a new run replaces it.\n"
-    old = RESULTS.read_text() if RESULTS.exists() else head
-    parts = old.split("\n## ")
-    kept = [parts[0].rstrip() + "\n"] + [
-        "## " + part.rstrip() + "\n" for part in parts[1:] if part.split("\n", 1)[0] != title[3:]
-    ]
-    RESULTS.write_text("\n".join([*kept, section]))
+    replace_section(heading, section)
 
 
 # Main ------------------------------------------------------------------------------------
@@ -770,13 +611,6 @@ def parse_args() -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, q if quick else full)
     return args
-
-
-def raise_fd_limit(sockets: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(hard, max(soft, 2 * sockets + 1024)) if hard != resource.RLIM_INFINITY else 2 * sockets + 1024
-    if want > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 async def run_all(args, servers: dict) -> dict:

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 import orjson
-from chat_bench import (
+from harness import (
     HOST,
     RESULTS,
     ROOT,
@@ -49,6 +49,7 @@ from chat_bench import (
     migrate_and_seed,
     pct,
     raise_fd_limit,
+    replace_section,
     rss_kib,
     start_ours,
     stop,
@@ -561,12 +562,7 @@ def write_results(text: str, args) -> None:
             "",
         ]
     )
-    old = RESULTS.read_text()
-    parts = old.split("\n## ")
-    kept = [parts[0].rstrip() + "\n"] + [
-        "## " + part.rstrip() + "\n" for part in parts[1:] if part.split("\n", 1)[0] != title
-    ]
-    RESULTS.write_text("\n".join([*kept, section]))
+    replace_section(title, section)
 
 
 def parse_args() -> argparse.Namespace:

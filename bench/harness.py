@@ -1,0 +1,226 @@
+"""What the chat and scale benchmarks share: daphne workers, the load client, figures, RESULTS.md.
+
+- Workers: `start_daphne` (any ASGI app; `start_ours` for Tandem) on a free 127.0.0.1 port,
+  `stop`, `migrate_and_seed` (a database made ready by a `manage.py shell` snippet), and what
+  /proc says of a process (`rss_kib`, `cpu_seconds`).
+- The load client: `Client`, one WebSocket that drains everything it is sent (TCP_NODELAY,
+  no compression, no client pings) and hands each frame with its receipt time to a callback;
+  `open_all`, `close_all`.
+- Figures and the report: `pct`, `machine`, `replace_section` (each benchmark owns its
+  sections of bench/RESULTS.md; a new run replaces the one with the same heading).
+
+Imported by bench/chat_bench.py and bench/scale_bench.py as `harness` (their own directory
+is on sys.path when they run as scripts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DAPHNE = str(BIN / "daphne")
+HOST = "127.0.0.1"  # the only address the benchmarks ever talk to
+RESULTS = ROOT / "bench" / "RESULTS.md"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# Workers ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    # Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def start_daphne(
+    application: str, port: int, log: Path, *, cwd: Path = ROOT, env: dict | None = None
+) -> subprocess.Popen:
+    """daphne -v0 serving `application` on HOST:port, its output in `log`; returns once it listens."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [DAPHNE, "-v0", "-b", HOST, "-p", str(port), application],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    wait_port(port, proc)
+    return proc
+
+
+def start_ours(port: int, env: dict, log: Path) -> subprocess.Popen:
+    return start_daphne("config.asgi:application", port, log, env=env)
+
+
+def migrate_and_seed(env: dict, code: str) -> dict:
+    """Migrates the database in `env`, runs the seeding `code` in `manage.py shell`, and returns
+    what it printed on its `BENCH_JSON ` line (with the tokens keyed by user id)."""
+    python = str(BIN / "python")
+    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    result = subprocess.run(
+        [python, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        sys.stderr.write(result.stderr)
+        raise RuntimeError("seeding failed")
+    line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH_JSON "))
+    data = json.loads(line.split(" ", 1)[1])
+    data["tokens"] = {int(k): v for k, v in data["tokens"].items()}
+    return data
+
+
+def raise_fd_limit(sockets: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, max(soft, 2 * sockets + 1024)) if hard != resource.RLIM_INFINITY else 2 * sockets + 1024
+    if want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+# Client ----------------------------------------------------------------------------------
+
+
+class Client:
+    """One WebSocket that drains everything it is sent and hands frames to `on_frame`."""
+
+    ids = itertools.count()
+
+    def __init__(self, url: str, on_frame, last_seq: int | None = None):
+        self.url = url
+        self.on_frame = on_frame
+        self.id = next(self.ids)
+        self.last_seq = last_seq
+        self.ws = None
+        self.task = None
+        self.frames = 0
+
+    async def open(self) -> Client:
+        self.ws = await connect(
+            self.url, compression=None, proxy=None, ping_interval=None, max_queue=None, open_timeout=60
+        )
+        sock = self.ws.transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.task = asyncio.create_task(self.drain())
+        return self
+
+    async def drain(self) -> None:
+        with contextlib.suppress(Exception):
+            async for raw in self.ws:
+                now = time.perf_counter()
+                self.frames += 1
+                self.on_frame(self, orjson.loads(raw), now)
+
+    async def send(self, frame: dict) -> None:
+        await self.ws.send(orjson.dumps(frame).decode())
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+        if self.task:
+            self.task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.task
+
+
+async def open_all(clients: list[Client], concurrency: int = 50) -> list[Client]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(client):
+        async with gate:
+            return await client.open()
+
+    return await asyncio.gather(*(one(c) for c in clients))
+
+
+async def close_all(clients) -> None:
+    await asyncio.gather(*(c.close() for c in clients))
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+# Report ----------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    versions = []
+    for mod in ("django", "channels", "daphne", "websockets"):
+        try:
+            versions.append(f"{mod.capitalize()} {__import__(mod).__version__}")
+        except Exception:
+            versions.append(f"{mod} ?")
+    return f"{os.cpu_count()} CPUs (nproc), {model}; Python {platform.python_version()}; " + ", ".join(versions)
+
+
+def replace_section(heading: str, section: str) -> None:
+    """Writes `section` (which starts with `## heading`) into RESULTS, replacing the section
+    with the same heading."""
+    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    parts = old.split("\n## ")
+    kept = [parts[0].rstrip() + "\n"] + [
+        "## " + part.rstrip() + "\n" for part in parts[1:] if part.split("\n", 1)[0] != heading
+    ]
+    RESULTS.write_text("\n".join([*kept, section]))

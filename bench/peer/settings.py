@@ -1,0 +1,9 @@
+SECRET_KEY = "x"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = ["daphne", "django.contrib.contenttypes", "django.contrib.auth", "channels", "rooms"]
+ROOT_URLCONF = "urls"
+ASGI_APPLICATION = "asgi.application"
+DATABASES = {}
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+USE_TZ = True
