@@ -9,7 +9,7 @@ from microblog import services
 from microblog.models import Follow, Post
 from microblog.ranking import candidates
 
-from .test_visibility import VIEWERS, world  # noqa: F401  (the shared visibility matrix)
+from .conftest import VIEWERS
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +24,9 @@ def post_ids(body) -> list[int]:
     return [item["post"]["id"] for item in body["results"]]
 
 
-def test_ranked_items_carry_their_score_and_reasons(client_for, alice, bob, follow, post_as, befriend):
+def test_ranked_items_carry_their_score_and_reasons(client_for, alice, bob, follow, post_as, contact_rows):
     follow(alice, bob)
-    befriend(alice, bob)
+    contact_rows(alice, bob)
     mine = post_as(alice, "mine")
     bobs = post_as(bob, "bob's")
     body = feed(client_for(alice))
@@ -108,7 +108,7 @@ def test_posts_liked_by_several_followed_people_come_in_but_stay_a_minority(
 
 
 @pytest.mark.parametrize("viewer", [v for v in VIEWERS if v != "anonymous"])
-def test_the_ranked_feed_shows_only_what_the_viewer_may_see(world, viewer, django_user_model):  # noqa: F811
+def test_the_ranked_feed_shows_only_what_the_viewer_may_see(world, viewer, django_user_model):
     people = {user.username: user for user in django_user_model.objects.all()}
     author = people["author"]
     if viewer != "author":
@@ -262,12 +262,12 @@ def _make_network_for(make_user, viewer, *, authors: int, posts_each: int) -> No
 
 
 def test_with_chats_left_out_of_the_ranking_a_contact_is_only_someone_followed(
-    client_for, alice, bob, follow, post_as, befriend
+    client_for, alice, bob, follow, post_as, contact_rows
 ):
     from microblog.ranking.scoring import Weights
 
     follow(alice, bob)
-    befriend(alice, bob)
+    contact_rows(alice, bob)
     bobs = post_as(bob, "from a chat friend")
     client = client_for(alice)
     assert client.get("/api/me/").json()["feed_uses_chats"] is True
@@ -288,9 +288,9 @@ def chats_box(settings_page) -> str:
     return settings_page[settings_page.rindex("<input", 0, start) : settings_page.index(">", start)]
 
 
-def test_the_settings_page_switches_chats_out_of_the_home_feed(client, alice, bob, follow, post_as, befriend):
+def test_the_settings_page_switches_chats_out_of_the_home_feed(client, alice, bob, follow, post_as, contact_rows):
     follow(alice, bob)
-    befriend(alice, bob)
+    contact_rows(alice, bob)
     post_as(bob, "from a chat friend")
     client.force_login(alice)
     assert "you chat with @bob" in client.get("/").content.decode()

@@ -10,9 +10,9 @@ from microblog.models import Follow
 pytestmark = pytest.mark.django_db
 
 
-def test_home_shows_the_ranked_feed_with_reasons_and_switches_to_latest(client, alice, bob, post_as, befriend):
+def test_home_shows_the_ranked_feed_with_reasons_and_switches_to_latest(client, alice, bob, post_as, contact_rows):
     Follow.objects.create(follower=alice, followee=bob)
-    befriend(alice, bob)
+    contact_rows(alice, bob)
     post_as(bob, "hello from bob")
     client.force_login(alice)
     ranked = client.get("/").content.decode()
