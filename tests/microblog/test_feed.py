@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from microblog import services
 from microblog.models import Follow, Post
 from microblog.ranking import candidates
+from tests.factories import PostFactory
 
 from .conftest import VIEWERS
 
@@ -149,7 +150,7 @@ def _make_network(make_user, alice, *, authors: int, posts_each: int) -> list[in
     for n in range(authors):
         person = make_user(username=f"author{n}")
         Follow.objects.create(follower=alice, followee=person)
-        made += [services.post_create(author=person, body=f"post {n}.{k}").pk for k in range(posts_each)]
+        made += [PostFactory(author=person).pk for _ in range(posts_each)]
     return made
 
 
@@ -169,7 +170,7 @@ def test_paging_200_ranked_items_while_others_like_and_post_neither_repeats_nor_
         # Between pages the ranking inputs move: likes pile onto what is further down, authors post more.
         for post_id in made[pages * 7 : pages * 7 + 5]:
             busy_api.post(f"/api/posts/{post_id}/like/")
-        services.post_create(author=Follow.objects.filter(follower=alice).first().followee, body="late news")
+        PostFactory(author=Follow.objects.filter(follower=alice).first().followee, body="late news")
         url = body["next"]
     assert pages == 10
     assert len(seen) == len(set(seen)) == 200
@@ -257,8 +258,8 @@ def _make_network_for(make_user, viewer, *, authors: int, posts_each: int) -> No
     for _ in range(authors):
         person = make_user()
         Follow.objects.create(follower=viewer, followee=person)
-        for k in range(posts_each):
-            services.post_create(author=person, body=f"post {k}")
+        for _ in range(posts_each):
+            PostFactory(author=person)
 
 
 def test_with_chats_left_out_of_the_ranking_a_contact_is_only_someone_followed(

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.models import Contact
 from microblog.models import Follow, Mute
+from tests.factories import PostFactory
 from tests.live import Socket, log_in, rest
 
 
@@ -54,13 +55,11 @@ def wait_until_online(page, username: str) -> None:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_home_shows_new_posts_live_without_moving_what_the_reader_sees(new_page, make_user):
-    from microblog.services import post_create
-
     alice, bob = make_user(username="alice"), make_user(username="bob")
     Follow.objects.create(follower=alice, followee=bob)
     # Contacts too, only so that bob's page can tell when the server counts alice online.
     Contact.objects.bulk_create([Contact(user=alice, contact=bob), Contact(user=bob, contact=alice)])
-    post_create(author=bob, body="an older post alice is reading")
+    PostFactory(author=bob, body="an older post alice is reading")
     reader = log_in(new_page(), alice)
     reader.locator("#feed-new[data-socket=online]").wait_for(state="attached")
     reading = reader.locator("article.post").first

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from microblog import services
 from microblog.models import Follow
+from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +28,11 @@ def test_home_pages_through_the_ranked_feed_and_shrugs_off_a_bad_cursor(client, 
     settings.FEED_PER_AUTHOR = 10
     author = make_user(username="prolific")
     Follow.objects.create(follower=alice, followee=author)
-    made = [services.post_create(author=author, body=f"note number {n}").pk for n in range(10)]
+    made = [PostFactory(author=author).pk for _ in range(10)]
     friends = [make_user() for _ in range(5)]
     for friend in friends:
         Follow.objects.create(follower=alice, followee=friend)
-        made += [services.post_create(author=friend, body=f"friend note {n}").pk for n in range(7)]
+        made += [PostFactory(author=friend).pk for _ in range(7)]
     client.force_login(alice)
     seen, url = [], "/"
     while url:

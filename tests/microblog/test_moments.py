@@ -3,6 +3,7 @@
 import pytest
 
 from microblog.models import Mute
+from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -69,15 +70,13 @@ def test_a_moments_page_costs_the_same_queries_for_5_or_40_contacts(client_for, 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from microblog.services import post_create
-
     costs = []
     for size in (5, 40):
         viewer = make_user()
         for _ in range(size):
             contact = make_user()
             contact_rows(viewer, contact)
-            post_create(author=contact, body="a moment", visibility="contacts")
+            PostFactory(author=contact, visibility="contacts")
         client = client_for(viewer)
         client.get("/api/feed/?order=moments&limit=3")  # the token lookup warms up
         with CaptureQueriesContext(connection) as queries:

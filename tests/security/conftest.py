@@ -12,7 +12,7 @@ import pytest
 from accounts.models import ContactRequest, User
 from chat.models import Conversation, Message
 from microblog.models import Post
-from tests.factories import befriend
+from tests.factories import ConversationFactory
 
 # Everyone the matrix and the canaries ask as, relative to the owner's things.
 ROLES = ("owner", "member", "left", "removed", "pending", "stranger", "blocked", "anonymous")
@@ -79,9 +79,7 @@ def build_world(make_user) -> World:
 
     people = {role: make_user(username=role) for role in ROLES if role != "anonymous"}
     owner = people["owner"]
-    for role in ("member", "left", "removed"):
-        befriend(owner, people[role])
-    group, _ = chat.conversation_create(creator=owner, usernames=["member", "left", "removed"], title="Crew")
+    group = ConversationFactory(creator=owner, members=[people[r] for r in ("member", "left", "removed")], title="Crew")
     chat.group_member_remove(user=people["left"], conversation=group, username="left")
     chat.group_member_remove(user=owner, conversation=group, username="removed")
     direct, _ = chat.conversation_create(creator=owner, usernames=["member"])

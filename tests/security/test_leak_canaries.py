@@ -16,6 +16,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import token_for
+from tests.factories import ConversationFactory
 from tests.live import Socket, rest
 
 from .conftest import FIGURES
@@ -47,7 +48,7 @@ def forbidden(crawler: str) -> set[str]:
 @pytest.fixture
 def scene(make_user, befriend, live_daphne):
     """The people (built in-process), their sockets, then the markers written over the live server."""
-    from chat.services import contact_remove, conversation_create, group_member_remove
+    from chat.services import contact_remove, group_member_remove
     from microblog.services import user_follow
 
     def relate():
@@ -55,9 +56,8 @@ def scene(make_user, befriend, live_daphne):
         people["former"] = make_user(username="former")
         author, member = people["author"], people["member"]
         direct = befriend(author, member)
-        befriend(author, people["former"])
         befriend(people["third"], member)
-        group, _ = conversation_create(creator=author, usernames=["member", "former"], title="Inner circle")
+        group = ConversationFactory(creator=author, members=[member, people["former"]], title="Inner circle")
         group_member_remove(user=people["former"], conversation=group, username="former")
         contact_remove(user=author, username="former")
         user_follow(follower=people["follower"], followee=author)
