@@ -12,7 +12,7 @@ So one thread owns `sync_playwright()` and the browser for the whole session, an
 its result comes back (Playwright objects wrapped again, exceptions raised in the test). The
 test's thread never has a loop running, whatever ran before it and in whatever order.
 
-Use `expect` from this module, not Playwright's: it wraps the assertions the same way.
+Playwright's own `expect` takes these stand-ins (it is taught to, below).
 Callbacks given to Playwright (`page.on("dialog", ...)`) run in the browser's thread and get
 `Remote` arguments; calls they make on them run there directly.
 """
@@ -46,6 +46,7 @@ class BrowserThread:
         self._thread = threading.Thread(target=self._serve, args=(executable,), name="playwright", daemon=True)
         self._thread.start()
         self.browser = Remote(self._ready.result(timeout=60), self)
+        _let_playwright_expect_take_remotes()
 
     def _serve(self, executable: str) -> None:
         from playwright.sync_api import sync_playwright
@@ -137,8 +138,19 @@ class Remote:
         return f"Remote({self._owner.run(repr, self._target)})"
 
 
-def expect(actual: Remote, message: str | None = None) -> Remote:
-    """Playwright's `expect` for a `Remote` page, locator or API response."""
-    from playwright.sync_api import expect as playwright_expect
+def _let_playwright_expect_take_remotes() -> None:
+    """Playwright's `expect` (tests import it from playwright.sync_api) accepts a `Remote` page,
+    locator or API response: the assertion runs in the browser's thread, and its result is a Remote."""
+    from playwright.sync_api import Expect
 
-    return actual._wrap(actual._owner.run(playwright_expect, actual._target, message))
+    dispatch = Expect._dispatch
+    if getattr(dispatch, "takes_remotes", False):
+        return
+
+    def remote_aware(self, actual, *args, **kwargs):
+        if isinstance(actual, Remote):
+            return actual._wrap(actual._owner.run(dispatch, self, actual._target, *args, **kwargs))
+        return dispatch(self, actual, *args, **kwargs)
+
+    remote_aware.takes_remotes = True
+    Expect._dispatch = remote_aware

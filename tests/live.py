@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -107,6 +107,18 @@ class LiveDaphne:
         self.process = None
 
 
+@contextmanager
+def own_daphne(**settings_env: str):
+    """A daphne of its own on the test database, some settings changed through its environment
+    (small limits, so a test reaches them in a few frames). Its cache is its own, too."""
+    server = LiveDaphne({**daphne_env(), **settings_env})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 # REST ---------------------------------------------------------------------------------------
 
 
@@ -157,6 +169,14 @@ def rest(server, user, method: str, path: str, body: Any = None, *, headers: dic
 
 
 # Sockets ------------------------------------------------------------------------------------
+
+
+def frame_is(frame: dict, frame_type: str, fields: dict) -> bool:
+    """A `frame_type` frame whose `fields` equal those given (one the frame lacks is looked for in its `message`)."""
+    if frame.get("type") != frame_type:
+        return False
+    message = frame.get("message") if isinstance(frame.get("message"), dict) else {}
+    return all((frame[key] if key in frame else message.get(key)) == value for key, value in fields.items())
 
 
 class Closed(NamedTuple):
@@ -216,36 +236,36 @@ class Socket:
             self.last_seq = max(self.last_seq, frame["seq"])
         return frame
 
-    def _next_of(self, frame_types: tuple[str, ...], skip: tuple[str, ...], timeout: float) -> dict:
-        assert not set(frame_types) & set(skip), "a type cannot be both expected and skipped"
+    def _next(self, accepts, frame_types: tuple[str, ...], skip, timeout: float) -> dict:
+        """The next frame that `accepts`; one of a type in `skip` that it does not accept is passed
+        over (kept in `frames`), and any other frame fails the test."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 frame = self.recv(timeout=max(deadline - time.monotonic(), 0.001))
             except TimeoutError:
                 raise AssertionError(f"no {' or '.join(frame_types)} frame within {timeout} s") from None
-            if frame.get("type") in skip:
-                continue
-            assert frame.get("type") in frame_types, f"expected {' or '.join(frame_types)}, got {frame}"
-            return frame
+            if accepts(frame):
+                return frame
+            assert frame.get("type") in skip, f"expected {' or '.join(frame_types)}, got {frame}"
 
-    def expect(self, frame_type: str, *, skip: tuple[str, ...] = (), timeout: float = 5, **fields) -> dict:
-        """The next frame, which must be a `frame_type` whose `fields` equal those given.
+    def expect(self, frame_type: str, timeout: float = 5, *, skip=(), **fields) -> dict:
+        """The next frame, which must be a `frame_type` whose `fields` equal those given (a field the
+        frame lacks is looked for in its `message`: `body=`, `sender=`).
 
-        Frames whose type is in `skip` may come first and are passed over (they stay in
-        `frames`); any other frame before it fails the test.
+        Frames of a type named in `skip` may come first and are passed over (they stay in `frames`);
+        any other frame fails the test. Naming `frame_type` in `skip` too passes over frames of
+        that type whose fields differ.
         """
-        frame = self._next_of((frame_type,), skip, timeout)
-        wrong = {key: frame.get(key) for key, value in fields.items() if frame.get(key) != value}
-        assert not wrong, f"{frame_type} with {fields}, got {frame}"
-        return frame
+        return self._next(lambda frame: frame_is(frame, frame_type, fields), (frame_type,), skip, timeout)
 
-    def expect_all(self, frame_types: tuple[str, ...], *, skip: tuple[str, ...] = (), timeout: float = 5) -> dict:
+    def expect_all(self, frame_types: tuple[str, ...], timeout: float = 5, *, skip=()) -> dict:
         """One frame of each of `frame_types` in whatever order they come, as {type: frame}: a
         send's ack and its own message.new, say. Any other frame fails, unless its type is in `skip`."""
         got: dict[str, dict] = {}
         while len(got) < len(frame_types):
-            frame = self._next_of(tuple(t for t in frame_types if t not in got), skip, timeout)
+            wanted = tuple(t for t in frame_types if t not in got)
+            frame = self._next(lambda frame: frame.get("type") in wanted, wanted, skip, timeout)  # noqa: B023
             got[frame["type"]] = frame
         return got
 

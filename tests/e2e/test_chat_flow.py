@@ -3,8 +3,8 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser import expect
 from tests.live import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

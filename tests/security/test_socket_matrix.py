@@ -6,10 +6,10 @@ of someone outside a conversation may have heard anything of it.
 """
 
 import pytest
+from websockets.sync.client import connect
 
-from tests.live import Socket
-
-from .conftest import FIGURES, FORMER, MEMBERS, MISSING_ID, OUTSIDERS, ROLES, answers, build_world
+from .conftest import FIGURES, FORMER, MEMBERS, MISSING_ID, OUTSIDERS, ROLES, answers, build_world, without_event_loop
+from .live import Socket
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -50,20 +50,16 @@ def filled(frame: dict, values: dict) -> dict:
 def answer(socket: Socket, frame: dict) -> tuple[str, dict | None]:
     """What the server answers this socket to `frame`: the answer's name and the frame itself."""
     socket.send(**frame)
-    if frame["type"] != "ping":
-        socket.send(type="ping")
-    # Pushes may come in between (a member's own message.new); each is kept in socket.frames and
-    # checked for leaks at the end. A send's answer may come after the pong: the writer answers once
-    # the message is stored.
-    heard = [f for f in socket.until("pong") if f["type"] in ANSWERS]
     if frame["type"] == "message.send":
-        while not any(f.get("client_id") == frame["client_id"] for f in heard):
-            heard += [f for f in [socket.recv()] if f["type"] in ANSWERS]
-    if frame["type"] not in ("ping", "message.send") and heard == [{"type": "pong"}]:
-        return QUIET, None
-    answered = [f for f in heard if f["type"] != "pong"] if frame["type"] != "ping" else heard
-    assert len(answered) == 1, f"one answer to {frame}, got {answered}"
-    got = answered[0]
+        got = socket.expect_any(lambda f: f.get("client_id") == frame["client_id"] and f["type"] in ANSWERS)
+    else:
+        if frame["type"] != "ping":
+            socket.send(type="ping")
+        got = socket.expect_any(lambda f: f["type"] in ANSWERS)
+        if frame["type"] != "ping":
+            if got["type"] == "pong":
+                return QUIET, None
+            socket.expect("pong")  # so the next question does not take this pong for its answer
     return (got["code"] if got["type"] == "error" else got["type"]), got
 
 
@@ -78,22 +74,22 @@ def overheard(frame: dict, role: str, world) -> bool:
 
 
 def test_each_role_gets_exactly_its_frame_answers(live_daphne, make_user):
-    world = build_world(make_user)
+    world = without_event_loop(build_world, make_user)
     values = {
         "group": world.group.pk,
         "direct": world.direct.pk,
         "message": world.message.pk,
         "direct_message": world.direct_message.pk,
     }
-    sockets = {role: Socket.open(live_daphne, world.user(role)) for role in ROLES if role != "anonymous"}
+    sockets = {role: Socket.with_token(live_daphne, world.user(role)) for role in ROLES if role != "anonymous"}
     wrong = []
     for number, (template, expected, secret) in enumerate(FRAMES):
         for role in ROLES:
             FIGURES["authz matrix: socket cases run"] += 1
             frame = filled(template, {**values, "client_id": f"{role}-{number}"})
             if role == "anonymous":
-                refused = Socket.open(live_daphne)
-                got = f"closed {refused.wait_closed().code}"
+                refused = Socket(connect(live_daphne.ws_url, open_timeout=5))
+                got = f"closed {refused.wait_closed()[0]}"
                 refused.close()
                 if got != expected[role]:
                     wrong.append(f"{frame} as anonymous: {got}")
