@@ -236,7 +236,7 @@ class Socket:
             self.last_seq = max(self.last_seq, frame["seq"])
         return frame
 
-    def _next(self, accepts, frame_types: tuple[str, ...], skip, timeout: float) -> dict:
+    def _next(self, accepts, wanted: str, skip, timeout: float) -> dict:
         """The next frame that `accepts`; one of a type in `skip` that it does not accept is passed
         over (kept in `frames`), and any other frame fails the test."""
         deadline = time.monotonic() + timeout
@@ -244,10 +244,10 @@ class Socket:
             try:
                 frame = self.recv(timeout=max(deadline - time.monotonic(), 0.001))
             except TimeoutError:
-                raise AssertionError(f"no {' or '.join(frame_types)} frame within {timeout} s") from None
+                raise AssertionError(f"no {wanted} frame within {timeout} s") from None
             if accepts(frame):
                 return frame
-            assert frame.get("type") in skip, f"expected {' or '.join(frame_types)}, got {frame}"
+            assert frame.get("type") in skip, f"expected {wanted}, got {frame}"
 
     def expect(self, frame_type: str, timeout: float = 5, *, skip=(), **fields) -> dict:
         """The next frame, which must be a `frame_type` whose `fields` equal those given (a field the
@@ -257,7 +257,8 @@ class Socket:
         any other frame fails the test. Naming `frame_type` in `skip` too passes over frames of
         that type whose fields differ.
         """
-        return self._next(lambda frame: frame_is(frame, frame_type, fields), (frame_type,), skip, timeout)
+        wanted = f"{frame_type} with {fields}" if fields else frame_type
+        return self._next(lambda frame: frame_is(frame, frame_type, fields), wanted, skip, timeout)
 
     def expect_all(self, frame_types: tuple[str, ...], timeout: float = 5, *, skip=()) -> dict:
         """One frame of each of `frame_types` in whatever order they come, as {type: frame}: a
@@ -265,7 +266,7 @@ class Socket:
         got: dict[str, dict] = {}
         while len(got) < len(frame_types):
             wanted = tuple(t for t in frame_types if t not in got)
-            frame = self._next(lambda frame: frame.get("type") in wanted, wanted, skip, timeout)  # noqa: B023
+            frame = self._next(lambda frame: frame.get("type") in wanted, " or ".join(wanted), skip, timeout)  # noqa: B023
             got[frame["type"]] = frame
         return got
 

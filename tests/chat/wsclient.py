@@ -12,9 +12,9 @@ class SocketClient(Socket):
     """`Socket` opened from a URL and a token key.
 
     `expect(type, skip=[...])` is Socket's: every frame before it must be of a type named in
-    `skip`. Without `skip` (the older tests), other frames are passed over and kept in `skipped`
-    (an error frame still fails); new tests use tests.live.Socket, whose `expect` always reads
-    every frame.
+    `skip` (those are kept in `skipped` too). Without `skip` (the older tests), frames of other
+    types are passed over and kept in `skipped` (an error frame still fails); new tests use
+    tests.live.Socket, whose `expect` always reads every frame.
     """
 
     def __init__(self, url: str, token: str, **options):
@@ -27,7 +27,10 @@ class SocketClient(Socket):
 
     def expect(self, frame_type: str, timeout: float = 5, *, skip=None, **match) -> dict:
         if skip is not None:
-            return super().expect(frame_type, timeout, skip=skip, **match)
+            start = len(self.frames)
+            frame = super().expect(frame_type, timeout, skip=skip, **match)
+            self.skipped += self.frames[start:-1]
+            return frame
         while True:
             frame = self.recv(timeout)
             if frame_is(frame, frame_type, match):
