@@ -73,6 +73,8 @@ class BrowserThread:
         """`function(*args, **kwargs)` in the browser's thread; its result, or its exception raised here."""
         if threading.current_thread() is self._thread:  # a callback Playwright runs: already there
             return function(*args, **kwargs)
+        if not self._thread.is_alive():
+            raise RuntimeError("the browser's thread has stopped")
         answer: Future = Future()
         self._calls.put((lambda: function(*args, **kwargs), answer))
         return answer.result()
