@@ -5,33 +5,19 @@ and fail instead when REQUIRE_SERVICES=1 / E2E_REQUIRED=1 (as in CI).
 """
 
 import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from . import factories
+from .browser import CHROMIUM, CHROMIUM_ARGS
 from .factories import PASSWORD, UserFactory
+from .live import WEBSOCKET_MAX_MESSAGE_SIZE, LiveDaphne, Socket, daphne_env, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-WEBSOCKET_MAX_MESSAGE_SIZE = 131072  # as the Makefile runs daphne
-# config.serve is daphne with read deadlines for slow clients; the Makefile's flags.
-DAPHNE_FLAGS = ["--http-header-timeout", "10", "--http-body-timeout", "30"]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# Compatibility only, to be removed: names that test modules imported from here before tests/live.py.
+_IMPORTED_FROM_HERE = (CHROMIUM_ARGS, WEBSOCKET_MAX_MESSAGE_SIZE)
+_free_port = free_port
 
 
 def skip_or_fail(reason: str, required_by: str) -> None:
@@ -46,6 +32,14 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _close_sockets():
+    """Sockets a test left open are closed when it ends, not whenever they are collected."""
+    yield
+    for socket in list(Socket.still_open):
+        socket.close()
 
 
 @pytest.fixture
@@ -86,72 +80,6 @@ def client_for(db):
     return build
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_url(settings_dict: dict) -> str:
-    if settings_dict["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings_dict['NAME']}"
-    user = quote(settings_dict.get("USER") or "")
-    password = quote(settings_dict.get("PASSWORD") or "")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
-
-
-class LiveDaphne:
-    """A daphne process on a fixed port, which a test may stop and start again (a worker restart)."""
-
-    def __init__(self, env: dict, log=None):
-        self.env = env
-        self.log = log  # a file for daphne's stderr (its log lines); None inherits the test's
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "config.serve", "-v", "0", "-b", "127.0.0.1", "-p", str(self.port)]
-        command += ["--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_SIZE), *DAPHNE_FLAGS]
-        self.process = subprocess.Popen([*command, "config.asgi:application"], cwd=ROOT, env=self.env, stderr=self.log)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.process.kill()
-                    pytest.fail("daphne did not start")
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-
-def daphne_env() -> dict:
-    """The environment of a daphne serving the test database (call with the database set up)."""
-    from django.db import connection
-
-    return {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": _database_url(connection.settings_dict),
-    }
-
-
 @pytest.fixture(scope="session")
 def consumer_threads_close_connections(django_db_setup):
     """For tests that run the consumer in this process: at the end of the session, the threads it
@@ -190,25 +118,18 @@ def live_daphne(daphne_server):
         daphne_server.start()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
-    """Chromium for one test module.
-
-    Per module, not per session: while Playwright's sync API is open it keeps an event loop
-    running in the main thread, where the services' after-commit pushes (async_to_sync) then
-    refuse to run; closed at the end of the module, it no longer breaks the tests that follow.
-    """
+    """Chromium for the whole session, driven from a thread of its own (tests/browser.py): the
+    test's thread never has Playwright's event loop running, so what runs after a browser test,
+    in any order, may use async_to_sync and the ORM as usual."""
     if not os.path.exists(CHROMIUM):
         skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium)", "E2E_REQUIRED")
-    # That running loop also makes Django refuse the test's own ORM calls as "async unsafe".
-    # The ORM use here is the test's, not the app's.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
+    from .browser import BrowserThread
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    owner = BrowserThread(CHROMIUM)
+    yield owner.browser
+    owner.close()
 
 
 @pytest.fixture
@@ -229,11 +150,7 @@ def new_page(browser, daphne_server):
 
 @pytest.fixture
 def befriend(db):
-    """Makes two users contacts through the service, as accepting a request does."""
-    from chat.services import contact_request_accept, contact_request_send
-
-    def make(a, b):
-        request, _ = contact_request_send(sender=a, to_username=b.username)
-        return contact_request_accept(user=b, request_id=request.pk)[1]
-
-    return make
+    """`befriend(a, b)`: contacts as people become them, a's request accepted by b (the service,
+    its events included); returns their direct conversation. For the two rows alone, without a
+    request or a conversation, tests/microblog has `contact_rows`."""
+    return factories.befriend

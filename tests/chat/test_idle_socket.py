@@ -5,10 +5,8 @@ import time
 
 import pytest
 
-from accounts.services import token_for
 from tests.conftest import skip_or_fail
-
-from .wsclient import SocketClient
+from tests.live import Socket
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -21,10 +19,7 @@ def test_a_socket_idle_longer_than_the_layers_wait_still_answers(daphne_server, 
     every socket idle that long was closed with 1011 ("Timeout reading from Redis")."""
     if not os.environ.get("REDIS_URL"):
         skip_or_fail("the idle wait is channels-redis's (needs REDIS_URL)", "REQUIRE_SERVICES")
-    socket = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
-    try:
+    with Socket.open(daphne_server, alice) as socket:
         time.sleep(2 * LAYER_WAIT_SECONDS)
         socket.send(type="ping")
-        assert socket.recv() == {"type": "pong"}
-    finally:
-        socket.close()
+        socket.expect("pong")

@@ -19,9 +19,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from accounts.services import token_for
 from chat.models import Message
-from tests.conftest import LiveDaphne, _free_port, skip_or_fail
-
-from .wsclient import SocketClient
+from tests.conftest import skip_or_fail
+from tests.live import LiveDaphne, Socket, free_port
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +33,7 @@ class PrivateRedis:
     """A redis-server on a free port that a test may kill -9 and start again on the same port."""
 
     def __init__(self, directory):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.directory = directory
         self.process: subprocess.Popen | None = None
@@ -86,19 +85,19 @@ def workers_on(daphne_server, private_redis):
 class ResumingClient:
     """Reconnects with backoff and resumes; accepts each seq once, in order (as socket.js does)."""
 
-    def __init__(self, url: str, token: str):
-        self.url, self.token = url, token
+    def __init__(self, server: LiveDaphne, token: str):
+        self.server, self.token = server, token
         self.last_seq = 0
         self.early: dict[int, dict] = {}
         self.accepted: list[dict] = []
         self.reconnects = 0
         self.socket = self._connect()
 
-    def _connect(self) -> SocketClient:
+    def _connect(self) -> Socket:
         backoff = 0.2
         while True:
             try:
-                client = SocketClient(self.url, self.token)
+                client = Socket.open(self.server, self.token)
                 client.send(type="resume", after=self.last_seq)
                 return client
             except (OSError, InvalidStatus, ConnectionClosed, TimeoutError):
@@ -163,8 +162,8 @@ def stream(sender: ResumingClient, conversation_id: int, answers: dict[str, list
 def test_redis_restart_loses_nothing(workers_on, private_redis, alice, bob, befriend):
     worker_a, worker_b = workers_on
     conversation = befriend(alice, bob)
-    sender = ResumingClient(worker_a.ws_url, token_for(user=alice).key)
-    receiver = ResumingClient(worker_b.ws_url, token_for(user=bob).key)
+    sender = ResumingClient(worker_a, token_for(user=alice).key)
+    receiver = ResumingClient(worker_b, token_for(user=bob).key)
     answers: dict[str, list[str]] = {}
     streaming = threading.Thread(target=stream, args=(sender, conversation.pk, answers))
     streaming.start()

@@ -5,10 +5,8 @@ import re
 
 import pytest
 
-from accounts.services import token_for
 from microblog.models import Mute
-
-from .wsclient import SocketClient, rest_call
+from tests.live import Socket, rest
 
 
 @pytest.fixture
@@ -91,21 +89,19 @@ def test_mute_forms_refuse_bad_input_without_a_500(client, alice, bob, pair, mak
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_muting_tells_my_other_sockets_and_messages_keep_arriving(daphne_server, alice, bob, pair):
-    other_tab = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
+    other_tab = Socket.open(daphne_server, alice)
+    mute = f"/api/conversations/{pair.pk}/mute/"
     try:
-        rest_call(daphne_server, alice, "POST", f"/api/conversations/{pair.pk}/mute/")
+        rest(daphne_server, alice, "POST", mute).json()
         frame = other_tab.expect("conversation.muted")
         assert (frame["conversation"], frame["muted"]) == (pair.pk, True) and frame["seq"] >= 1
-        rest_call(daphne_server, bob, "POST", f"/api/conversations/{pair.pk}/messages/", {"body": "muted, not lost"})
+        rest(daphne_server, bob, "POST", f"/api/conversations/{pair.pk}/messages/", {"body": "muted, not lost"}).json()
         assert other_tab.expect("message.new")["message"]["body"] == "muted, not lost"
-        rest_call(daphne_server, alice, "DELETE", f"/api/conversations/{pair.pk}/mute/")
+        rest(daphne_server, alice, "DELETE", mute).json()
         assert other_tab.expect("conversation.muted")["muted"] is False
-        later = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
-        later.send(type="resume", after=0)
-        replayed = []
-        while (frame := later.recv())["type"] != "resume.done":
-            replayed.append(frame)
-        later.close()
+        with Socket.open(daphne_server, alice) as later:
+            later.send(type="resume", after=0)
+            replayed = later.until("resume.done")[:-1]
         assert [(f["type"], f.get("muted")) for f in replayed if f["type"] != "contact.accepted"] == [
             ("conversation.muted", True),
             ("message.new", None),

@@ -12,6 +12,7 @@ from chat import services
 from chat.models import Conversation, Membership
 from realtime.models import Event, UserStream
 from tests.concurrency import run_together
+from tests.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,14 +51,13 @@ def test_contact_requests_and_accepts_at_once_make_one_pair_of_contacts(make_use
 
 
 @pytest.fixture
-def group_of(make_user, befriend):
+def group_of(befriend):
     """A group made by `admin` with `members`; every one of `others` is a contact of the admin."""
 
     def make(admin, members, others):
-        for person in [*members, *others]:
+        for person in others:
             befriend(admin, person)
-        group, _ = services.conversation_create(creator=admin, usernames=[m.username for m in members], title="g")
-        return group
+        return ConversationFactory(creator=admin, members=members, title="g")
 
     return make
 

@@ -4,35 +4,29 @@ import json
 
 import pytest
 
-from accounts.services import token_for
-from microblog.services import post_create, post_delete, user_follow
-
-from .wsclient import SocketClient, rest_call
+from microblog.services import post_delete, user_follow
+from tests.factories import ConversationFactory, PostFactory
+from tests.live import Socket, rest
 
 SECRET = "followers-only canary 7f3a"
 
 
-def sockets_for(server, *users) -> dict[str, SocketClient]:
+def sockets_for(server, *users) -> dict[str, Socket]:
     """A live socket per user, by username."""
-    return {user.username: SocketClient(server.ws_url, token_for(user=user).key) for user in users}
+    return {user.username: Socket.open(server, user) for user in users}
 
 
 @pytest.fixture
-def group(alice, bob, make_user, befriend):
+def group(alice, bob, make_user):
     carol = make_user(username="carol")
-    befriend(alice, bob)
-    befriend(alice, carol)
     user_follow(follower=bob, followee=alice)  # bob follows alice; carol does not
-    from chat.services import conversation_create
-
-    conversation, _ = conversation_create(creator=alice, usernames=["bob", "carol"], title="Friends")
-    return conversation, carol
+    return ConversationFactory(creator=alice, members=[bob, carol], title="Friends"), carol
 
 
 @pytest.mark.django_db
 def test_each_member_sees_the_card_they_may_see(client_for, alice, bob, group):
     conversation, carol = group
-    post = post_create(author=alice, body=SECRET, visibility="followers")
+    post = PostFactory(author=alice, body=SECRET, visibility="followers")
     url = f"/api/conversations/{conversation.pk}/messages/"
     sent = client_for(alice).post(url, {"shared_post": post.pk}, format="json")
     assert sent.status_code == 201
@@ -53,7 +47,7 @@ def test_each_member_sees_the_card_they_may_see(client_for, alice, bob, group):
 def test_a_post_the_sender_may_not_see_cannot_be_shared(client_for, alice, bob, befriend, make_user):
     conversation = befriend(alice, bob)
     stranger = make_user(username="zoe")
-    private = post_create(author=stranger, body="only my followers", visibility="followers")
+    private = PostFactory(author=stranger, body="only my followers", visibility="followers")
     url = f"/api/conversations/{conversation.pk}/messages/"
     for shared in (private.pk, 10**9, "x"):
         response = client_for(alice).post(url, {"body": "look", "shared_post": shared}, format="json")
@@ -65,9 +59,8 @@ def test_a_post_the_sender_may_not_see_cannot_be_shared(client_for, alice, bob, 
 @pytest.mark.django_db(transaction=True)
 def test_the_text_never_reaches_the_socket_of_a_member_who_may_not_see_it(daphne_server, alice, bob, group):
     conversation, carol = group
-    post = post_create(author=alice, body=SECRET, visibility="followers")
+    post = PostFactory(author=alice, body=SECRET, visibility="followers")
     sockets = sockets_for(daphne_server, alice, bob, carol)
-    raw_for_carol = []
     try:
         sockets["alice"].send(
             type="message.send",
@@ -76,16 +69,15 @@ def test_the_text_never_reaches_the_socket_of_a_member_who_may_not_see_it(daphne
             client_id="share-1",
             shared_post=post.pk,
         )
-        assert sockets["alice"].expect("message.ack")["message"]["shared_post"]["body"] == SECRET
-        assert sockets["bob"].expect("message.new")["message"]["shared_post"]["body"] == SECRET
-        frame = sockets["carol"].socket.recv(timeout=5)
-        raw_for_carol.append(frame)
-        assert json.loads(frame)["message"]["shared_post"] == {"id": post.pk, "unavailable": True}
+        # Bob and carol came online after alice; her own message.new comes before the ack or after it.
+        acked = sockets["alice"].expect_all(("message.ack", "message.new"), skip=("presence",))
+        assert acked["message.ack"]["message"]["shared_post"]["body"] == SECRET
+        assert sockets["bob"].expect("message.new", skip=("presence",))["message"]["shared_post"]["body"] == SECRET
+        frame = sockets["carol"].expect("message.new", skip=("presence",))
+        assert frame["message"]["shared_post"] == {"id": post.pk, "unavailable": True}
         sockets["carol"].send(type="resume", after=0)
-        while (text := sockets["carol"].socket.recv(timeout=5)) and json.loads(text)["type"] != "resume.done":
-            raw_for_carol.append(text)
-        assert len(raw_for_carol) > 1
-        assert not any(SECRET in text for text in raw_for_carol)
+        assert len(sockets["carol"].until("resume.done")) > 1  # something replayed, then resume.done
+        assert SECRET not in json.dumps(sockets["carol"].frames, ensure_ascii=False)
     finally:
         for client in sockets.values():
             client.close()
@@ -94,7 +86,7 @@ def test_the_text_never_reaches_the_socket_of_a_member_who_may_not_see_it(daphne
 @pytest.mark.django_db
 def test_share_from_the_post_page_into_a_chat(client, alice, bob, befriend):
     conversation = befriend(alice, bob)
-    post = post_create(author=bob, body="Sunrise at the harbour #photo")
+    post = PostFactory(author=bob, body="Sunrise at the harbour #photo")
     client.force_login(alice)
     assert f"/chat/share/?post={post.pk}" in client.get(f"/p/{post.pk}/").content.decode()
     share = client.get(f"/chat/share/?post={post.pk}")
@@ -105,44 +97,36 @@ def test_share_from_the_post_page_into_a_chat(client, alice, bob, befriend):
     assert client.get("/chat/share/?post=999999").status_code == 404
 
 
-def frames_until(client: SocketClient, frame_type: str) -> list[str]:
-    """Every raw frame up to and including the first of `frame_type`."""
-    raw = []
-    while True:
-        raw.append(client.socket.recv(timeout=5))
-        if json.loads(raw[-1])["type"] == frame_type:
-            return raw
-
-
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_cards_update_live_and_only_members_who_may_see_the_post_get_its_counts(daphne_server, alice, bob, group):
     conversation, carol = group
-    post = post_create(author=alice, body=SECRET, visibility="followers")
+    post = PostFactory(author=alice, body=SECRET, visibility="followers")
     sockets = sockets_for(daphne_server, alice, bob, carol)
     try:
         for client in sockets.values():  # connected and counted online
-            client.send(type="ping")
-            client.expect("pong")
-        rest_call(
-            daphne_server, alice, "POST", f"/api/conversations/{conversation.pk}/messages/", {"shared_post": post.pk}
-        )
-        rest_call(daphne_server, bob, "POST", f"/api/posts/{post.pk}/like/")
+            client.settle()
+        messages = f"/api/conversations/{conversation.pk}/messages/"
+        rest(daphne_server, alice, "POST", messages, {"shared_post": post.pk}).json()
+        rest(daphne_server, bob, "POST", f"/api/posts/{post.pk}/like/").json()
+        # Each member got the shared message first (alice a like notification too, and late presence).
         for name in ("alice", "bob"):
-            card = sockets[name].expect("shared_post.updated")["shared_post"]
+            before = ("presence", "message.new", "notification")
+            card = sockets[name].expect("shared_post.updated", skip=before)["shared_post"]
             assert (card["id"], card["like_count"], card["body"]) == (post.pk, 1, SECRET)
-        carol_saw = frames_until(sockets["carol"], "shared_post.updated")
-        assert json.loads(carol_saw[-1])["shared_post"] == {"id": post.pk, "unavailable": True}
+        carol_saw = sockets["carol"].until("shared_post.updated")
+        assert carol_saw[-1]["shared_post"] == {"id": post.pk, "unavailable": True}
 
-        rest_call(daphne_server, bob, "POST", "/api/posts/", {"body": "count me in", "reply_to": post.pk})
+        rest(daphne_server, bob, "POST", "/api/posts/", {"body": "count me in", "reply_to": post.pk}).json()
         for name in ("alice", "bob"):
-            assert sockets[name].expect("shared_post.updated")["shared_post"]["reply_count"] == 1
-        carol_saw += frames_until(sockets["carol"], "shared_post.updated")
+            card = sockets[name].expect("shared_post.updated", skip=("notification",))["shared_post"]
+            assert card["reply_count"] == 1
+        carol_saw += sockets["carol"].until("shared_post.updated")
 
-        rest_call(daphne_server, alice, "DELETE", f"/api/posts/{post.pk}/")
+        rest(daphne_server, alice, "DELETE", f"/api/posts/{post.pk}/")
         assert sockets["bob"].expect("shared_post.updated")["shared_post"] == {"id": post.pk, "unavailable": True}
-        carol_saw += frames_until(sockets["carol"], "shared_post.updated")
-        assert not any(SECRET in text or "like_count" in text for text in carol_saw)
+        carol_saw += sockets["carol"].until("shared_post.updated")
+        assert not any(SECRET in text or "like_count" in text for text in map(json.dumps, carol_saw))
     finally:
         for client in sockets.values():
             client.close()
@@ -165,7 +149,7 @@ def test_a_card_push_costs_the_same_few_queries_for_3_or_12_online_readers(alice
         people = [make_user() for _ in range(size)]
         Contact.objects.bulk_create([Contact(user=person, contact=alice) for person in people])
         conversation, _ = conversation_create(creator=alice, usernames=[p.username for p in people], title="Big")
-        post = post_create(author=alice, body="for my contacts", visibility="contacts")
+        post = PostFactory(author=alice, body="for my contacts", visibility="contacts")
         message_send(sender=alice, conversation=conversation, body="", shared_post=post.pk)
         stranger = people[0]
         Contact.objects.filter(user=stranger).delete()  # no longer a contact: may not see it now

@@ -4,7 +4,8 @@ import pytest
 
 from accounts.models import ContactRequest
 from chat.models import Conversation, Message
-from microblog.services import post_create, post_repost
+from microblog.services import post_repost
+from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,8 +16,8 @@ def thread(alice, bob, make_user, befriend):
     carol, dave = make_user(username="carol"), make_user(username="dave")
     befriend(alice, bob)
     befriend(alice, carol)
-    post = post_create(author=bob, body="Who's up for a harbour walk?")
-    post_create(author=carol, body="Me!", reply_to=post)
+    post = PostFactory(author=bob, body="Who's up for a harbour walk?")
+    PostFactory(author=carol, body="Me!", reply_to=post)
     post_repost(author=dave, post=post, comment="count me in")
     return post, carol, dave
 

@@ -1,52 +1,54 @@
-"""A small synchronous WebSocket client for tests against a live daphne."""
-
-import json
-import urllib.request
-from contextlib import ExitStack
+"""Compatibility only, to be removed once no test imports it: the socket client, the REST helper
+and `own_daphne` are in tests/live.py (`Socket`, `rest`, `own_daphne`)."""
 
 from websockets.sync.client import connect
 
+from tests.live import Socket, frame_is, own_daphne, rest
 
-class SocketClient:
+__all__ = ["SocketClient", "own_daphne", "rest_call"]
+
+
+class SocketClient(Socket):
+    """`Socket` opened from a URL and a token key.
+
+    `expect(type, skip=[...])` is Socket's: every frame before it must be of a type named in
+    `skip` (those are kept in `skipped` too). Without `skip` (the older tests), frames of other
+    types are passed over and kept in `skipped` (an error frame still fails); new tests use
+    tests.live.Socket, whose `expect` always reads every frame.
+    """
+
     def __init__(self, url: str, token: str, **options):
-        """`options` go to websockets' connect (say `max_queue=1` and a `sock` for a client that stalls)."""
-        self._stack = ExitStack()
-        self.socket = self._stack.enter_context(connect(f"{url}?token={token}", open_timeout=5, **options))
-        self.last_seq = 0
+        super().__init__(connect(f"{url}?token={token}", open_timeout=5, **options))
+        self.skipped: list[dict] = []
 
-    def send(self, **frame) -> None:
-        self.socket.send(json.dumps(frame))
+    @property
+    def socket(self):
+        return self.connection
 
-    def recv(self, timeout: float = 5) -> dict:
-        frame = json.loads(self.socket.recv(timeout=timeout))
-        if "seq" in frame:
-            self.last_seq = max(self.last_seq, frame["seq"])
-        return frame
-
-    def expect(self, frame_type: str, timeout: float = 5, **match) -> dict:
-        """The next frame of this type (whose `message` fields match); others before it are skipped."""
+    def expect(self, frame_type: str, timeout: float = 5, *, skip=None, **match) -> dict:
+        if skip is not None:
+            start = len(self.frames)
+            frame = super().expect(frame_type, timeout, skip=skip, **match)
+            self.skipped += self.frames[start:-1]
+            return frame
         while True:
             frame = self.recv(timeout)
-            message = frame.get("message") or {}
-            if frame["type"] == "error" and frame_type != "error":
-                raise AssertionError(f"expected {frame_type}, got {frame}")
-            if frame["type"] == frame_type and all(message.get(k) == v for k, v in match.items()):
+            if frame_is(frame, frame_type, match):
                 return frame
+            if frame.get("type") == "error":
+                raise AssertionError(f"expected {frame_type} {match or ''}, got {frame}")
+            self.skipped.append(frame)
 
-    def close(self) -> None:
-        self._stack.close()
+    def frames_until(self, frame_type: str, timeout: float = 5) -> tuple[list[dict], dict]:
+        """Every frame up to the first of `frame_type`: (the ones before it, that one)."""
+        got = self.until(frame_type, timeout)
+        return got[:-1], got[-1]
+
+    def quiet(self, seconds: float = 0.5) -> list[dict]:
+        """Every frame that arrives within `seconds`."""
+        return self.drain(seconds)
 
 
-def rest_call(server, user, method: str, path: str, body: dict | None = None) -> dict | None:
-    """A REST request to the live daphne as `user`, so its pushes go through the server's own layer."""
-    from accounts.services import token_for
-
-    request = urllib.request.Request(
-        f"{server.url}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        method=method,
-        headers={"Authorization": f"Token {token_for(user=user).key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        content = response.read()
-    return json.loads(content) if content else None
+def rest_call(server, user, method: str, path: str, body: dict | None = None):
+    """The JSON of a REST call that must succeed: `rest(...).json()`."""
+    return rest(server, user, method, path, body).json()

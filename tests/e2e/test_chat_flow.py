@@ -1,33 +1,13 @@
 """Two people in two browser contexts become contacts and chat live, in Chromium against daphne."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from tests.live import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def make_contacts(befriend):
-    """befriend() off this thread: Playwright's event loop runs here, and the service pushes events."""
-
-    def make(a, b):
-        with ThreadPoolExecutor(1) as pool:
-            return pool.submit(befriend, a, b).result()
-
-    return make
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name=f"@{username}").wait_for()
 
 
 def send(page, text: str) -> None:
@@ -37,8 +17,8 @@ def send(page, text: str) -> None:
 
 def test_become_contacts_and_chat_live(new_page, alice, bob):
     alice_page, bob_page = new_page(), new_page()
-    log_in(alice_page, "alice")
-    log_in(bob_page, "bob")
+    log_in(alice_page, alice)
+    log_in(bob_page, bob)
 
     alice_page.get_by_role("link", name="Contacts").click()
     alice_page.get_by_label("Add by username").fill("bob")
@@ -69,11 +49,11 @@ def test_become_contacts_and_chat_live(new_page, alice, bob):
     assert alice_page.locator("#messages b").count() == 0
 
 
-def test_nothing_is_lost_or_doubled_across_a_worker_restart(new_page, live_daphne, alice, bob, make_contacts):
-    conversation = make_contacts(alice, bob)
+def test_nothing_is_lost_or_doubled_across_a_worker_restart(new_page, live_daphne, alice, bob, befriend):
+    conversation = befriend(alice, bob)
     alice_page, bob_page = new_page(), new_page()
-    log_in(alice_page, "alice")
-    log_in(bob_page, "bob")
+    log_in(alice_page, alice)
+    log_in(bob_page, bob)
     alice_page.goto(f"/chat/{conversation.pk}/")
     bob_page.goto(f"/chat/{conversation.pk}/")
     send(alice_page, "before the drop")
@@ -94,12 +74,12 @@ def test_nothing_is_lost_or_doubled_across_a_worker_restart(new_page, live_daphn
     expect(bob_page.locator("#conversation-list .badge")).to_have_text("")
 
 
-def test_unread_badge_for_another_conversation(new_page, alice, bob, make_user, make_contacts):
+def test_unread_badge_for_another_conversation(new_page, alice, bob, make_user, befriend):
     carol = make_user(username="carol")
-    with_bob, with_carol = make_contacts(alice, bob), make_contacts(alice, carol)
+    with_bob, with_carol = befriend(alice, bob), befriend(alice, carol)
     alice_page, carol_page = new_page(), new_page()
-    log_in(alice_page, "alice")
-    log_in(carol_page, "carol")
+    log_in(alice_page, alice)
+    log_in(carol_page, carol)
     alice_page.goto(f"/chat/{with_bob.pk}/")
     carol_page.goto(f"/chat/{with_carol.pk}/")
     send(carol_page, "psst, Alice")
@@ -118,19 +98,15 @@ def test_unread_badge_for_another_conversation(new_page, alice, bob, make_user, 
     expect(alice_page.locator("#chat-badge")).to_have_text("")
 
 
-def test_history_loads_upward_on_scroll(new_page, alice, bob, make_contacts):
-    conversation = make_contacts(alice, bob)
+def test_history_loads_upward_on_scroll(new_page, alice, bob, befriend):
+    conversation = befriend(alice, bob)
 
-    def write_history():
-        from chat.services import message_send
+    from chat.services import message_send
 
-        for n in range(80):
-            message_send(sender=alice if n % 2 else bob, conversation=conversation, body=f"history {n:02d}")
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(write_history).result()
+    for n in range(80):
+        message_send(sender=alice if n % 2 else bob, conversation=conversation, body=f"history {n:02d}")
     page = new_page()
-    log_in(page, "alice")
+    log_in(page, alice)
     page.goto(f"/chat/{conversation.pk}/")
     expect(page.locator(".msg")).to_have_count(50)
     expect(page.locator(".msg").first).to_contain_text("history 30")
@@ -140,12 +116,12 @@ def test_history_loads_upward_on_scroll(new_page, alice, bob, make_contacts):
     assert bodies == [f"history {n:02d}" for n in range(80)]
 
 
-def test_share_a_post_into_a_chat_and_take_a_thread_private(new_page, alice, bob, make_contacts):
-    direct = make_contacts(alice, bob)
+def test_share_a_post_into_a_chat_and_take_a_thread_private(new_page, alice, bob, befriend):
+    direct = befriend(alice, bob)
     bob_page, alice_page = new_page(), new_page()
-    log_in(bob_page, "bob")
+    log_in(bob_page, bob)
     bob_page.goto(f"/chat/{direct.pk}/")
-    log_in(alice_page, "alice")
+    log_in(alice_page, alice)
     alice_page.get_by_label("What's happening?").fill("Harbour walk on Sunday? #walk")
     alice_page.get_by_role("button", name="Post", exact=True).click()
     alice_page.locator("article.post").filter(has_text="Harbour walk").get_by_role("link", name="0 replies").click()

@@ -2,15 +2,12 @@
 post's card counts, each updating without a reload while someone else acts."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from microblog.services import post_create
-from tests.chat.wsclient import rest_call
+from tests.live import log_in, rest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,37 +23,21 @@ SOCKET_READY = """async () => {
 
 
 def signed_in_page(new_page, server, user):
-    """A page whose context holds a session cookie for `user`: the login form is tested elsewhere."""
-    browser_client = Client()
-    browser_client.force_login(user)
-    page = new_page()
-    cookie = browser_client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": server.url}])
-    return page
-
-
-def off_thread(function, *args, **kwargs):
-    """Services that push run off this thread: Playwright's event loop runs here."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(function, *args, **kwargs).result()
-
-
-@pytest.fixture
-def contacts(befriend):
-    return lambda a, b: off_thread(befriend, a, b)
+    """Compatibility only, to be removed: `log_in(new_page(), user)` (tests/live.py)."""
+    return log_in(new_page(), user)
 
 
 def test_notifications_arrive_on_the_open_list_and_mark_read_without_reload(new_page, daphne_server, alice, make_user):
     mallory = make_user(username="mallory", display_name='<img src=x onerror="window.pwned=1">Mal')
-    post = off_thread(post_create, author=alice, body="<b>not bold</b> and a long walk")
-    page = signed_in_page(new_page, daphne_server, alice)
+    post = post_create(author=alice, body="<b>not bold</b> and a long walk")
+    page = log_in(new_page(), alice)
     page.goto("/notifications/")
     expect(page.locator("#no-notifications")).to_be_visible()
     page.evaluate(SOCKET_READY)
     page.evaluate("window.sameDocument = true")
 
-    rest_call(daphne_server, mallory, "POST", f"/api/posts/{post.pk}/like/")
-    rest_call(daphne_server, mallory, "POST", "/api/users/alice/follow/")
+    rest(daphne_server, mallory, "POST", f"/api/posts/{post.pk}/like/").json()
+    rest(daphne_server, mallory, "POST", "/api/users/alice/follow/").json()
     items = page.locator("#notification-list li.unread")
     expect(items).to_have_count(2)
     expect(items.first).to_contain_text("followed you")
@@ -77,29 +58,29 @@ def test_notifications_arrive_on_the_open_list_and_mark_read_without_reload(new_
 
 
 def test_the_chat_list_updates_live_and_a_muted_chat_raises_no_badge(
-    new_page, daphne_server, alice, bob, make_user, contacts
+    new_page, daphne_server, alice, bob, make_user, befriend
 ):
     carol = make_user(username="carol", display_name="Carol")
-    with_bob = contacts(alice, bob)
-    with_carol = contacts(alice, carol)
-    page = signed_in_page(new_page, daphne_server, alice)
+    with_bob = befriend(alice, bob)
+    with_carol = befriend(alice, carol)
+    page = log_in(new_page(), alice)
     page.goto("/chat/")
     page.evaluate(SOCKET_READY)
     page.evaluate("window.sameDocument = true")
     entries = page.locator("#conversation-list > li")
     expect(entries.first).to_have_attribute("data-conversation", str(with_carol.pk))
 
-    rest_call(daphne_server, bob, "POST", f"/api/conversations/{with_bob.pk}/messages/", {"body": "lunch at 1?"})
+    rest(daphne_server, bob, "POST", f"/api/conversations/{with_bob.pk}/messages/", {"body": "lunch at 1?"}).json()
     expect(entries.first).to_have_attribute("data-conversation", str(with_bob.pk))
     expect(entries.first.locator(".preview")).to_have_text("lunch at 1?")
     expect(entries.first.locator(".badge")).to_have_text("1")
     expect(page.locator("#chat-badge")).to_have_text("1")
     expect(page).to_have_title("(1) Chat · Tandem")
 
-    rest_call(daphne_server, alice, "POST", f"/api/conversations/{with_carol.pk}/mute/")
+    rest(daphne_server, alice, "POST", f"/api/conversations/{with_carol.pk}/mute/").json()
     carol_entry = page.locator(f'#conversation-list [data-conversation="{with_carol.pk}"]')
     expect(carol_entry).to_have_class(re.compile("is-muted"))
-    rest_call(daphne_server, carol, "POST", f"/api/conversations/{with_carol.pk}/messages/", {"body": "quiet please"})
+    rest(daphne_server, carol, "POST", f"/api/conversations/{with_carol.pk}/messages/", {"body": "quiet please"}).json()
     expect(entries.first.locator(".preview")).to_have_text("quiet please")
     expect(carol_entry.locator(".muted-mark")).to_have_text("muted")
     expect(page.locator("#chat-badge")).to_have_text("1")  # the muted chat adds nothing
@@ -108,13 +89,15 @@ def test_the_chat_list_updates_live_and_a_muted_chat_raises_no_badge(
 
 
 def test_a_shared_cards_counts_change_live_and_it_turns_unavailable_when_deleted(
-    new_page, daphne_server, alice, bob, contacts
+    new_page, daphne_server, alice, bob, befriend
 ):
-    conversation = contacts(alice, bob)
-    post = off_thread(post_create, author=bob, body="Sunrise at the harbour")
-    rest_call(daphne_server, alice, "POST", f"/api/conversations/{conversation.pk}/messages/", {"shared_post": post.pk})
-    alice_page = signed_in_page(new_page, daphne_server, alice)
-    bob_page = signed_in_page(new_page, daphne_server, bob)
+    conversation = befriend(alice, bob)
+    post = post_create(author=bob, body="Sunrise at the harbour")
+    rest(
+        daphne_server, alice, "POST", f"/api/conversations/{conversation.pk}/messages/", {"shared_post": post.pk}
+    ).json()
+    alice_page = log_in(new_page(), alice)
+    bob_page = log_in(new_page(), bob)
     alice_page.goto(f"/chat/{conversation.pk}/")
     card = alice_page.locator(f'.msg[data-shared-post="{post.pk}"] .card-post')
     expect(card).to_contain_text("0 replies · 0 reposts · 0 likes")
@@ -133,21 +116,21 @@ def test_a_shared_cards_counts_change_live_and_it_turns_unavailable_when_deleted
 
 
 def test_an_open_group_page_shows_who_came_and_went_and_closes_for_whoever_is_out(
-    new_page, daphne_server, alice, bob, make_user, contacts
+    new_page, daphne_server, alice, bob, make_user, befriend
 ):
     carol, dave = make_user(username="carol"), make_user(username="dave")
     for person in (bob, carol, dave):
-        contacts(alice, person)
-    group = rest_call(
+        befriend(alice, person)
+    group = rest(
         daphne_server, alice, "POST", "/api/conversations/", {"members": ["bob", "carol"], "title": "Trip"}
-    )
-    bob_page, carol_page = signed_in_page(new_page, daphne_server, bob), signed_in_page(new_page, daphne_server, carol)
+    ).json()
+    bob_page, carol_page = log_in(new_page(), bob), log_in(new_page(), carol)
     for page in (bob_page, carol_page):
         page.goto(f"/chat/{group['id']}/")
         page.evaluate(SOCKET_READY)
 
-    rest_call(daphne_server, alice, "POST", f"/api/conversations/{group['id']}/members/", {"usernames": ["dave"]})
-    rest_call(daphne_server, alice, "DELETE", f"/api/conversations/{group['id']}/members/bob/")
+    rest(daphne_server, alice, "POST", f"/api/conversations/{group['id']}/members/", {"usernames": ["dave"]}).json()
+    rest(daphne_server, alice, "DELETE", f"/api/conversations/{group['id']}/members/bob/").json()
     for page in (bob_page, carol_page):
         expect(page.locator("#messages .msg.system").first).to_have_text("@alice added @dave")
     expect(carol_page.locator("#messages .msg.system").nth(1)).to_have_text("@alice removed @bob")
@@ -160,6 +143,6 @@ def test_an_open_group_page_shows_who_came_and_went_and_closes_for_whoever_is_ou
     expect(entry.locator(".preview")).to_have_text("@alice removed you")
     expect(carol_page.get_by_label("Message", exact=True)).to_be_enabled()
 
-    rest_call(daphne_server, carol, "DELETE", f"/api/conversations/{group['id']}/members/carol/")
+    rest(daphne_server, carol, "DELETE", f"/api/conversations/{group['id']}/members/carol/").json()
     expect(carol_page.locator("#messages .msg.system").nth(2)).to_have_text("You left this group")
     expect(carol_page.get_by_role("button", name="Send")).to_be_disabled()

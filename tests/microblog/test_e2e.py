@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.live import log_in, rest
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-Long-enough-pass-42"
@@ -35,56 +37,31 @@ def test_compose_a_post_and_find_it_on_home_and_its_tag(new_page):
     assert errors == []
 
 
-def test_a_new_follower_lights_up_the_notification_badge_live(new_page, daphne_server, make_user, password):
-    import json
-    import urllib.request
-
-    from accounts.services import token_for
-
+def test_a_new_follower_lights_up_the_notification_badge_live(new_page, daphne_server, make_user):
     mei = make_user(username="mei")
     fan = make_user(username="fan")
-    page = new_page()
-    page.goto("/login/")
-    page.get_by_label("Username").fill("mei")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="@mei").wait_for()
+    page = log_in(new_page(), mei)
     # No need to wait for the socket: it resumes from the seq the page was rendered with,
     # so a notification published before it opens is replayed, not missed.
     page.goto("/explore/")
     assert page.locator("#notification-badge").text_content() == ""
 
-    request = urllib.request.Request(
-        f"{daphne_server.url}/api/users/{mei.username}/follow/",
-        method="POST",
-        headers={"Authorization": f"Token {token_for(user=fan).key}"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert json.load(response)["followers_count"] == 1
+    assert rest(daphne_server, fan, "POST", f"/api/users/{mei.username}/follow/").json()["followers_count"] == 1
     page.locator("#notification-badge").filter(has_text="1").wait_for()
     page.get_by_role("link", name="Notifications").click()
     page.get_by_text("followed you").wait_for()
 
 
-def _log_in(page, username: str, password: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name=f"@{username}").wait_for()
-
-
-def test_follow_and_repost_with_comments_builds_the_chain(new_page, make_user, password):
-    for name in ("amy", "ben", "cat"):
-        make_user(username=name)
+def test_follow_and_repost_with_comments_builds_the_chain(new_page, make_user):
+    people = {name: make_user(username=name) for name in ("amy", "ben", "cat")}
     amy, ben, cat = new_page(), new_page(), new_page()
 
-    _log_in(amy, "amy", password)
+    log_in(amy, people["amy"])
     amy.get_by_label("What's happening?").fill("Sunrise over the harbour #photo")
     amy.get_by_role("button", name="Post", exact=True).click()
     amy.locator("article.post").filter(has_text="Sunrise over the harbour").wait_for()
 
-    _log_in(ben, "ben", password)
+    log_in(ben, people["ben"])
     ben.goto("/u/amy/")
     ben.get_by_role("button", name="Follow").click()
     ben.get_by_role("button", name="Unfollow").wait_for()
@@ -97,7 +74,7 @@ def test_follow_and_repost_with_comments_builds_the_chain(new_page, make_user, p
     ben.locator(".chain").get_by_text("Sunrise over the harbour").wait_for()
     repost_url = ben.url
 
-    _log_in(cat, "cat", password)
+    log_in(cat, people["cat"])
     cat.goto(repost_url)
     cat.get_by_label("Repost with a comment (optional)").fill("Agreed <b>100%</b>")
     cat.get_by_role("button", name="Repost").click()

@@ -8,8 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from microblog import services
 from microblog.models import Follow, Post
 from microblog.ranking import candidates
+from tests.factories import PostFactory
 
-from .test_visibility import VIEWERS, world  # noqa: F401  (the shared visibility matrix)
+from .conftest import VIEWERS
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +25,9 @@ def post_ids(body) -> list[int]:
     return [item["post"]["id"] for item in body["results"]]
 
 
-def test_ranked_items_carry_their_score_and_reasons(client_for, alice, bob, follow, post_as, befriend):
+def test_ranked_items_carry_their_score_and_reasons(client_for, alice, bob, follow, post_as, contact_rows):
     follow(alice, bob)
-    befriend(alice, bob)
+    contact_rows(alice, bob)
     mine = post_as(alice, "mine")
     bobs = post_as(bob, "bob's")
     body = feed(client_for(alice))
@@ -108,7 +109,7 @@ def test_posts_liked_by_several_followed_people_come_in_but_stay_a_minority(
 
 
 @pytest.mark.parametrize("viewer", [v for v in VIEWERS if v != "anonymous"])
-def test_the_ranked_feed_shows_only_what_the_viewer_may_see(world, viewer, django_user_model):  # noqa: F811
+def test_the_ranked_feed_shows_only_what_the_viewer_may_see(world, viewer, django_user_model):
     people = {user.username: user for user in django_user_model.objects.all()}
     author = people["author"]
     if viewer != "author":
@@ -149,7 +150,7 @@ def _make_network(make_user, alice, *, authors: int, posts_each: int) -> list[in
     for n in range(authors):
         person = make_user(username=f"author{n}")
         Follow.objects.create(follower=alice, followee=person)
-        made += [services.post_create(author=person, body=f"post {n}.{k}").pk for k in range(posts_each)]
+        made += [PostFactory(author=person).pk for _ in range(posts_each)]
     return made
 
 
@@ -169,7 +170,7 @@ def test_paging_200_ranked_items_while_others_like_and_post_neither_repeats_nor_
         # Between pages the ranking inputs move: likes pile onto what is further down, authors post more.
         for post_id in made[pages * 7 : pages * 7 + 5]:
             busy_api.post(f"/api/posts/{post_id}/like/")
-        services.post_create(author=Follow.objects.filter(follower=alice).first().followee, body="late news")
+        PostFactory(author=Follow.objects.filter(follower=alice).first().followee, body="late news")
         url = body["next"]
     assert pages == 10
     assert len(seen) == len(set(seen)) == 200
@@ -257,17 +258,17 @@ def _make_network_for(make_user, viewer, *, authors: int, posts_each: int) -> No
     for _ in range(authors):
         person = make_user()
         Follow.objects.create(follower=viewer, followee=person)
-        for k in range(posts_each):
-            services.post_create(author=person, body=f"post {k}")
+        for _ in range(posts_each):
+            PostFactory(author=person)
 
 
 def test_with_chats_left_out_of_the_ranking_a_contact_is_only_someone_followed(
-    client_for, alice, bob, follow, post_as, befriend
+    client_for, alice, bob, follow, post_as, contact_rows
 ):
     from microblog.ranking.scoring import Weights
 
     follow(alice, bob)
-    befriend(alice, bob)
+    contact_rows(alice, bob)
     bobs = post_as(bob, "from a chat friend")
     client = client_for(alice)
     assert client.get("/api/me/").json()["feed_uses_chats"] is True
@@ -288,9 +289,9 @@ def chats_box(settings_page) -> str:
     return settings_page[settings_page.rindex("<input", 0, start) : settings_page.index(">", start)]
 
 
-def test_the_settings_page_switches_chats_out_of_the_home_feed(client, alice, bob, follow, post_as, befriend):
+def test_the_settings_page_switches_chats_out_of_the_home_feed(client, alice, bob, follow, post_as, contact_rows):
     follow(alice, bob)
-    befriend(alice, bob)
+    contact_rows(alice, bob)
     post_as(bob, "from a chat friend")
     client.force_login(alice)
     assert "you chat with @bob" in client.get("/").content.decode()

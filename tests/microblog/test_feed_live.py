@@ -1,36 +1,11 @@
 """Live "new posts" on the home feed: a light `feed.new` frame to the followers who may see the post."""
 
-import json
-import urllib.request
-
 import pytest
 
 from accounts.models import Contact
-from accounts.services import token_for
 from microblog.models import Follow, Mute
-from tests.chat.wsclient import SocketClient
-
-
-def api_json(daphne_server, path: str, user, body: dict | None = None) -> dict:
-    """A POST to the live daphne (its writes push through the server's own channel layer and cache)."""
-    request = urllib.request.Request(
-        daphne_server.url + path,
-        method="POST",
-        data=json.dumps(body or {}).encode(),
-        headers={"Authorization": f"Token {token_for(user=user).key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"{}")
-
-
-def frames_until_notification(client: SocketClient) -> list[dict]:
-    """Every frame up to the next notification, which closes the window: pushes to one socket keep their order."""
-    frames = []
-    while True:
-        frame = client.recv(timeout=10)
-        if frame["type"] == "notification":
-            return frames
-        frames.append(frame)
+from tests.factories import PostFactory
+from tests.live import Socket, log_in, rest
 
 
 @pytest.mark.live
@@ -42,37 +17,28 @@ def test_followers_who_may_see_a_post_hear_of_it_and_nobody_else(live_daphne, ma
         Follow.objects.create(follower=follower, followee=bob)
     Mute.objects.create(user=dave, muted=bob)
     Contact.objects.bulk_create([Contact(user=alice, contact=bob), Contact(user=bob, contact=alice)])
-    watchers = {
-        user.username: SocketClient(live_daphne.ws_url, token_for(user=user).key) for user in (alice, carol, dave, erin)
-    }
+    watchers = {user.username: Socket.open(live_daphne, user) for user in (alice, carol, dave, erin)}
     try:
-        public = api_json(live_daphne, "/api/posts/", bob, {"body": "hello all"})
-        circle = api_json(live_daphne, "/api/posts/", bob, {"body": "for my contacts", "visibility": "contacts"})
-        by_carol = api_json(live_daphne, "/api/posts/", carol, {"body": "worth passing on"})
-        repost = api_json(live_daphne, f"/api/posts/{by_carol['id']}/repost/", bob)
+        public = rest(live_daphne, bob, "POST", "/api/posts/", {"body": "hello all"}).json()
+        circle = rest(
+            live_daphne, bob, "POST", "/api/posts/", {"body": "for me and mine", "visibility": "contacts"}
+        ).json()
+        by_carol = rest(live_daphne, carol, "POST", "/api/posts/", {"body": "worth passing on"}).json()
+        repost = rest(live_daphne, bob, "POST", f"/api/posts/{by_carol['id']}/repost/", {}).json()
         for user in (alice, carol, dave, erin):  # a notification to each closes what they heard
-            api_json(live_daphne, f"/api/users/{user.username}/follow/", zed)
-        heard = {
-            name: [(f["post"], f["author"]) for f in frames_until_notification(client) if f["type"] == "feed.new"]
-            for name, client in watchers.items()
-        }
+            rest(live_daphne, zed, "POST", f"/api/users/{user.username}/follow/").json()
+        # Pushes to one socket keep their order: what came before that notification is all they heard.
+        heard = {name: client.until("notification", timeout=10)[:-1] for name, client in watchers.items()}
     finally:
         for client in watchers.values():
             client.close()
-    assert heard == {
-        "alice": [(public["id"], "bob"), (circle["id"], "bob"), (repost["id"], "bob")],
+    news = {name: [(f["type"], f.get("post"), f.get("author")) for f in frames] for name, frames in heard.items()}
+    assert news == {
+        "alice": [("feed.new", post["id"], "bob") for post in (public, circle, repost)],
         "carol": [],  # does not follow bob
         "dave": [],  # follows bob but muted him
-        "erin": [(public["id"], "bob"), (repost["id"], "bob")],  # not a contact: no contacts-only post
+        "erin": [("feed.new", post["id"], "bob") for post in (public, repost)],  # not a contact: no contacts-only post
     }
-
-
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name=f"@{username}", exact=True).wait_for()
 
 
 def wait_until_online(page, username: str) -> None:
@@ -88,23 +54,19 @@ def wait_until_online(page, username: str) -> None:
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_home_shows_new_posts_live_without_moving_what_the_reader_sees(new_page, make_user, password):
-    from microblog.services import post_create
-
+def test_home_shows_new_posts_live_without_moving_what_the_reader_sees(new_page, make_user):
     alice, bob = make_user(username="alice"), make_user(username="bob")
     Follow.objects.create(follower=alice, followee=bob)
     # Contacts too, only so that bob's page can tell when the server counts alice online.
     Contact.objects.bulk_create([Contact(user=alice, contact=bob), Contact(user=bob, contact=alice)])
-    post_create(author=bob, body="an older post alice is reading")
-    reader = new_page()
-    log_in(reader, "alice", password)
+    PostFactory(author=bob, body="an older post alice is reading")
+    reader = log_in(new_page(), alice)
     reader.locator("#feed-new[data-socket=online]").wait_for(state="attached")
     reading = reader.locator("article.post").first
     before = reading.bounding_box()
     assert not reader.get_by_role("button", name="new post").is_visible()
 
-    writer = new_page()
-    log_in(writer, "bob", password)
+    writer = log_in(new_page(), bob)
     wait_until_online(writer, "alice")
     writer.get_by_label("What's happening?").fill("fresh news")
     writer.get_by_role("button", name="Post", exact=True).click()

@@ -4,15 +4,15 @@ import re
 
 import pytest
 
-from microblog import services
 from microblog.models import Follow
+from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_home_shows_the_ranked_feed_with_reasons_and_switches_to_latest(client, alice, bob, post_as, befriend):
+def test_home_shows_the_ranked_feed_with_reasons_and_switches_to_latest(client, alice, bob, post_as, contact_rows):
     Follow.objects.create(follower=alice, followee=bob)
-    befriend(alice, bob)
+    contact_rows(alice, bob)
     post_as(bob, "hello from bob")
     client.force_login(alice)
     ranked = client.get("/").content.decode()
@@ -28,11 +28,11 @@ def test_home_pages_through_the_ranked_feed_and_shrugs_off_a_bad_cursor(client, 
     settings.FEED_PER_AUTHOR = 10
     author = make_user(username="prolific")
     Follow.objects.create(follower=alice, followee=author)
-    made = [services.post_create(author=author, body=f"note number {n}").pk for n in range(10)]
+    made = [PostFactory(author=author).pk for _ in range(10)]
     friends = [make_user() for _ in range(5)]
     for friend in friends:
         Follow.objects.create(follower=alice, followee=friend)
-        made += [services.post_create(author=friend, body=f"friend note {n}").pk for n in range(7)]
+        made += [PostFactory(author=friend).pk for _ in range(7)]
     client.force_login(alice)
     seen, url = [], "/"
     while url:

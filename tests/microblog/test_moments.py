@@ -3,16 +3,17 @@
 import pytest
 
 from microblog.models import Mute
+from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def circle(alice, bob, carol, make_user, befriend, block, post_as):
+def circle(alice, bob, carol, make_user, contact_rows, block, post_as):
     """alice's contacts: bob, carol (muted by alice) and erin (who blocked alice); dave is no contact."""
     dave, erin = make_user(username="dave"), make_user(username="erin")
     for person in (bob, carol, erin):
-        befriend(alice, person)
+        contact_rows(alice, person)
     Mute.objects.create(user=alice, muted=carol)
     block(erin, alice)
     posts = {
@@ -65,19 +66,17 @@ def test_the_moments_tab_on_home(client, alice, circle):
     assert "a moment from the tab" in posted.content.decode()
 
 
-def test_a_moments_page_costs_the_same_queries_for_5_or_40_contacts(client_for, make_user, befriend):
+def test_a_moments_page_costs_the_same_queries_for_5_or_40_contacts(client_for, make_user, contact_rows):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
-    from microblog.services import post_create
 
     costs = []
     for size in (5, 40):
         viewer = make_user()
         for _ in range(size):
             contact = make_user()
-            befriend(viewer, contact)
-            post_create(author=contact, body="a moment", visibility="contacts")
+            contact_rows(viewer, contact)
+            PostFactory(author=contact, visibility="contacts")
         client = client_for(viewer)
         client.get("/api/feed/?order=moments&limit=3")  # the token lookup warms up
         with CaptureQueriesContext(connection) as queries:

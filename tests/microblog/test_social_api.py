@@ -31,8 +31,8 @@ def test_follow_is_idempotent_and_shows_on_the_profile(client_for, api, alice, b
     assert bob_api.post("/api/users/nobody/follow/").status_code == 404
 
 
-def test_is_contact_on_a_profile(client_for, alice, bob, befriend):
-    befriend(alice, bob)
+def test_is_contact_on_a_profile(client_for, alice, bob, contact_rows):
+    contact_rows(alice, bob)
     assert client_for(bob).get("/api/users/alice/").json()["is_contact"] is True
 
 

@@ -2,32 +2,9 @@
 
 import pytest
 
+from .conftest import SEES, VIEWERS
+
 pytestmark = pytest.mark.django_db
-
-VIEWERS = ["author", "follower", "contact", "stranger", "blocked", "blocker", "anonymous"]
-SEES = {
-    "public": {"author", "follower", "contact", "stranger", "anonymous"},
-    "followers": {"author", "follower"},
-    "contacts": {"author", "contact"},
-}
-
-
-@pytest.fixture
-def world(make_user, api, client_for, post_as, follow, befriend, block):
-    people = {name: make_user(username=name) for name in VIEWERS if name != "anonymous"}
-    author = people["author"]
-    follow(people["follower"], author)
-    befriend(author, people["contact"])
-    block(author, people["blocked"])
-    block(people["blocker"], author)
-    posts = {
-        visibility: post_as(author, f"zebra{visibility} #Matrix", visibility=visibility)["id"] for visibility in SEES
-    }
-    # A public reply by the follower to the followers-only post: it stays among the author's followers.
-    reply = post_as(people["follower"], "zebrareply #matrix", reply_to=posts["followers"])["id"]
-    clients = {name: client_for(user) for name, user in people.items()}
-    clients["anonymous"] = api
-    return {"clients": clients, "posts": posts, "reply": reply}
 
 
 def expected(viewer: str, *, public_only: bool = False, with_reply: bool = True, world) -> set[int]:

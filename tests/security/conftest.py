@@ -5,16 +5,14 @@ where SECURITY.md's numbers come from.
 """
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from django.db import connections
-from django.test import Client
 
 from accounts.models import ContactRequest, User
 from chat.models import Conversation, Message
 from microblog.models import Post
+from tests.factories import ConversationFactory
 
 # Everyone the matrix and the canaries ask as, relative to the owner's things.
 ROLES = ("owner", "member", "left", "removed", "pending", "stranger", "blocked", "anonymous")
@@ -48,21 +46,9 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def without_event_loop(function, /, *args, **kwargs):
-    """Calls `function` in a thread with no running event loop.
-
-    For the modules that drive Chromium too: while Playwright's sync API is open it keeps a
-    loop running in the main thread, where the services' after-commit pushes (async_to_sync)
-    refuse to run.
-    """
-
-    def call():
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(call).result()
+    """Compatibility only, to be removed: `function(*args, **kwargs)`. The browser now runs in a
+    thread of its own (tests/browser.py), so no test's thread has an event loop to avoid."""
+    return function(*args, **kwargs)
 
 
 @dataclass
@@ -93,10 +79,7 @@ def build_world(make_user) -> World:
 
     people = {role: make_user(username=role) for role in ROLES if role != "anonymous"}
     owner = people["owner"]
-    for role in ("member", "left", "removed"):
-        request, _ = chat.contact_request_send(sender=owner, to_username=role)
-        chat.contact_request_accept(user=people[role], request_id=request.pk)
-    group, _ = chat.conversation_create(creator=owner, usernames=["member", "left", "removed"], title="Crew")
+    group = ConversationFactory(creator=owner, members=[people[r] for r in ("member", "left", "removed")], title="Crew")
     chat.group_member_remove(user=people["left"], conversation=group, username="left")
     chat.group_member_remove(user=owner, conversation=group, username="removed")
     direct, _ = chat.conversation_create(creator=owner, usernames=["member"])
@@ -123,23 +106,3 @@ def build_world(make_user) -> World:
 @pytest.fixture
 def world(make_user) -> World:
     return build_world(make_user)
-
-
-def session_cookie(user) -> str:
-    """`sessionid=<key>` for a fresh session of `user`, as logging in would set it."""
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
-
-
-@pytest.fixture
-def page_as(new_page, live_daphne):
-    """A browser page whose context is signed in as the user."""
-
-    def open_page(user):
-        page = new_page()
-        sessionid = session_cookie(user).split("=", 1)[1]
-        page.context.add_cookies([{"name": "sessionid", "value": sessionid, "url": live_daphne.url}])
-        return page
-
-    return open_page

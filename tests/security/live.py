@@ -1,41 +1,50 @@
-"""Talking to the live daphne as a user would: REST with a token, forms with a session and CSRF
-token, and sockets that keep every frame they got.
+"""Compatibility only, to be removed once no test imports it: tests/live.py has the REST helper
+(`rest`), the socket (`Socket.open`) and signing in (`log_in(server, user)`, a WebSession).
 
-Writes go to the live server, not through an in-process client: the server's channel layer
-holds the sockets, and on the in-memory layer only its own writes reach them.
+These keep the old names and behaviour for tests written against them: `api` answers
+(status, JSON or None), `Socket.expect` passes over frames of other types, and `SessionBrowser`
+signs in with a test client's session.
 """
 
-import json
-import time
 import urllib.error
 import urllib.request
-from contextlib import ExitStack
 from urllib.parse import urlencode
 
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
+from tests import live
+from tests.live import QUIET_SECONDS
+from tests.live import _NoRedirect as NoRedirect
 
-from accounts.services import token_for
-
-# How long a socket is watched for frames that must not come: the revocation promise.
-QUIET_SECONDS = 1.0
+__all__ = ["QUIET_SECONDS", "NoRedirect", "SessionBrowser", "Socket", "api"]
 
 
 def api(server, user, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
-    """A REST call as `user` (or with a token key given as a string) to the live server."""
-    key = user if isinstance(user, str) else token_for(user=user).key
-    request = urllib.request.Request(
-        server.url + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Token {key}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, None
+    """`live.rest`, answered as (status, the JSON of a success or None)."""
+    reply = live.rest(server, user, method, path, body)
+    return reply.status, reply.data if reply.status < 400 else None
+
+
+class Socket(live.Socket):
+    @classmethod
+    def with_token(cls, server, user) -> "Socket":
+        return cls.open(server, user)
+
+    def expect(self, frame_type: str, **match) -> dict:
+        """The next frame of that type whose top-level fields match; others before it are passed over."""
+        while True:
+            frame = self.recv()
+            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    def expect_any(self, wanted) -> dict:
+        """The next frame for which `wanted(frame)` holds; the others before it are kept, not returned."""
+        while True:
+            frame = self.recv()
+            if wanted(frame):
+                return frame
+
+    def settle(self) -> None:
+        self.send(type="ping")
+        self.expect("pong")
 
 
 class SessionBrowser:
@@ -70,80 +79,6 @@ class SessionBrowser:
         except urllib.error.HTTPError as error:
             return error.code
 
-    def socket(self) -> "Socket":
+    def socket(self) -> Socket:
         headers = {"Cookie": f"sessionid={self.session_key}"}
-        return Socket(connect(self.server.ws_url, origin=self.server.url, additional_headers=headers, open_timeout=5))
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Socket:
-    """A real websocket client that keeps every frame it received, for counting afterwards."""
-
-    def __init__(self, connection):
-        self._stack = ExitStack()
-        self.connection = self._stack.enter_context(connection)
-        self.frames: list[dict] = []
-        self.closed_code: int | None = None
-
-    @classmethod
-    def with_token(cls, server, user) -> "Socket":
-        return cls(connect(f"{server.ws_url}?token={token_for(user=user).key}", open_timeout=5))
-
-    def send(self, **frame) -> None:
-        self.connection.send(json.dumps(frame))
-
-    def recv(self, timeout: float = 5) -> dict:
-        frame = json.loads(self.connection.recv(timeout=timeout))
-        self.frames.append(frame)
-        return frame
-
-    def expect(self, frame_type: str, **match) -> dict:
-        while True:
-            frame = self.recv()
-            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
-                return frame
-
-    def expect_any(self, wanted) -> dict:
-        """The next frame for which `wanted(frame)` holds; the others before it are kept, not returned."""
-        while True:
-            frame = self.recv()
-            if wanted(frame):
-                return frame
-
-    def settle(self) -> None:
-        """Returns once the server has handled every frame sent so far (a ping's pong)."""
-        self.send(type="ping")
-        self.expect("pong")
-
-    def drain(self, seconds: float = QUIET_SECONDS) -> list[dict]:
-        """Every frame that arrives within `seconds` (none expected, usually)."""
-        got = []
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                got.append(self.recv(timeout=left))
-            except TimeoutError:
-                break
-            except ConnectionClosed:
-                break
-        return got
-
-    def wait_closed(self, timeout: float = 5, since: float | None = None) -> tuple[int | None, list[dict], float]:
-        """(close code, frames received before the close, seconds since `since` (default: now))."""
-        started = time.monotonic() if since is None else since
-        got = []
-        while True:
-            try:
-                got.append(self.recv(timeout=timeout))
-            except ConnectionClosed as closed:
-                self.closed_code = closed.rcvd.code if closed.rcvd else None
-                return self.closed_code, got, time.monotonic() - started
-            except TimeoutError:
-                return None, got, time.monotonic() - started
-
-    def close(self) -> None:
-        self._stack.close()
+        return Socket.open(self.server, origin=self.server.url, additional_headers=headers)

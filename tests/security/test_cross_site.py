@@ -13,10 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
-from .conftest import session_cookie
+from tests.live import Socket, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,20 +24,15 @@ NO_SESSION = {"/api/auth/register/", "/api/auth/token/"}
 SAMPLE_ARGUMENTS = {"int": "1", "str": "bob", "path": "bob", "slug": "bob"}
 
 
-def close_code(url: str, **kwargs) -> int:
-    with connect(url, open_timeout=5, **kwargs) as socket, pytest.raises(ConnectionClosed) as closed:
-        socket.recv(timeout=5)
-    return closed.value.rcvd.code
-
-
 @pytest.mark.parametrize(
     "origin",
     ["https://evil.example", "http://127.0.0.1:1", "http://localhost:{port}", "null"],
 )
 def test_a_cookie_socket_from_any_other_origin_is_closed_with_4403(live_daphne, alice, origin):
     origin = origin.format(port=live_daphne.port)
-    headers = {"Cookie": session_cookie(alice)}
-    assert close_code(live_daphne.ws_url, origin=origin, additional_headers=headers) == 4403
+    headers = {"Cookie": f"sessionid={log_in(live_daphne, alice).session_key}"}
+    refused = Socket.open(live_daphne, origin=origin, additional_headers=headers)
+    assert refused.wait_closed()[:2] == (4403, [])
 
 
 class _ForeignPage(BaseHTTPRequestHandler):
@@ -65,8 +58,8 @@ def foreign_site():
     server.server_close()
 
 
-def test_a_page_on_another_origin_cannot_open_the_users_socket(page_as, live_daphne, alice, foreign_site):
-    page = page_as(alice)  # signed in at Tandem in this browser
+def test_a_page_on_another_origin_cannot_open_the_users_socket(new_page, live_daphne, alice, foreign_site):
+    page = log_in(new_page(), alice)  # signed in at Tandem in this browser
     page.goto(foreign_site)
     outcome = page.evaluate(
         """url => new Promise(resolve => {

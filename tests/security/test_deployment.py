@@ -54,7 +54,7 @@ def test_templates_hold_no_inline_script_or_event_handler():
 
 def test_the_tests_run_daphne_as_the_makefile_does():
     """Same entry point (daphne with read deadlines), same flags: what the tests prove is what `make run` runs."""
-    from tests.conftest import DAPHNE_FLAGS, WEBSOCKET_MAX_MESSAGE_SIZE
+    from tests.live import DAPHNE_FLAGS, WEBSOCKET_MAX_MESSAGE_SIZE
 
     line = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("DAPHNE :="))
     command = line.split(":=", 1)[1].split()

@@ -16,9 +16,7 @@ from django.urls import include, path
 
 from accounts.services import token_for
 from config import urls as project_urls
-from tests.conftest import LiveDaphne, daphne_env
-
-from .conftest import session_cookie
+from tests.live import LiveDaphne, daphne_env, log_in
 
 PAST_THE_LIMIT = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1
 
@@ -83,7 +81,7 @@ def server(request):
 def ask(server, credentials, method, path, body, headers, user):
     headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
     if credentials == "session":
-        headers["Cookie"] = session_cookie(user)
+        headers["Cookie"] = f"sessionid={log_in(server, user).session_key}"
     elif credentials == "token":
         headers["Authorization"] = f"Token {token_for(user=user).key}"
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)

@@ -16,9 +16,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import token_for
+from tests.factories import ConversationFactory
+from tests.live import Socket, rest
 
-from .conftest import FIGURES, without_event_loop
-from .live import Socket, api
+from .conftest import FIGURES
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +48,7 @@ def forbidden(crawler: str) -> set[str]:
 @pytest.fixture
 def scene(make_user, befriend, live_daphne):
     """The people (built in-process), their sockets, then the markers written over the live server."""
-    from chat.services import contact_remove, conversation_create, group_member_remove
+    from chat.services import contact_remove, group_member_remove
     from microblog.services import user_follow
 
     def relate():
@@ -55,9 +56,8 @@ def scene(make_user, befriend, live_daphne):
         people["former"] = make_user(username="former")
         author, member = people["author"], people["member"]
         direct = befriend(author, member)
-        befriend(author, people["former"])
         befriend(people["third"], member)
-        group, _ = conversation_create(creator=author, usernames=["member", "former"], title="Inner circle")
+        group = ConversationFactory(creator=author, members=[member, people["former"]], title="Inner circle")
         group_member_remove(user=people["former"], conversation=group, username="former")
         contact_remove(user=author, username="former")
         user_follow(follower=people["follower"], followee=author)
@@ -65,21 +65,16 @@ def scene(make_user, befriend, live_daphne):
         user_follow(follower=member, followee=author)
         return people, direct, group
 
-    people, direct, group = without_event_loop(relate)
+    people, direct, group = relate()
     author, member = people["author"], people["member"]
-    sockets = {name: Socket.with_token(live_daphne, people[name]) for name in CRAWLERS if name != "anonymous"}
+    sockets = {name: Socket.open(live_daphne, people[name]) for name in CRAWLERS if name != "anonymous"}
 
     def post(user, body, **fields) -> int:
-        status, created = api(live_daphne, user, "POST", "/api/posts/", {"body": body, **fields})
-        assert status == 201
-        return created["id"]
+        return rest(live_daphne, user, "POST", "/api/posts/", {"body": body, **fields}).json()["id"]
 
     def say(conversation, body) -> int:
-        status, sent = api(
-            live_daphne, author, "POST", f"/api/conversations/{conversation.pk}/messages/", {"body": body}
-        )
-        assert status == 201
-        return sent["id"]
+        path = f"/api/conversations/{conversation.pk}/messages/"
+        return rest(live_daphne, author, "POST", path, {"body": body}).json()["id"]
 
     mentions = "@outsider @follower @former @member"
     posts = {
@@ -90,11 +85,11 @@ def scene(make_user, befriend, live_daphne):
     posts["reply"] = post(member, f"{MARKERS['reply']} #{TAG} @outsider", reply_to=posts["contacts"])
     post(member, f"mine too #{TAG}", visibility="contacts")
     post(people["third"], f"and mine #{TAG}", visibility="contacts")
-    assert api(live_daphne, author, "DELETE", f"/api/posts/{posts['deleted']}/")[0] == 204
+    assert rest(live_daphne, author, "DELETE", f"/api/posts/{posts['deleted']}/").status == 204
     say(direct, f"{MARKERS['direct']} #{TAG} {mentions}")
     say(group, f"{MARKERS['group']} #{TAG} {mentions}")
     recalled = say(group, f"{MARKERS['recalled']} #{TAG}")
-    assert api(live_daphne, author, "POST", f"/api/messages/{recalled}/recall/")[0] == 200
+    assert rest(live_daphne, author, "POST", f"/api/messages/{recalled}/recall/").status == 200
     return {"people": people, "sockets": sockets, "posts": posts, "group": group, "direct": direct}
 
 
@@ -156,9 +151,7 @@ def crawl_stream(socket: Socket, crawler: str) -> list[str]:
     once_visible = {MARKERS["deleted"], MARKERS["recalled"]}
     live = socket.drain()
     socket.send(type="resume", after=0)
-    replayed = [socket.recv()]
-    while replayed[-1]["type"] != "resume.done":
-        replayed.append(socket.recv())
+    replayed = socket.until("resume.done")
     where = "their socket stream"
     return [
         *hits_in(repr(live), crawler, f"{where} (live)", markers=forbidden(crawler) - once_visible),

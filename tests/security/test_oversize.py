@@ -4,12 +4,10 @@ import json
 
 import pytest
 from django.conf import settings
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
-from accounts.services import token_for
 from microblog.models import Hashtag, Post, PostTag
-from tests.conftest import WEBSOCKET_MAX_MESSAGE_SIZE
+from tests.factories import PostFactory
+from tests.live import WEBSOCKET_MAX_MESSAGE_SIZE, Socket
 
 PAST_THE_LIMIT = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1
 
@@ -53,19 +51,17 @@ def test_page_forms_past_the_limit_get_413(client, alice):
 
 @pytest.mark.django_db(transaction=True)
 def test_socket_messages_past_daphnes_limit_are_refused_and_smaller_long_frames_get_an_error(live_daphne, alice):
-    url = f"{live_daphne.ws_url}?token={token_for(user=alice).key}"
-    with connect(url, max_size=None) as socket:
-        socket.send("x" * 20_000)  # past the consumer's 16,000 characters: an error, and the socket stays
-        assert json.loads(socket.recv(timeout=5))["code"] == "too_long"
-        socket.send(json.dumps({"type": "ping"}))
-        assert json.loads(socket.recv(timeout=5)) == {"type": "pong"}
-        socket.send("x" * (WEBSOCKET_MAX_MESSAGE_SIZE + 1))
+    with Socket.open(live_daphne, alice, max_size=None) as socket:
+        socket.send_raw("x" * 20_000)  # past the consumer's 16,000 characters: an error, and the socket stays
+        socket.expect("error", code="too_long")
+        socket.send(type="ping")
+        socket.expect("pong")
+        socket.send_raw("x" * (WEBSOCKET_MAX_MESSAGE_SIZE + 1))
         # Daphne (autobahn) drops the connection as it reads past the limit, before the consumer sees it.
-        with pytest.raises(ConnectionClosed):
-            socket.recv(timeout=5)
-    with connect(url) as socket:  # the worker is fine
-        socket.send(json.dumps({"type": "ping"}))
-        assert json.loads(socket.recv(timeout=5)) == {"type": "pong"}
+        assert socket.wait_closed()[:2] == (1006, [])
+    with Socket.open(live_daphne, alice) as socket:  # the worker is fine
+        socket.send(type="ping")
+        socket.expect("pong")
 
 
 @pytest.mark.django_db
@@ -74,7 +70,7 @@ def test_socket_messages_past_daphnes_limit_are_refused_and_smaller_long_frames_
     ["/api/timeline/public/", "/api/users/alice/posts/", "/api/tags/many/posts/", "/api/posts/{first}/replies/"],
 )
 def test_list_pages_hold_at_most_100_whatever_the_limit_asked(client_for, alice, path):
-    first = Post.objects.create(author=alice, body="first")
+    first = PostFactory(author=alice, body="first")
     tops = Post.objects.bulk_create([Post(author=alice, body=f"#many {n}") for n in range(105)])
     Post.objects.bulk_create([Post(author=alice, body=f"reply {n}", reply_to=first) for n in range(105)])
     hashtag = Hashtag.objects.create(name="many")

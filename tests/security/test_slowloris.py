@@ -20,8 +20,9 @@ from django.conf import settings
 from websockets.sync.client import connect
 
 from accounts.services import token_for
-from tests import conftest as shared
-from tests.conftest import ROOT, LiveDaphne, _free_port, daphne_env, skip_or_fail
+from tests import live as shared
+from tests.conftest import skip_or_fail
+from tests.live import ROOT, LiveDaphne, daphne_env, free_port
 
 from .conftest import FIGURES
 
@@ -56,7 +57,7 @@ def running_nginx(prefix, upstreams: list[int]):
     """deploy/nginx rendered as `make run-nginx` renders it, with DEADLINE timeouts; yields its port."""
     if not os.access(NGINX, os.X_OK):
         skip_or_fail(f"{NGINX} is not installed (apt-get install nginx)", "REQUIRE_SERVICES")
-    port = _free_port()
+    port = free_port()
     render = [sys.executable, str(ROOT / "deploy/nginx/render.py"), "--prefix", str(prefix)]
     render += ["--listen", f"127.0.0.1:{port}", "--static-root", str(ROOT / "static")]
     render += [argument for upstream in upstreams for argument in ("--upstream", f"127.0.0.1:{upstream}")]
@@ -209,7 +210,7 @@ def test_sockets_pages_and_static_files_pass_through_nginx(nginx, alice):
 
 
 def test_nginx_says_the_workers_are_unavailable_with_the_same_headers(tmp_path):
-    with running_nginx(tmp_path, [_free_port()]) as port:  # a worker that is not there
+    with running_nginx(tmp_path, [free_port()]) as port:  # a worker that is not there
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/")
         response = connection.getresponse()

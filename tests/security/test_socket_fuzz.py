@@ -12,14 +12,10 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from websockets.sync.client import connect
 
-from accounts.services import token_for
 from chat import services
 from chat.models import Message
-from tests.conftest import LiveDaphne, daphne_env
-
-from .conftest import without_event_loop
+from tests.live import LiveDaphne, Socket, daphne_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,10 +82,10 @@ def answers_until_pong(socket, *, errors: int = 0) -> list[dict]:
 
     Sends are acknowledged by the writer after they are stored, so their errors can come after the pong.
     """
-    socket.send(json.dumps({"type": "ping"}))
+    socket.send(type="ping")
     answers, ponged = [], False
     while not ponged or sum(a["type"] == "error" for a in answers) < errors:
-        frame = json.loads(socket.recv(timeout=10))
+        frame = socket.recv(timeout=10)
         if frame["type"] == "pong":
             ponged = True
         else:
@@ -114,17 +110,15 @@ generated_frames = st.fixed_dictionaries(
 
 def test_hostile_frames_get_error_frames_and_never_hurt_the_server(logged_daphne, alice, bob, make_user, befriend):
     server, log_path = logged_daphne
-    others = without_event_loop(befriend, bob, make_user(username="zed"))
-    others_message, _ = without_event_loop(
-        services.message_send, sender=bob, conversation=others, body="not for alice", client_id="b1"
-    )
+    others = befriend(bob, make_user(username="zed"))
+    others_message, _ = services.message_send(sender=bob, conversation=others, body="not for alice", client_id="b1")
     stored_before = Message.objects.count()
     frames = hostile_frames(others_conversation=others.pk, others_message=others_message.pk)
     sent = 0
-    with connect(f"{server.ws_url}?token={token_for(user=alice).key}", max_size=None) as socket:
+    with Socket.open(server, alice, max_size=None) as socket:
         for _ in range(ROUNDS):
             for frame in frames:
-                socket.send(frame)
+                socket.send_raw(frame)
                 sent += 1
                 # Typing past its rate (5/s; rounds go faster) is dropped without an answer, by design.
                 dropped_if_limited = isinstance(frame, str) and frame.startswith('{"type": "typing"')
@@ -138,14 +132,14 @@ def test_hostile_frames_get_error_frames_and_never_hurt_the_server(logged_daphne
         def generated(batch):
             nonlocal sent
             for frame in batch:
-                socket.send(frame)
+                socket.send_raw(frame)
                 sent += 1
             for answer in answers_until_pong(socket):
                 assert answer["type"] in {"error", "resync", "resume.done"}, answer
 
         generated()
     assert server.process.poll() is None, "daphne died"
-    with connect(f"{server.ws_url}?token={token_for(user=bob).key}") as socket:
+    with Socket.open(server, bob) as socket:
         assert answers_until_pong(socket) == []  # a fresh socket works
     log = log_path.read_text()  # before stopping: shutdown is no bad frame's doing
     assert Message.objects.count() == stored_before

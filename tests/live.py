@@ -1,0 +1,385 @@
+"""Talking to a live daphne as people do: a daphne process, REST calls with a token, the login
+page, and WebSockets that read every frame.
+
+Writes that must reach open sockets go to the live server, not through an in-process client:
+the server's channel layer holds the sockets, and on the in-memory layer only its own writes
+reach them.
+
+- `LiveDaphne`: a daphne process on the test database (the fixtures are in tests/conftest.py).
+- `rest(server, user, method, path, body)`: one REST call; a `Reply` with the status and the JSON.
+- `Socket.open(server, user)`: a socket whose `expect(type)` is the very next frame, or a failure.
+- `log_in(page_or_server, user)`: through the login page, in Chromium or over plain HTTP.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+from urllib.parse import quote, urlencode
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from .factories import PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+WEBSOCKET_MAX_MESSAGE_SIZE = 131072  # as the Makefile runs daphne
+# config.serve is daphne with read deadlines for slow clients; the Makefile's flags.
+DAPHNE_FLAGS = ["--http-header-timeout", "10", "--http-body-timeout", "30"]
+# How long a socket is watched for frames that must not come.
+QUIET_SECONDS = 1.0
+
+
+# The server ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _database_url(settings_dict: dict) -> str:
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = quote(settings_dict.get("USER") or "")
+    password = quote(settings_dict.get("PASSWORD") or "")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+def daphne_env() -> dict:
+    """The environment of a daphne serving the test database (call with the database set up)."""
+    from django.db import connection
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": _database_url(connection.settings_dict),
+    }
+
+
+class LiveDaphne:
+    """A daphne process on a fixed port, which a test may stop and start again (a worker restart)."""
+
+    def __init__(self, env: dict, log=None):
+        self.env = env
+        self.log = log  # a file for daphne's stderr (its log lines); None inherits the test's
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "config.serve", "-v", "0", "-b", "127.0.0.1", "-p", str(self.port)]
+        command += ["--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_SIZE), *DAPHNE_FLAGS]
+        self.process = subprocess.Popen([*command, "config.asgi:application"], cwd=ROOT, env=self.env, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.process.kill()
+                    pytest.fail("daphne did not start")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+@contextmanager
+def own_daphne(**settings_env: str):
+    """A daphne of its own on the test database, some settings changed through its environment
+    (small limits, so a test reaches them in a few frames). Its cache is its own, too."""
+    server = LiveDaphne({**daphne_env(), **settings_env})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# REST ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    data: Any  # the JSON body (None when empty or not JSON)
+    headers: Message = field(repr=False)
+
+    def json(self) -> Any:
+        """The body of a successful answer; any other status fails the test, showing the answer."""
+        assert 200 <= self.status < 300, f"{self.status}: {self.data}"
+        return self.data
+
+
+def _token_key(user) -> str:
+    from accounts.services import token_for
+
+    return user if isinstance(user, str) else token_for(user=user).key
+
+
+def rest(server, user, method: str, path: str, body: Any = None, *, headers: dict | None = None) -> Reply:
+    """One REST call to the live server as `user` (a User, a token key, or None for a visitor).
+
+    Every status comes back as a `Reply` (4xx and 5xx too): `.status` and `.data` to look at,
+    `.json()` for the body of a call that must succeed.
+    """
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if user is not None:
+        sent["Authorization"] = f"Token {_token_key(user)}"
+    request = urllib.request.Request(
+        server.url + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers=sent,
+    )
+    try:
+        response = urllib.request.urlopen(request, timeout=30)
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
+        raw = response.read()
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        data = None
+    return Reply(response.status, data, response.headers)
+
+
+# Sockets ------------------------------------------------------------------------------------
+
+
+def frame_is(frame: dict, frame_type: str, fields: dict) -> bool:
+    """A `frame_type` frame whose `fields` equal those given (one the frame lacks is looked for in its `message`)."""
+    if frame.get("type") != frame_type:
+        return False
+    message = frame.get("message") if isinstance(frame.get("message"), dict) else {}
+    return all((frame[key] if key in frame else message.get(key)) == value for key, value in fields.items())
+
+
+class Closed(NamedTuple):
+    code: int | None  # None: still open when the wait ended; 1006: dropped without a close frame
+    frames: list[dict]  # what came before the close
+    seconds: float
+
+
+class Socket:
+    """A real WebSocket client that reads every frame, in order, and keeps them all in `frames`.
+
+    `expect(type)` is the next frame, which must be of that type: another frame first fails the
+    test (unless its type is named in `skip=`), so "X came, and nothing else before it" is what
+    an `expect` asserts.
+    """
+
+    # Every socket still open: the suite closes them after each test (tests/conftest.py), so that
+    # one test's sockets going offline late cannot reach the next test's.
+    still_open: ClassVar[set["Socket"]] = set()
+
+    def __init__(self, connection):
+        self._stack = ExitStack()
+        self.connection = self._stack.enter_context(connection)
+        Socket.still_open.add(self)
+        self.frames: list[dict] = []  # every frame received, skipped ones included
+        self.last_seq = 0
+        self.closed_code: int | None = None
+
+    @classmethod
+    def open(cls, server, user=None, *, query: str = "", **options) -> "Socket":
+        """A socket signed in with `user`'s token (a User or a key; None: no credentials).
+
+        `options` go to websockets' connect: `origin=`, `additional_headers=` (a session cookie),
+        `max_size=`, or `sock=` and `max_queue=1` for a client that stalls.
+        """
+        url = server.ws_url + (f"?token={_token_key(user)}" if user is not None else query)
+        return cls(connect(url, open_timeout=5, **options))
+
+    def __enter__(self) -> "Socket":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def send(self, **frame) -> None:
+        self.connection.send(json.dumps(frame))
+
+    def send_raw(self, data: str | bytes) -> None:
+        """Sends exactly `data`: for frames that are not JSON objects."""
+        self.connection.send(data)
+
+    def recv(self, timeout: float = 5) -> dict:
+        """The next frame (TimeoutError when none comes; ConnectionClosed when the socket closes)."""
+        frame = json.loads(self.connection.recv(timeout=timeout))
+        self.frames.append(frame)
+        if isinstance(frame, dict) and isinstance(frame.get("seq"), int):
+            self.last_seq = max(self.last_seq, frame["seq"])
+        return frame
+
+    def _next(self, accepts, wanted: str, skip, timeout: float) -> dict:
+        """The next frame that `accepts`; one of a type in `skip` that it does not accept is passed
+        over (kept in `frames`), and any other frame fails the test."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                frame = self.recv(timeout=max(deadline - time.monotonic(), 0.001))
+            except TimeoutError:
+                raise AssertionError(f"no {wanted} frame within {timeout} s") from None
+            if accepts(frame):
+                return frame
+            assert frame.get("type") in skip, f"expected {wanted}, got {frame}"
+
+    def expect(self, frame_type: str, timeout: float = 5, *, skip=(), **fields) -> dict:
+        """The next frame, which must be a `frame_type` whose `fields` equal those given (a field the
+        frame lacks is looked for in its `message`: `body=`, `sender=`).
+
+        Frames of a type named in `skip` may come first and are passed over (they stay in `frames`);
+        any other frame fails the test. Naming `frame_type` in `skip` too passes over frames of
+        that type whose fields differ.
+        """
+        wanted = f"{frame_type} with {fields}" if fields else frame_type
+        return self._next(lambda frame: frame_is(frame, frame_type, fields), wanted, skip, timeout)
+
+    def expect_all(self, frame_types: tuple[str, ...], timeout: float = 5, *, skip=()) -> dict:
+        """One frame of each of `frame_types` in whatever order they come, as {type: frame}: a
+        send's ack and its own message.new, say. Any other frame fails, unless its type is in `skip`."""
+        got: dict[str, dict] = {}
+        while len(got) < len(frame_types):
+            wanted = tuple(t for t in frame_types if t not in got)
+            frame = self._next(lambda frame: frame.get("type") in wanted, " or ".join(wanted), skip, timeout)  # noqa: B023
+            got[frame["type"]] = frame
+        return got
+
+    def until(self, frame_type: str, timeout: float = 5) -> list[dict]:
+        """Every frame up to and including the first `frame_type` (the last one): for callers that
+        look at what came before it, such as a replay up to its `resume.done`."""
+        got = [self.recv(timeout)]
+        while got[-1].get("type") != frame_type:
+            got.append(self.recv(timeout))
+        return got
+
+    def settle(self) -> list[dict]:
+        """Returns once the server has handled every frame sent so far (a ping's pong), with the
+        frames that came before the pong, for the caller to check."""
+        self.send(type="ping")
+        return self.until("pong")[:-1]
+
+    def drain(self, seconds: float = QUIET_SECONDS) -> list[dict]:
+        """Every frame that arrives within `seconds` (none expected, usually)."""
+        got = []
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                got.append(self.recv(timeout=left))
+            except (TimeoutError, ConnectionClosed):
+                break
+        return got
+
+    def wait_closed(self, timeout: float = 5, since: float | None = None) -> Closed:
+        """Waits for the server to close the socket; `seconds` counts from `since` (default: now)."""
+        started = time.monotonic() if since is None else since
+        got = []
+        while True:
+            try:
+                got.append(self.recv(timeout=timeout))
+            except ConnectionClosed as closed:
+                self.closed_code = closed.rcvd.code if closed.rcvd else 1006
+                return Closed(self.closed_code, got, time.monotonic() - started)
+            except TimeoutError:
+                return Closed(None, got, time.monotonic() - started)
+
+    def close(self) -> None:
+        self._stack.close()
+        Socket.still_open.discard(self)
+
+
+# Signing in ---------------------------------------------------------------------------------
+
+
+class WebSession:
+    """A browser without JavaScript, signed in through the login page: its cookies, the CSRF
+    token for forms, and sockets that ride the session cookie."""
+
+    def __init__(self, server):
+        self.server = server
+        self.cookies: dict[str, str] = {}
+
+    def _open(self, request: urllib.request.Request) -> tuple[int, str]:
+        request.add_header("Cookie", "; ".join(f"{name}={value}" for name, value in self.cookies.items()))
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            response = opener.open(request, timeout=10)
+        except urllib.error.HTTPError as error:
+            response = error
+        with response:
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, value = header.split(";", 1)[0].split("=", 1)
+                self.cookies[name] = value
+            return response.status, response.read().decode(errors="replace")
+
+    def get(self, path: str) -> int:
+        return self._open(urllib.request.Request(self.server.url + path))[0]
+
+    def post_form(self, path: str, fields: dict | list) -> int:
+        """Posts a form with the CSRF token, as the page's own form would; the status (no redirects followed)."""
+        items = list(fields.items()) if isinstance(fields, dict) else list(fields)
+        data = urlencode([*items, ("csrfmiddlewaretoken", self.cookies["csrftoken"])]).encode()
+        request = urllib.request.Request(self.server.url + path, data=data, method="POST")
+        request.add_header("Referer", self.server.url + path)
+        return self._open(request)[0]
+
+    @property
+    def session_key(self) -> str:
+        return self.cookies["sessionid"]
+
+    def socket(self) -> Socket:
+        """A socket opened the way the pages open theirs: the session cookie, from the site's origin."""
+        headers = {"Cookie": f"sessionid={self.session_key}"}
+        return Socket.open(self.server, origin=self.server.url, additional_headers=headers)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def log_in(where, user, password: str = PASSWORD):
+    """Signs `user` in through the login page.
+
+    `where` is a Playwright page (it fills the form, and waits for home to show the user
+    signed in; the page is returned) or a live server (a `WebSession` is returned).
+    """
+    if hasattr(where, "ws_url"):
+        session = WebSession(where)
+        assert session.get("/login/") == 200
+        signed_in = session.post_form("/login/", {"username": user.username, "password": password})
+        assert signed_in == 302 and "sessionid" in session.cookies, f"login as {user.username}: {signed_in}"
+        return session
+    where.goto("/login/")
+    where.get_by_label("Username").fill(user.username)
+    where.get_by_label("Password").fill(password)
+    where.get_by_role("button", name="Log in").click()
+    where.get_by_role("navigation", name="Main").get_by_role("link", name=f"@{user.username}", exact=True).wait_for()
+    return where
