@@ -25,7 +25,7 @@ from realtime.selectors import last_seq
 
 from . import selectors, services
 from .cards import post_cards
-from .serializers import ConversationSerializer
+from .serializers import conversation_title
 
 
 def _contact_request(user, data):
@@ -87,7 +87,7 @@ def contacts_page(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def chat_page(request, conversation_id=None):
-    conversations = list(selectors.conversations_for(request.user)[:200])
+    conversations = selectors.with_last_messages(request.user, selectors.conversations_for(request.user)[:200])
     current = None
     status = 200
     if conversation_id is not None:
@@ -113,18 +113,18 @@ def chat_page(request, conversation_id=None):
             status = error.status
         else:
             return redirect("chat-conversation", conversation_id=current.pk)
-    serializer_context = {"viewer": request.user}
     context = {
         "conversations": [
-            (conversation, ConversationSerializer(conversation, context=serializer_context).data["title"])
-            for conversation in conversations
+            (conversation, conversation_title(conversation, request.user)) for conversation in conversations
         ],
         "current": current,
         "last_seq": last_seq(request.user.pk),
     }
     if current is not None:
-        context["title"] = ConversationSerializer(current, context=serializer_context).data["title"]
-        page = selectors.message_page(conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE)
+        context["title"] = conversation_title(current, request.user)
+        page = selectors.message_page(
+            viewer=request.user, conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE
+        )
         cards = post_cards(request.user, [message.shared_post_id for message in page["results"]])
         for message in page["results"]:
             message.card = cards.get(message.shared_post_id)
@@ -153,9 +153,8 @@ def share_page(request):
     post = post_visible(request.user, request.GET.get("post"))
     if post is None:
         raise Http404("No such post.")
-    serializer_context = {"viewer": request.user}
     conversations = [
-        (conversation, ConversationSerializer(conversation, context=serializer_context).data["title"])
+        (conversation, conversation_title(conversation, request.user))
         for conversation in selectors.conversations_for(request.user)[:200]
     ]
     return render(request, "chat/share.html", {"post": post, "conversations": conversations})
