@@ -70,21 +70,6 @@ def test_the_blocked_cannot_add_the_blocker_to_a_group_they_run(client_for, alic
     assert not Membership.objects.filter(user=alice, conversation_id=group["id"]).exists()
 
 
-def test_take_private_treats_a_blocked_contact_as_a_non_contact(client_for, alice, bob, carol, befriend):
-    from microblog.services import post_create
-
-    befriend(alice, bob)
-    befriend(alice, carol)
-    post = post_create(author=bob, body="thread", visibility="public")
-    post_create(author=carol, body="reply", reply_to=post)
-    assert client_for(bob).post("/api/blocks/", {"username": "alice"}, format="json").status_code == 201
-    # alice no longer sees bob's post at all; with carol's reply she may still take carol along.
-    answer = client_for(alice).post(
-        "/api/conversations/from-post/", {"post": post.pk, "members": ["carol"]}, format="json"
-    )
-    assert answer.status_code == 404  # bob's post is hidden from alice by the block
-
-
 @pytest.fixture
 def shared_group(alice, bob, carol, befriend):
     """A group of alice (admin), bob and carol."""
