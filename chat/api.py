@@ -54,7 +54,7 @@ class ContactRequestListView(APIView):
     def get(self, request):
         direction = request.query_params.get("direction", "incoming")
         if direction not in ("incoming", "outgoing"):
-            return Response({"direction": ["Use incoming or outgoing."]}, status=400)
+            raise services.ChatError("invalid", "direction must be incoming or outgoing.")
         requests = contact_requests_for(request.user, direction=direction)
         return Response(ContactRequestSerializer(requests, many=True).data)
 

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.selectors import (
     are_contacts,
     blocked_by,
-    contact_ids,
     contact_requests_for,
     contacts_of,
     user_by_username,
@@ -192,8 +191,8 @@ def private_page(request):
                 names = ", ".join(f"@{person.username}" for person in thread.invited)
                 flash.info(request, f"Sent a contact request to {names}.")
             return redirect("chat-conversation", conversation_id=thread.conversation.pk)
-    contacts = contact_ids(request.user)
-    people = [(person, person.pk in contacts) for person in services.post_people(viewer=request.user, post=post)]
+    invitable = services.invitable_ids(request.user)
+    people = [(person, person.pk in invitable) for person in services.post_people(viewer=request.user, post=post)]
     return render(request, "chat/private.html", {"post": post, "people": people}, status=status)
 
 

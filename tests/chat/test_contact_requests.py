@@ -56,3 +56,8 @@ def test_a_pending_request_from_the_other_side_is_still_accepted_by_asking(clien
     ask(as_bob, "alice")
     accepted = ask(as_alice, "bob")
     assert accepted.status_code == 201 and accepted.json()["status"] == "accepted"
+
+
+def test_a_bad_direction_is_refused_in_the_one_error_shape(client_for, alice):
+    answer = client_for(alice).get("/api/contact-requests/?direction=sideways")
+    assert answer.status_code == 400 and answer.json()["code"] == "invalid"
