@@ -41,8 +41,11 @@ def member_ids(conversation: Conversation) -> list[int]:
 def conversations_for(user: User) -> QuerySet[Conversation]:
     """The user's conversations, newest activity first, with what the list shows.
 
-    `unread_count` and `last_seen_id` (the last message the user sees) follow messages_seen_by.
-    Pass the rows through `with_last_messages` before presenting them.
+    `unread_count`, `last_seen_id` (the last message the user sees) and the order follow
+    messages_seen_by: a message the user does not see (from someone hidden from them, or from
+    before they joined) neither shows nor moves the conversation up. One with nothing seen yet
+    ranks by when the user joined it. Pass the rows through `with_last_messages` before
+    presenting them.
     """
     mine = Membership.objects.filter(conversation=OuterRef("pk"), user=user)
     seen = messages_seen_by(user).filter(conversation=OuterRef("pk"))
@@ -61,9 +64,11 @@ def conversations_for(user: User) -> QuerySet[Conversation]:
             my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
             my_muted=Subquery(mine.values("muted")[:1]),
             last_seen_id=Subquery(seen.order_by("-id").values("id")[:1]),
+            last_seen_at=Subquery(seen.order_by("-id").values("created_at")[:1]),
+            my_joined_at=Subquery(mine.values("joined_at")[:1]),
         )
         .annotate(unread_count=Coalesce(Subquery(unread), 0))
-        .order_by("-last_activity_at", "-id")
+        .order_by(Coalesce("last_seen_at", "my_joined_at").desc(), "-id")
     )
 
 

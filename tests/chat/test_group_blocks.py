@@ -182,3 +182,18 @@ def test_a_blocked_members_group_messages_are_not_pushed_or_replayed_to_the_bloc
     # The event stored before the block replays as nothing; none was stored after it.
     assert messages == [None]
     assert "before the block" not in json.dumps(replayed) and "after" not in json.dumps(messages)
+
+
+def test_a_hidden_members_message_does_not_move_the_group_up_the_blockers_list(
+    client_for, alice, bob, carol, shared_group
+):
+    as_alice = client_for(alice)
+    services.message_send(sender=alice, conversation=shared_group, body="in the group")
+    with_carol = services.direct_conversation_get_or_create(alice, carol)
+    services.message_send(sender=alice, conversation=with_carol, body="later, to carol")
+    services.block_create(user=alice, username="bob")
+    services.message_send(sender=bob, conversation=shared_group, body="hidden from alice")
+    order = [row["id"] for row in as_alice.get("/api/conversations/").json()]
+    assert order.index(with_carol.pk) < order.index(shared_group.pk)
+    # carol, who sees bob's message, finds the group on top.
+    assert client_for(carol).get("/api/conversations/").json()[0]["id"] == shared_group.pk
