@@ -10,7 +10,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import (
-    are_contacts,
     blocked_by,
     contact_requests_for,
     contacts_of,
@@ -162,11 +161,11 @@ def share_page(request):
 @login_required
 def chat_with(request, username: str):
     """The direct conversation with a contact (a profile's "Message" button); others go to /contacts/."""
-    other = user_by_username(username)
-    if other is None or other.pk == request.user.pk or not are_contacts(request.user, other):
-        flash.info(request, "Add them as a contact first.")
+    try:
+        conversation = services.direct_conversation_with(user=request.user, username=username)
+    except ServiceError as error:
+        flash.info(request, error.detail)
         return redirect("contacts")
-    conversation = services.direct_conversation_get_or_create(request.user, other)
     return redirect("chat-conversation", conversation_id=conversation.pk)
 
 

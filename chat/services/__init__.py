@@ -34,6 +34,7 @@ from .conversations import (
     conversation_create,
     conversation_mute,
     direct_conversation_get_or_create,
+    direct_conversation_with,
     group_member_remove,
     group_members_add,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "conversation_mute",
     "conversation_read",
     "direct_conversation_get_or_create",
+    "direct_conversation_with",
     "group_member_remove",
     "group_members_add",
     "invitable_ids",

@@ -35,8 +35,15 @@ def check_member_conversation(*, user: User, conversation_id) -> Conversation:
     return conversation
 
 
+def named_user(username) -> User | None:
+    """The active user of that name; None for anything else (PostgreSQL refuses NUL in a query)."""
+    if not isinstance(username, str) or "\x00" in username:
+        return None
+    return user_by_username(username)
+
+
 def user_or_404(username) -> User:
-    user = user_by_username(username) if isinstance(username, str) else None
+    user = named_user(username)
     if user is None:
         raise NotFound()
     return user

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from accounts.models import User
+from accounts.selectors import are_contacts
 from common.errors import NotFound
 from realtime.services import events_publish
 
@@ -17,7 +18,7 @@ from .. import limits
 from ..limits import MAX_TITLE
 from ..models import Conversation, Membership, Message
 from ..selectors import member_ids
-from .checks import ChatError, check_text, user_or_404
+from .checks import ChatError, check_text, named_user, user_or_404
 from .reach import invitable_contacts
 
 MEMBERS_EVENT = "conversation.members"
@@ -37,6 +38,14 @@ def direct_conversation_get_or_create(a: User, b: User) -> Conversation:
     except IntegrityError:  # created by a concurrent request in the meantime
         conversation = Conversation.objects.get(direct_key=key)
     return conversation
+
+
+def direct_conversation_with(*, user: User, username) -> Conversation:
+    """The direct conversation with a contact (created on first use); ChatError for anyone else."""
+    other = named_user(username)
+    if other is None or other.pk == user.pk or not are_contacts(user, other):
+        raise ChatError("not_contacts", "Add them as a contact first.", 403)
+    return direct_conversation_get_or_create(user, other)
 
 
 def _invitees(actor: User, usernames) -> list[User]:
