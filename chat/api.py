@@ -54,7 +54,7 @@ class ContactRequestListView(APIView):
     def get(self, request):
         direction = request.query_params.get("direction", "incoming")
         if direction not in ("incoming", "outgoing"):
-            return Response({"direction": ["Use incoming or outgoing."]}, status=400)
+            raise services.ChatError("invalid", "direction must be incoming or outgoing.")
         requests = contact_requests_for(request.user, direction=direction)
         return Response(ContactRequestSerializer(requests, many=True).data)
 
@@ -113,7 +113,7 @@ class BlockDetailView(APIView):
 class ConversationListView(APIView):
     @extend_schema(responses=ConversationSerializer(many=True))
     def get(self, request):
-        conversations = selectors.conversations_for(request.user)[:200]
+        conversations = selectors.with_last_messages(request.user, selectors.conversations_for(request.user)[:200])
         return Response(ConversationSerializer(conversations, many=True, context={"viewer": request.user}).data)
 
     @extend_schema(
@@ -168,13 +168,19 @@ class MessageListView(APIView):
         before, after = _int_param(request, "before"), _int_param(request, "after")
         limit = _int_param(request, "limit") or selectors.MESSAGE_PAGE
         limit = max(1, min(limit, selectors.MAX_MESSAGE_PAGE))
-        page = selectors.message_page(conversation=conversation, before=before, after=after, limit=limit)
+        page = selectors.message_page(
+            viewer=request.user, conversation=conversation, before=before, after=after, limit=limit
+        )
         rows = page["results"]
         base = request.build_absolute_uri(request.path)
         older = f"{base}?before={rows[0].id}&limit={limit}" if page["has_older"] and rows else None
         newer = f"{base}?after={rows[-1].id}&limit={limit}" if page["has_newer"] and rows else None
-        cards = post_cards(request.user, [row.shared_post_id for row in rows])
-        results = MessageSerializer(rows, many=True, context={"cards": cards, "viewer": request.user}).data
+        context = {
+            "cards": post_cards(request.user, [row.shared_post_id for row in rows]),
+            "replies_seen": selectors.replies_seen(request.user, rows),
+            "viewer": request.user,
+        }
+        results = MessageSerializer(rows, many=True, context=context).data
         return Response({"results": results, "older": older, "newer": newer})
 
     @extend_schema(
@@ -227,7 +233,8 @@ class MemberDetailView(APIView):
 class RecallView(APIView):
     @extend_schema(request=None, responses=MessageSerializer)
     def post(self, request, message_id):
-        return Response(MessageSerializer(services.message_recall(user=request.user, message_id=message_id)).data)
+        message = services.message_recall(user=request.user, message_id=message_id)
+        return Response(MessageSerializer(message, context={"viewer": request.user}).data)
 
 
 class ConversationMuteView(APIView):

@@ -8,12 +8,14 @@ members of the conversations the post was shared into, each as they may see it.
 from collections.abc import Iterable
 
 from accounts.models import User
+from accounts.selectors import blocked_pairs_among
 from microblog.models import Post
 from microblog.selectors import posts_by_id, visible_pairs
 from realtime.services import ephemeral_send
 
 from .models import Membership
 from .presence import presence_of
+from .visibility import sees_message
 
 CARD_UPDATED = "shared_post.updated"
 
@@ -51,6 +53,25 @@ def card_of(post) -> dict:
     }
 
 
+def reader_cards(post_ids: Iterable[int], reader_ids: Iterable[int]) -> dict[tuple[int, int], dict]:
+    """{(post id, reader id): card} for every pair: the card to a reader who may see the post,
+    "unavailable" to the others. A few queries whatever the number of readers (users, visibility
+    in one UNION per 200 readers, the posts), where post_cards per reader would cost one each."""
+    post_ids = sorted({pid for pid in post_ids if pid is not None})
+    reader_ids = sorted(set(reader_ids))
+    if not post_ids or not reader_ids:
+        return {}
+    allowed = visible_pairs(list(User.objects.filter(pk__in=reader_ids)), post_ids)
+    posts = Post.objects.select_related("author").in_bulk({post_id for post_id, _ in allowed})
+    return {
+        (post_id, reader_id): card_of(posts[post_id])
+        if (post_id, reader_id) in allowed and post_id in posts
+        else unavailable(post_id)
+        for post_id in post_ids
+        for reader_id in reader_ids
+    }
+
+
 def shared_cards_push(post_ids: Iterable[int]) -> None:
     """Pushes each post's card as it is now to the online members of every conversation it was
     shared into: the card to those who may see the post, "unavailable" to the others (and to all
@@ -60,26 +81,40 @@ def shared_cards_push(post_ids: Iterable[int]) -> None:
     few queries per change, whatever the number of readers: members, their users, visibility in
     one UNION per 200 readers, the posts; members who are offline cost only a cache read.
     """
-    rows = (
-        Membership.objects.filter(
-            conversation__messages__shared_post_id__in=list(post_ids), conversation__messages__recalled_at__isnull=True
-        )
-        .values_list("conversation__messages__shared_post_id", "user_id")
-        .distinct()
+    rows = Membership.objects.filter(
+        conversation__messages__shared_post_id__in=list(post_ids), conversation__messages__recalled_at__isnull=True
+    ).values_list(
+        "conversation__messages__shared_post_id",
+        "user_id",
+        "visible_after_message_id",
+        "conversation__messages__id",
+        "conversation__messages__sender_id",
+        "conversation__kind",
     )
+    rows = list(rows)
+    # Only members who see the message that shared it (chat.selectors.messages_seen_by): not
+    # one who joined after it, nor one hidden from its sender by a block.
+    hidden = blocked_pairs_among({row[1] for row in rows} | {row[4] for row in rows}) if rows else set()
     readers: dict[int, set[int]] = {}
-    for post_id, user_id in rows:
-        readers.setdefault(post_id, set()).add(user_id)
+    for post_id, user_id, view_after, message_id, sender_id, kind in rows:
+        if sees_message(
+            view_after=view_after,
+            message_id=message_id,
+            reader_id=user_id,
+            sender_id=sender_id,
+            group=kind == "group",
+            hidden=hidden,
+        ):
+            readers.setdefault(post_id, set()).add(user_id)
     everyone = set().union(*readers.values())
     online = {uid for uid, state in presence_of(sorted(everyone)).items() if state["online"]}
     if not online:
         return
-    allowed = visible_pairs(list(User.objects.filter(pk__in=online)), readers)
-    posts = Post.objects.select_related("author").in_bulk({post_id for post_id, _ in allowed})
+    cards = reader_cards(readers, online)
     for post_id, members in readers.items():
         present = members & online
-        shown = {uid for uid in present if (post_id, uid) in allowed and post_id in posts}
+        shown = {uid for uid in present if not cards[(post_id, uid)]["unavailable"]}
         if shown:
-            ephemeral_send(user_ids=shown, frame={"type": CARD_UPDATED, "shared_post": card_of(posts[post_id])})
+            ephemeral_send(user_ids=shown, frame={"type": CARD_UPDATED, "shared_post": cards[(post_id, min(shown))]})
         if present - shown:
             ephemeral_send(user_ids=present - shown, frame={"type": CARD_UPDATED, "shared_post": unavailable(post_id)})

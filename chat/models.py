@@ -35,6 +35,12 @@ class Membership(models.Model):
     role = models.CharField(max_length=6, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
     last_read_message_id = models.BigIntegerField(default=0)
+    # Where this member's view of the conversation starts: they see the messages with a larger id
+    # (chat.selectors.messages_seen_by). Set to the conversation's last message id when the
+    # membership begins, so a new member, or one removed and added again, sees nothing from
+    # before (as in WeChat); 0 for the founders and for memberships made before the rule.
+    # last_read_message_id starts there too, so it never lies below it.
+    visible_after_message_id = models.BigIntegerField(default=0)
     # WeChat's "mute notifications": messages still arrive and show, but raise no badge or alert.
     muted = models.BooleanField(default=False)
 

@@ -1,4 +1,10 @@
-"""Replay renderers for chat's event types: events hold ids, frames show rows as they are now."""
+"""Replay renderers for chat's event types: events hold ids, frames show rows as they are now.
+
+A message is replayed as its reader may see it now (chat.visibility): one they no longer see
+(they left the conversation, it came before their view starts, or a block hides its sender
+in a group) replays as `{"message": null}`, as a deleted one does; a reply shows what it
+answers only when the reader sees that too.
+"""
 
 from accounts.models import ContactRequest
 from realtime import renderers
@@ -6,15 +12,19 @@ from realtime import renderers
 from .cards import post_cards
 from .models import Message
 from .serializers import ContactRequestSerializer, message_data
+from .visibility import messages_seen_by, replies_seen
 
 
 def _messages(events, viewer) -> list[dict]:
     ids = [event.ref["message"] for event in events]
-    found = {m.pk: m for m in Message.objects.filter(pk__in=ids).select_related("sender")}
+    found = {m.pk: m for m in messages_seen_by(viewer).filter(pk__in=ids).select_related("sender")}
     cards = post_cards(viewer, [m.shared_post_id for m in found.values()])
-    return [
-        {"message": message_data(found[i], cards.get(found[i].shared_post_id)) if i in found else None} for i in ids
-    ]
+    replies = replies_seen(viewer, found.values())
+    return [{"message": _shown(found[i], cards, replies) if i in found else None} for i in ids]
+
+
+def _shown(message: Message, cards: dict, replies: set[int]) -> dict:
+    return message_data(message, cards.get(message.shared_post_id), reply_seen=message.reply_to_id in replies)
 
 
 def _requests(events, viewer) -> list[dict]:

@@ -1,11 +1,16 @@
 """Reads for chat. Every lookup of a conversation is scoped to membership in one query,
-so a conversation that is not yours and one that does not exist take the same path."""
+so a conversation that is not yours and one that does not exist take the same path, and
+every read of messages goes through chat.visibility's rule of which messages a member sees.
+"""
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 
+from .cards import post_cards
 from .models import Conversation, Membership, Message
+from .visibility import messages_seen_by, replies_seen
 
 MESSAGE_PAGE = 50
 MAX_MESSAGE_PAGE = 200
@@ -34,22 +39,50 @@ def member_ids(conversation: Conversation) -> list[int]:
 
 
 def conversations_for(user: User) -> QuerySet[Conversation]:
-    """The user's conversations, newest activity first, with what the list shows."""
+    """The user's conversations, newest activity first, with what the list shows.
+
+    `unread_count`, `last_seen_id` (the last message the user sees) and the order follow
+    messages_seen_by: a message the user does not see (from someone hidden from them, or from
+    before they joined) neither shows nor moves the conversation up. One with nothing seen yet
+    ranks by when the user joined it. Pass the rows through `with_last_messages` before
+    presenting them.
+    """
     mine = Membership.objects.filter(conversation=OuterRef("pk"), user=user)
-    my_read = mine.values("last_read_message_id")[:1]
+    seen = messages_seen_by(user).filter(conversation=OuterRef("pk"))
+    unread = (
+        seen.filter(id__gt=OuterRef("my_last_read"))
+        .exclude(sender=user)
+        .order_by()
+        .values("conversation")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     return (
         Conversation.objects.filter(memberships__user=user)
-        .select_related("last_message__sender")
         .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("user").order_by("id")))
-        .annotate(my_last_read=Subquery(my_read), my_muted=Subquery(mine.values("muted")[:1]))
         .annotate(
-            unread_count=Count(
-                "messages",
-                filter=Q(messages__id__gt=Subquery(my_read)) & ~Q(messages__sender=user),
-            )
+            my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
+            my_muted=Subquery(mine.values("muted")[:1]),
+            last_seen_id=Subquery(seen.order_by("-id").values("id")[:1]),
+            last_seen_at=Subquery(seen.order_by("-id").values("created_at")[:1]),
+            my_joined_at=Subquery(mine.values("joined_at")[:1]),
         )
-        .order_by("-last_activity_at", "-id")
+        .annotate(unread_count=Coalesce(Subquery(unread), 0))
+        .order_by(Coalesce("last_seen_at", "my_joined_at").desc(), "-id")
     )
+
+
+def with_last_messages(user: User, conversations) -> list[Conversation]:
+    """The rows, each with `last_seen_message` (or None) and the cards and reply previews to
+    present it, in three queries for any number of rows."""
+    rows = list(conversations)
+    messages = Message.objects.select_related("sender").in_bulk([row.last_seen_id for row in rows if row.last_seen_id])
+    cards = post_cards(user, [message.shared_post_id for message in messages.values()])
+    replies = replies_seen(user, messages.values())
+    for row in rows:
+        row.last_seen_message = messages.get(row.last_seen_id)
+        row.presentation = {"cards": cards, "replies_seen": replies}
+    return rows
 
 
 def muted_conversations_for(user: User) -> QuerySet[Conversation]:
@@ -63,12 +96,15 @@ def conversation_detail(*, user: User, conversation_id) -> Conversation | None:
         conversation_id = int(conversation_id)
     except (TypeError, ValueError):
         return None
-    return conversations_for(user).filter(pk=conversation_id).first()
+    rows = with_last_messages(user, conversations_for(user).filter(pk=conversation_id))
+    return rows[0] if rows else None
 
 
-def message_page(*, conversation: Conversation, before: int | None, after: int | None, limit: int) -> dict:
-    """A page of messages in ascending id, and whether older and newer ones exist."""
-    messages = Message.objects.filter(conversation=conversation).select_related("sender")
+def message_page(
+    *, viewer: User, conversation: Conversation, before: int | None, after: int | None, limit: int
+) -> dict:
+    """A page of the messages `viewer` sees, in ascending id, and whether older and newer ones exist."""
+    messages = messages_seen_by(viewer).filter(conversation=conversation).select_related("sender")
     if after is not None:
         rows = list(messages.filter(id__gt=after).order_by("id")[: limit + 1])
         has_newer, rows = len(rows) > limit, rows[:limit]
@@ -82,15 +118,14 @@ def message_page(*, conversation: Conversation, before: int | None, after: int |
 
 
 def message_for_member(*, user: User, message_id) -> Message | None:
+    """A message `user` sees; None alike for one they do not and one that does not exist."""
     try:
         message_id = int(message_id)
     except (TypeError, ValueError):
         return None
-    return (
-        Message.objects.select_related("sender", "conversation")
-        .filter(pk=message_id, conversation__memberships__user=user)
-        .first()
-    )
+    if not is_id(message_id):
+        return None
+    return messages_seen_by(user).select_related("sender", "conversation").filter(pk=message_id).first()
 
 
 def others_read_up_to(*, conversation: Conversation, user: User) -> int:

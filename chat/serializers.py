@@ -1,12 +1,18 @@
 """API and socket shapes for chat. The same serializers render REST answers and socket frames."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import ContactRequest, User
 from accounts.serializers import UserSummarySerializer
 
 from .cards import post_cards, unavailable
+from .limits import MAX_BODY, MAX_CLIENT_ID, MAX_NOTE, MAX_TITLE
 from .models import Conversation, Message
+from .selectors import with_last_messages
+from .visibility import replies_seen
+
+USERNAME_MAX = User._meta.get_field("username").max_length
 
 
 def _timestamp(value) -> str:
@@ -15,13 +21,14 @@ def _timestamp(value) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def message_data(message: Message, shared_card: dict | None = None) -> dict:
+def message_data(message: Message, shared_card: dict | None = None, *, reply_seen: bool = True) -> dict:
     """A message as every client sees it (REST answers, socket frames, replays).
 
     Written out by hand because it is on the send path of every message: DRF's field
     machinery cost a third of the time per send when profiled. `shared_card` is the
     shared post's card as made for this reader (chat.cards); without one, a shared
-    post shows as unavailable, so a card is never shown to the wrong reader.
+    post shows as unavailable, so a card is never shown to the wrong reader. `reply_seen`
+    False leaves out what it replies to, a message this reader does not see (chat.visibility).
     """
     recalled = message.recalled_at is not None
     shared = None if message.shared_post_id is None or recalled else shared_card or unavailable(message.shared_post_id)
@@ -29,10 +36,11 @@ def message_data(message: Message, shared_card: dict | None = None) -> dict:
         "id": message.pk,
         "conversation": message.conversation_id,
         "sender": {"username": message.sender.username, "display_name": message.sender.display_name},
-        # A recalled message stays as a marker; its text is served to nobody, replays included.
+        # A recalled message stays as a marker; its text (and what it answered) is served to
+        # nobody, replays included.
         "body": "" if recalled else message.body,
         "client_id": message.client_id,
-        "reply_to": message.reply_to_id,
+        "reply_to": message.reply_to_id if reply_seen and not recalled else None,
         "shared_post": shared,
         "created_at": _timestamp(message.created_at),
         "recalled": recalled,
@@ -67,21 +75,25 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, message: Message) -> dict:
+        """As the context's `viewer` may see it: with `cards` (chat.cards.post_cards) and
+        `replies_seen` (chat.selectors.replies_seen) made for a whole page, else asked here."""
+        viewer = self.context.get("viewer")
         card = None
         if message.shared_post_id is not None:
-            cards = self.context.get("cards") or {}
-            card = cards.get(message.shared_post_id)
-            viewer = self.context.get("viewer")
+            card = (self.context.get("cards") or {}).get(message.shared_post_id)
             if card is None and viewer is not None:
                 card = post_cards(viewer, [message.shared_post_id])[message.shared_post_id]
-        return message_data(message, card)
+        replies = self.context.get("replies_seen")
+        if replies is None and message.reply_to_id is not None:
+            replies = replies_seen(viewer, [message]) if viewer is not None else set()
+        return message_data(message, card, reply_seen=message.reply_to_id in (replies or ()))
 
 
 class MessageCreateSerializer(serializers.Serializer):
     """Documents the request body; validation happens in chat.services, shared with the socket."""
 
-    body = serializers.CharField(max_length=4000, required=False, help_text="May be empty when sharing a post.")
-    client_id = serializers.CharField(required=False, max_length=64)
+    body = serializers.CharField(max_length=MAX_BODY, required=False, help_text="May be empty when sharing a post.")
+    client_id = serializers.CharField(required=False, max_length=MAX_CLIENT_ID)
     reply_to = serializers.IntegerField(required=False)
     shared_post = serializers.IntegerField(required=False, help_text="A post you may see, shown as a card.")
 
@@ -97,8 +109,8 @@ class ContactRequestSerializer(serializers.ModelSerializer):
 
 
 class ContactRequestCreateSerializer(serializers.Serializer):
-    to = serializers.CharField(max_length=30)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    to = serializers.CharField(max_length=USERNAME_MAX)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NOTE)
 
 
 class AcceptedSerializer(serializers.Serializer):
@@ -131,27 +143,36 @@ class ContactPresenceSerializer(ContactSerializer):
 
 
 class UsernameSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=30)
+    username = serializers.CharField(max_length=USERNAME_MAX)
 
 
 class UsernamesSerializer(serializers.Serializer):
-    usernames = serializers.ListField(child=serializers.CharField(max_length=30))
+    usernames = serializers.ListField(child=serializers.CharField(max_length=USERNAME_MAX))
 
 
 class ConversationCreateSerializer(serializers.Serializer):
-    members = serializers.ListField(child=serializers.CharField(max_length=30))
-    title = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    members = serializers.ListField(child=serializers.CharField(max_length=USERNAME_MAX))
+    title = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TITLE)
 
 
 class ReadSerializer(serializers.Serializer):
     up_to = serializers.IntegerField()
 
 
+def conversation_title(conversation: Conversation, viewer) -> str:
+    """A direct conversation is titled with the other person's name, as WeChat does."""
+    if conversation.title or conversation.kind == Conversation.Kind.GROUP:
+        return conversation.title
+    others = [m.user for m in conversation.memberships.all() if viewer is None or m.user_id != viewer.pk]
+    return others[0].shown_name if others else ""
+
+
 class ConversationSerializer(serializers.ModelSerializer):
-    """Expects a conversation from chat.selectors.conversations_for (annotated, prefetched)."""
+    """Expects a conversation from chat.selectors.conversations_for (annotated, prefetched) passed
+    through with_last_messages."""
 
     members = serializers.SerializerMethodField()
-    last_message = MessageSerializer(read_only=True)
+    last_message = serializers.SerializerMethodField(help_text="The last message the viewer sees, or null.")
     unread_count = serializers.IntegerField(read_only=True)
     title = serializers.SerializerMethodField()
     muted = serializers.BooleanField(
@@ -169,13 +190,23 @@ class ConversationSerializer(serializers.ModelSerializer):
             for m in conversation.memberships.all()
         ]
 
-    def get_title(self, conversation: Conversation) -> str:
-        """A direct conversation is titled with the other person's name, as WeChat does."""
-        if conversation.title or conversation.kind == Conversation.Kind.GROUP:
-            return conversation.title
+    @extend_schema_field(MessageSerializer(allow_null=True))
+    def get_last_message(self, conversation: Conversation) -> dict | None:
+        """The last message the viewer sees, as chat.selectors.with_last_messages found it for
+        the whole list (a row that did not pass through it is looked up here, alone)."""
         viewer = self.context.get("viewer")
-        others = [m.user for m in conversation.memberships.all() if viewer is None or m.user_id != viewer.pk]
-        return others[0].shown_name if others else ""
+        if not hasattr(conversation, "last_seen_message"):
+            if viewer is None:
+                return None
+            with_last_messages(viewer, [conversation])
+        message = conversation.last_seen_message
+        if message is None:
+            return None
+        context = {**conversation.presentation, "viewer": viewer}
+        return MessageSerializer(message, context=context).data
+
+    def get_title(self, conversation: Conversation) -> str:
+        return conversation_title(conversation, self.context.get("viewer"))
 
 
 class MessagePageSerializer(serializers.Serializer):
@@ -186,7 +217,7 @@ class MessagePageSerializer(serializers.Serializer):
 
 class FromPostSerializer(serializers.Serializer):
     post = serializers.IntegerField()
-    members = serializers.ListField(child=serializers.CharField(max_length=30))
+    members = serializers.ListField(child=serializers.CharField(max_length=USERNAME_MAX))
 
 
 class PrivateThreadSerializer(serializers.Serializer):

@@ -10,9 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import (
-    are_contacts,
     blocked_by,
-    contact_ids,
     contact_requests_for,
     contacts_of,
     user_by_username,
@@ -25,7 +23,7 @@ from realtime.selectors import last_seq
 
 from . import selectors, services
 from .cards import post_cards
-from .serializers import ConversationSerializer
+from .serializers import conversation_title
 
 
 def _contact_request(user, data):
@@ -87,7 +85,7 @@ def contacts_page(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def chat_page(request, conversation_id=None):
-    conversations = list(selectors.conversations_for(request.user)[:200])
+    conversations = selectors.with_last_messages(request.user, selectors.conversations_for(request.user)[:200])
     current = None
     status = 200
     if conversation_id is not None:
@@ -113,18 +111,18 @@ def chat_page(request, conversation_id=None):
             status = error.status
         else:
             return redirect("chat-conversation", conversation_id=current.pk)
-    serializer_context = {"viewer": request.user}
     context = {
         "conversations": [
-            (conversation, ConversationSerializer(conversation, context=serializer_context).data["title"])
-            for conversation in conversations
+            (conversation, conversation_title(conversation, request.user)) for conversation in conversations
         ],
         "current": current,
         "last_seq": last_seq(request.user.pk),
     }
     if current is not None:
-        context["title"] = ConversationSerializer(current, context=serializer_context).data["title"]
-        page = selectors.message_page(conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE)
+        context["title"] = conversation_title(current, request.user)
+        page = selectors.message_page(
+            viewer=request.user, conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE
+        )
         cards = post_cards(request.user, [message.shared_post_id for message in page["results"]])
         for message in page["results"]:
             message.card = cards.get(message.shared_post_id)
@@ -153,9 +151,8 @@ def share_page(request):
     post = post_visible(request.user, request.GET.get("post"))
     if post is None:
         raise Http404("No such post.")
-    serializer_context = {"viewer": request.user}
     conversations = [
-        (conversation, ConversationSerializer(conversation, context=serializer_context).data["title"])
+        (conversation, conversation_title(conversation, request.user))
         for conversation in selectors.conversations_for(request.user)[:200]
     ]
     return render(request, "chat/share.html", {"post": post, "conversations": conversations})
@@ -164,11 +161,11 @@ def share_page(request):
 @login_required
 def chat_with(request, username: str):
     """The direct conversation with a contact (a profile's "Message" button); others go to /contacts/."""
-    other = user_by_username(username)
-    if other is None or other.pk == request.user.pk or not are_contacts(request.user, other):
-        flash.info(request, "Add them as a contact first.")
+    try:
+        conversation = services.direct_conversation_with(user=request.user, username=username)
+    except ServiceError as error:
+        flash.info(request, error.detail)
         return redirect("contacts")
-    conversation = services.direct_conversation_get_or_create(request.user, other)
     return redirect("chat-conversation", conversation_id=conversation.pk)
 
 
@@ -193,8 +190,8 @@ def private_page(request):
                 names = ", ".join(f"@{person.username}" for person in thread.invited)
                 flash.info(request, f"Sent a contact request to {names}.")
             return redirect("chat-conversation", conversation_id=thread.conversation.pk)
-    contacts = contact_ids(request.user)
-    people = [(person, person.pk in contacts) for person in services.post_people(viewer=request.user, post=post)]
+    invitable = services.invitable_ids(request.user)
+    people = [(person, person.pk in invitable) for person in services.post_people(viewer=request.user, post=post)]
     return render(request, "chat/private.html", {"post": post, "people": people}, status=status)
 
 

@@ -5,7 +5,7 @@ from django import template
 from microblog.selectors import muted_by
 
 from ..selectors import muted_conversations_for
-from ..serializers import ConversationSerializer
+from ..serializers import conversation_title
 
 register = template.Library()
 
@@ -14,10 +14,8 @@ register = template.Library()
 def mutes_section(context) -> dict:
     """What the signed-in user muted, chats and authors, each with an unmute button (for /settings/)."""
     user = context["user"]
-    serializer_context = {"viewer": user}
     conversations = [
-        (conversation, ConversationSerializer(conversation, context=serializer_context).data["title"])
-        for conversation in muted_conversations_for(user)
+        (conversation, conversation_title(conversation, user)) for conversation in muted_conversations_for(user)
     ]
     return {
         "csrf_token": context.get("csrf_token"),

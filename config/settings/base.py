@@ -187,6 +187,8 @@ ACTION_LIMITS = {
     "contact-request": (int(os.environ.get("CONTACT_REQUESTS_PER_HOUR", 30)), timedelta(hours=1)),
     "follow": (int(os.environ.get("FOLLOWS_PER_HOUR", 200)), timedelta(hours=1)),
 }
+# A declined contact request holds off the same person asking again for this long (answered 429).
+CONTACT_REQUEST_DECLINE_HOLD = timedelta(days=int(os.environ.get("CONTACT_REQUEST_DECLINE_HOLD_DAYS", 7)))
 # How many proxies in front of daphne append to X-Forwarded-For; 0 trusts none and uses the peer address.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
 

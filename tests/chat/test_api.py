@@ -142,7 +142,17 @@ def test_client_id_makes_sending_idempotent(client_for, alice, bob, befriend):
 
 
 @pytest.mark.parametrize(
-    "body", [{"body": ""}, {"body": "   "}, {"body": "x" * 4001}, {}, {"body": 5}, {"body": "ok", "reply_to": "x"}]
+    "body",
+    [
+        {"body": ""},
+        {"body": "   "},
+        {"body": "\u200b\u202e\ufeff"},
+        {"body": " \u200b "},
+        {"body": "x" * 4001},
+        {},
+        {"body": 5},
+        {"body": "ok", "reply_to": "x"},
+    ],
 )
 def test_bad_messages_are_refused_and_store_nothing(client_for, alice, bob, befriend, body):
     conversation = befriend(alice, bob)
@@ -196,14 +206,28 @@ def test_chat_needs_authentication(api):
         assert api.get(path).status_code == 401
 
 
-def test_conversation_list_query_count_is_flat(client_for, alice, make_user, befriend, django_assert_max_num_queries):
+@pytest.mark.parametrize("rows", [3, 8])
+def test_conversation_list_query_count_is_flat(
+    client_for, alice, make_user, befriend, django_assert_max_num_queries, rows
+):
+    """Rows whose last message shares a post or replies cost no query each: cards and reply
+    previews are made for the whole list at once."""
+    from microblog.services import post_create
+
     client = client_for(alice)
-    for n in range(6):
+    for n in range(rows):
         other = make_user(username=f"friend{n}")
         conversation = befriend(alice, other)
-        client.post(f"/api/conversations/{conversation.pk}/messages/", {"body": "hi"}, format="json")
-    with django_assert_max_num_queries(4):
-        assert len(client.get("/api/conversations/").data) == 6
+        url = f"/api/conversations/{conversation.pk}/messages/"
+        first = client.post(url, {"body": "hi"}, format="json").data
+        post = post_create(author=other, body=f"post {n}", visibility="public")
+        client.post(url, {"body": "look", "shared_post": post.pk, "reply_to": first["id"]}, format="json")
+    # The token, the rows, their members, the last messages, the cards' posts, the reply previews.
+    with django_assert_max_num_queries(6):
+        listed = client.get("/api/conversations/").data
+    assert len(listed) == rows
+    assert all(row["last_message"]["shared_post"]["body"].startswith("post ") for row in listed)
+    assert all(row["last_message"]["reply_to"] for row in listed)
 
 
 def test_the_hand_written_message_shape_matches_drf_field_rendering(client_for, alice, bob, befriend):

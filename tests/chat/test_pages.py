@@ -36,6 +36,7 @@ def test_profile_buttons_bridge_to_chat(client, alice, bob, befriend, make_user)
     assert client.get("/chat/with/bob/").url == f"/chat/{conversation.pk}/"
     assert "Add contact" in client.get(f"/u/{stranger.username}/").content.decode()
     assert client.get(f"/chat/with/{stranger.username}/").url == "/contacts/"
+    assert client.get("/chat/with/bo%00b/").url == "/contacts/"
 
 
 def test_sending_from_the_page_without_javascript(client, alice, bob, befriend):

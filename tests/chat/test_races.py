@@ -8,7 +8,7 @@ another; on PostgreSQL they really overlap.
 import pytest
 
 from accounts.models import Contact, ContactRequest
-from chat import services
+from chat import limits, services
 from chat.models import Conversation, Membership
 from realtime.models import Event, UserStream
 from tests.concurrency import run_together
@@ -65,7 +65,7 @@ def group_of(befriend):
 def test_membership_changes_at_once(make_user, client_for, group_of, monkeypatch):
     """Adds at once stop at the member limit; adding one person three times and removing another
     (by the admin twice and by leaving) at once leaves each change made once, never a 500."""
-    monkeypatch.setattr(services, "MAX_GROUP_MEMBERS", 5)
+    monkeypatch.setattr(limits, "MAX_GROUP_MEMBERS", 5)
     admin, member, leaver = make_user(), make_user(), make_user()
     newcomers = [make_user() for _ in range(4)]
     group = group_of(admin, [member, leaver], newcomers)

@@ -162,5 +162,30 @@ def test_a_card_push_costs_the_same_few_queries_for_3_or_12_online_readers(alice
         shown, hidden = sent
         assert shown[0] == {alice.pk, *(p.pk for p in people[1:])} and shown[1]["shared_post"]["body"]
         assert hidden == ({stranger.pk}, {"type": "shared_post.updated", "shared_post": cards.unavailable(post.pk)})
-    # Members and posts, their users, visibility (one UNION), the posts: the same for 3 or 12.
-    assert costs[0] == costs[1] == 4, costs
+    # Members and posts, blocks among them, their users, visibility (one UNION), the posts:
+    # the same for 3 or 12.
+    assert costs[0] == costs[1] == 5, costs
+
+
+@pytest.mark.django_db
+def test_sharing_a_post_into_a_group_costs_the_same_queries_for_3_or_12_members(alice, make_user):
+    """Each member's card is made for the whole group at once, not with one query per member."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Contact
+    from chat.services import conversation_create, message_send
+    from realtime.models import Event
+
+    costs = []
+    for size in (3, 12):
+        people = [make_user() for _ in range(size)]
+        Contact.objects.bulk_create([Contact(user=person, contact=alice) for person in people])
+        conversation, _ = conversation_create(creator=alice, usernames=[p.username for p in people], title="Big")
+        post = post_create(author=alice, body="for my contacts", visibility="contacts")
+        Contact.objects.filter(user=people[0]).delete()  # no longer a contact: may not see it
+        with CaptureQueriesContext(connection) as queries:
+            message, _ = message_send(sender=alice, conversation=conversation, body="", shared_post=post.pk)
+        costs.append(len(queries))
+        assert Event.objects.filter(ref={"message": message.pk}).count() == size + 1
+    assert costs[0] == costs[1], costs

@@ -181,3 +181,91 @@ def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
     FIGURES["leak canaries: surfaces crawled"] += crawled
     FIGURES["leak canaries: marker hits"] += len(hits)
     assert not hits, "\n".join(hits)
+
+
+# Group history: markers said before someone joined, while someone was out of the group, and by
+# a member someone blocked; then crawled by those three over REST, pages and their sockets.
+HISTORY_MARKERS = {kind: canary(kind) for kind in ("prejoin", "gap", "blockedsay")}
+# Who may not see which: a live push that reached someone while they were a member was theirs
+# then (the returned member got "prejoin" live); a replay renders what they may see now.
+HISTORY_FORBIDDEN = {
+    "latecomer": {"prejoin"},
+    "returned": {"prejoin", "gap"},
+    "blocker": {"blockedsay"},
+}
+HISTORY_LIVE_ALLOWED = {"returned": {"prejoin"}}
+
+
+@pytest.fixture
+def history_scene(make_user, befriend, live_daphne):
+    from chat.services import block_create, conversation_create
+
+    def relate():
+        names = ("admin", "talker", "latecomer", "returned", "blocker")
+        people = {name: make_user(username=name) for name in names}
+        for name in names[1:]:
+            befriend(people["admin"], people[name])
+        group, _ = conversation_create(
+            creator=people["admin"], usernames=["talker", "returned", "blocker"], title="History"
+        )
+        block_create(user=people["blocker"], username="talker")
+        return people, group
+
+    people, group = without_event_loop(relate)
+    sockets = {name: Socket.with_token(live_daphne, people[name]) for name in HISTORY_FORBIDDEN}
+    base = f"/api/conversations/{group.pk}/"
+
+    def say(user, body):
+        status, sent = api(live_daphne, user, "POST", base + "messages/", {"body": body})
+        assert status == 201
+        return sent["id"]
+
+    def members(method, path, body=None):
+        assert api(live_daphne, people["admin"], method, base + path, body)[0] in (200, 204)
+
+    prejoin = say(people["talker"], HISTORY_MARKERS["prejoin"])
+    members("POST", "members/", {"usernames": ["latecomer"]})
+    members("DELETE", "members/returned/")
+    say(people["talker"], HISTORY_MARKERS["gap"])
+    members("POST", "members/", {"usernames": ["returned"]})
+    say(people["talker"], HISTORY_MARKERS["blockedsay"])
+    # Replies by someone everyone sees, to what some may not: the preview must not carry it.
+    status, _ = api(
+        live_daphne, people["admin"], "POST", base + "messages/", {"body": "answering", "reply_to": prejoin}
+    )
+    assert status == 201
+    return {"people": people, "sockets": sockets, "group": group}
+
+
+def test_no_group_history_marker_reaches_someone_who_was_not_there(history_scene):
+    people, group, hits, crawled = history_scene["people"], history_scene["group"], [], 0
+    rest_paths = ["/api/conversations/", f"/api/conversations/{group.pk}/", f"/api/conversations/{group.pk}/messages/"]
+    page_paths = ["/chat/", f"/chat/{group.pk}/"]
+    for crawler, kinds in HISTORY_FORBIDDEN.items():
+        markers = {HISTORY_MARKERS[kind] for kind in kinds}
+        rest, pages = APIClient(), django.test.Client()
+        rest.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user=people[crawler]).key}")
+        pages.force_login(people[crawler])
+        for client, paths in ((rest, rest_paths), (pages, page_paths)):
+            for path in paths:
+                hits += hits_in(client.get(path).content.decode(), crawler, path, markers=markers)
+                crawled += 1
+        socket = history_scene["sockets"][crawler]
+        live = socket.drain()
+        socket.send(type="resume", after=0)
+        replayed = [socket.recv()]
+        while replayed[-1]["type"] != "resume.done":
+            replayed.append(socket.recv())
+        allowed_live = {HISTORY_MARKERS[kind] for kind in HISTORY_LIVE_ALLOWED.get(crawler, set())}
+        hits += hits_in(repr(live), crawler, "their socket stream (live)", markers=markers - allowed_live)
+        hits += hits_in(repr(replayed), crawler, "their socket stream (resume from 0)", markers=markers)
+        crawled += 1
+    # The canaries are alive: the admin, who was there for all of it, reads every marker.
+    admin = APIClient()
+    admin.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user=people['admin']).key}")
+    history = admin.get(f"/api/conversations/{group.pk}/messages/").content.decode()
+    assert all(marker in history for marker in HISTORY_MARKERS.values())
+    FIGURES["leak canaries: group history markers"] = len(HISTORY_MARKERS)
+    FIGURES["leak canaries: surfaces crawled"] += crawled
+    FIGURES["leak canaries: marker hits"] += len(hits)
+    assert not hits, "\n".join(hits)

@@ -1,0 +1,343 @@
+"""The send pipeline, and recall.
+
+`message_send_many` is the one path for sending (REST sends a batch of one, the socket's
+writer whatever is waiting). Who hears a message follows chat.visibility: every member who
+sees it, so in a group nobody hidden from the sender by a block; each reader gets the shared
+card and the reply preview they may see.
+"""
+
+import operator
+from dataclasses import dataclass
+from functools import reduce
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import blocked_pairs_among
+from common.errors import NotFound, ServiceError
+from microblog.selectors import post_visible
+from realtime.services import Publication, events_publish, events_publish_many
+
+from ..cards import reader_cards
+from ..limits import MAX_BODY, MAX_CLIENT_ID, RECALL_WINDOW
+from ..models import Conversation, Membership, Message
+from ..selectors import is_id, message_for_member
+from ..serializers import message_data
+from ..visibility import readers_of, sees_message
+from .checks import ChatError, check_text
+from .reach import refused_direct_pairs
+
+
+@dataclass
+class OutgoingMessage:
+    """One send as a client asked for it; nothing here is trusted yet."""
+
+    sender: User
+    conversation_id: object
+    body: object
+    client_id: object = None
+    reply_to: object = None
+    shared_post: object = None
+
+
+@dataclass
+class SendResult:
+    message: Message | None = None
+    created: bool = False
+    error: ServiceError | None = None
+    # The message as clients see it (message_data), made once for the push and the answer.
+    rendered: dict | None = None
+
+
+@dataclass
+class _Checked:
+    index: int
+    send: OutgoingMessage
+    body: str
+    client_id: str
+    conversation: Conversation | None = None
+    reply_to_id: int | None = None
+
+
+def _check_fields(send: OutgoingMessage) -> _Checked:
+    if send.shared_post is not None and not is_id(send.shared_post):
+        raise ChatError("invalid", "shared_post must be a post id.")
+    # Sharing a post may come without words, as in WeChat.
+    body = check_text(
+        "" if send.body is None and send.shared_post is not None else send.body,
+        field="body",
+        max_length=MAX_BODY,
+        allow_empty=send.shared_post is not None,
+    )
+    client_id = "" if send.client_id is None else send.client_id
+    if not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID:
+        raise ChatError("invalid", f"client_id must be a string of at most {MAX_CLIENT_ID} characters.")
+    if send.reply_to is not None and not is_id(send.reply_to):
+        raise ChatError("invalid", "reply_to must be a message id.")
+    if not is_id(send.conversation_id):
+        raise NotFound()
+    return _Checked(index=-1, send=send, body=body, client_id=client_id, reply_to_id=send.reply_to)
+
+
+def _direct_refusals(checked: list[_Checked]) -> set[int]:
+    """Indexes of sends into direct conversations whose two people may not talk (reach's rule)."""
+    pairs = {}
+    for item in checked:
+        if item.conversation.kind == Conversation.Kind.DIRECT:
+            low, high = map(int, item.conversation.direct_key.split(":"))
+            pairs[item.index] = (item.send.sender.pk, high if low == item.send.sender.pk else low)
+    refused = refused_direct_pairs(pairs.values())
+    return {index for index, pair in pairs.items() if pair in refused}
+
+
+def _reply_targets(checked: list[_Checked]) -> dict[int, Message]:
+    """The messages replied to, each with what the rule of who sees it needs."""
+    ids = {item.reply_to_id for item in checked if item.reply_to_id}
+    if not ids:
+        return {}
+    return Message.objects.only("pk", "conversation_id", "sender_id").in_bulk(ids)
+
+
+def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -> list[SendResult]:
+    """Stores many sends in one transaction (group commit) and pushes `message.new` after it.
+
+    Each send is checked on its own; a bad one gets its error and does not stop the others.
+    Order is kept: per sender, messages get ids and seqs in the order given. A client_id the
+    sender already used returns the first message (created False) and stores and pushes nothing.
+    """
+    results = [SendResult() for _ in sends]
+    checked: list[_Checked] = []
+    for index, send in enumerate(sends):
+        try:
+            item = _check_fields(send)
+        except ServiceError as error:
+            results[index].error = error
+            continue
+        item.index = index
+        checked.append(item)
+    if not checked:
+        return results
+
+    memberships = Membership.objects.filter(
+        user_id__in={item.send.sender.pk for item in checked},
+        conversation_id__in={item.send.conversation_id for item in checked},
+    ).select_related("conversation")
+    by_sender = {(m.user_id, m.conversation_id): m for m in memberships}
+    with_client_id = [item for item in checked if item.client_id]
+    earlier = {
+        (m.sender_id, m.client_id): m
+        for m in Message.objects.filter(
+            sender_id__in={item.send.sender.pk for item in with_client_id},
+            client_id__in={item.client_id for item in with_client_id},
+        ).select_related("sender")
+    }
+    targets = _reply_targets(checked)
+    hidden_from_sender = _hidden_pairs_for_replies(checked, targets, by_sender)
+
+    valid: list[_Checked] = []
+    seen_in_batch: dict[tuple[int, str], _Checked] = {}
+    for item in checked:
+        result = results[item.index]
+        membership = by_sender.get((item.send.sender.pk, item.send.conversation_id))
+        item.conversation = membership.conversation if membership is not None else None
+        key = (item.send.sender.pk, item.client_id)
+        if item.conversation is None:
+            result.error = NotFound()
+        elif item.client_id and key in earlier:
+            if earlier[key].conversation_id != item.conversation.pk:
+                result.error = ChatError("client_id_reused", "That client_id was used for another conversation.", 409)
+            else:
+                result.message = earlier[key]
+        elif item.reply_to_id and not _may_reply_to(
+            item, membership, targets.get(item.reply_to_id), hidden_from_sender
+        ):
+            # The same answer for a message of another conversation and one the sender does not see.
+            result.error = ChatError("invalid", "reply_to must be a message of this conversation.")
+        elif item.send.shared_post is not None and post_visible(item.send.sender, item.send.shared_post) is None:
+            # The same answer for a post that does not exist and one the sender may not see.
+            result.error = ChatError("invalid", "shared_post must be a post you can see.")
+        elif item.client_id and key in seen_in_batch:
+            continue  # the same send twice in one batch: answered below with the first one's message
+        else:
+            if item.client_id:
+                seen_in_batch[key] = item
+            valid.append(item)
+    for index in _direct_refusals(valid):
+        results[index].error = ChatError("not_contacts", "You can only message your contacts.", 403)
+    valid = [item for item in valid if results[item.index].error is None]
+
+    if valid:
+        try:
+            _store(valid, results, targets)
+        except IntegrityError:
+            # The same client_id raced in from another socket or request. Rare: redo the sends
+            # one by one, where the retry finds the first message (or fails for another reason).
+            if _retried:
+                raise
+            return [message_send_many(sends=[send], _retried=True)[0] for send in sends]
+    for item in checked:
+        result = results[item.index]
+        first = seen_in_batch.get((item.send.sender.pk, item.client_id)) if item.client_id else None
+        if result.message is None and result.error is None and first is not None:
+            result.message = results[first.index].message
+            result.error = results[first.index].error
+    return results
+
+
+def _hidden_pairs_for_replies(checked, targets, by_sender) -> set[frozenset[int]]:
+    """Blocked pairs between senders and the authors of what they reply to, in one query (or none)."""
+    people = {item.send.sender.pk for item in checked if item.reply_to_id in targets} | {
+        target.sender_id for target in targets.values()
+    }
+    return blocked_pairs_among(people) if len(people) > 1 else set()
+
+
+def _may_reply_to(item: _Checked, membership: Membership, target: Message | None, hidden) -> bool:
+    """A reply must answer a message of its conversation that the sender sees."""
+    return (
+        target is not None
+        and target.conversation_id == item.conversation.pk
+        and sees_message(
+            view_after=membership.visible_after_message_id,
+            message_id=target.pk,
+            reader_id=item.send.sender.pk,
+            sender_id=target.sender_id,
+            group=item.conversation.kind == Conversation.Kind.GROUP,
+            hidden=hidden,
+        )
+    )
+
+
+@transaction.atomic
+def _store(valid: list[_Checked], results: list[SendResult], targets: dict[int, Message]) -> None:
+    messages = Message.objects.bulk_create(
+        [
+            Message(
+                conversation=item.conversation,
+                sender=item.send.sender,
+                body=item.body,
+                client_id=item.client_id,
+                reply_to_id=item.reply_to_id,
+                shared_post_id=item.send.shared_post,
+            )
+            for item in valid
+        ]
+    )
+    latest: dict[int, Message] = {}
+    read_by_sender: dict[tuple[int, int], int] = {}
+    for item, message in zip(valid, messages, strict=True):
+        results[item.index].message = message
+        results[item.index].created = True
+        latest[message.conversation_id] = message
+        read_by_sender[(message.conversation_id, message.sender_id)] = message.pk
+    # One UPDATE for all the conversations of the batch, one for the senders' read marks
+    # (the sender has read what they wrote), rather than two per conversation.
+    Conversation.objects.filter(pk__in=latest).update(
+        last_message_id=Case(*[When(pk=cid, then=Value(m.pk)) for cid, m in latest.items()]),
+        last_activity_at=Case(
+            *[When(pk=cid, then=Value(m.created_at)) for cid, m in latest.items()],
+            output_field=models.DateTimeField(),
+        ),
+    )
+    read_marks = [When(conversation_id=cid, user_id=uid, then=Value(mid)) for (cid, uid), mid in read_by_sender.items()]
+    Membership.objects.filter(
+        reduce(operator.or_, (Q(conversation_id=cid, user_id=uid) for cid, uid in read_by_sender))
+    ).update(last_read_message_id=Case(*read_marks, output_field=models.BigIntegerField()))
+    events_publish_many(_publications(valid, messages, results, targets))
+
+
+def _publications(valid, messages, results, targets) -> list[Publication]:
+    """One `message.new` per message, to the members who see it, each frame as its reader may see it."""
+    members: dict[int, dict[int, int]] = {}
+    rows = Membership.objects.filter(conversation_id__in={m.conversation_id for m in messages}).values_list(
+        "conversation_id", "user_id", "visible_after_message_id"
+    )
+    for conversation_id, user_id, view_after in rows:
+        members.setdefault(conversation_id, {})[user_id] = view_after
+    groups = {item.conversation.pk for item in valid if item.conversation.kind == Conversation.Kind.GROUP}
+    in_groups = {uid for cid in groups for uid in members.get(cid, {})}
+    hidden = blocked_pairs_among(in_groups) if in_groups else set()
+    shared = [m for m in messages if m.shared_post_id is not None]
+    cards = reader_cards(
+        [m.shared_post_id for m in shared], {uid for m in shared for uid in members[m.conversation_id]}
+    )
+    publications = []
+    for item, message in zip(valid, messages, strict=True):
+        group = message.conversation_id in groups
+        views = members.get(message.conversation_id, {})
+
+        def sees(reader_id, message_id, sender_id, views=views, group=group):
+            return sees_message(
+                view_after=views[reader_id],
+                message_id=message_id,
+                reader_id=reader_id,
+                sender_id=sender_id,
+                group=group,
+                hidden=hidden,
+            )
+
+        recipients = [uid for uid in views if sees(uid, message.pk, message.sender_id)]
+        target = targets.get(message.reply_to_id)
+        frame = _frames(message, target, cards, sees)
+        results[item.index].rendered = frame(message.sender_id)["message"]
+        publications.append(
+            Publication(user_ids=recipients, event_type="message.new", ref={"message": message.pk}, frame=frame)
+        )
+    return publications
+
+
+def _frames(message: Message, target: Message | None, cards: dict, sees):
+    """The frame for each reader: the same dict for all unless a card or a reply preview differs."""
+    if message.shared_post_id is None and target is None:
+        frame = {"message": message_data(message)}
+        return lambda reader_id: frame
+
+    def for_reader(reader_id: int) -> dict:
+        card = cards.get((message.shared_post_id, reader_id))
+        reply_seen = target is None or sees(reader_id, target.pk, target.sender_id)
+        return {"message": message_data(message, card, reply_seen=reply_seen)}
+
+    return for_reader
+
+
+def message_send(
+    *, sender: User, conversation: Conversation, body, client_id=None, reply_to=None, shared_post=None
+) -> tuple[Message, bool]:
+    """Sends one message (see message_send_many). Returns (message, created); raises ChatError."""
+    outgoing = OutgoingMessage(
+        sender=sender,
+        conversation_id=conversation.pk,
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
+        shared_post=shared_post,
+    )
+    [result] = message_send_many(sends=[outgoing])
+    if result.error is not None:
+        raise result.error
+    return result.message, result.created
+
+
+@transaction.atomic
+def message_recall(*, user: User, message_id) -> Message:
+    """Recalls the sender's message within RECALL_WINDOW; those who see it hear of it."""
+    message = message_for_member(user=user, message_id=message_id)
+    if message is None:
+        raise NotFound()
+    if message.sender_id != user.pk:
+        raise ChatError("forbidden", "Only the sender can recall a message.", 403)
+    if message.recalled:
+        return message
+    if timezone.now() - message.created_at > RECALL_WINDOW:
+        raise ChatError("too_late", "Messages can be recalled within 2 minutes of sending.")
+    message.recalled_at = timezone.now()
+    message.save(update_fields=["recalled_at"])
+    events_publish(
+        user_ids=readers_of(message),
+        event_type="message.recalled",
+        ref={"message": message.pk},
+        frame={"message": message_data(message)},
+    )
+    return message
