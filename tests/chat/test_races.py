@@ -8,7 +8,7 @@ another; on PostgreSQL they really overlap.
 import pytest
 
 from accounts.models import Contact, ContactRequest
-from chat import limits, services
+from chat import limits
 from chat.models import Conversation, Membership
 from realtime.models import Event, UserStream
 from tests.concurrency import run_together

@@ -182,7 +182,7 @@ def test_sharing_a_post_into_a_group_costs_the_same_queries_for_3_or_12_members(
         people = [make_user() for _ in range(size)]
         Contact.objects.bulk_create([Contact(user=person, contact=alice) for person in people])
         conversation, _ = conversation_create(creator=alice, usernames=[p.username for p in people], title="Big")
-        post = post_create(author=alice, body="for my contacts", visibility="contacts")
+        post = PostFactory(author=alice, body="for my contacts", visibility="contacts")
         Contact.objects.filter(user=people[0]).delete()  # no longer a contact: may not see it
         with CaptureQueriesContext(connection) as queries:
             message, _ = message_send(sender=alice, conversation=conversation, body="", shared_post=post.pk)
