@@ -6,6 +6,7 @@ from microblog.selectors import muted_by
 
 from ..selectors import muted_conversations_for
 from ..serializers import ConversationSerializer
+from ..services import MAX_BODY
 
 register = template.Library()
 
@@ -25,3 +26,9 @@ def mutes_section(context) -> dict:
         "conversations": conversations,
         "authors": list(muted_by(user)),
     }
+
+
+@register.simple_tag
+def message_max_chars() -> int:
+    """The longest message body in code points, for the composer's counter (the service's limit, not a copy)."""
+    return MAX_BODY
