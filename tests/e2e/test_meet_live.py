@@ -2,7 +2,6 @@
 post's card counts, each updating without a reload while someone else acts."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
@@ -11,6 +10,8 @@ from playwright.sync_api import expect
 
 from microblog.services import post_create
 from tests.chat.wsclient import rest_call
+
+from .conftest import off_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -33,17 +34,6 @@ def signed_in_page(new_page, server, user):
     cookie = browser_client.cookies[settings.SESSION_COOKIE_NAME].value
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": server.url}])
     return page
-
-
-def off_thread(function, *args, **kwargs):
-    """Services that push run off this thread: Playwright's event loop runs here."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(function, *args, **kwargs).result()
-
-
-@pytest.fixture
-def contacts(befriend):
-    return lambda a, b: off_thread(befriend, a, b)
 
 
 def test_notifications_arrive_on_the_open_list_and_mark_read_without_reload(new_page, daphne_server, alice, make_user):
