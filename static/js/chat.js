@@ -133,13 +133,7 @@ function showMuted(conversation, muted) {
   if (!entry) return;
   entry.classList.toggle("is-muted", muted);
   entry.querySelector(".muted-mark")?.remove();
-  if (muted) {
-    const mark = document.createElement("span");
-    mark.className = "muted-mark muted small";
-    mark.title = "Notifications muted";
-    mark.textContent = "muted";
-    entry.querySelector(".name").after(" ", mark);
-  }
+  if (muted) entry.querySelector(".name").after(" ", cloneTemplate("#muted-mark-template"));
 }
 
 // Who came and went, as a line in the chat: "@ann added @bob", "You left this group", ...
