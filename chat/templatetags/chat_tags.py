@@ -21,6 +21,7 @@ def mutes_section(context) -> dict:
         for conversation in muted_conversations_for(user)
     ]
     return {
+        "user": user,  # a direct chat's name shows the other member's @username
         "csrf_token": context.get("csrf_token"),
         "here": context["request"].path,
         "conversations": conversations,

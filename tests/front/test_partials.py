@@ -30,3 +30,18 @@ def test_an_open_chat_holds_the_message_and_card_templates(client, alice, bob, b
     ):
         assert re.search(rf'<template id="{template}">\s*{re.escape(root)}', page), template
     assert '<textarea id="body" name="body" rows="2" maxlength="4000"' in page  # chat's MAX_BODY, not a copy
+
+
+def test_a_direct_chat_is_named_with_the_other_persons_username_wherever_it_is_listed(client, alice, bob, befriend):
+    from chat.services import conversation_mute
+    from microblog.services import post_create
+
+    conversation = befriend(alice, bob)
+    conversation_mute(user=alice, conversation=conversation, muted=True)
+    post = post_create(author=bob, body="to share")
+    client.force_login(alice)
+    name = '<bdi>Bob</bdi> <bdi class="handle">@bob</bdi>'
+    for path in ("/chat/", f"/chat/{conversation.pk}/", f"/chat/share/?post={post.pk}", "/settings/"):
+        page = client.get(path).content.decode()
+        assert name in page, path
+        assert '<bdi class="handle">@alice</bdi>' not in page, path  # never the reader's own
