@@ -117,7 +117,13 @@ def test_no_selector_is_defined_twice_across_the_stylesheets():
     assert twice == []
 
 
-def test_base_loads_the_tokens_before_any_other_stylesheet():
-    base = (CSS.parents[1] / "templates" / "base.html").read_text()
-    sheets = re.findall(r"""<link rel="stylesheet" href="\{% static '([^']+)' %\}">""", base)
-    assert sheets and sheets[0] == "css/tokens.css", sheets
+def test_every_page_that_loads_a_stylesheet_loads_the_tokens_first():
+    """base.html and any standalone page (an error page rendered without base.html) alike."""
+    templates = CSS.parents[1] / "templates"
+    pages = 0
+    for template in sorted(templates.rglob("*.html")):
+        sheets = re.findall(r"""<link rel="stylesheet" href="\{% static '([^']+)' %\}">""", template.read_text())
+        if sheets:
+            pages += 1
+            assert sheets[0] == "css/tokens.css", f"{template.relative_to(templates)}: {sheets}"
+    assert pages >= 1
