@@ -6,6 +6,7 @@ from microblog.selectors import muted_by
 
 from ..selectors import muted_conversations_for
 from ..serializers import conversation_title
+from ..services import MAX_BODY
 
 register = template.Library()
 
@@ -18,8 +19,15 @@ def mutes_section(context) -> dict:
         (conversation, conversation_title(conversation, user)) for conversation in muted_conversations_for(user)
     ]
     return {
+        "user": user,  # a direct chat's name shows the other member's @username
         "csrf_token": context.get("csrf_token"),
         "here": context["request"].path,
         "conversations": conversations,
         "authors": list(muted_by(user)),
     }
+
+
+@register.simple_tag
+def message_max_chars() -> int:
+    """The longest message body in code points, for the composer's counter (the service's limit, not a copy)."""
+    return MAX_BODY

@@ -1,7 +1,9 @@
-"""Template tags for the microblog: the unread-notification count in the navigation bar."""
+"""Template tags for the microblog: the unread-notification count in the navigation bar, and the
+notification kinds the notifications page renders a <template> for."""
 
 from django import template
 
+from microblog.models import Notification
 from microblog.selectors import notifications_unread
 
 register = template.Library()
@@ -15,3 +17,9 @@ def unread_notifications(context) -> str:
         return ""
     count = notifications_unread(user)
     return str(count) if count else ""
+
+
+@register.simple_tag
+def notification_kinds() -> list[str]:
+    """Every kind of notification: the page holds one <template> per kind for those arriving live."""
+    return list(Notification.Kind.values)

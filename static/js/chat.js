@@ -1,6 +1,9 @@
 // The live chat page: messages, local echo by client_id, typing, read state, history, unread badges.
-// User text is only ever set through textContent, never parsed as HTML.
+// Messages and cards are clones of the server's own partials (templates.js); user text is only ever set
+// through textContent, never parsed as HTML.
+import { recount, stripLikeServer } from "./compose.js";
 import { live } from "./live.js";
+import { cloneTemplate, templateText } from "./templates.js";
 
 const root = document.getElementById("chat");
 const conversationId = root.dataset.conversation ? Number(root.dataset.conversation) : null;
@@ -20,53 +23,36 @@ function timeLabel(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
 }
 
+// A message as the server renders it (templates/chat/_message.html, cloned from #message-template).
 function messageElement(message, { pending = false } = {}) {
-  const item = document.createElement("li");
-  item.className = "msg";
+  const item = cloneTemplate("#message-template");
   if (message.sender.username === me) item.classList.add("mine");
   if (pending) item.classList.add("pending");
-  if (message.id) item.dataset.id = message.id;
   if (message.client_id) item.dataset.clientId = message.client_id;
-  const who = document.createElement("span");
-  who.className = "who";
-  who.textContent = message.sender.display_name || message.sender.username;
-  const body = document.createElement("span");
-  body.className = "body";
-  const time = document.createElement("time");
-  item.append(who, body, time);
+  item.querySelector(".who .name").textContent = message.sender.display_name || message.sender.username;
+  item.querySelector(".who .handle").textContent = `@${message.sender.username}`;
   fill(item, message);
   return item;
 }
 
+// A shared post's card as the server renders it (templates/chat/_card_post.html or _card_unavailable.html).
 function postCard(card) {
-  if (card.unavailable) {
-    const gone = document.createElement("span");
-    gone.className = "card-post unavailable";
-    gone.textContent = "This post is unavailable.";
-    return gone;
-  }
-  const link = document.createElement("a");
-  link.className = "card-post";
-  link.href = `/p/${card.id}/`;
-  const name = document.createElement("strong");
-  name.textContent = card.author.display_name || card.author.username;
-  const handle = document.createElement("span");
-  handle.className = "muted";
-  handle.textContent = ` @${card.author.username}`;
-  const text = document.createElement("span");
-  text.className = "card-text";
-  text.textContent = card.body;
-  const counts = document.createElement("span");
-  counts.className = "muted small";
-  counts.textContent = `${card.reply_count} replies · ${card.repost_count} reposts · ${card.like_count} likes`;
-  link.append(name, handle, text, counts);
+  if (card.unavailable) return cloneTemplate("#card-unavailable-template");
+  const link = cloneTemplate("#card-template");
+  link.href = `/p/${Number(card.id)}/`;
+  link.querySelector(".name").textContent = card.author.display_name || card.author.username;
+  link.querySelector(".handle").textContent = `@${card.author.username}`;
+  link.querySelector(".card-text").textContent = card.body;
+  link.querySelector(".replies").textContent = String(card.reply_count);
+  link.querySelector(".reposts").textContent = String(card.repost_count);
+  link.querySelector(".likes").textContent = String(card.like_count);
   return link;
 }
 
 function fill(item, message) {
   if (message.id) item.dataset.id = message.id;
   item.classList.toggle("recalled", Boolean(message.recalled));
-  item.querySelector(".body").textContent = message.recalled ? "Message recalled" : message.body;
+  item.querySelector(".body").textContent = message.recalled ? templateText("#recalled-text") : message.body;
   item.querySelector(".card-post")?.remove();
   if (message.shared_post) item.dataset.sharedPost = message.shared_post.id;
   if (message.shared_post && !message.recalled) item.querySelector(".body").after(postCard(message.shared_post));
@@ -132,8 +118,8 @@ function updateListEntry(message) {
     return;
   }
   entry.querySelector(".preview").textContent = message.recalled
-    ? "Message recalled"
-    : message.body || (message.shared_post ? "Shared a post" : "");
+    ? templateText("#recalled-text")
+    : message.body || (message.shared_post ? templateText("#shared-text") : "");
   entry.parentElement.prepend(entry);
   if (message.conversation !== conversationId && message.sender.username !== me) {
     const badge = entry.querySelector(".badge");
@@ -147,13 +133,7 @@ function showMuted(conversation, muted) {
   if (!entry) return;
   entry.classList.toggle("is-muted", muted);
   entry.querySelector(".muted-mark")?.remove();
-  if (muted) {
-    const mark = document.createElement("span");
-    mark.className = "muted-mark muted small";
-    mark.title = "Notifications muted";
-    mark.textContent = "muted";
-    entry.querySelector(".name").after(" ", mark);
-  }
+  if (muted) entry.querySelector(".name").after(" ", cloneTemplate("#muted-mark-template"));
 }
 
 // Who came and went, as a line in the chat: "@ann added @bob", "You left this group", ...
@@ -303,7 +283,7 @@ if (conversationId !== null) {
   });
   composer.addEventListener("submit", (event) => {
     event.preventDefault();
-    const body = input.value.trim();
+    const body = stripLikeServer(input.value);
     if (!body) return;
     const clientId = crypto.randomUUID();
     const echo = { client_id: clientId, body, sender: { username: me, display_name: "" } };
@@ -313,5 +293,6 @@ if (conversationId !== null) {
     unacknowledged.set(clientId, frame);
     live.send(frame);
     input.value = "";
+    recount(input);
   });
 }

@@ -1,17 +1,11 @@
 // The live notifications page: a notification pushed on the page's one socket goes to the top of the
-// list, and "Mark all as read" works without a reload. Text is only ever set through textContent.
+// list, and "Mark all as read" works without a reload. Items are clones of the server's own partial
+// (templates.js); text is only ever set through textContent.
 import { live } from "./live.js";
+import { cloneTemplate } from "./templates.js";
 
 const list = document.getElementById("notification-list");
 const markRead = document.getElementById("mark-read");
-
-const ACTIONS = {
-  follow: "followed you",
-  like: "liked your post",
-  reply: "replied",
-  repost: "reposted your post",
-  mention: "mentioned you",
-};
 
 function when(iso) {
   const date = new Date(iso);
@@ -20,27 +14,34 @@ function when(iso) {
   return `${day}, ${time}`;
 }
 
+// Django's truncatechars, in code points as the server counts: at most `limit`, the last one "…".
+function truncate(text, limit) {
+  const characters = [...text];
+  return characters.length > limit ? `${characters.slice(0, limit - 1).join("")}…` : text;
+}
+
+// A notification as the server renders it (templates/microblog/_notification.html), cloned from the
+// page's <template> for its kind; a kind the page has no template for is left to the next reload.
 function notificationElement(notification) {
-  const item = document.createElement("li");
-  item.className = "card";
+  const template = `template.notification-template[data-kind="${CSS.escape(String(notification.kind))}"]`;
+  if (!document.querySelector(template)) return null;
+  const item = cloneTemplate(template);
   if (!notification.read) item.classList.add("unread");
   item.dataset.id = notification.id;
-  const actor = document.createElement("a");
+  const actor = item.querySelector(".actor");
   actor.href = `/u/${encodeURIComponent(notification.actor.username)}/`;
-  actor.textContent = notification.actor.display_name || notification.actor.username;
-  const stamp = document.createElement("span");
-  stamp.className = "muted small";
-  stamp.textContent = `· ${when(notification.created_at)}`;
-  item.append(actor, ` ${ACTIONS[notification.kind] || ""} `, stamp);
+  actor.querySelector(".name").textContent = notification.actor.display_name || notification.actor.username;
+  item.querySelector(".handle").textContent = `@${notification.actor.username}`;
+  const time = item.querySelector("time");
+  time.dateTime = notification.created_at;
+  time.textContent = when(notification.created_at);
+  const body = item.querySelector(".post-body");
   if (notification.post) {
-    const body = document.createElement("div");
-    body.className = "post-body";
-    const link = document.createElement("a");
+    const link = body.querySelector("a");
     link.href = `/p/${Number(notification.post.id)}/`;
-    const text = notification.post.body || "(repost)";
-    link.textContent = text.length > 140 ? `${text.slice(0, 139)}…` : text;
-    body.append(link);
-    item.append(body);
+    if (notification.post.body) link.textContent = truncate(notification.post.body, 140); // else the template's "(repost)"
+  } else {
+    body.remove();
   }
   return item;
 }
@@ -48,8 +49,10 @@ function notificationElement(notification) {
 live.onFrame((frame) => {
   if (frame.type !== "notification" || !frame.notification) return;
   if (list.querySelector(`[data-id="${Number(frame.notification.id)}"]`)) return;
+  const item = notificationElement(frame.notification);
+  if (!item) return;
   document.getElementById("no-notifications")?.remove();
-  list.prepend(notificationElement(frame.notification));
+  list.prepend(item);
 });
 
 markRead.addEventListener("submit", async (event) => {

@@ -90,10 +90,10 @@ def test_share_from_the_post_page_into_a_chat(client, alice, bob, befriend):
     client.force_login(alice)
     assert f"/chat/share/?post={post.pk}" in client.get(f"/p/{post.pk}/").content.decode()
     share = client.get(f"/chat/share/?post={post.pk}")
-    assert share.status_code == 200 and "Send to Bob" in share.content.decode()
+    assert share.status_code == 200 and "Send to <bdi>Bob</bdi>" in share.content.decode()
     sent = client.post(f"/chat/{conversation.pk}/", {"shared_post": post.pk, "body": ""}, follow=True)
     page = sent.content.decode()
-    assert "Sunrise at the harbour" in page and "card-post" in page
+    assert "Sunrise at the harbour" in page and f'<a class="card-post" href="/p/{post.pk}/">' in page
     assert client.get("/chat/share/?post=999999").status_code == 404
 
 

@@ -22,11 +22,6 @@ SOCKET_READY = """async () => {
 }"""
 
 
-def signed_in_page(new_page, server, user):
-    """Compatibility only, to be removed: `log_in(new_page(), user)` (tests/live.py)."""
-    return log_in(new_page(), user)
-
-
 def test_notifications_arrive_on_the_open_list_and_mark_read_without_reload(new_page, daphne_server, alice, make_user):
     mallory = make_user(username="mallory", display_name='<img src=x onerror="window.pwned=1">Mal')
     post = post_create(author=alice, body="<b>not bold</b> and a long walk")
