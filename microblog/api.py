@@ -18,7 +18,7 @@ from accounts.services import action_take
 from config.pagination import CursorPagination
 from config.schema import RATE_LIMITED_RESPONSE
 
-from . import ranking, selectors, services
+from . import ranking, selectors, services, trending
 from .models import Post
 from .serializers import (
     FeedItemSerializer,
@@ -321,7 +321,7 @@ class TrendingView(APIView):
 
     @extend_schema(responses=TrendSerializer(many=True))
     def get(self, request):
-        return Response(TrendSerializer(selectors.trending(), many=True).data)
+        return Response(TrendSerializer(trending.trending(), many=True).data)
 
 
 class SearchView(APIView):

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, Value
 
-from accounts.models import Block, Contact
+from accounts.models import Contact
+from accounts.selectors import people_hidden_from
 
 
 class Visibility(models.TextChoices):
@@ -29,15 +30,13 @@ def _audience_q(viewer, prefix: str = "") -> Q:
     author = f"{prefix}author_id"
     following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
     contacts = Contact.objects.filter(user_id=viewer.pk).values("contact_id")
-    blockers = Block.objects.filter(blocked_id=viewer.pk).values("blocker_id")
-    blocked = Block.objects.filter(blocker_id=viewer.pk).values("blocked_id")
     audience = (
         public
         | Q(**{author: viewer.pk})
         | Q(**{f"{prefix}visibility": Visibility.FOLLOWERS, f"{author}__in": following})
         | Q(**{f"{prefix}visibility": Visibility.CONTACTS, f"{author}__in": contacts})
     )
-    return audience & ~Q(**{f"{author}__in": blockers}) & ~Q(**{f"{author}__in": blocked})
+    return audience & ~Q(**{f"{author}__in": people_hidden_from([viewer.pk])})
 
 
 class PostQuerySet(models.QuerySet):

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.services import action_take
 from common.errors import ServiceError
 
-from . import ranking, selectors, services
+from . import ranking, selectors, services, trending
 from .forms import PostForm, ReplyForm, RepostForm
 from .models import Post
 
@@ -76,7 +76,7 @@ def explore(request):
     context = {
         "posts": posts,
         "before": before,
-        "trends": selectors.trending(),
+        "trends": trending.trending(),
         "query": query,
         "found_posts": found_posts,
         "found_users": found_users,

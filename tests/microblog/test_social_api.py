@@ -113,7 +113,7 @@ def test_trending_needs_three_authors_and_is_scored_against_the_past(client_for,
 
     from django.utils import timezone
 
-    from microblog.selectors import trend_score, trending
+    from microblog.trending import trend_score, trending
 
     people = [make_user(username=f"p{i}") for i in range(5)]
     for person in people[:2]:
