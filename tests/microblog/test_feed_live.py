@@ -98,7 +98,6 @@ def test_home_shows_new_posts_live_without_moving_what_the_reader_sees(new_page,
     post_create(author=bob, body="an older post alice is reading")
     reader = new_page()
     log_in(reader, "alice", password)
-    reader.locator("#feed-new[data-socket=online]").wait_for(state="attached")
     reading = reader.locator("article.post").first
     before = reading.bounding_box()
     assert not reader.get_by_role("button", name="new post").is_visible()
