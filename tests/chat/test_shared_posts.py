@@ -45,7 +45,7 @@ def test_each_member_sees_the_card_they_may_see(client_for, alice, bob, group):
     assert SECRET not in carol_page.content.decode()
     assert SECRET not in client_for(carol).get("/api/conversations/").content.decode()
 
-    post_delete(post=post)
+    post_delete(actor=alice, post=post)
     assert client_for(bob).get(url).json()["results"][-1]["shared_post"]["unavailable"] is True
 
 

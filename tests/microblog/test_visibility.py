@@ -84,7 +84,9 @@ def test_a_viewer_who_cannot_see_a_post_cannot_reply_like_or_repost_it(world):
     stranger = world["clients"]["stranger"]
     hidden = world["posts"]["followers"]
     response = stranger.post("/api/posts/", {"body": "hi", "reply_to": hidden}, format="json")
-    assert response.status_code == 400 and "reply_to" in response.json()
+    missing = stranger.post("/api/posts/", {"body": "hi", "reply_to": 10**9}, format="json")
+    assert response.status_code == missing.status_code == 400
+    assert response.json() == missing.json() and response.json()["code"] == "reply_to_not_found"
     assert stranger.post(f"/api/posts/{hidden}/like/").status_code == 404
     assert stranger.post(f"/api/posts/{hidden}/bookmark/").status_code == 404
     assert stranger.post(f"/api/posts/{hidden}/repost/").status_code == 404
