@@ -5,21 +5,26 @@ the acting user and checks what it needs (the body, that the actor may see the p
 only its author deletes it), raising a `MicroblogError` (or `NotFound`) that the API and the
 pages map once. Serializers and forms only parse.
 
-Each write and the notifications it causes share one transaction; the notification pushes
-go out through `realtime.services.events_publish`, which sends them only after commit.
+Each write and the notifications it causes share one transaction (mentions aside: they fan
+out after commit, in bulk and capped); the notification pushes go out through
+`realtime.services.events_publish`, which sends them only after commit.
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts import limits
 from accounts.models import User
-from accounts.selectors import is_blocked_between
+from accounts.selectors import is_blocked_between, people_hidden_from
 from common.errors import NotFound, ServiceError
 from common.text import is_blank
 from realtime.presence import online_among
-from realtime.services import ephemeral_send, events_publish
+from realtime.services import Publication, ephemeral_send, events_publish, events_publish_many
 
 from . import text
 from .models import (
@@ -35,8 +40,8 @@ from .models import (
     PostTag,
     Visibility,
 )
-from .selectors import can_see, feed_followers_seeing, is_muting, post_visible
-from .serializers import render_notifications
+from .selectors import can_see, feed_followers_seeing, is_muting, people_seeing, post_visible
+from .serializers import NotificationSerializer, render_notifications
 from .signals import post_changed_on_commit
 
 NOTIFICATION_EVENT = "notification"
@@ -130,10 +135,72 @@ def _post_make(
     return post, mentioned
 
 
-def _notify_mentions(post: Post, mentioned: list[User], *, already: set[int]) -> None:
-    for user in mentioned:
-        if user.pk not in already:
-            notification_create(recipient=user, actor=post.author, kind=Notification.Kind.MENTION, post=post)
+def _mentions_notify_on_commit(post: Post, mentioned: list[User], *, already: set[int]) -> None:
+    """Notifies the first MENTIONS_NOTIFIED_PER_POST people a post mentions, after commit, in bulk.
+
+    Every @name stays a link; only the first few in the order written may notify, so one post
+    cannot page hundreds of people, and the write's transaction pays for none of it.
+    """
+    candidates = [user.pk for user in mentioned if user.pk not in already and user.pk != post.author_id]
+    candidates = candidates[: settings.MENTIONS_NOTIFIED_PER_POST]
+    if candidates:
+        # robust: the post is stored either way; a failed fan-out must not turn it into an error.
+        transaction.on_commit(lambda: _mentions_notify(post, candidates), robust=True)
+
+
+def _mentions_notify(post: Post, candidate_ids: list[int]) -> list[Notification]:
+    """The same rules as `notification_create`, set-wise (a fixed handful of queries), plus a budget:
+    mentions of people who do not follow the author count against the author's
+    MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR (past it they stay links and notify nobody)."""
+    author_id = post.author_id
+    muters = Mute.objects.filter(muted_id=author_id).values("user_id")
+    people = {
+        user.pk: user
+        for user in User.objects.filter(pk__in=candidate_ids, is_active=True)
+        .exclude(pk__in=people_hidden_from([author_id]))
+        .exclude(pk__in=muters)
+    }
+    seeing = people_seeing(post, people)
+    followers = set(
+        Follow.objects.filter(followee_id=author_id, follower_id__in=seeing).values_list("follower_id", flat=True)
+    )
+    recipients = []
+    for user_id in candidate_ids:  # in the order written: the budget goes to the first named
+        if user_id not in seeing:
+            continue
+        if user_id not in followers and _stranger_budget_spent(author_id):
+            continue
+        recipients.append(people[user_id])
+    if not recipients:
+        return []
+    # A post this new has no likes, reposts or replies by anyone yet: one rendering serves every recipient.
+    presented = {post.pk: Post.objects.presented_to(None).get(pk=post.pk)}
+    with transaction.atomic():
+        notifications = Notification.objects.bulk_create(
+            [
+                Notification(recipient=user, actor=post.author, kind=Notification.Kind.MENTION, post=post)
+                for user in recipients
+            ]
+        )
+        bodies = NotificationSerializer(notifications, many=True, context={"posts": presented}).data
+        events_publish_many(
+            [
+                Publication([n.recipient_id], NOTIFICATION_EVENT, {"notification": n.pk}, {"notification": body})
+                for n, body in zip(notifications, bodies, strict=True)
+            ]
+        )
+    return notifications
+
+
+def _stranger_budget_spent(author_id: int) -> bool:
+    """Counts one mention notification to someone who does not follow the author; True past the hourly budget."""
+    spent = limits.take(
+        "mention-strangers",
+        str(author_id),
+        limit=settings.MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR,
+        window=timedelta(hours=1),
+    )
+    return spent is not None
 
 
 def _feed_announce(post: Post) -> None:
@@ -177,7 +244,7 @@ def post_create(
         post_changed_on_commit([reply_to.pk])
         notification_create(recipient=reply_to.author, actor=author, kind=Notification.Kind.REPLY, post=post)
         notified.add(reply_to.author_id)
-    _notify_mentions(post, mentioned, already=notified)
+    _mentions_notify_on_commit(post, mentioned, already=notified)
     _feed_announce_on_commit(post)
     return post
 
@@ -214,7 +281,7 @@ def post_repost(*, author: User, post: Post | int, comment: str = "") -> tuple[P
             if root is not None and root.author_id not in notified:
                 notification_create(recipient=root.author, actor=author, kind=Notification.Kind.REPOST, post=repost)
                 notified.add(root.author_id)
-            _notify_mentions(repost, mentioned, already=notified)
+            _mentions_notify_on_commit(repost, mentioned, already=notified)
             _feed_announce_on_commit(repost)
     except IntegrityError:
         existing = _plain_repost(author, post)

@@ -158,14 +158,15 @@ def test_visibility_for_many_viewers_at_once_matches_each_viewers_own(world, dja
 
 
 def test_the_feed_news_audience_matches_each_followers_own_view(world, django_user_model, make_user, client_for):
-    """`feed_followers_seeing` restates the visibility rule set-wise (for `feed.new`); it must not drift from it.
+    """`feed_followers_seeing` (for `feed.new`) and `people_seeing` (for mentions) restate the visibility rule
+    set-wise; they must not drift from it.
 
     The matrix holds every visibility, a reply, and a repost chain (the author's post reposted
     by the follower, that repost reposted with a comment by a relay): the chain's authors, and
     a mute of the original's author by someone who follows only the reposters.
     """
     from microblog.models import Follow, Mute, Post
-    from microblog.selectors import feed_followers_seeing, posts_visible
+    from microblog.selectors import feed_followers_seeing, people_seeing, posts_visible
 
     people = [django_user_model.objects.get(username=name) for name in VIEWERS if name != "anonymous"]
     muter, relay = make_user(username="muter"), make_user(username="relay")
@@ -191,6 +192,9 @@ def test_the_feed_news_audience_matches_each_followers_own_view(world, django_us
             if person.pk != post.author_id and posts_visible(person).not_muted_by(person).filter(pk=post.pk).exists()
         }
         assert heard - {post.author_id} == would_see, post.body
+        # `people_seeing` (who a mention may notify) is the same rule without the mutes.
+        seeing = {person.pk for person in people if posts_visible(person).filter(pk=post.pk).exists()}
+        assert people_seeing(post, [person.pk for person in people]) == seeing, post.body
         checked += len(people)
     assert checked == 6 * len(people)
     # The chain's branch ran: the muter follows both reposters yet hears neither repost of the muted author's post.
