@@ -11,7 +11,17 @@ from django.db.models import Count, IntegerField, Q, QuerySet, Value
 from accounts.models import Contact, User
 from accounts.selectors import are_contacts, is_blocked_between, people_hidden_from
 
-from .models import Follow, Hashtag, Mute, Notification, Post, PostAncestor, PostQuerySet, Visibility
+from .models import (
+    Follow,
+    Hashtag,
+    Mute,
+    Notification,
+    Post,
+    PostAncestor,
+    PostQuerySet,
+    Visibility,
+    visible_reply_count,
+)
 from .text import tag_name
 
 SEARCH_LIMIT = 20
@@ -173,11 +183,11 @@ def repost_chain(post: Post) -> list[Post]:
     return [link.ancestor for link in links.order_by("depth")]
 
 
-def thread_parent(post: Post) -> Post | None:
+def thread_parent(viewer, post: Post) -> Post | None:
     """The post a reply answers, deleted or not (the viewer may see the reply, so its audience too)."""
     if post.reply_to_id is None:
         return None
-    return Post.objects.select_related("author").filter(pk=post.reply_to_id).first()
+    return Post.objects.presented_to(viewer).filter(pk=post.reply_to_id).first()
 
 
 def is_following(viewer, user: User) -> bool:
@@ -317,3 +327,23 @@ def visible_pairs(viewers: list[User], post_ids) -> set[tuple[int, int]]:
         ]
         pairs.update(queries[0].union(*queries[1:], all=True))
     return pairs
+
+
+def visible_reply_counts(viewers: list[User], post_ids) -> dict[tuple[int, int], int]:
+    """{(post id, viewer id): replies that viewer may see} for every post among `post_ids` each viewer may see.
+
+    `visible_pairs` with each viewer's own reply count (what `presented_to` shows them), in one
+    round trip per VIEWERS_PER_QUERY viewers: for a card pushed to many readers, each their own figure.
+    """
+    ids = list(post_ids)
+    counts: dict[tuple[int, int], int] = {}
+    for start in range(0, len(viewers), VIEWERS_PER_QUERY):
+        queries = [
+            posts_visible(viewer)
+            .filter(pk__in=ids)
+            .annotate(viewer_id=Value(viewer.pk, output_field=IntegerField()), seen=visible_reply_count(viewer))
+            .values_list("pk", "viewer_id", "seen")
+            for viewer in viewers[start : start + VIEWERS_PER_QUERY]
+        ]
+        counts.update({(pk, viewer_id): seen for pk, viewer_id, seen in queries[0].union(*queries[1:], all=True)})
+    return counts

@@ -26,6 +26,8 @@ class PostSerializer(serializers.ModelSerializer):
     reply_to = serializers.IntegerField(source="reply_to_id", read_only=True, allow_null=True)
     repost_of = serializers.IntegerField(source="repost_of_id", read_only=True, allow_null=True)
     original = serializers.IntegerField(source="original_id", read_only=True, allow_null=True)
+    # The replies this viewer may see (`PostQuerySet.presented_to`), not every reply there is.
+    reply_count = serializers.IntegerField(source="visible_reply_count", read_only=True)
     liked = serializers.BooleanField(source="viewer_liked", read_only=True, default=False)
     reposted = serializers.BooleanField(source="viewer_reposted", read_only=True, default=False)
     bookmarked = serializers.BooleanField(source="viewer_bookmarked", read_only=True, default=False)

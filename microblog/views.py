@@ -123,7 +123,7 @@ def post_detail(request, pk: int):
     context = {
         "post": post,
         "chain": selectors.repost_chain(post),
-        "parent": selectors.thread_parent(post),
+        "parent": selectors.thread_parent(request.user, post),
         "replies": list(selectors.post_replies(request.user, post)[:100]),
         "reposts": list(selectors.post_reposts(request.user, post).select_related("original__author")[:20]),
         "reply_form": reply_form,
