@@ -5,7 +5,7 @@ A post or person the viewer may not see answers exactly as one that does not exi
 """
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
@@ -34,6 +34,11 @@ from .serializers import (
     TrendSerializer,
     UnreadSerializer,
     serialize_notifications,
+)
+
+NOT_AUTHOR_RESPONSE = OpenApiResponse(
+    description="The caller may see the post but it is someone else's (code `not_author`), or a cookie "
+    "write without the CSRF token."
 )
 
 
@@ -108,7 +113,7 @@ class PostDetailView(APIView):
     def get(self, request, pk: int):
         return Response(_present(request, pk))
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, 403: NOT_AUTHOR_RESPONSE})
     def delete(self, request, pk: int):
         services.post_delete(actor=request.user, post=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
