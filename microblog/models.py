@@ -65,9 +65,21 @@ def visible_reply_count(viewer):
     The set-wise mirror of `visible_to(viewer).not_muted_by(viewer).filter(reply_to=post)` for a post
     the viewer may see: then every post above a reply (the post and its own ancestors) already
     admits the viewer, so only the reply's own audience, blocks, deletion and mutes are left to check.
+    The audience is `_audience_q`'s, looked up per reply on the follow and contact indexes: as
+    lists, the viewer's follows and contacts were rebuilt for every post of a page.
     """
-    replies = Post.objects.filter(reply_to_id=OuterRef("pk"), deleted_at__isnull=True).filter(_audience_q(viewer))
-    if viewer is not None and viewer.is_authenticated:
+    replies = Post.objects.filter(reply_to_id=OuterRef("pk"), deleted_at__isnull=True)
+    if viewer is None or not viewer.is_authenticated:
+        replies = replies.filter(visibility=Visibility.PUBLIC)
+    else:
+        follows = Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("author_id"))
+        contacts = Contact.objects.filter(user_id=viewer.pk, contact_id=OuterRef("author_id"))
+        replies = replies.filter(
+            Q(visibility=Visibility.PUBLIC)
+            | Q(author_id=viewer.pk)
+            | Q(Exists(follows), visibility=Visibility.FOLLOWERS)
+            | Q(Exists(contacts), visibility=Visibility.CONTACTS)
+        ).exclude(author_id__in=people_hidden_from([viewer.pk]))
         replies = replies.exclude(author_id__in=Mute.objects.filter(user_id=viewer.pk).values("muted_id"))
     counted = replies.order_by().values("reply_to_id").annotate(count=Count("pk")).values("count")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
