@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from microblog.models import Post
-from microblog.selectors import posts_by_id, visible_pairs
+from microblog.selectors import posts_by_id, visible_reply_counts
 from realtime.services import ephemeral_send
 
 from .models import Membership
@@ -35,12 +35,13 @@ def post_cards(viewer, post_ids) -> dict[int, dict]:
         if post is None:
             cards[post_id] = unavailable(post_id)
             continue
-        cards[post_id] = card_of(post)
+        cards[post_id] = card_of(post, reply_count=post.visible_reply_count)
     return cards
 
 
-def card_of(post) -> dict:
-    """The card of a post, for a reader who may see it (the caller checks)."""
+def card_of(post, *, reply_count: int) -> dict:
+    """The card of a post, for a reader who may see it (the caller checks). `reply_count` is that
+    reader's own: the replies they may see, never the stored total (which counts hidden ones)."""
     return {
         "id": post.pk,
         "unavailable": False,
@@ -48,24 +49,25 @@ def card_of(post) -> dict:
         "body": post.body,
         "like_count": post.like_count,
         "repost_count": post.repost_count,
-        "reply_count": post.reply_count,
+        "reply_count": reply_count,
         "created_at": post.created_at.isoformat().replace("+00:00", "Z"),
     }
 
 
 def reader_cards(post_ids: Iterable[int], reader_ids: Iterable[int]) -> dict[tuple[int, int], dict]:
-    """{(post id, reader id): card} for every pair: the card to a reader who may see the post,
-    "unavailable" to the others. A few queries whatever the number of readers (users, visibility
-    in one UNION per 200 readers, the posts), where post_cards per reader would cost one each."""
+    """{(post id, reader id): card} for every pair: the card to a reader who may see the post, with
+    the replies that reader may see, "unavailable" to the others. A few queries whatever the number
+    of readers (users, visibility and counts in one UNION per 200 readers, the posts), where
+    post_cards per reader would cost one each."""
     post_ids = sorted({pid for pid in post_ids if pid is not None})
     reader_ids = sorted(set(reader_ids))
     if not post_ids or not reader_ids:
         return {}
-    allowed = visible_pairs(list(User.objects.filter(pk__in=reader_ids)), post_ids)
-    posts = Post.objects.select_related("author").in_bulk({post_id for post_id, _ in allowed})
+    counts = visible_reply_counts(list(User.objects.filter(pk__in=reader_ids)), post_ids)
+    posts = Post.objects.select_related("author").in_bulk({post_id for post_id, _ in counts})
     return {
-        (post_id, reader_id): card_of(posts[post_id])
-        if (post_id, reader_id) in allowed and post_id in posts
+        (post_id, reader_id): card_of(posts[post_id], reply_count=counts[(post_id, reader_id)])
+        if (post_id, reader_id) in counts and post_id in posts
         else unavailable(post_id)
         for post_id in post_ids
         for reader_id in reader_ids
@@ -114,7 +116,11 @@ def shared_cards_push(post_ids: Iterable[int]) -> None:
     for post_id, members in readers.items():
         present = members & online
         shown = {uid for uid in present if not cards[(post_id, uid)]["unavailable"]}
-        if shown:
-            ephemeral_send(user_ids=shown, frame={"type": CARD_UPDATED, "shared_post": cards[(post_id, min(shown))]})
+        # Readers who see the same card (the same reply count) share one send.
+        by_card: dict[int, set[int]] = {}
+        for uid in shown:
+            by_card.setdefault(cards[(post_id, uid)]["reply_count"], set()).add(uid)
+        for same in by_card.values():
+            ephemeral_send(user_ids=same, frame={"type": CARD_UPDATED, "shared_post": cards[(post_id, min(same))]})
         if present - shown:
             ephemeral_send(user_ids=present - shown, frame={"type": CARD_UPDATED, "shared_post": unavailable(post_id)})

@@ -1,43 +1,28 @@
-"""Forms for the browser pages; they validate, and the views call the same services as the API."""
+"""Forms for the browser pages: they parse, and the views call the same services as the API (which check the rules)."""
 
 from django import forms
 
 from .models import Visibility
-from .serializers import MAX_BODY_CHARS
-from .text import has_surrogates
+from .text import MAX_BODY_CHARS
 
 
-def _valid_text(value: str) -> str:
-    if has_surrogates(value):
-        raise forms.ValidationError("Text must be valid Unicode.")
-    return value
+def _text_field(label: str, *, rows: int, counter: str, required: bool) -> forms.CharField:
+    # The browser's hints (required, maxlength) stay; the rule itself is the service's.
+    attrs = {"rows": rows, "data-counter": counter, "maxlength": MAX_BODY_CHARS}
+    if required:
+        attrs["required"] = True
+    return forms.CharField(label=label, required=False, strip=False, widget=forms.Textarea(attrs=attrs))
 
 
 class PostForm(forms.Form):
-    body = forms.CharField(
-        label="What's happening?",
-        max_length=MAX_BODY_CHARS,
-        widget=forms.Textarea(attrs={"rows": 3, "data-counter": "compose-count"}),
-        validators=[_valid_text],
-    )
+    body = _text_field("What's happening?", rows=3, counter="compose-count", required=True)
     visibility = forms.ChoiceField(label="Who can see it", choices=Visibility.choices, initial=Visibility.PUBLIC)
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(
-        label="Reply",
-        max_length=MAX_BODY_CHARS,
-        widget=forms.Textarea(attrs={"rows": 2, "data-counter": "reply-count"}),
-        validators=[_valid_text],
-    )
+    body = _text_field("Reply", rows=2, counter="reply-count", required=True)
     visibility = forms.ChoiceField(label="Who can see it", choices=Visibility.choices, initial=Visibility.PUBLIC)
 
 
 class RepostForm(forms.Form):
-    comment = forms.CharField(
-        label="Repost with a comment (optional)",
-        max_length=MAX_BODY_CHARS,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "data-counter": "repost-count"}),
-        validators=[_valid_text],
-    )
+    comment = _text_field("Repost with a comment (optional)", rows=2, counter="repost-count", required=False)

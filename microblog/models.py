@@ -6,13 +6,34 @@ every surface (detail, lists, search, tags, notifications) starts from it.
 A post is only soft-deleted: its row stays (emptied) so that replies and reposts
 can still show "deleted" where it was, and so that the visibility of what hangs
 off it keeps following its author's choice and blocks.
+
+Set-wise mirrors of the rule. Some surfaces ask it for many people or many rows at
+once, and restate it rather than run `visible_to` once per person. Each has a test that
+compares it with the per-viewer rule; change the rule, and those tests say which mirror
+must follow:
+- `selectors.feed_followers_seeing(post)`: followers who would find a post in their feed
+  (`visible_to` + `not_muted_by`), for `feed.new`;
+- `selectors.people_seeing(post, ids)`: who among some people may see a post (`visible_to`),
+  for mention notifications.
+  Both: tests/microblog/test_visibility.py::test_the_feed_news_audience_matches_each_followers_own_view
+  (every visibility, a reply, a repost chain, blocks, a mute of the original's author).
+- `selectors.visible_pairs(viewers, ids)`: (post, viewer) pairs for live chat cards, a UNION of
+  each viewer's `visible_to`: test_visibility.py::test_visibility_for_many_viewers_at_once_matches_each_viewers_own.
+- `visible_reply_count(viewer)` (in `presented_to`) and `selectors.visible_reply_counts`: the
+  replies a viewer would find in a thread (`post_replies`), counted per row:
+  tests/microblog/test_reply_counts.py::test_the_post_api_counts_the_replies_the_viewer_can_read
+  and ::test_many_readers_get_each_their_own_count_in_one_query.
+- `Post.fully_public`, stored at creation (public, and so is everything above):
+  test_visibility.py::test_a_public_reply_deep_in_a_followers_only_thread_stays_in_that_circle.
 """
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from accounts.models import Block, Contact
+from accounts.models import Contact
+from accounts.selectors import people_hidden_from
 
 
 class Visibility(models.TextChoices):
@@ -29,15 +50,39 @@ def _audience_q(viewer, prefix: str = "") -> Q:
     author = f"{prefix}author_id"
     following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
     contacts = Contact.objects.filter(user_id=viewer.pk).values("contact_id")
-    blockers = Block.objects.filter(blocked_id=viewer.pk).values("blocker_id")
-    blocked = Block.objects.filter(blocker_id=viewer.pk).values("blocked_id")
     audience = (
         public
         | Q(**{author: viewer.pk})
         | Q(**{f"{prefix}visibility": Visibility.FOLLOWERS, f"{author}__in": following})
         | Q(**{f"{prefix}visibility": Visibility.CONTACTS, f"{author}__in": contacts})
     )
-    return audience & ~Q(**{f"{author}__in": blockers}) & ~Q(**{f"{author}__in": blocked})
+    return audience & ~Q(**{f"{author}__in": people_hidden_from([viewer.pk])})
+
+
+def visible_reply_count(viewer):
+    """How many replies to the outer post `viewer` would find in its thread (`post_replies`), per row.
+
+    The set-wise mirror of `visible_to(viewer).not_muted_by(viewer).filter(reply_to=post)` for a post
+    the viewer may see: then every post above a reply (the post and its own ancestors) already
+    admits the viewer, so only the reply's own audience, blocks, deletion and mutes are left to check.
+    The audience is `_audience_q`'s, looked up per reply on the follow and contact indexes: as
+    lists, the viewer's follows and contacts were rebuilt for every post of a page.
+    """
+    replies = Post.objects.filter(reply_to_id=OuterRef("pk"), deleted_at__isnull=True)
+    if viewer is None or not viewer.is_authenticated:
+        replies = replies.filter(visibility=Visibility.PUBLIC)
+    else:
+        follows = Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("author_id"))
+        contacts = Contact.objects.filter(user_id=viewer.pk, contact_id=OuterRef("author_id"))
+        replies = replies.filter(
+            Q(visibility=Visibility.PUBLIC)
+            | Q(author_id=viewer.pk)
+            | Q(Exists(follows), visibility=Visibility.FOLLOWERS)
+            | Q(Exists(contacts), visibility=Visibility.CONTACTS)
+        ).exclude(author_id__in=people_hidden_from([viewer.pk]))
+        replies = replies.exclude(author_id__in=Mute.objects.filter(user_id=viewer.pk).values("muted_id"))
+    counted = replies.order_by().values("reply_to_id").annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 class PostQuerySet(models.QuerySet):
@@ -68,8 +113,9 @@ class PostQuerySet(models.QuerySet):
         return self.exclude(author_id__in=muted).exclude(original__author_id__in=muted)
 
     def presented_to(self, viewer):
-        """With the author and the viewer's own liked / reposted / bookmarked flags, in one query."""
-        posts = self.select_related("author")
+        """With the author, the viewer's own liked / reposted / bookmarked flags and the replies the
+        viewer may see (`visible_reply_count`), in one query. For posts the viewer may see."""
+        posts = self.select_related("author").annotate(visible_reply_count=visible_reply_count(viewer))
         if viewer is None or not viewer.is_authenticated:
             false = Value(False, output_field=models.BooleanField())
             return posts.annotate(viewer_liked=false, viewer_reposted=false, viewer_bookmarked=false)
@@ -99,6 +145,8 @@ class Post(models.Model):
     mentions = models.JSONField(default=list, blank=True)
     like_count = models.IntegerField(default=0)
     repost_count = models.IntegerField(default=0)
+    # Every alive reply, whoever may see it: a ranking signal, never shown. People are shown
+    # `visible_reply_count` (`PostQuerySet.presented_to`), the replies they may see.
     reply_count = models.IntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -4,26 +4,26 @@ Each selector returns a QuerySet shaped for its page (author joined, viewer flag
 annotated), so a page of any list costs the same few queries however long it is.
 """
 
-import math
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.core.cache import cache
 from django.db.models import Count, IntegerField, Q, QuerySet, Value
-from django.utils import timezone
 
-from accounts.models import Block, Contact, User
-from accounts.selectors import are_contacts, is_blocked_between
+from accounts.models import Contact, User
+from accounts.selectors import are_contacts, is_blocked_between, people_hidden_from
 
-from .models import Follow, Hashtag, Mute, Notification, Post, PostAncestor, PostQuerySet, PostTag, Visibility
+from .models import (
+    Follow,
+    Hashtag,
+    Mute,
+    Notification,
+    Post,
+    PostAncestor,
+    PostQuerySet,
+    Visibility,
+    visible_reply_count,
+)
 from .text import tag_name
 
-TRENDING_WINDOW = timedelta(hours=24)
-TRENDING_BASELINE_DAYS = 7
-TRENDING_MIN_AUTHORS = 3
-TRENDING_CACHE_SECONDS = 10
-TRENDING_CACHE_KEY = "microblog:trending"
-TRENDING_LIMIT = 20
 SEARCH_LIMIT = 20
 # Viewers checked per query by `visible_pairs` (SQLite allows 500 terms in a compound SELECT).
 VIEWERS_PER_QUERY = 200
@@ -106,6 +106,32 @@ def feed_moments(viewer) -> PostQuerySet:
     )
 
 
+def _chain(post: Post) -> list[tuple[int, int, str]]:
+    """(id, author id, visibility) of the post and of every post above it."""
+    above = PostAncestor.objects.filter(post=post).values_list(
+        "ancestor_id", "ancestor__author_id", "ancestor__visibility"
+    )
+    return [(post.pk, post.author_id, post.visibility), *above]
+
+
+def _seeing(chain, rows: QuerySet, person: str) -> QuerySet:
+    """`rows` kept where `person` (a user-id field) is in the audience of every post of `chain`, no block between."""
+    for _, author_id, visibility in chain:
+        if visibility == Visibility.FOLLOWERS:
+            audience = Follow.objects.filter(followee_id=author_id).values("follower_id")
+            rows = rows.filter(Q(**{person: author_id}) | Q(**{f"{person}__in": audience}))
+        elif visibility == Visibility.CONTACTS:
+            audience = Contact.objects.filter(contact_id=author_id).values("user_id")
+            rows = rows.filter(Q(**{person: author_id}) | Q(**{f"{person}__in": audience}))
+    authors = {author_id for _, author_id, _ in chain}
+    return rows.exclude(**{f"{person}__in": people_hidden_from(authors)})
+
+
+def people_seeing(post: Post, user_ids) -> set[int]:
+    """Those among `user_ids` who may see `post` (alive): `visible_to` for one post, set-wise, in one query."""
+    return set(_seeing(_chain(post), User.objects.filter(pk__in=list(user_ids)), "pk").values_list("pk", flat=True))
+
+
 def feed_followers_seeing(post: Post) -> QuerySet[Follow]:
     """The follows of `post`'s author whose follower would find the post in their feed.
 
@@ -114,24 +140,12 @@ def feed_followers_seeing(post: Post) -> QuerySet[Follow]:
     chain), no block either way with any of their authors, no mute of the author or of
     the original's. A fixed handful of subqueries, one round trip, whatever the count.
     """
-    above = PostAncestor.objects.filter(post=post).values_list(
-        "ancestor_id", "ancestor__author_id", "ancestor__visibility"
-    )
-    chain = [(post.pk, post.author_id, post.visibility), *above]
-    follows = Follow.objects.filter(followee_id=post.author_id)
-    for _, author_id, visibility in chain:
-        if visibility == Visibility.FOLLOWERS:
-            audience = Follow.objects.filter(followee_id=author_id).values("follower_id")
-            follows = follows.filter(Q(follower_id=author_id) | Q(follower_id__in=audience))
-        elif visibility == Visibility.CONTACTS:
-            audience = Contact.objects.filter(contact_id=author_id).values("user_id")
-            follows = follows.filter(Q(follower_id=author_id) | Q(follower_id__in=audience))
-    authors = {author_id for _, author_id, _ in chain}
-    blocked = Block.objects.filter(blocker_id__in=authors).values("blocked_id")
-    blockers = Block.objects.filter(blocked_id__in=authors).values("blocker_id")
+    chain = _chain(post)
     muted = {author_id for post_id, author_id, _ in chain if post_id in (post.pk, post.original_id)}
     muters = Mute.objects.filter(muted_id__in=muted).values("user_id")
-    return follows.exclude(follower_id__in=blocked).exclude(follower_id__in=blockers).exclude(follower_id__in=muters)
+    return _seeing(chain, Follow.objects.filter(followee_id=post.author_id), "follower_id").exclude(
+        follower_id__in=muters
+    )
 
 
 def public_timeline(viewer) -> PostQuerySet:
@@ -169,11 +183,11 @@ def repost_chain(post: Post) -> list[Post]:
     return [link.ancestor for link in links.order_by("depth")]
 
 
-def thread_parent(post: Post) -> Post | None:
+def thread_parent(viewer, post: Post) -> Post | None:
     """The post a reply answers, deleted or not (the viewer may see the reply, so its audience too)."""
     if post.reply_to_id is None:
         return None
-    return Post.objects.select_related("author").filter(pk=post.reply_to_id).first()
+    return Post.objects.presented_to(viewer).filter(pk=post.reply_to_id).first()
 
 
 def is_following(viewer, user: User) -> bool:
@@ -228,29 +242,24 @@ def profile_of(viewer, user: User) -> Profile:
     )
 
 
-def _people_hidden_from(viewer) -> Q:
-    if not _signed_in(viewer):
-        return Q(pk__in=[])
-    return Q(pk__in=Block.objects.filter(blocker_id=viewer.pk).values("blocked_id")) | Q(
-        pk__in=Block.objects.filter(blocked_id=viewer.pk).values("blocker_id")
-    )
+def _hidden_from(viewer):
+    """Ids of the people a block stands between the viewer and (none for a visitor), as a subquery."""
+    return people_hidden_from([viewer.pk] if _signed_in(viewer) else [])
 
 
 def followers_of(viewer, user: User) -> QuerySet[Follow]:
-    hidden = User.objects.filter(_people_hidden_from(viewer)).values("pk")
     return (
         Follow.objects.filter(followee=user, follower__is_active=True)
-        .exclude(follower_id__in=hidden)
+        .exclude(follower_id__in=_hidden_from(viewer))
         .select_related("follower")
         .order_by("-id")
     )
 
 
 def following_of(viewer, user: User) -> QuerySet[Follow]:
-    hidden = User.objects.filter(_people_hidden_from(viewer)).values("pk")
     return (
         Follow.objects.filter(follower=user, followee__is_active=True)
-        .exclude(followee_id__in=hidden)
+        .exclude(followee_id__in=_hidden_from(viewer))
         .select_related("followee")
         .order_by("-id")
     )
@@ -265,88 +274,21 @@ def search(viewer, query: str) -> tuple[list[Post], list[User]]:
     people = (
         User.objects.filter(is_active=True)
         .filter(Q(username__icontains=query) | Q(display_name__icontains=query))
-        .exclude(_people_hidden_from(viewer))
+        .exclude(pk__in=_hidden_from(viewer))
         .order_by("username")[:SEARCH_LIMIT]
     )
     return posts, list(people)
 
 
-def trending(now=None) -> list[dict]:
-    """Tags used unusually often in the last 24 h, public posts only, cached for a few seconds."""
-    if now is None:
-        cached = cache.get(TRENDING_CACHE_KEY)
-        if cached is not None:
-            return cached
-    result = _trending_compute(now or timezone.now())
-    if now is None:
-        cache.set(TRENDING_CACHE_KEY, result, TRENDING_CACHE_SECONDS)
-    return result
-
-
-def trend_score(*, authors: int, baseline_authors: int, baseline_days: int) -> float:
-    """How unusual today's use of a tag is: distinct authors now against the daily average before.
-
-    A Poisson-style surprise, (observed - expected) / sqrt(expected + 1): a tag that
-    is always busy needs many more people to trend than a tag that was quiet.
-    """
-    expected = baseline_authors / baseline_days
-    return round((authors - expected) / math.sqrt(expected + 1), 3)
-
-
-def _trending_compute(now) -> list[dict]:
-    since = now - TRENDING_WINDOW
-    baseline_since = since - timedelta(days=TRENDING_BASELINE_DAYS)
-    public_alive = PostTag.objects.filter(post__fully_public=True, post__deleted_at__isnull=True)
-    recent = list(
-        public_alive.filter(post__created_at__gte=since, post__created_at__lte=now)
-        .values("hashtag_id", "hashtag__name")
-        .annotate(posts=Count("post_id", distinct=True), authors=Count("post__author_id", distinct=True))
-        .filter(authors__gte=TRENDING_MIN_AUTHORS)
-    )
-    if not recent:
-        return []
-    baseline = dict(
-        public_alive.filter(
-            hashtag_id__in=[row["hashtag_id"] for row in recent],
-            post__created_at__gte=baseline_since,
-            post__created_at__lt=since,
-        )
-        .values("hashtag_id")
-        .annotate(authors=Count("post__author_id", distinct=True))
-        .values_list("hashtag_id", "authors")
-    )
-    trends = []
-    for row in recent:
-        before = baseline.get(row["hashtag_id"], 0)
-        per_day = before / TRENDING_BASELINE_DAYS
-        trends.append(
-            {
-                "tag": row["hashtag__name"],
-                "posts": row["posts"],
-                "authors": row["authors"],
-                "score": trend_score(
-                    authors=row["authors"], baseline_authors=before, baseline_days=TRENDING_BASELINE_DAYS
-                ),
-                "why": (
-                    f"{row['authors']} people posted #{row['hashtag__name']} in the last 24 h, "
-                    f"against about {per_day:.1f} a day over the {TRENDING_BASELINE_DAYS} days before"
-                ),
-            }
-        )
-    trends.sort(key=lambda trend: (-trend["score"], -trend["authors"], trend["tag"]))
-    return trends[:TRENDING_LIMIT]
-
-
 def notifications_for(viewer) -> QuerySet[Notification]:
     """The viewer's notifications whose post they may still see, from people not muted or blocked."""
     muted = Mute.objects.filter(user_id=viewer.pk).values("muted_id")
-    hidden = User.objects.filter(_people_hidden_from(viewer)).values("pk")
     visible_posts = posts_visible(viewer).values("pk")
     return (
         Notification.objects.filter(recipient_id=viewer.pk)
         .filter(Q(post__isnull=True) | Q(post_id__in=visible_posts))
         .exclude(actor_id__in=muted)
-        .exclude(actor_id__in=hidden)
+        .exclude(actor_id__in=_hidden_from(viewer))
         .select_related("actor")
         .order_by("-id")
     )
@@ -385,3 +327,23 @@ def visible_pairs(viewers: list[User], post_ids) -> set[tuple[int, int]]:
         ]
         pairs.update(queries[0].union(*queries[1:], all=True))
     return pairs
+
+
+def visible_reply_counts(viewers: list[User], post_ids) -> dict[tuple[int, int], int]:
+    """{(post id, viewer id): replies that viewer may see} for every post among `post_ids` each viewer may see.
+
+    `visible_pairs` with each viewer's own reply count (what `presented_to` shows them), in one
+    round trip per VIEWERS_PER_QUERY viewers: for a card pushed to many readers, each their own figure.
+    """
+    ids = list(post_ids)
+    counts: dict[tuple[int, int], int] = {}
+    for start in range(0, len(viewers), VIEWERS_PER_QUERY):
+        queries = [
+            posts_visible(viewer)
+            .filter(pk__in=ids)
+            .annotate(viewer_id=Value(viewer.pk, output_field=IntegerField()), seen=visible_reply_count(viewer))
+            .values_list("pk", "viewer_id", "seen")
+            for viewer in viewers[start : start + VIEWERS_PER_QUERY]
+        ]
+        counts.update({(pk, viewer_id): seen for pk, viewer_id, seen in queries[0].union(*queries[1:], all=True)})
+    return counts

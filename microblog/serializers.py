@@ -1,4 +1,4 @@
-"""API shapes for the microblog. Serializers validate and present; services write."""
+"""API shapes for the microblog. Serializers parse and present; services check the rules and write."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,15 +8,15 @@ from realtime.models import Event
 
 from .models import Notification, Post, Visibility
 from .selectors import posts_by_id
-from .text import has_surrogates
-
-MAX_BODY_CHARS = 2000
+from .text import MAX_BODY_CHARS
 
 
-def _no_surrogates(value: str) -> str:
-    if has_surrogates(value):
-        raise serializers.ValidationError("Text must be valid Unicode.")
-    return value
+@extend_schema_field({"type": "string", "maxLength": MAX_BODY_CHARS, "description": "Code points, after trimming."})
+class BodyField(serializers.CharField):
+    """Post text as sent: the service trims it and applies the rules (blank, length, valid Unicode)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
 
 
 class PostSerializer(serializers.ModelSerializer):
@@ -26,6 +26,8 @@ class PostSerializer(serializers.ModelSerializer):
     reply_to = serializers.IntegerField(source="reply_to_id", read_only=True, allow_null=True)
     repost_of = serializers.IntegerField(source="repost_of_id", read_only=True, allow_null=True)
     original = serializers.IntegerField(source="original_id", read_only=True, allow_null=True)
+    # The replies this viewer may see (`PostQuerySet.presented_to`), not every reply there is.
+    reply_count = serializers.IntegerField(source="visible_reply_count", read_only=True)
     liked = serializers.BooleanField(source="viewer_liked", read_only=True, default=False)
     reposted = serializers.BooleanField(source="viewer_reposted", read_only=True, default=False)
     bookmarked = serializers.BooleanField(source="viewer_bookmarked", read_only=True, default=False)
@@ -57,15 +59,13 @@ class PostSerializer(serializers.ModelSerializer):
 
 
 class PostCreateSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=MAX_BODY_CHARS, validators=[_no_surrogates])
+    body = BodyField()
     visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
     reply_to = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
 
 
 class RepostSerializer(serializers.Serializer):
-    comment = serializers.CharField(
-        max_length=MAX_BODY_CHARS, required=False, allow_blank=True, default="", validators=[_no_surrogates]
-    )
+    comment = BodyField(required=False, default="")
 
 
 class ProfileSerializer(serializers.Serializer):

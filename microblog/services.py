@@ -1,20 +1,30 @@
 """Writes for the microblog: posting, replying, reposting, likes, bookmarks, follows, mutes.
 
-The API views and the browser pages both call these. Each write and the
-notifications it causes share one transaction; the notification pushes go out
-through `realtime.services.events_publish`, which sends them only after commit.
+The API views and the browser pages both call these, and these own every rule: each takes
+the acting user and checks what it needs (the body, that the actor may see the post, that
+only its author deletes it), raising a `MicroblogError` (or `NotFound`) that the API and the
+pages map once. Serializers and forms only parse.
+
+Each write and the notifications it causes share one transaction (mentions aside: they fan
+out after commit, in bulk and capped); the notification pushes go out through
+`realtime.services.events_publish`, which sends them only after commit.
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts import limits
 from accounts.models import User
-from accounts.selectors import is_blocked_between
-from common.errors import ServiceError
+from accounts.selectors import is_blocked_between, people_hidden_from
+from common.errors import NotFound, ServiceError
+from common.text import is_blank
 from realtime.presence import online_among
-from realtime.services import ephemeral_send, events_publish
+from realtime.services import Publication, ephemeral_send, events_publish, events_publish_many
 
 from . import text
 from .models import (
@@ -30,8 +40,8 @@ from .models import (
     PostTag,
     Visibility,
 )
-from .selectors import can_see, feed_followers_seeing, is_muting
-from .serializers import render_notifications
+from .selectors import can_see, feed_followers_seeing, is_muting, people_seeing, post_visible
+from .serializers import NotificationSerializer, render_notifications
 from .signals import post_changed_on_commit
 
 NOTIFICATION_EVENT = "notification"
@@ -43,6 +53,32 @@ class MicroblogError(ServiceError):
 
     def __init__(self, detail: str, *, code: str = "invalid", status: int = 400):
         super().__init__(code, detail, status)
+
+
+def _body_clean(body: str, *, required: bool) -> str:
+    """The body as stored (trimmed, NFC), or a refusal: the one rule for posts, replies and comments.
+
+    Invisible-only text (whitespace, zero-width, bidi controls, lone marks) counts as blank.
+    Lengths are code points, counted after trimming.
+    """
+    if text.has_surrogates(body):
+        raise MicroblogError("Text must be valid Unicode.", code="invalid_text")
+    body = text.normalize(body.strip())
+    if is_blank(body):
+        if required:
+            raise MicroblogError("Write something: a post cannot be blank.", code="blank")
+        return ""
+    if len(body) > text.MAX_BODY_CHARS:
+        raise MicroblogError(f"Posts are limited to {text.MAX_BODY_CHARS} characters.", code="too_long")
+    return body
+
+
+def _visible(actor, post: Post | int) -> Post:
+    """`post` (or its id) as `actor` may see it now; NotFound alike for missing, deleted and hidden."""
+    found = post_visible(actor, post.pk if isinstance(post, Post) else post)
+    if found is None:
+        raise NotFound()
+    return found
 
 
 def _mentioned_users(candidates: list[str]) -> list[User]:
@@ -63,8 +99,7 @@ def _post_make(
     reply_to: Post | None = None,
     repost_of: Post | None = None,
 ) -> tuple[Post, list[User]]:
-    """Stores a post with its rendered HTML, tags, mentions and ancestor links."""
-    body = text.normalize(body.strip())
+    """Stores a post (its body already clean) with its rendered HTML, tags, mentions and ancestor links."""
     tokens = text.tokenize(body)
     mentioned = _mentioned_users(text.mention_candidates(tokens))
     tags = text.hashtags(tokens)
@@ -100,10 +135,72 @@ def _post_make(
     return post, mentioned
 
 
-def _notify_mentions(post: Post, mentioned: list[User], *, already: set[int]) -> None:
-    for user in mentioned:
-        if user.pk not in already:
-            notification_create(recipient=user, actor=post.author, kind=Notification.Kind.MENTION, post=post)
+def _mentions_notify_on_commit(post: Post, mentioned: list[User], *, already: set[int]) -> None:
+    """Notifies the first MENTIONS_NOTIFIED_PER_POST people a post mentions, after commit, in bulk.
+
+    Every @name stays a link; only the first few in the order written may notify, so one post
+    cannot page hundreds of people, and the write's transaction pays for none of it.
+    """
+    candidates = [user.pk for user in mentioned if user.pk not in already and user.pk != post.author_id]
+    candidates = candidates[: settings.MENTIONS_NOTIFIED_PER_POST]
+    if candidates:
+        # robust: the post is stored either way; a failed fan-out must not turn it into an error.
+        transaction.on_commit(lambda: _mentions_notify(post, candidates), robust=True)
+
+
+def _mentions_notify(post: Post, candidate_ids: list[int]) -> list[Notification]:
+    """The same rules as `notification_create`, set-wise (a fixed handful of queries), plus a budget:
+    mentions of people who do not follow the author count against the author's
+    MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR (past it they stay links and notify nobody)."""
+    author_id = post.author_id
+    muters = Mute.objects.filter(muted_id=author_id).values("user_id")
+    people = {
+        user.pk: user
+        for user in User.objects.filter(pk__in=candidate_ids, is_active=True)
+        .exclude(pk__in=people_hidden_from([author_id]))
+        .exclude(pk__in=muters)
+    }
+    seeing = people_seeing(post, people)
+    followers = set(
+        Follow.objects.filter(followee_id=author_id, follower_id__in=seeing).values_list("follower_id", flat=True)
+    )
+    recipients = []
+    for user_id in candidate_ids:  # in the order written: the budget goes to the first named
+        if user_id not in seeing:
+            continue
+        if user_id not in followers and _stranger_budget_spent(author_id):
+            continue
+        recipients.append(people[user_id])
+    if not recipients:
+        return []
+    # A post this new has no likes, reposts or replies by anyone yet: one rendering serves every recipient.
+    presented = {post.pk: Post.objects.presented_to(None).get(pk=post.pk)}
+    with transaction.atomic():
+        notifications = Notification.objects.bulk_create(
+            [
+                Notification(recipient=user, actor=post.author, kind=Notification.Kind.MENTION, post=post)
+                for user in recipients
+            ]
+        )
+        bodies = NotificationSerializer(notifications, many=True, context={"posts": presented}).data
+        events_publish_many(
+            [
+                Publication([n.recipient_id], NOTIFICATION_EVENT, {"notification": n.pk}, {"notification": body})
+                for n, body in zip(notifications, bodies, strict=True)
+            ]
+        )
+    return notifications
+
+
+def _stranger_budget_spent(author_id: int) -> bool:
+    """Counts one mention notification to someone who does not follow the author; True past the hourly budget."""
+    spent = limits.take(
+        "mention-strangers",
+        str(author_id),
+        limit=settings.MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR,
+        window=timedelta(hours=1),
+    )
+    return spent is not None
 
 
 def _feed_announce(post: Post) -> None:
@@ -125,8 +222,21 @@ def _feed_announce_on_commit(post: Post) -> None:
 
 
 @transaction.atomic
-def post_create(*, author: User, body: str, visibility: str = Visibility.PUBLIC, reply_to: Post | None = None) -> Post:
-    """A new post, or a reply when `reply_to` is given (callers check the author may see it)."""
+def post_create(
+    *, author: User, body: str, visibility: str = Visibility.PUBLIC, reply_to: Post | int | None = None
+) -> Post:
+    """A new post by `author`, or a reply when `reply_to` (a post or its id) is given.
+
+    Refuses a blank or too long body, an unknown visibility, and a reply to a post the
+    author may not see (400, the same as one that does not exist: it is a field of the request).
+    """
+    body = _body_clean(body, required=True)
+    if visibility not in Visibility.values:
+        raise MicroblogError("Choose public, followers or contacts.", code="invalid_visibility")
+    if reply_to is not None:
+        reply_to = post_visible(author, reply_to.pk if isinstance(reply_to, Post) else reply_to)
+        if reply_to is None:
+            raise MicroblogError("The post to reply to was not found.", code="reply_to_not_found")
     post, mentioned = _post_make(author=author, body=body, visibility=visibility, reply_to=reply_to)
     notified: set[int] = set()
     if reply_to is not None:
@@ -134,7 +244,7 @@ def post_create(*, author: User, body: str, visibility: str = Visibility.PUBLIC,
         post_changed_on_commit([reply_to.pk])
         notification_create(recipient=reply_to.author, actor=author, kind=Notification.Kind.REPLY, post=post)
         notified.add(reply_to.author_id)
-    _notify_mentions(post, mentioned, already=notified)
+    _mentions_notify_on_commit(post, mentioned, already=notified)
     _feed_announce_on_commit(post)
     return post
 
@@ -143,16 +253,19 @@ def _plain_repost(author: User, post: Post) -> Post | None:
     return Post.objects.filter(author=author, repost_of=post, body="", deleted_at__isnull=True).first()
 
 
-def post_repost(*, author: User, post: Post, comment: str = "") -> tuple[Post, bool]:
-    """Reposts `post` (public only) with an optional comment; returns (repost, created).
+def post_repost(*, author: User, post: Post | int, comment: str = "") -> tuple[Post, bool]:
+    """`author` reposts `post` (a post or its id; public only) with an optional comment; returns (repost, created).
 
-    Without a comment, reposting the same post again gives back the first repost
-    (a partial unique constraint makes that hold under races too). Every post of
-    the chain above counts the new repost.
+    A post the author may not see is NotFound. Without a comment (an invisible-only one is
+    none), reposting the same post again gives back the first repost (a partial unique
+    constraint makes that hold under races too). Every post of the chain above counts the
+    new repost.
     """
+    post = _visible(author, post)
+    comment = _body_clean(comment, required=False)
     if not post.fully_public:
-        raise MicroblogError("Only public posts can be reposted.")
-    if not comment.strip():
+        raise MicroblogError("Only public posts can be reposted.", code="not_public")
+    if not comment:
         existing = _plain_repost(author, post)
         if existing is not None:
             return existing, False
@@ -168,7 +281,7 @@ def post_repost(*, author: User, post: Post, comment: str = "") -> tuple[Post, b
             if root is not None and root.author_id not in notified:
                 notification_create(recipient=root.author, actor=author, kind=Notification.Kind.REPOST, post=repost)
                 notified.add(root.author_id)
-            _notify_mentions(repost, mentioned, already=notified)
+            _mentions_notify_on_commit(repost, mentioned, already=notified)
             _feed_announce_on_commit(repost)
     except IntegrityError:
         existing = _plain_repost(author, post)
@@ -179,8 +292,15 @@ def post_repost(*, author: User, post: Post, comment: str = "") -> tuple[Post, b
 
 
 @transaction.atomic
-def post_delete(*, post: Post) -> None:
-    """Empties the post and marks it deleted; what answers or reposts it shows "deleted"."""
+def post_delete(*, actor: User, post: Post | int) -> None:
+    """`actor` deletes their post: it is emptied and marked deleted; what answers or reposts it shows "deleted".
+
+    NotFound when the actor may not see the post (or it is gone); 403 `not_author` when they
+    may see it but it is someone else's.
+    """
+    post = _visible(actor, post)
+    if post.author_id != actor.pk:
+        raise MicroblogError("Only the author may delete a post.", code="not_author", status=403)
     emptied = Post.objects.filter(pk=post.pk, deleted_at__isnull=True).update(
         deleted_at=timezone.now(), body="", html="", hashtags=[], mentions=[]
     )
@@ -209,7 +329,8 @@ def _insert_once(model, **fields) -> bool:
 
 
 @transaction.atomic
-def post_like(*, user: User, post: Post) -> bool:
+def post_like(*, user: User, post: Post | int) -> bool:
+    post = _visible(user, post)
     if not _insert_once(Like, user=user, post=post):
         return False
     Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
@@ -219,7 +340,8 @@ def post_like(*, user: User, post: Post) -> bool:
 
 
 @transaction.atomic
-def post_unlike(*, user: User, post: Post) -> bool:
+def post_unlike(*, user: User, post: Post | int) -> bool:
+    post = _visible(user, post)
     removed, _ = Like.objects.filter(user=user, post=post).delete()
     if removed:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
@@ -227,11 +349,13 @@ def post_unlike(*, user: User, post: Post) -> bool:
     return bool(removed)
 
 
-def post_bookmark(*, user: User, post: Post) -> bool:
+def post_bookmark(*, user: User, post: Post | int) -> bool:
+    post = _visible(user, post)
     return _insert_once(Bookmark, user=user, post=post)
 
 
-def post_unbookmark(*, user: User, post: Post) -> bool:
+def post_unbookmark(*, user: User, post: Post | int) -> bool:
+    post = _visible(user, post)
     removed, _ = Bookmark.objects.filter(user=user, post=post).delete()
     return bool(removed)
 

@@ -16,6 +16,8 @@ from urllib.parse import quote
 from django.utils.html import escape
 
 MAX_TAG_CHARS = 64
+# A post, reply or repost comment, in code points after trimming (the services enforce it).
+MAX_BODY_CHARS = 2000
 
 # Whitespace and the characters that would break out of an attribute end a URL.
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)

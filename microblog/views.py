@@ -13,9 +13,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.services import action_take
 
-from . import ranking, selectors, services
+from . import ranking, selectors, services, trending
 from .forms import PostForm, ReplyForm, RepostForm
 from .models import Post
+from .services import MicroblogError
 
 PAGE_SIZE = 30
 FEED_TABS = (("ranked", "Ranked"), ("latest", "Latest"), ("moments", "Moments"))
@@ -55,11 +56,15 @@ def home(request):
     form = PostForm(request.POST or None, initial={"visibility": "contacts"} if order == "moments" else None)
     if request.method == "POST" and form.is_valid():
         action_take(action="post", user=request.user)
-        services.post_create(
-            author=request.user, body=form.cleaned_data["body"], visibility=form.cleaned_data["visibility"]
-        )
-        messages.success(request, "Posted.")
-        return redirect(f"{reverse('home')}?order=moments" if order == "moments" else reverse("home"))
+        try:
+            services.post_create(
+                author=request.user, body=form.cleaned_data["body"], visibility=form.cleaned_data["visibility"]
+            )
+        except MicroblogError as error:
+            form.add_error("body", error.detail)
+        else:
+            messages.success(request, "Posted.")
+            return redirect(f"{reverse('home')}?order=moments" if order == "moments" else reverse("home"))
     try:
         page = ranking.feed_page(viewer=request.user, order=order, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
     except ranking.InvalidCursor:
@@ -75,7 +80,7 @@ def explore(request):
     context = {
         "posts": posts,
         "before": before,
-        "trends": selectors.trending(),
+        "trends": trending.trending(),
         "query": query,
         "found_posts": found_posts,
         "found_users": found_users,
@@ -103,18 +108,22 @@ def post_detail(request, pk: int):
             return redirect(f"/login/?next=/p/{post.pk}/")
         if reply_form.is_valid():
             action_take(action="post", user=request.user)
-            services.post_create(
-                author=request.user,
-                body=reply_form.cleaned_data["body"],
-                visibility=reply_form.cleaned_data["visibility"],
-                reply_to=post,
-            )
-            messages.success(request, "Replied.")
-            return redirect("post", pk=post.pk)
+            try:
+                services.post_create(
+                    author=request.user,
+                    body=reply_form.cleaned_data["body"],
+                    visibility=reply_form.cleaned_data["visibility"],
+                    reply_to=post,
+                )
+            except MicroblogError as error:
+                reply_form.add_error("body", error.detail)
+            else:
+                messages.success(request, "Replied.")
+                return redirect("post", pk=post.pk)
     context = {
         "post": post,
         "chain": selectors.repost_chain(post),
-        "parent": selectors.thread_parent(post),
+        "parent": selectors.thread_parent(request.user, post),
         "replies": list(selectors.post_replies(request.user, post)[:100]),
         "reposts": list(selectors.post_reposts(request.user, post).select_related("original__author")[:20]),
         "reply_form": reply_form,
@@ -129,12 +138,12 @@ def post_repost(request, pk: int):
     post = _visible_post(request, pk)
     form = RepostForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(form.errors.get("comment", ["Could not repost."])))
+        messages.error(request, "Could not repost.")
         return redirect("post", pk=post.pk)
     action_take(action="post", user=request.user)
     try:
         repost, _ = services.post_repost(author=request.user, post=post, comment=form.cleaned_data["comment"])
-    except services.MicroblogError as error:  # a RateLimited goes on to the middleware's 429
+    except MicroblogError as error:
         messages.error(request, error.detail)
         return redirect("post", pk=post.pk)
     messages.success(request, "Reposted.")
@@ -145,20 +154,15 @@ def post_repost(request, pk: int):
 @login_required
 def post_like(request, pk: int):
     post = _visible_post(request, pk)
-    if post.viewer_liked:
-        services.post_unlike(user=request.user, post=post)
-    else:
-        services.post_like(user=request.user, post=post)
+    (services.post_unlike if post.viewer_liked else services.post_like)(user=request.user, post=post)
     return redirect("post", pk=post.pk)
 
 
 @require_POST
 @login_required
 def post_delete(request, pk: int):
-    post = _visible_post(request, pk)
-    if post.author_id != request.user.pk:
-        raise Http404("No such post.")
-    services.post_delete(post=post)
+    # Someone else's post answers 403 (`not_author`) through ServiceErrorMiddleware, as the API does.
+    services.post_delete(actor=request.user, post=_visible_post(request, pk))
     messages.success(request, "Post deleted.")
     return redirect("profile", username=request.user.username)
 
@@ -168,7 +172,7 @@ def _toggle(request, username: str, *, is_on, turn_on, turn_off):
     user = _visible_user(request, username)
     try:
         (turn_off if is_on(request.user, user) else turn_on)(request.user, user)
-    except services.MicroblogError as error:  # a RateLimited goes on to the middleware's 429
+    except MicroblogError as error:  # a refusal to show on the page; a rate limit answers 429
         messages.error(request, error.detail)
     return redirect("profile", username=user.username)
 

@@ -301,3 +301,9 @@ FEED_SNAPSHOT_TTL = timedelta(minutes=10)
 FEED_SNAPSHOT_SIZE = 500
 # Overrides of microblog.ranking.scoring.Weights (engagement, affinity, gravity, diversity, ...).
 FEED_WEIGHTS: dict[str, float] = {}
+
+# Mentions: every @name of a post is a link, but only the first MENTIONS_NOTIFIED_PER_POST may
+# notify; and an author's mentions notify at most MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR people
+# who do not follow them (accounts/limits.py; past it the mention stays a link).
+MENTIONS_NOTIFIED_PER_POST = int(os.environ.get("MENTIONS_NOTIFIED_PER_POST", 20))
+MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR = int(os.environ.get("MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR", 50))

@@ -27,7 +27,7 @@ from django.db.models.functions import RowNumber
 from accounts.models import Contact, User
 
 from ..models import Follow, Like, Post, PostTag
-from ..selectors import trending
+from ..trending import trending
 
 TRENDING_TAGS = 3
 TRENDING_POSTS = 30
@@ -65,7 +65,6 @@ class Candidate:
     viewer_replies: int = 0
     # How many of the posts the viewer liked lately the author liked too.
     author_taste: int = 0
-    neighbour_likes: int = 0
 
 
 @dataclass

@@ -16,10 +16,6 @@ if (button) {
     button.textContent = label(announced.size);
     button.classList.add("shown");
   });
-  // News can only arrive while the socket is up; the mark says so (a test waits on it).
-  live.onStatus((status) => {
-    button.dataset.socket = status;
-  });
   button.addEventListener("click", () => {
     history.scrollRestoration = "manual";
     window.scrollTo(0, 0);

@@ -39,8 +39,28 @@ def test_each_member_sees_the_card_they_may_see(client_for, alice, bob, group):
     assert SECRET not in carol_page.content.decode()
     assert SECRET not in client_for(carol).get("/api/conversations/").content.decode()
 
-    post_delete(post=post)
+    post_delete(actor=alice, post=post)
     assert client_for(bob).get(url).json()["results"][-1]["shared_post"]["unavailable"] is True
+
+
+@pytest.mark.django_db
+def test_a_card_counts_only_the_replies_its_reader_may_see(client_for, alice, bob, group, make_user):
+    """Issue 14: the card's reply count is each reader's own, so it never announces a hidden reply."""
+    from chat.services import block_create
+
+    conversation, carol = group
+    post = PostFactory(author=alice, body="what do you think?")
+    dave = make_user(username="dave")
+    PostFactory(author=dave, body="a reply bob may not see", reply_to=post)
+    block_create(user=dave, username="bob")
+    url = f"/api/conversations/{conversation.pk}/messages/"
+    assert client_for(alice).post(url, {"shared_post": post.pk}, format="json").status_code == 201
+
+    def card_of(user):
+        return client_for(user).get(url).json()["results"][-1]["shared_post"]
+
+    assert (card_of(bob)["reply_count"], card_of(carol)["reply_count"]) == (0, 1)
+    assert client_for(bob).get(f"/api/posts/{post.pk}/").json()["reply_count"] == 0
 
 
 @pytest.mark.django_db

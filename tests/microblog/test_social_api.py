@@ -113,7 +113,7 @@ def test_trending_needs_three_authors_and_is_scored_against_the_past(client_for,
 
     from django.utils import timezone
 
-    from microblog.selectors import trend_score, trending
+    from microblog.trending import trend_score, trending
 
     people = [make_user(username=f"p{i}") for i in range(5)]
     for person in people[:2]:
@@ -131,14 +131,17 @@ def test_trending_needs_three_authors_and_is_scored_against_the_past(client_for,
     assert trend_score(authors=10, baseline_authors=0, baseline_days=7) == 10
 
 
-def test_notifications_for_mention_reply_repost_like_follow(client_for, alice, bob, post_as):
+def test_notifications_for_mention_reply_repost_like_follow(
+    client_for, alice, bob, post_as, django_capture_on_commit_callbacks
+):
     post = post_as(alice, "hello")
     bob_api = client_for(bob)
     bob_api.post("/api/users/alice/follow/")
     bob_api.post(f"/api/posts/{post['id']}/like/")
     bob_api.delete(f"/api/posts/{post['id']}/like/")
     bob_api.post(f"/api/posts/{post['id']}/like/")  # like, unlike, like: one notification
-    post_as(bob, "hi @alice")
+    with django_capture_on_commit_callbacks(execute=True):  # mentions notify after commit
+        post_as(bob, "hi @alice")
     post_as(bob, "answer", reply_to=post["id"])
     bob_api.post(f"/api/posts/{post['id']}/repost/")
     post_as(alice, "talking to myself @alice")
@@ -155,17 +158,26 @@ def test_notifications_for_mention_reply_repost_like_follow(client_for, alice, b
 
 
 def test_no_notification_across_a_block_or_about_a_post_the_recipient_cannot_see(
-    client_for, alice, bob, carol, post_as, block
+    client_for, alice, bob, carol, post_as, block, django_capture_on_commit_callbacks
 ):
-    post_as(bob, "psst @carol", visibility="followers")
-    block(alice, bob)
-    post_as(bob, "hey @alice")
+    with django_capture_on_commit_callbacks(execute=True):  # mentions notify after commit
+        post_as(bob, "psst @carol", visibility="followers")
+        block(alice, bob)
+        post_as(bob, "hey @alice")
     assert client_for(carol).get("/api/notifications/").json()["results"] == []
     assert client_for(alice).get("/api/notifications/").json()["results"] == []
 
 
 def test_list_pages_cost_a_fixed_number_of_queries(
-    client_for, alice, bob, carol, make_user, follow, post_as, django_assert_num_queries
+    client_for,
+    alice,
+    bob,
+    carol,
+    make_user,
+    follow,
+    post_as,
+    django_assert_num_queries,
+    django_capture_on_commit_callbacks,
 ):
     follow(alice, bob)
     follow(carol, alice)
@@ -175,7 +187,8 @@ def test_list_pages_cost_a_fixed_number_of_queries(
         person = make_user()
         follow(person, alice)
         follow(alice, person)
-        post_as(person, f"more #tag by {person.username} @alice", reply_to=root["id"])
+        with django_capture_on_commit_callbacks(execute=True):  # mentions notify after commit
+            post_as(person, f"more #tag by {person.username} @alice", reply_to=root["id"])
         client_for(person).post(f"/api/posts/{root['id']}/repost/", {"comment": "#tag"}, format="json")
         client_for(person).post(f"/api/posts/{root['id']}/like/")
 

@@ -61,7 +61,9 @@ def test_a_viewer_who_cannot_see_a_post_cannot_reply_like_or_repost_it(world):
     stranger = world["clients"]["stranger"]
     hidden = world["posts"]["followers"]
     response = stranger.post("/api/posts/", {"body": "hi", "reply_to": hidden}, format="json")
-    assert response.status_code == 400 and "reply_to" in response.json()
+    missing = stranger.post("/api/posts/", {"body": "hi", "reply_to": 10**9}, format="json")
+    assert response.status_code == missing.status_code == 400
+    assert response.json() == missing.json() and response.json()["code"] == "reply_to_not_found"
     assert stranger.post(f"/api/posts/{hidden}/like/").status_code == 404
     assert stranger.post(f"/api/posts/{hidden}/bookmark/").status_code == 404
     assert stranger.post(f"/api/posts/{hidden}/repost/").status_code == 404
@@ -132,23 +134,34 @@ def test_visibility_for_many_viewers_at_once_matches_each_viewers_own(world, dja
             assert {post for post, viewer in pairs if viewer == person.pk} == expected(name, world=world)
 
 
-def test_the_feed_news_audience_matches_each_followers_own_view(world, django_user_model, make_user):
-    """`feed_followers_seeing` restates the visibility rule set-wise (for `feed.new`); it must not drift from it."""
+def test_the_feed_news_audience_matches_each_followers_own_view(world, django_user_model, make_user, client_for):
+    """`feed_followers_seeing` (for `feed.new`) and `people_seeing` (for mentions) restate the visibility rule
+    set-wise; they must not drift from it.
+
+    The matrix holds every visibility, a reply, and a repost chain (the author's post reposted
+    by the follower, that repost reposted with a comment by a relay): the chain's authors, and
+    a mute of the original's author by someone who follows only the reposters.
+    """
     from microblog.models import Follow, Mute, Post
-    from microblog.selectors import feed_followers_seeing, posts_visible
+    from microblog.selectors import feed_followers_seeing, people_seeing, posts_visible
 
     people = [django_user_model.objects.get(username=name) for name in VIEWERS if name != "anonymous"]
-    muter = make_user(username="muter")
-    people.append(muter)
+    muter, relay = make_user(username="muter"), make_user(username="relay")
+    people += [muter, relay]
     authors = {name: django_user_model.objects.get(username=name) for name in ("author", "follower")}
-    # Everyone follows both authors (rows made directly: a block would refuse the follow now).
+    authors["relay"] = relay
+    # Everyone follows every author (rows made directly: a block would refuse the follow now).
     Follow.objects.bulk_create(
         [Follow(follower=p, followee=a) for p in people for a in authors.values() if p.pk != a.pk],
         ignore_conflicts=True,
     )
     Mute.objects.create(user=muter, muted=authors["author"])
+    first = client_for(authors["follower"]).post(f"/api/posts/{world['posts']['public']}/repost/")
+    second = client_for(relay).post(f"/api/posts/{first.json()['id']}/repost/", {"comment": "passing it on"})
+    assert (first.status_code, second.status_code) == (201, 201)
+    chain = [first.json()["id"], second.json()["id"]]
     checked = 0
-    for post in Post.objects.filter(pk__in=[*world["posts"].values(), world["reply"]]):
+    for post in Post.objects.filter(pk__in=[*world["posts"].values(), world["reply"], *chain]):
         heard = set(feed_followers_seeing(post).values_list("follower_id", flat=True))
         would_see = {
             person.pk
@@ -156,8 +169,16 @@ def test_the_feed_news_audience_matches_each_followers_own_view(world, django_us
             if person.pk != post.author_id and posts_visible(person).not_muted_by(person).filter(pk=post.pk).exists()
         }
         assert heard - {post.author_id} == would_see, post.body
+        # `people_seeing` (who a mention may notify) is the same rule without the mutes.
+        seeing = {person.pk for person in people if posts_visible(person).filter(pk=post.pk).exists()}
+        assert people_seeing(post, [person.pk for person in people]) == seeing, post.body
         checked += len(people)
-    assert checked == 4 * len(people)
+    assert checked == 6 * len(people)
+    # The chain's branch ran: the muter follows both reposters yet hears neither repost of the muted author's post.
+    for repost in chain:
+        assert muter.pk not in set(
+            feed_followers_seeing(Post.objects.get(pk=repost)).values_list("follower_id", flat=True)
+        )
 
 
 def test_moments_show_the_contacts_only_post_to_the_author_and_contacts_only(world):
