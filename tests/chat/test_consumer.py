@@ -148,7 +148,7 @@ def test_sockets_closing_slowly_do_not_hold_up_anyone_s_messages(alice, bob, bef
     import asyncio
     import threading
 
-    from chat import presence
+    from realtime import presence
 
     conversation = befriend(alice, bob)
     release = threading.Event()
