@@ -6,6 +6,9 @@ and pings are answered; afterwards the slow member reads what was queued, resume
 the last seq it holds in order, and ends with every message exactly once.
 """
 
+import asyncio
+import collections
+import functools
 import socket
 import time
 from urllib.parse import urlparse
@@ -16,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from accounts.services import token_for
 from chat.models import Message
 from chat.services import OutgoingMessage, conversation_create, direct_conversation_get_or_create, message_send_many
+from realtime.backpressure import WriteBuffer
 
 from .wsclient import SocketClient, own_daphne
 
@@ -174,3 +178,58 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
     stored = list(Message.objects.filter(conversation=conversation).order_by("id").values_list("body", flat=True))
     assert bodies == stored, "lost, doubled or reordered across the close"
     assert len(stored) >= len(seqs)
+
+
+# How the consumer reads daphne's write buffer, on stand-ins for Twisted's transport and autobahn's protocol.
+
+
+class StandInTransport:
+    def __init__(self):
+        self.dataBuffer, self.offset, self._tempDataLen = b"x" * 10, 4, 5
+
+
+class StandInProtocol:
+    def __init__(self):
+        self.transport = StandInTransport()
+        self.send_queue = collections.deque([(b"abc", False)])
+        self.closeHandshakeTimeout = 1
+
+
+class SessionWrapper:
+    """As Channels' session middleware wraps daphne's send."""
+
+    def __init__(self, real_send):
+        self.real_send = real_send
+
+    async def send(self, message):
+        await self.real_send(message)
+
+
+async def handle_reply(protocol, message):
+    pass
+
+
+def test_the_write_buffer_is_found_through_the_middleware_and_counted_whole():
+    protocol = StandInProtocol()
+    buffer = WriteBuffer(SessionWrapper(functools.partial(handle_reply, protocol)).send)
+    assert buffer.protocol is protocol
+    assert buffer.pending() == (10 - 4) + 5 + 3
+    buffer.close_within(7)
+    assert protocol.closeHandshakeTimeout == 7
+    assert WriteBuffer(SessionWrapper(handle_reply).send).pending() == 0  # no daphne behind it: nothing held
+
+
+def test_drained_waits_until_the_client_has_read():
+    protocol = StandInProtocol()
+    buffer = WriteBuffer(functools.partial(handle_reply, protocol))
+
+    async def scenario():
+        waiting = asyncio.create_task(buffer.drained(below=8))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        protocol.send_queue.clear()
+        protocol.transport._tempDataLen = 0  # 6 left: below 8
+        await asyncio.wait_for(waiting, 1)
+        await asyncio.wait_for(buffer.drained(below=6), 0.01)  # at the mark: no wait
+
+    asyncio.run(scenario())
