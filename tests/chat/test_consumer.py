@@ -272,3 +272,53 @@ def test_pushes_during_a_replay_come_once_and_in_order(alice, bob, befriend, mon
     seqs = [f["seq"] for f in frames + after if "seq" in f]
     assert seqs == list(range(1, done["last"] + 1)), "each seq once and in order"
     assert frames[-1]["message"]["body"] == "during"
+
+
+def test_every_refusal_is_one_error_frame_and_rate_limits_say_when_to_retry(alice, settings):
+    settings.CHAT_RESUMES_PER_MINUTE = 1
+    alice_key = token_for(user=alice).key
+
+    async def scenario():
+        socket = communicator_for(alice_key)
+        assert (await socket.connect())[0]
+        answers = []
+        for text in [
+            "{",
+            json.dumps({"type": "message.send", "conversation": 10**9, "body": "x", "client_id": "c1"}),
+            json.dumps({"type": "resume", "after": 0}),
+            json.dumps({"type": "resume", "after": 0}),
+        ]:
+            await socket.send_to(text_data=text)
+            answers.append(json.loads(await socket.receive_from(timeout=10)))  # alice has no events to replay
+        await socket.disconnect()
+        return answers
+
+    bad_json, missing, resumed, limited = async_to_sync(scenario)()
+    assert bad_json == {"type": "error", "code": "bad_json", "detail": "Frames must be valid JSON."}
+    assert missing == {"type": "error", "code": "not_found", "detail": "Not found.", "client_id": "c1"}
+    assert resumed["type"] == "resume.done"
+    assert limited["code"] == "rate_limited" and 1 <= limited["retry_after"] <= 60
+    assert set(limited) == {"type", "code", "detail", "retry_after"}
+
+
+def test_a_socket_past_its_unread_cap_is_closed_with_4008_and_written_to_no_more(alice, monkeypatch):
+    from realtime.backpressure import WriteBuffer
+
+    alice_key = token_for(user=alice).key
+
+    async def scenario():
+        socket = communicator_for(alice_key)
+        assert (await socket.connect())[0]
+        await socket.send_to(text_data=json.dumps({"type": "ping"}))
+        assert json.loads(await socket.receive_from(timeout=10)) == {"type": "pong"}
+        monkeypatch.setattr(WriteBuffer, "pending", lambda self: settings.CHAT_UNREAD_BYTES - 10)
+        await socket.send_to(text_data=json.dumps({"type": "ping"}))  # 15 more bytes: past the cap
+        closed = await socket.receive_output(timeout=10)
+        await socket.send_to(text_data=json.dumps({"type": "ping"}))
+        quiet = await socket.receive_nothing(timeout=0.3)
+        await socket.disconnect()
+        return closed, quiet
+
+    closed, quiet = async_to_sync(scenario)()
+    assert closed == {"type": "websocket.close", "code": 4008}
+    assert quiet, "a socket closed for not reading was written to again"
