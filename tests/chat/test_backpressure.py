@@ -177,16 +177,25 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
         assert 0 < len(seqs) < SENT, "the worker was expected to stop writing before the end"
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
+        stored = Message.objects.filter(conversation=conversation)
+        settled = -1
+        while (count := stored.count()) != settled:  # the sends the worker had read are all stored
+            settled = count
+            time.sleep(0.5)
         again = SocketClient(server.ws_url, token_for(user=alice).key)
         try:
             again.send(type="resume", after=seqs[-1])
             replayed, _ = again.frames_until("resume.done", timeout=30)
         finally:
             again.close()
-    bodies = [frame["message"]["body"] for frame in pushed + replayed if frame["type"] == "message.new"]
-    stored = list(Message.objects.filter(conversation=conversation).order_by("id").values_list("body", flat=True))
-    assert bodies == stored, "lost, doubled or reordered across the close"
-    assert len(stored) >= len(seqs)
+    by_seq: dict[int, str] = {}
+    for frame in pushed + replayed:
+        if frame["type"] == "message.new":
+            assert frame["seq"] not in by_seq, "a message came twice"
+            by_seq[frame["seq"]] = frame["message"]["body"]
+    bodies = [by_seq[seq] for seq in sorted(by_seq)]
+    assert bodies == list(stored.order_by("id").values_list("body", flat=True)), "lost or reordered across the close"
+    assert len(bodies) > len(seqs)
 
 
 # How the consumer reads daphne's write buffer, on stand-ins for Twisted's transport and autobahn's protocol.

@@ -148,7 +148,11 @@ def test_online_among_reads_in_chunks(make_user, monkeypatch):
         cache.set(socket_count_key(person.pk), 1)
     cache.set(socket_count_key(people[4].pk), 0)
     monkeypatch.setattr(presence, "LOOKUP_CHUNK", 2)
+    reads = []
+    real_get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(len(keys)) or real_get_many(keys))
     assert presence.online_among(p.pk for p in people) == {p.pk for p in people[1:4]}
+    assert reads == [2, 2, 1]
 
 
 def test_the_heartbeat_brings_back_a_count_that_expired(alice, told):
@@ -160,6 +164,22 @@ def test_the_heartbeat_brings_back_a_count_that_expired(alice, told):
     cache.set(socket_count_key(alice.pk), 5)  # another worker's sockets count too: kept, not overwritten
     presence.counts_refresh()
     assert cache.get(socket_count_key(alice.pk)) == 5
+    presence._local_sockets.pop(alice.pk)
+
+
+def test_the_heartbeat_keeps_a_count_alive_for_a_ttl_and_no_longer(alice, told, settings):
+    settings.PRESENCE_TTL = 1
+    presence.socket_opened(alice)
+    presence.counts_refresh()  # pushed back: alive for another TTL from now
+    time.sleep(0.6)
+    presence.counts_refresh()
+    time.sleep(0.6)
+    assert cache.get(socket_count_key(alice.pk)) == 1, "the refresh did not push the expiry back"
+    cache.delete(socket_count_key(alice.pk))
+    presence.counts_refresh()  # brought back, with the same TTL
+    assert cache.get(socket_count_key(alice.pk)) == 1
+    time.sleep(1.1)
+    assert cache.get(socket_count_key(alice.pk)) is None, "a count brought back must expire like any other"
     presence._local_sockets.pop(alice.pk)
 
 
