@@ -167,7 +167,7 @@ LOGIN_FAILURE_LIMIT_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_AD
 LOGIN_FAILURE_WINDOW = timedelta(minutes=30)
 REGISTRATIONS_PER_ADDRESS = int(os.environ.get("REGISTRATIONS_PER_ADDRESS", 20))
 REGISTRATION_WINDOW = timedelta(hours=1)
-# Per user: (most actions, window).
+# Per user: (most actions, window). Chat sockets also have their own rates (CHAT_*_PER_SECOND).
 ACTION_LIMITS = {
     "post": (int(os.environ.get("POSTS_PER_HOUR", 100)), timedelta(hours=1)),
     # One count of a user's messages, REST and every socket on every worker together (both call
