@@ -8,8 +8,9 @@ from rest_framework.views import APIView
 from accounts.selectors import blocked_by, blocked_ids, contact_requests_for, contacts_of
 from accounts.services import action_take
 from config.schema import RATE_LIMITED_RESPONSE
+from realtime import presence
 
-from . import presence, selectors, services
+from . import selectors, services
 from .cards import post_cards
 from .serializers import (
     AcceptedSerializer,

@@ -11,10 +11,10 @@ from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from microblog.models import Post
 from microblog.selectors import posts_by_id, visible_reply_counts
+from realtime.presence import presence_of
 from realtime.services import ephemeral_send
 
 from .models import Membership
-from .presence import presence_of
 from .visibility import sees_message
 
 CARD_UPDATED = "shared_post.updated"

@@ -2,51 +2,86 @@
 
 The socket joins its user's group before it accepts, so an event published right
 after the handshake is not missed. Frames are JSON text, each with a `type`. A bad
-frame gets an `error` frame and the socket stays open.
+frame gets an `error` frame and the socket stays open; every refusal a handler or a
+service raises (a `ServiceError`) becomes that frame in one place, `error_frame`.
+
+What the worker holds for a client is bounded: a `resume` replays from the store a page
+at a time and waits for the socket to drain between frames (one resume at a time per
+socket, CHAT_RESUMES_PER_MINUTE per user), and a client that lets more than
+CHAT_UNREAD_BYTES pile up unread is closed (CLOSE_NOT_READING) rather than buffered for.
 """
 
 import asyncio
 import collections
 import contextlib
 import logging
-import time
-import weakref
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import orjson
+from asgiref.sync import sync_to_async
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from common.errors import ServiceError
+from accounts import limits
+from accounts.services import action_take
+from common.errors import RateLimited, ServiceError
+from realtime import presence
+from realtime.backpressure import WriteBuffer
 from realtime.groups import user_group
 from realtime.layer_watch import LAYER_ERRORS, guard_receive, watch_layer
 from realtime.selectors import replay_batch, replay_plan
 
-from . import presence, services
+from . import services
 from .origins import origin_allowed
-from .serializers import MessageSerializer
+from .writer import message_writer
 
 CLOSE_UNAUTHENTICATED = 4401
+"""No user, a bad token, or the credential was revoked (logout, deactivation): do not retry."""
 CLOSE_FORBIDDEN_ORIGIN = 4403
-# The channel layer failed or came back from an outage: reconnect and resume. (1012, the
-# standard "service restart", is not a code that daphne lets an application send.)
+"""A cookie-authenticated socket from a page of another origin."""
 CLOSE_LAYER_RESTART = 4012
+"""The channel layer failed or came back from an outage: reconnect and resume. (1012, the
+standard "service restart", is not a code that daphne lets an application send.)"""
+CLOSE_NOT_READING = 4008
+"""The client let more than CHAT_UNREAD_BYTES of frames wait unread in the worker (the
+standard 1008, policy violation, in the application's range). Nothing is lost: reconnect and
+resume. The close frame comes after what was already buffered, and the connection is cut
+NOT_READING_GRACE seconds later if the client has not read that far."""
+CLOSE_TOO_MANY_SOCKETS = 4429
+"""The user already holds MAX_SOCKETS_PER_USER open sockets (on any worker), like HTTP 429.
+Sent after accept: a close before accept would reach the client as HTTP 403 with no code."""
+
 MAX_FRAME_CHARS = 16_000
 # Sends accepted but not yet stored, per socket; past this the client is told to slow down.
 MAX_QUEUED_SENDS = 100
-# Most sends stored in one transaction by the writer.
-MAX_BATCH = 200
 # Seqs pushed live that a later replay skips (see TandemConsumer.connect).
 PUSHED_LIVE_KEPT = 1024
+# Events read from the store and rendered per replay page: what one resume holds in memory.
+REPLAY_PAGE = 100
+# A replay sends its next frame only once at most this much waits to be written to the client.
+REPLAY_BUFFERED_BYTES = 64 * 1024
+# Seconds a client closed for not reading has to read up to the close frame before it is cut off.
+NOT_READING_GRACE = 10
 
 logger = logging.getLogger(__name__)
 
 
 class FrameError(ServiceError):
     """A frame the consumer cannot take: FrameError(code, detail), answered as an `error` frame."""
+
+
+def error_frame(error: ServiceError, client_id: str | None = None) -> dict:
+    """The one mapping of a refusal to the socket: an `error` frame (with `retry_after` when rate limited)."""
+    body = {"type": "error", "code": error.code, "detail": error.detail}
+    if isinstance(error, RateLimited):
+        body["retry_after"] = error.retry_after
+    if client_id is not None:
+        body["client_id"] = client_id
+    return body
 
 
 def field(frame: dict, name: str, kind: type):
@@ -56,36 +91,6 @@ def field(frame: dict, name: str, kind: type):
     if not isinstance(value, kind) or isinstance(value, bool):
         raise FrameError("invalid", f"`{name}` must be {'a number' if kind is int else 'a string'}.")
     return value
-
-
-class TokenBucket:
-    """Allows `rate` actions a second on average, bursts up to `rate`."""
-
-    def __init__(self, rate: float):
-        self.rate = rate
-        self.tokens = rate
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
-# Send buckets per user on this worker, shared by that user's sockets (held by them: a bucket
-# goes when the user's last socket here closes). Opening more tabs does not raise the rate.
-_send_buckets: "weakref.WeakValueDictionary[int, TokenBucket]" = weakref.WeakValueDictionary()
-
-
-def _send_bucket_of(user_id: int) -> TokenBucket:
-    bucket = _send_buckets.get(user_id)
-    if bucket is None:
-        bucket = _send_buckets[user_id] = TokenBucket(settings.CHAT_MESSAGES_PER_SECOND)
-    return bucket
 
 
 # One thread of its own: opens and closes of a user's sockets keep their order (counts, and the
@@ -101,80 +106,26 @@ def _beside_the_writer(function):
     return database_sync_to_async(function, thread_sensitive=False, executor=_presence_thread)
 
 
-@database_sync_to_async
-def _store_batch(sends: list[services.OutgoingMessage]) -> list[tuple[dict | None, ServiceError | None]]:
-    results = services.message_send_many(sends=sends)
-    return [
-        (
-            r.rendered or (MessageSerializer(r.message, context={"viewer": send.sender}).data if r.message else None),
-            r.error,
-        )
-        for send, r in zip(sends, results, strict=True)
-    ]
+@sync_to_async(thread_sensitive=False)
+def _message_take(user) -> None:
+    """The user's message budget, the same count REST takes from (RateLimited past it)."""
+    action_take(action="message", user=user)
 
 
-class MessageWriter:
-    """Group commit: the sends waiting from every socket of this process, stored in one transaction.
-
-    A transaction per message spends most of its time committing; while one batch is
-    being stored, the next one gathers. Sends are taken in arrival order, so each
-    socket's messages keep their order.
-    """
-
-    def __init__(self):
-        self.waiting: asyncio.Queue[tuple[services.OutgoingMessage, asyncio.Future]] = asyncio.Queue()
-        self.task = asyncio.get_running_loop().create_task(self.run())
-
-    def submit(self, send: services.OutgoingMessage) -> asyncio.Future:
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.put_nowait((send, future))
-        return future
-
-    async def run(self) -> None:
-        while True:
-            batch = [await self.waiting.get()]
-            while len(batch) < MAX_BATCH and not self.waiting.empty():
-                batch.append(self.waiting.get_nowait())
-            sends = [send for send, _ in batch]
-            try:
-                results = await _store_batch(sends)
-            except Exception as exc:
-                if len(sends) == 1:
-                    logger.exception("Storing a message failed")
-                    results = [(None, exc)]
-                else:
-                    # The batch is one transaction, so nothing of it was stored: each send goes again
-                    # alone, and only the one that cannot be stored is refused (retries are safe:
-                    # client_id makes them idempotent).
-                    logger.warning("Storing a batch of %d messages failed; storing them one by one", len(sends))
-                    results = [await self._store_alone(send) for send in sends]
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-
-    @staticmethod
-    async def _store_alone(send: services.OutgoingMessage) -> tuple[dict | None, Exception | None]:
-        try:
-            (result,) = await _store_batch([send])
-        except Exception as exc:
-            logger.exception("Storing a message failed")
-            return None, exc
-        return result
-
-
-_writers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MessageWriter]" = weakref.WeakKeyDictionary()
-
-
-def message_writer() -> MessageWriter:
-    """The writer of the running event loop (one per daphne process; tests run several loops)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _writers:
-        _writers[loop] = MessageWriter()
-    return _writers[loop]
+@sync_to_async(thread_sensitive=False)
+def _resume_take(user) -> None:
+    wait = limits.take("resume", str(user.pk), limit=settings.CHAT_RESUMES_PER_MINUTE, window=timedelta(minutes=1))
+    if wait is not None:
+        raise RateLimited(retry_after=wait, detail="Too many resumes. Try again later.")
 
 
 @database_sync_to_async
 def _typing(user, conversation_id):
+    # Per user and conversation, in the cache: more sockets (or workers) do not make more typing.
+    if limits.take(
+        "typing", f"{user.pk}:{conversation_id}", limit=settings.CHAT_TYPING_PER_SECOND, window=timedelta(seconds=1)
+    ):
+        return  # a hint, not a request: past the rate it is dropped, not refused
     services.typing_send(
         user=user, conversation=services.check_member_conversation(user=user, conversation_id=conversation_id)
     )
@@ -190,6 +141,12 @@ def _read(user, conversation_id, up_to):
 
 
 class TandemConsumer(AsyncWebsocketConsumer):
+    # Set once the socket counts towards its user's presence (and their socket cap).
+    counted = False
+    # Set once the client let too much pile up unread: nothing more is written to it.
+    not_reading = False
+    closed_for_layer = False
+
     async def connect(self):
         self.user = self.scope.get("user")
         self.credential = self.scope.get("credential")
@@ -203,13 +160,16 @@ class TandemConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN_ORIGIN)
             return
-        self.send_bucket = _send_bucket_of(self.user.pk)
-        self.typing_bucket = TokenBucket(settings.CHAT_TYPING_PER_SECOND)
+        self.write_buffer = WriteBuffer(self.base_send)
         # Pushes at or below this seq were already sent by a replay; they are dropped, not doubled.
         self.replayed_through = 0
         # And the other way round: what went out live (say between connecting and `resume`)
         # is not replayed again. The most recent pushes are enough: older ones precede any resume.
         self.pushed_live: collections.OrderedDict[int, None] = collections.OrderedDict()
+        # The running replay, if any, and the highest seq pushed while it runs: the replay sends
+        # those from the store too, so frames keep their order and nothing waits in memory.
+        self.replay: asyncio.Task | None = None
+        self.replay_wanted = 0
         # Sends go to the process's writer and the receive loop keeps reading: rate limits
         # apply when frames arrive, and pings are answered while messages are stored.
         self.pending_sends: set[asyncio.Task] = set()
@@ -222,9 +182,17 @@ class TandemConsumer(AsyncWebsocketConsumer):
             self.group = None
             await self.close()
             return
+        opened = await _beside_the_writer(presence.socket_opened)(self.user, most=settings.MAX_SOCKETS_PER_USER)
+        if not opened:
+            with contextlib.suppress(*LAYER_ERRORS):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
+        self.counted = True
         await self.accept()
         watch_layer(self.channel_layer, self)
-        await _beside_the_writer(presence.socket_opened)(self.user)
         presence.heartbeat_start()
 
     async def dispatch(self, message):
@@ -241,10 +209,14 @@ class TandemConsumer(AsyncWebsocketConsumer):
         if getattr(self, "group", None):
             with contextlib.suppress(*LAYER_ERRORS):  # a lost layer has forgotten the group anyway
                 await self.channel_layer.group_discard(self.group, self.channel_name)
-            # A send still waiting is stored but not acknowledged; the client sends it again
-            # with the same client_id and gets the stored message back.
-            for task in self.pending_sends:
-                task.cancel()
+        if getattr(self, "replay", None) is not None:
+            self.replay.cancel()
+        # A send still waiting is stored but not acknowledged; the client sends it again
+        # with the same client_id and gets the stored message back.
+        for task in getattr(self, "pending_sends", ()):
+            task.cancel()
+        if self.counted:
+            self.counted = False
             await _beside_the_writer(presence.socket_closed)(self.user)
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -258,10 +230,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
                 raise FrameError("unknown_type", "Unknown frame type.")
             await handler(self, frame)
         except ServiceError as error:
-            body = {"type": "error", "code": error.code, "detail": error.detail}
-            if client_id is not None:
-                body["client_id"] = client_id
-            await self.send_frame(body)
+            await self.send_frame(error_frame(error, client_id))
 
     @staticmethod
     def decode(text_data: str | None) -> dict:
@@ -278,6 +247,12 @@ class TandemConsumer(AsyncWebsocketConsumer):
         return frame
 
     async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        if self.not_reading:
+            return
+        size = len(text_data) if text_data is not None else len(bytes_data or b"")
+        if self.write_buffer.pending() + size > settings.CHAT_UNREAD_BYTES:
+            await self.close_not_reading()
+            return
         try:
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
         except Disconnected:
@@ -285,6 +260,19 @@ class TandemConsumer(AsyncWebsocketConsumer):
             # close yet). Nobody is left to read it, and anything that mattered is stored for
             # `resume`; it is not the server's error to log.
             logger.debug("Frame for a socket that just closed dropped")
+
+    async def close_not_reading(self) -> None:
+        self.not_reading = True
+        if self.replay is not None and self.replay is not asyncio.current_task():
+            self.replay.cancel()
+        logger.info(
+            "Socket of user %s closed (%d): %d bytes waited unread",
+            self.user.pk,
+            CLOSE_NOT_READING,
+            self.write_buffer.pending(),
+        )
+        self.write_buffer.close_within(NOT_READING_GRACE)
+        await self.close(code=CLOSE_NOT_READING)
 
     async def send_frame(self, body: dict) -> None:
         await self.send(text_data=orjson.dumps(body).decode())
@@ -295,8 +283,9 @@ class TandemConsumer(AsyncWebsocketConsumer):
     async def handle_message_send(self, frame: dict) -> None:
         conversation_id = field(frame, "conversation", int)
         client_id = field(frame, "client_id", str)
-        if not self.send_bucket.take() or len(self.pending_sends) >= MAX_QUEUED_SENDS:
-            raise FrameError("rate_limited", "Too many messages; slow down.")
+        if len(self.pending_sends) >= MAX_QUEUED_SENDS:
+            raise RateLimited(retry_after=1, detail="Too many messages waiting to be stored; slow down.")
+        await _message_take(self.user)
         send = services.OutgoingMessage(
             sender=self.user,
             conversation_id=conversation_id,
@@ -314,19 +303,17 @@ class TandemConsumer(AsyncWebsocketConsumer):
         if message is not None:
             answer = {"type": "message.ack", "client_id": client_id, "message": message}
         elif isinstance(error, ServiceError):
-            answer = {"type": "error", "code": error.code, "detail": error.detail, "client_id": client_id}
+            answer = error_frame(error, client_id)
         else:
-            detail = "The message could not be stored; send it again."
-            answer = {"type": "error", "code": "server_error", "detail": detail, "client_id": client_id}
+            unexpected = ServiceError("server_error", "The message could not be stored; send it again.", 500)
+            answer = error_frame(unexpected, client_id)
         try:
             await self.send_frame(answer)
         except Exception:  # the socket closed while the message was stored (daphne raises its own error)
             logger.info("Socket closed before the answer to %s could be sent", client_id)
 
     async def handle_typing(self, frame: dict) -> None:
-        conversation_id = field(frame, "conversation", int)
-        if self.typing_bucket.take():
-            await _typing(self.user, conversation_id)
+        await _typing(self.user, field(frame, "conversation", int))
 
     async def handle_read(self, frame: dict) -> None:
         conversation_id = field(frame, "conversation", int)
@@ -337,21 +324,60 @@ class TandemConsumer(AsyncWebsocketConsumer):
         after = field(frame, "after", int)
         if after < 0:
             raise FrameError("invalid", "`after` must be 0 or more.")
-        plan = await database_sync_to_async(replay_plan)(user_id=self.user.pk, after=after)
-        if plan.resync:
-            self.replayed_through = max(self.replayed_through, plan.last)
-            await self.send_frame({"type": "resync", "last": plan.last})
-            return
-        while after < plan.last:
-            frames = await database_sync_to_async(replay_batch)(viewer=self.user, after=after, up_to=plan.last)
-            if not frames:
-                break
-            for body in frames:
-                if body["seq"] not in self.pushed_live:
+        if self.replay is not None:
+            raise FrameError("resume_in_progress", "A resume is still running; wait for its resume.done.")
+        await _resume_take(self.user)
+        # A task of its own: while it waits for the client to read, the socket's other frames
+        # (pings, sends) and its pushes are still handled.
+        self.replay = asyncio.create_task(self.replay_after(after))
+
+    async def replay_after(self, after: int) -> None:
+        """Sends what came after `after` from the store, then `resume.done` (or `resync`).
+
+        Pushes that arrive meanwhile are not sent live but make the replay go on to them, so
+        the client gets every seq once and in order; `replayed_through` grows frame by frame,
+        before each is sent, so a push for a seq already replayed is dropped.
+        """
+        try:
+            plan = await database_sync_to_async(replay_plan)(user_id=self.user.pk, after=after)
+            if plan.resync:
+                self.replayed_through = max(self.replayed_through, plan.last)
+                await self.send_frame({"type": "resync", "last": plan.last})
+                return
+            up_to = plan.last
+            self.replay_wanted = up_to
+            while True:
+                if after >= up_to:
+                    if self.replay_wanted <= up_to:
+                        break
+                    up_to = self.replay_wanted  # pushed while replaying: sent from the store, in order
+                frames = await database_sync_to_async(replay_batch)(
+                    viewer=self.user, after=after, up_to=up_to, limit=REPLAY_PAGE
+                )
+                if not frames:
+                    break
+                for body in frames:
+                    seq = body["seq"]
+                    self.replayed_through = max(self.replayed_through, seq)
+                    if seq in self.pushed_live:
+                        continue
+                    await self.write_buffer.drained(below=REPLAY_BUFFERED_BYTES)
                     await self.send_frame(body)
-            after = frames[-1]["seq"]
-        self.replayed_through = max(self.replayed_through, plan.last)
-        await self.send_frame({"type": "resume.done", "last": plan.last})
+                    if self.not_reading:
+                        return
+                after = frames[-1]["seq"]
+            self.replayed_through = max(self.replayed_through, up_to)
+            self.replay = None  # from here on pushes go out live again (no await since the last check)
+            await self.send_frame({"type": "resume.done", "last": up_to})
+        except ServiceError as error:
+            await self.send_frame(error_frame(error))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("Replay for user %s failed", self.user.pk)
+            await self.send_frame(error_frame(ServiceError("server_error", "The replay failed; resume again.", 500)))
+        finally:
+            self.replay = None
 
     handlers = {
         "ping": handle_ping,
@@ -369,6 +395,9 @@ class TandemConsumer(AsyncWebsocketConsumer):
         seq = message.get("seq")
         if seq is not None:
             if seq <= self.replayed_through:
+                return
+            if self.replay is not None:
+                self.replay_wanted = max(self.replay_wanted, seq)
                 return
             self.pushed_live[seq] = None
             if len(self.pushed_live) > PUSHED_LIVE_KEPT:
@@ -399,8 +428,6 @@ class TandemConsumer(AsyncWebsocketConsumer):
         # Channels' consumer sets this to the layer's receive and awaits it for the socket's
         # lifetime; a Redis error there would otherwise end the consumer with a traceback.
         self._channel_receive = guard_receive(receive, self.close_for_layer)
-
-    closed_for_layer = False
 
     async def close_for_layer(self) -> None:
         self.closed_for_layer = True  # pushes still queued for this socket would hit a closed protocol

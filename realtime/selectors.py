@@ -29,7 +29,7 @@ def replay_plan(*, user_id: int, after: int) -> Replay:
     return Replay(last=current, resync=oldest_kept is None or oldest_kept > after + 1)
 
 
-def replay_batch(*, viewer, after: int, up_to: int) -> list[dict]:
-    """The next frames after `after` (at most REPLAY_BATCH, none past `up_to`), rendered now."""
-    events = list(Event.objects.filter(user_id=viewer.pk, seq__gt=after, seq__lte=up_to).order_by("seq")[:REPLAY_BATCH])
+def replay_batch(*, viewer, after: int, up_to: int, limit: int = REPLAY_BATCH) -> list[dict]:
+    """The next frames after `after` (at most `limit`, none past `up_to`), rendered now."""
+    events = list(Event.objects.filter(user_id=viewer.pk, seq__gt=after, seq__lte=up_to).order_by("seq")[:limit])
     return render(events, viewer)

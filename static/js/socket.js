@@ -69,6 +69,13 @@ export class TandemSocket {
       if (this.early.size > 0 && !this.gapTimer) this.gapTimer = setTimeout(() => this.resume(), GAP_WAIT_MS);
       return;
     }
+    if (frame.type === "error" && frame.code === "rate_limited" && frame.client_id === undefined && this.resuming) {
+      // The resume was refused for now (too many this minute): ask again when the server says.
+      this.resuming = false;
+      clearTimeout(this.gapTimer);
+      this.gapTimer = setTimeout(() => this.resume(), (frame.retry_after || 1) * 1000);
+      return;
+    }
     if (frame.type === "resync") {
       this.lastSeq = frame.last;
       this.onResync();

@@ -6,15 +6,22 @@ and pings are answered; afterwards the slow member reads what was queued, resume
 the last seq it holds in order, and ends with every message exactly once.
 """
 
+import asyncio
+import collections
+import functools
 import socket
+import time
 from urllib.parse import urlparse
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from accounts.services import token_for
-from chat.services import conversation_create
+from chat.models import Message
+from chat.services import OutgoingMessage, conversation_create, direct_conversation_get_or_create, message_send_many
+from realtime.backpressure import WriteBuffer
 
-from .wsclient import SocketClient
+from .wsclient import SocketClient, own_daphne
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -50,12 +57,21 @@ def test_a_member_who_never_reads_catches_up_by_resume(live_daphne, make_user, b
                     type="message.send", conversation=group.pk, body=f"flood {n}.{k}", client_id=f"{n}.{k}"
                 )
         for sender_socket in sockets:
-            assert sum(1 for _ in range(BURST) if sender_socket.expect("message.ack", timeout=20)) == BURST
+            assert (
+                sum(
+                    1
+                    for _ in range(BURST)
+                    if sender_socket.expect("message.ack", timeout=20, skip=["message.new", "presence"])
+                )
+                == BURST
+            )
 
-        read = {on_reader.expect("message.new", timeout=20)["message"]["client_id"] for _ in range(total)}
+        read = {
+            on_reader.expect("message.new", timeout=20, skip=["presence"])["message"]["client_id"] for _ in range(total)
+        }
         assert len(read) == total, "the members who read get every message while one does not"
         on_reader.send(type="ping")
-        assert on_reader.expect("pong")["type"] == "pong"
+        assert on_reader.expect("pong", skip=["presence"])["type"] == "pong"  # and no message twice
 
         seen: list[str] = []
         seqs: set[int] = set()
@@ -78,3 +94,160 @@ def test_a_member_who_never_reads_catches_up_by_resume(live_daphne, make_user, b
         for client in [stalled, on_reader, *sockets]:
             client.close()
     assert sorted(seen) == sorted(f"{n}.{k}" for n in range(SENDERS) for k in range(BURST)), "lost or doubled"
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        kib = next(line for line in status if line.startswith("VmRSS:")).split()[1]
+    return int(kib) / 1024
+
+
+def long_history(sender, reader, count: int, length: int = 3000):
+    """`count` messages from sender to reader (stored in batches, as the socket's writer stores them)."""
+    conversation = direct_conversation_get_or_create(sender, reader)
+    for start in range(0, count, 200):
+        numbers = range(start, min(count, start + 200))
+        body = "x" * length
+        message_send_many(
+            sends=[
+                OutgoingMessage(sender=sender, conversation_id=conversation.pk, body=f"{n} {body}", client_id=f"h{n}")
+                for n in numbers
+            ]
+        )
+    return conversation
+
+
+def test_resumes_from_a_client_that_never_reads_do_not_pile_up_in_the_worker(live_daphne, alice, bob, befriend):
+    """The probe's attack: a user with 1,200 stored events (here ~3 KB each), 300 `resume` frames, nothing read.
+
+    Each replay would be ~4 MB; before, the worker queued every one of them for the client.
+    Now one resume runs per socket and it waits for the client to read, so the worker holds a
+    page at most; when the client does read, it gets the whole replay, in order, once.
+    """
+    befriend(alice, bob)
+    long_history(bob, alice, 1200)
+    pid = live_daphne.process.pid
+    before = rss_mib(pid)
+    stalled = stalled_client(live_daphne.ws_url, alice)
+    try:
+        for _ in range(300):
+            stalled.send(type="resume", after=0)
+        peak = before
+        for _ in range(30):  # 6 s: the old worker grew by tens of MB in that time
+            time.sleep(0.2)
+            peak = max(peak, rss_mib(pid))
+        assert peak - before < 20, f"worker RSS grew from {before:.0f} to {peak:.0f} MiB"
+
+        seqs, codes = [], []
+        while (frame := stalled.recv(timeout=30))["type"] != "resume.done":
+            if frame["type"] == "error":
+                codes.append(frame["code"])
+            else:
+                seqs.append(frame["seq"])
+    finally:
+        stalled.close()
+    assert seqs == list(range(1, frame["last"] + 1)), "the replay lost, doubled or reordered frames"
+    assert set(codes) <= {"resume_in_progress", "rate_limited"} and len(codes) == 299
+
+
+# Sends of ~4 KB, each answered with an ack and a push of as much: ~8 MB in all. The kernel takes up to
+# 4 MB of a socket's unsent data (tcp_wmem), then the worker's own buffer passes this test's 64 KiB cap.
+SENT = 1000
+
+
+def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_without_loss(
+    django_db_setup, alice, bob, befriend
+):
+    conversation = befriend(alice, bob)
+    body = "y" * 3900
+    with own_daphne(CHAT_UNREAD_BYTES=str(128 * 1024), MESSAGES_PER_MINUTE="100000") as server:
+        stalled = stalled_client(server.ws_url, alice)
+        try:
+            for n in range(SENT):  # sends and sends, and reads nothing
+                stalled.send(type="message.send", conversation=conversation.pk, body=f"{n} {body}", client_id=str(n))
+            received = []
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:  # what was buffered before the close, then the close frame
+                    received.append(stalled.recv(timeout=10))
+        finally:
+            stalled.close()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+        pushed = [frame for frame in received if frame["type"] == "message.new"]
+        seqs = [frame["seq"] for frame in pushed]
+        assert 0 < len(seqs) < SENT, "the worker was expected to stop writing before the end"
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+        stored = Message.objects.filter(conversation=conversation)
+        settled = -1
+        while (count := stored.count()) != settled:  # the sends the worker had read are all stored
+            settled = count
+            time.sleep(0.5)
+        again = SocketClient(server.ws_url, token_for(user=alice).key)
+        try:
+            again.send(type="resume", after=seqs[-1])
+            replayed, _ = again.frames_until("resume.done", timeout=30)
+        finally:
+            again.close()
+    by_seq: dict[int, str] = {}
+    for frame in pushed + replayed:
+        if frame["type"] == "message.new":
+            assert frame["seq"] not in by_seq, "a message came twice"
+            by_seq[frame["seq"]] = frame["message"]["body"]
+    bodies = [by_seq[seq] for seq in sorted(by_seq)]
+    assert bodies == list(stored.order_by("id").values_list("body", flat=True)), "lost or reordered across the close"
+    assert len(bodies) > len(seqs)
+
+
+# How the consumer reads daphne's write buffer, on stand-ins for Twisted's transport and autobahn's protocol.
+
+
+class StandInTransport:
+    def __init__(self):
+        self.dataBuffer, self.offset, self._tempDataLen = b"x" * 10, 4, 5
+
+
+class StandInProtocol:
+    def __init__(self):
+        self.transport = StandInTransport()
+        self.send_queue = collections.deque([(b"abc", False)])
+        self.closeHandshakeTimeout = 1
+
+
+class SessionWrapper:
+    """As Channels' session middleware wraps daphne's send."""
+
+    def __init__(self, real_send):
+        self.real_send = real_send
+
+    async def send(self, message):
+        await self.real_send(message)
+
+
+async def handle_reply(protocol, message):
+    pass
+
+
+def test_the_write_buffer_is_found_through_the_middleware_and_counted_whole():
+    protocol = StandInProtocol()
+    buffer = WriteBuffer(SessionWrapper(functools.partial(handle_reply, protocol)).send)
+    assert buffer.protocol is protocol
+    assert buffer.pending() == (10 - 4) + 5 + 3
+    buffer.close_within(7)
+    assert protocol.closeHandshakeTimeout == 7
+    assert WriteBuffer(SessionWrapper(handle_reply).send).pending() == 0  # no daphne behind it: nothing held
+
+
+def test_drained_waits_until_the_client_has_read():
+    protocol = StandInProtocol()
+    buffer = WriteBuffer(functools.partial(handle_reply, protocol))
+
+    async def scenario():
+        waiting = asyncio.create_task(buffer.drained(below=8))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        protocol.send_queue.clear()
+        protocol.transport._tempDataLen = 0  # 6 left: below 8
+        await asyncio.wait_for(waiting, 1)
+        await asyncio.wait_for(buffer.drained(below=6), 0.01)  # at the mark: no wait
+
+    asyncio.run(scenario())

@@ -5,6 +5,8 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from hypothesis import HealthCheck, given
@@ -148,7 +150,7 @@ def test_sockets_closing_slowly_do_not_hold_up_anyone_s_messages(alice, bob, bef
     import asyncio
     import threading
 
-    from chat import presence
+    from realtime import presence
 
     conversation = befriend(alice, bob)
     release = threading.Event()
@@ -184,3 +186,139 @@ def test_sockets_closing_slowly_do_not_hold_up_anyone_s_messages(alice, bob, bef
     ack = async_to_sync(scenario)()
     assert ack["message"]["body"] == "still here"
     assert Message.objects.filter(conversation=conversation, body="still here").count() == 1
+
+
+async def until_quiet(communicator) -> list[dict]:
+    """Every frame up to the pong of a ping sent now: all that was on its way has arrived."""
+    await communicator.send_to(text_data=json.dumps({"type": "ping"}))
+    return (await frames_until(communicator, "pong"))[:-1]
+
+
+def test_a_push_held_until_the_replay_covering_it_was_sent_arrives_once(alice, bob, befriend, monkeypatch):
+    """The race of the contract's "pushes already sent by a replay are not sent again".
+
+    The push of bob's message is held back while he resumes; the replay sends the message;
+    only then does the push reach the socket, which must drop it.
+    """
+    from realtime import services as realtime_services
+
+    conversation = befriend(alice, bob)
+    held: list[list[tuple[int, dict]]] = []
+    monkeypatch.setattr(realtime_services, "_send_or_report", held.append)
+    message, _ = services.message_send(sender=alice, conversation=conversation, body="once")
+    monkeypatch.undo()
+    [bob_push] = [push for push in held[0] if push[0] == bob.pk]
+    bob_key = token_for(user=bob).key
+
+    async def scenario():
+        socket = communicator_for(bob_key)
+        assert (await socket.connect())[0]
+        await socket.send_to(text_data=json.dumps({"type": "resume", "after": 0}))
+        replayed = await frames_until(socket, "resume.done")
+        await realtime_services._group_send_all([bob_push])  # the held push, released
+        after = await until_quiet(socket)
+        await socket.disconnect()
+        return replayed, after
+
+    replayed, after = async_to_sync(scenario)()
+    seq = bob_push[1]["seq"]
+    assert [f["seq"] for f in replayed if f.get("message", {}).get("id") == message.pk] == [seq]
+    assert [f for f in after if f.get("seq") == seq] == [], "a push already sent by the replay came again"
+
+
+def test_pushes_during_a_replay_come_once_and_in_order(alice, bob, befriend, monkeypatch):
+    """A replay held up by a slow client (its second frame waits for the socket to drain): a push for
+    a seq it already sent is dropped, and a push for a new event waits for the replay to send it."""
+    import asyncio
+
+    from realtime.backpressure import WriteBuffer
+    from realtime.groups import user_group
+
+    conversation = befriend(alice, bob)
+    for n in range(3):
+        services.message_send(sender=alice, conversation=conversation, body=f"before {n}")
+    bob_key = token_for(user=bob).key
+    state = {"waits": 0}
+
+    async def scenario():
+        reached, gate = asyncio.Event(), asyncio.Event()
+
+        async def slow_client(self, below):
+            state["waits"] += 1
+            if state["waits"] == 2:
+                reached.set()
+                await gate.wait()
+
+        monkeypatch.setattr(WriteBuffer, "drained", slow_client)
+        socket = communicator_for(bob_key)
+        assert (await socket.connect())[0]
+        await socket.send_to(text_data=json.dumps({"type": "resume", "after": 0}))
+        first = json.loads(await socket.receive_from(timeout=10))
+        await asyncio.wait_for(reached.wait(), 10)  # the replay waits before its second frame
+        layer = get_channel_layer()
+        await layer.group_send(
+            user_group(bob.pk), {"type": "event.push", "text": json.dumps(first), "seq": first["seq"]}
+        )
+        await database_sync_to_async(services.message_send)(sender=alice, conversation=conversation, body="during")
+        assert await socket.receive_nothing(timeout=0.3), "a push went out in the middle of the replay"
+        gate.set()
+        replayed = await frames_until(socket, "resume.done")
+        after = await until_quiet(socket)
+        await socket.disconnect()
+        return [first, *replayed], after
+
+    frames, after = async_to_sync(scenario)()
+    done = frames.pop()
+    seqs = [f["seq"] for f in frames + after if "seq" in f]
+    assert seqs == list(range(1, done["last"] + 1)), "each seq once and in order"
+    assert frames[-1]["message"]["body"] == "during"
+
+
+def test_every_refusal_is_one_error_frame_and_rate_limits_say_when_to_retry(alice, settings):
+    settings.CHAT_RESUMES_PER_MINUTE = 1
+    alice_key = token_for(user=alice).key
+
+    async def scenario():
+        socket = communicator_for(alice_key)
+        assert (await socket.connect())[0]
+        answers = []
+        for text in [
+            "{",
+            json.dumps({"type": "message.send", "conversation": 10**9, "body": "x", "client_id": "c1"}),
+            json.dumps({"type": "resume", "after": 0}),
+            json.dumps({"type": "resume", "after": 0}),
+        ]:
+            await socket.send_to(text_data=text)
+            answers.append(json.loads(await socket.receive_from(timeout=10)))  # alice has no events to replay
+        await socket.disconnect()
+        return answers
+
+    bad_json, missing, resumed, limited = async_to_sync(scenario)()
+    assert bad_json == {"type": "error", "code": "bad_json", "detail": "Frames must be valid JSON."}
+    assert missing == {"type": "error", "code": "not_found", "detail": "Not found.", "client_id": "c1"}
+    assert resumed["type"] == "resume.done"
+    assert limited["code"] == "rate_limited" and 1 <= limited["retry_after"] <= 60
+    assert set(limited) == {"type", "code", "detail", "retry_after"}
+
+
+def test_a_socket_past_its_unread_cap_is_closed_with_4008_and_written_to_no_more(alice, monkeypatch):
+    from realtime.backpressure import WriteBuffer
+
+    alice_key = token_for(user=alice).key
+
+    async def scenario():
+        socket = communicator_for(alice_key)
+        assert (await socket.connect())[0]
+        await socket.send_to(text_data=json.dumps({"type": "ping"}))
+        assert json.loads(await socket.receive_from(timeout=10)) == {"type": "pong"}
+        monkeypatch.setattr(WriteBuffer, "pending", lambda self: settings.CHAT_UNREAD_BYTES - 10)
+        await socket.send_to(text_data=json.dumps({"type": "ping"}))  # 15 more bytes: past the cap
+        closed = await socket.receive_output(timeout=10)
+        await socket.send_to(text_data=json.dumps({"type": "ping"}))
+        quiet = await socket.receive_nothing(timeout=0.3)
+        await socket.disconnect()
+        return closed, quiet
+
+    closed, quiet = async_to_sync(scenario)()
+    assert closed == {"type": "websocket.close", "code": 4008}
+    assert quiet, "a socket closed for not reading was written to again"

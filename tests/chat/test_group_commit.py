@@ -48,7 +48,7 @@ def test_a_retried_batch_creates_nothing_new(alice, bob, befriend):
 def test_one_send_that_breaks_its_batch_does_not_take_the_others_down(alice, bob, befriend, monkeypatch, caplog):
     import asyncio
 
-    from chat import consumers, services
+    from chat import services, writer
 
     conversation = befriend(alice, bob)
     real = services.message_send_many
@@ -61,15 +61,15 @@ def test_one_send_that_breaks_its_batch_does_not_take_the_others_down(alice, bob
     monkeypatch.setattr(services, "message_send_many", breaks_on_boom)
 
     async def send_three():
-        writer = consumers.MessageWriter()
+        batcher = writer.MessageWriter()
         bodies = ["before", "boom", "after"]
         # Submitted before the writer runs, so the three go in one batch.
         futures = [
-            writer.submit(OutgoingMessage(sender=alice, conversation_id=conversation.pk, body=body, client_id=body))
+            batcher.submit(OutgoingMessage(sender=alice, conversation_id=conversation.pk, body=body, client_id=body))
             for body in bodies
         ]
         results = await asyncio.gather(*futures)
-        writer.task.cancel()
+        batcher.task.cancel()
         return results
 
     results = asyncio.run(send_three())

@@ -7,8 +7,11 @@ import time
 import urllib.request
 
 import pytest
+from django.core.cache import cache
 
 from accounts.services import token_for
+from realtime import presence
+from realtime.presence import socket_count_key
 from tests.conftest import LiveDaphne, skip_or_fail
 
 from .wsclient import SocketClient
@@ -94,3 +97,100 @@ def test_a_killed_workers_sockets_stop_counting_within_the_ttl(daphne_server, al
         bob_socket.close()
     finally:
         worker.stop()
+
+
+# The bookkeeping itself, in this process (its cache and layer), without a server.
+
+
+@pytest.fixture
+def told(monkeypatch) -> list[tuple[set[int], dict]]:
+    """What presence announces, and to whom."""
+    frames = []
+    monkeypatch.setattr(presence, "ephemeral_send", lambda *, user_ids, frame: frames.append((set(user_ids), frame)))
+    return frames
+
+
+def test_the_count_caps_a_users_sockets_and_only_the_first_and_last_are_announced(alice, bob, befriend, told):
+    befriend(alice, bob)
+    assert [presence.socket_opened(bob, most=2) for _ in range(3)] == [True, True, False]
+    assert cache.get(socket_count_key(bob.pk)) == 2 and presence._local_sockets[bob.pk] == 2
+    assert told == [({alice.pk}, {"type": "presence", "user": "bob", "online": True})]
+    assert presence.online_among([alice.pk, bob.pk]) == {bob.pk}
+
+    presence.socket_closed(bob)
+    assert len(told) == 1 and presence.presence_of([bob.pk])[bob.pk]["online"] is True
+    presence.socket_closed(bob)
+    assert told[-1] == ({alice.pk}, {"type": "presence", "user": "bob", "online": False})
+    state = presence.presence_of([bob.pk])[bob.pk]
+    assert state["online"] is False and state["last_seen"]
+    assert cache.get(socket_count_key(bob.pk)) is None and bob.pk not in presence._local_sockets
+    assert presence.online_among([bob.pk]) == set()
+    assert all(presence.socket_opened(bob) for _ in range(5))  # no cap given, none applied
+    for _ in range(5):
+        presence.socket_closed(bob)
+
+
+def test_presence_is_not_announced_across_a_block(alice, bob, make_user, befriend, told):
+    carol = make_user(username="carol")
+    befriend(alice, bob)
+    befriend(carol, bob)
+    from chat.services import block_create
+
+    block_create(user=bob, username="carol")
+    presence.socket_opened(bob)
+    presence.socket_closed(bob)
+    assert [audience for audience, _ in told] == [{alice.pk}, {alice.pk}]
+
+
+def test_online_among_reads_in_chunks(make_user, monkeypatch):
+    people = [make_user() for _ in range(5)]
+    for person in people[1:4]:
+        cache.set(socket_count_key(person.pk), 1)
+    cache.set(socket_count_key(people[4].pk), 0)
+    monkeypatch.setattr(presence, "LOOKUP_CHUNK", 2)
+    reads = []
+    real_get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(len(keys)) or real_get_many(keys))
+    assert presence.online_among(p.pk for p in people) == {p.pk for p in people[1:4]}
+    assert reads == [2, 2, 1]
+
+
+def test_the_heartbeat_brings_back_a_count_that_expired(alice, told):
+    presence.socket_opened(alice)
+    presence.socket_opened(alice)
+    cache.delete(socket_count_key(alice.pk))  # expired (or Redis restarted) while the sockets stay open
+    presence.counts_refresh()
+    assert cache.get(socket_count_key(alice.pk)) == 2
+    cache.set(socket_count_key(alice.pk), 5)  # another worker's sockets count too: kept, not overwritten
+    presence.counts_refresh()
+    assert cache.get(socket_count_key(alice.pk)) == 5
+    presence._local_sockets.pop(alice.pk)
+
+
+def test_the_heartbeat_keeps_a_count_alive_for_a_ttl_and_no_longer(alice, told, settings):
+    settings.PRESENCE_TTL = 1
+    presence.socket_opened(alice)
+    presence.counts_refresh()  # pushed back: alive for another TTL from now
+    time.sleep(0.6)
+    presence.counts_refresh()
+    time.sleep(0.6)
+    assert cache.get(socket_count_key(alice.pk)) == 1, "the refresh did not push the expiry back"
+    time.sleep(0.6)  # no refresh for a TTL (a worker that died): the count is gone
+    assert cache.get(socket_count_key(alice.pk)) is None, "a refreshed count must still expire"
+    presence.counts_refresh()  # brought back, with the same TTL
+    assert cache.get(socket_count_key(alice.pk)) == 1
+    time.sleep(1.1)
+    assert cache.get(socket_count_key(alice.pk)) is None, "a count brought back must expire like any other"
+    presence._local_sockets.pop(alice.pk)
+
+
+def test_an_unreachable_cache_lets_the_socket_open_uncounted(alice, told, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise ConnectionRefusedError("redis is down")
+
+    monkeypatch.setattr(cache, "incr", unreachable)
+    assert presence.socket_opened(alice, most=1) is True
+    assert presence._local_sockets[alice.pk] == 1  # the heartbeat counts it once the cache is back
+    monkeypatch.setattr(cache, "decr", unreachable)
+    presence.socket_closed(alice)
+    assert alice.pk not in presence._local_sockets and told == []
