@@ -2,7 +2,7 @@
 
 from .models import User
 
-DEMO_PASSWORD = "tandem-demo-2026"
+DEMO_PASSWORD = "tandem-demo-2026"  # noqa: S105 (published on purpose: demo accounts)
 DEMO_PEOPLE = [
     ("alice", "Alice Liu", "Coffee, climbing and Django."),
     ("bob", "Bob Martin", "Photographer. Always on the move."),

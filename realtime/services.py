@@ -52,7 +52,8 @@ def _reserve_seqs(counts: dict[int, int]) -> dict[int, int]:
     params = [value for uid in user_ids for value in (uid, counts[uid])] + user_ids
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + (CASE user_id {cases} END) "
+            # The table name is the model's; every value goes through placeholders.
+            f"UPDATE {table} SET last_seq = last_seq + (CASE user_id {cases} END) "  # noqa: S608
             f"WHERE user_id IN ({placeholders}) RETURNING user_id, last_seq",
             params,
         )

@@ -90,7 +90,8 @@ def render(
         TANDEM_MAX_BODY_SIZE=str(max_body_size),
         TANDEM_SECURITY_HEADERS=headers,
     )
-    assert "${TANDEM_" not in text, "a placeholder the template names is not filled"
+    if "${TANDEM_" in text:  # not an assert: `python -O` would skip it
+        raise ValueError("a placeholder the template names is not filled")
     return text
 
 
