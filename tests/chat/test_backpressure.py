@@ -155,6 +155,18 @@ def test_resumes_from_a_client_that_never_reads_do_not_pile_up_in_the_worker(liv
 SENT = 1000
 
 
+def wait_until_stored_count_settles(conversation, *, quiet: float = 1.0, limit: float = 60) -> int:
+    """The number of the conversation's messages once it has not changed for `quiet` seconds."""
+    stored = Message.objects.filter(conversation=conversation)
+    deadline = time.monotonic() + limit
+    settled, count = -1, stored.count()
+    while count != settled and time.monotonic() < deadline:
+        settled = count
+        time.sleep(quiet)
+        count = stored.count()
+    return count
+
+
 def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_without_loss(
     django_db_setup, alice, bob, befriend
 ):
@@ -165,6 +177,10 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
         try:
             for n in range(SENT):  # sends and sends, and reads nothing
                 stalled.send(type="message.send", conversation=conversation.pk, body=f"{n} {body}", client_id=str(n))
+            # Still reading nothing until the worker has stored (and answered) all it will: on a slow
+            # machine the sends are stored long after they are sent, and reading earlier would drain
+            # the worker before its unread frames ever reach the cap.
+            wait_until_stored_count_settles(conversation)
             received = []
             with pytest.raises(ConnectionClosed) as closed:  # noqa: PT012 (reads until the close ends the loop)
                 while True:  # what was buffered before the close, then the close frame
@@ -177,11 +193,7 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
         assert 0 < len(seqs) < SENT, "the worker was expected to stop writing before the end"
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
-        stored = Message.objects.filter(conversation=conversation)
-        settled = -1
-        while (count := stored.count()) != settled:  # the sends the worker had read are all stored
-            settled = count
-            time.sleep(0.5)
+        wait_until_stored_count_settles(conversation)  # the sends the worker had read are all stored
         again = SocketClient(server.ws_url, token_for(user=alice).key)
         try:
             again.send(type="resume", after=seqs[-1])
@@ -194,7 +206,8 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
             assert frame["seq"] not in by_seq, "a message came twice"
             by_seq[frame["seq"]] = frame["message"]["body"]
     bodies = [by_seq[seq] for seq in sorted(by_seq)]
-    assert bodies == list(stored.order_by("id").values_list("body", flat=True)), "lost or reordered across the close"
+    stored = Message.objects.filter(conversation=conversation).order_by("id").values_list("body", flat=True)
+    assert bodies == list(stored), "lost or reordered across the close"
     assert len(bodies) > len(seqs)
 
 
