@@ -382,4 +382,7 @@ def log_in(where, user, password: str = PASSWORD):
     where.get_by_label("Password").fill(password)
     where.get_by_role("button", name="Log in").click()
     where.get_by_role("navigation", name="Main").get_by_role("link", name=f"@{user.username}", exact=True).wait_for()
+    # The page's stylesheets and scripts too: before them, what CSS hides (the feed's "new posts"
+    # button) still counts as visible.
+    where.wait_for_load_state("load")
     return where
