@@ -12,3 +12,9 @@ class ChatConfig(AppConfig):
         )
 
         renderers.register()
+
+        from media import access
+
+        from .visibility import media_audience
+
+        access.register("message", media_audience)

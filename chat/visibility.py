@@ -18,6 +18,7 @@ from django.db.models import F, Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import people_hidden_from
+from media import access
 
 from .models import Conversation, Membership, Message
 
@@ -62,3 +63,14 @@ def replies_seen(user: User, messages) -> set[int]:
     if not targets:
         return set()
     return set(messages_seen_by(user).filter(pk__in=targets).values_list("pk", flat=True))
+
+
+def _messages_visible(viewer, ids: list[int]) -> set[int]:
+    if viewer is None:
+        return set()
+    seen = messages_seen_by(viewer).filter(pk__in=ids, recalled_at__isnull=True)
+    return set(seen.values_list("pk", flat=True))
+
+
+# A message's photos: the members who see the message (messages_seen_by), never once recalled; never public.
+media_audience = access.Audience(visible=_messages_visible, public=lambda ids: set())

@@ -69,6 +69,7 @@ urlpatterns = [
     path("", include("microblog.urls")),
     path("", include("accounts.urls")),
     path("", include("chat.urls")),
+    path("", include("media.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("accounts.api_urls")),
     path("api/", include("microblog.api_urls")),

@@ -13,3 +13,9 @@ class MicroblogConfig(AppConfig):
         from .services import NOTIFICATION_EVENT
 
         register(NOTIFICATION_EVENT, render_notification_events)
+
+        from media import access
+
+        from .selectors import media_audience
+
+        access.register("post", media_audience)

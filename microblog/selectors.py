@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, Q, QuerySet, Value
 
 from accounts.models import Contact, User
 from accounts.selectors import are_contacts, is_blocked_between, people_hidden_from
+from media import access
 
 from .models import (
     Follow,
@@ -347,3 +348,15 @@ def visible_reply_counts(viewers: list[User], post_ids) -> dict[tuple[int, int],
         ]
         counts.update({(pk, viewer_id): seen for pk, viewer_id, seen in queries[0].union(*queries[1:], all=True)})
     return counts
+
+
+def _posts_visible(viewer, ids: list[int]) -> set[int]:
+    return set(Post.objects.visible_to(viewer).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _posts_public(ids: list[int]) -> set[int]:
+    return set(Post.objects.alive().public().filter(pk__in=ids).values_list("pk", flat=True))
+
+
+# A post's photos: whoever may see the post (visible_to); publicly cacheable when it is fully public.
+media_audience = access.Audience(visible=_posts_visible, public=_posts_public)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "realtime",
+    "media",
     "microblog",
     "chat",
 ]
@@ -209,6 +210,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Lets daphne serve static files in development without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
+    # Media (media/): see MEDIA_* at the end; media.storage swaps in S3 when MEDIA_S3_BUCKET is set.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
@@ -318,3 +320,33 @@ FEED_WEIGHTS: dict[str, float] = {}
 # who do not follow them (accounts/limits.py; past it the mention stays a link).
 MENTIONS_NOTIFIED_PER_POST = int(os.environ.get("MENTIONS_NOTIFIED_PER_POST", 20))
 MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR = int(os.environ.get("MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR", 50))
+
+# Media (media/): photos now, voice and video later. Files go to STORAGES["default"]: MEDIA_ROOT on
+# disk by default, S3-compatible storage when MEDIA_S3_BUCKET is set (media.storage).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media-files"))
+# Past this many bytes an upload gets 413; the upload path's body limit (config.middleware) is this
+# plus room for the multipart envelope, and nginx's client_max_body_size matches it.
+MEDIA_IMAGE_MAX_BYTES = int(os.environ.get("MEDIA_IMAGE_MAX_BYTES", 20 * 1024 * 1024))
+# Past this many pixels (width x height, per frame) an image is refused before it is decoded.
+MEDIA_IMAGE_MAX_PIXELS = int(os.environ.get("MEDIA_IMAGE_MAX_PIXELS", 50_000_000))
+# Frames of an animated GIF or WebP kept; past it the upload is refused.
+MEDIA_IMAGE_MAX_FRAMES = int(os.environ.get("MEDIA_IMAGE_MAX_FRAMES", 300))
+MEDIA_ALT_MAX_LENGTH = 1500
+# Photos on one post or message.
+MEDIA_PER_ITEM = 9
+# The display image fits this many pixels on its long side; the thumbnail is a square this wide.
+MEDIA_DISPLAY_SIDE = 2048
+MEDIA_THUMBNAIL_SIDE = 400
+# An upload nobody attached is deleted after this; a deleted post's or recalled message's files
+# (already served to nobody) are removed this long after (manage.py prune_media).
+MEDIA_UNATTACHED_TTL = timedelta(hours=int(os.environ.get("MEDIA_UNATTACHED_TTL_HOURS", 24)))
+MEDIA_RETENTION = timedelta(hours=int(os.environ.get("MEDIA_RETENTION_HOURS", 24)))
+# Where processing runs: "thread" (a pool in this process, the embedded default), "celery" (background
+# workers on Redis; the default when REDIS_URL is set), or "inline" (in the request: tests and tools).
+MEDIA_PROCESSING = os.environ.get("MEDIA_PROCESSING", "celery" if REDIS_URL else "thread")
+# How an authorized fetch gets its bytes: "direct" (the worker streams them), "accel" (X-Accel-Redirect
+# to nginx's internal location MEDIA_ACCEL_PREFIX), "redirect" (a presigned S3 URL, S3 only).
+MEDIA_SERVE = os.environ.get("MEDIA_SERVE", "direct")
+MEDIA_ACCEL_PREFIX = "/_protected-media/"
+MEDIA_PRESIGNED_SECONDS = 60
+ACTION_LIMITS["media-upload"] = (int(os.environ.get("MEDIA_UPLOADS_PER_HOUR", 300)), timedelta(hours=1))
