@@ -46,9 +46,6 @@ PRIVATE_VARY = ("Cookie", "Authorization")
 # token on each render, unread counts) would differ from one request to the next.
 NOT_FOUND_BODY = b"Not found.\n"
 
-# Under ASGI a file is read a block at a time in a worker thread (see _FileStream).
-BLOCK_SIZE = 256 * 1024
-
 
 def viewer_of(request):
     """The user asking: the token's when an `Authorization: Token` header is sent, else the session's.
@@ -96,8 +93,6 @@ def _serve(request, key: str, variant: str) -> HttpResponse:
         raise Http404
 
     name, content_type = getattr(media, name_field), getattr(media, type_field) or "application/octet-stream"
-    public = access.is_public(media)
-    etag = f'"{media.key}.{variant}"'
     mode = settings.MEDIA_SERVE
     if mode == "redirect":
         # The presigned URL expires; the redirect is asked for again each time, and so is the check.
@@ -106,6 +101,8 @@ def _serve(request, key: str, variant: str) -> HttpResponse:
         patch_vary_headers(response, PRIVATE_VARY)
         return response
 
+    public = access.is_public(media)
+    etag = f'"{media.key}.{variant}"'
     known = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
     if etag in known or "*" in known:
         response = HttpResponse(status=304)
@@ -114,8 +111,11 @@ def _serve(request, key: str, variant: str) -> HttpResponse:
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_PREFIX + quote(name)
     else:
-        response = _FileStream(default_storage.open(name, "rb"), content_type=content_type)
-        response.block_size = BLOCK_SIZE
+        try:
+            file = default_storage.open(name, "rb")
+        except FileNotFoundError:  # the row outlived its file: as missing as a key that never was
+            raise Http404 from None
+        response = _FileStream(file, content_type=content_type)
     if response.status_code == 200:
         inline = content_type.startswith(INLINE_PREFIXES) and content_type not in NOT_INLINE
         response["Content-Disposition"] = "inline" if inline else "attachment"
@@ -129,9 +129,10 @@ def _serve(request, key: str, variant: str) -> HttpResponse:
 class _FileStream(FileResponse):
     """A FileResponse that an ASGI server (daphne) reads a block at a time in a thread.
 
-    Django would read a synchronous FileResponse whole into memory, with a warning, before
-    sending a byte under ASGI; this sends each block as it is read and never blocks the event
-    loop. A synchronous client (tests, WSGI) iterates it as usual.
+    Django reads a synchronous FileResponse whole into memory (`sync_to_async(list)`, with a
+    warning) before sending a byte under ASGI; this sends each block (ASGIHandler.chunk_size,
+    64 KiB) as it is read, never reading on the event loop. A synchronous client (tests, WSGI)
+    iterates it as usual.
     """
 
     async def __aiter__(self):

@@ -10,6 +10,7 @@ import urllib.request
 from unittest import mock
 
 import pytest
+from django.core.files.storage import default_storage
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -176,6 +177,13 @@ def test_an_unattached_upload_is_for_its_uploader_alone(make_user, as_, befriend
 def test_an_upload_not_ready_is_not_there_even_for_its_uploader(make_user, as_, status):
     uploader = make_user()
     photo = stored_photo(uploader, status=status)
+    assert_refused(as_(uploader), url(photo))
+
+
+def test_a_row_whose_file_is_gone_is_the_missing_file(make_user, as_):
+    uploader = make_user()
+    photo = stored_photo(uploader)
+    default_storage.delete(photo.display_name)
     assert_refused(as_(uploader), url(photo))
 
 
