@@ -59,9 +59,12 @@ run-cluster: $(VENV)/.runtime
 # and cutting off slow clients (deploy/nginx/). Its conf, pid, logs and temporary files live in a
 # fresh /tmp directory, removed on exit; nothing under /etc is read or touched. More than one
 # worker needs DATABASE_URL and REDIS_URL: the in-memory channel layer does not cross processes.
+# Uploaded files: the workers check who asks and nginx sends the bytes from MEDIA_ROOT
+# (MEDIA_SERVE=accel); the workers trust the one X-Forwarded-For address nginx appends.
 NGINX ?= /usr/sbin/nginx
 NGINX_PORT ?= 8080
 WORKERS ?= 1
+MEDIA_ROOT ?= $(CURDIR)/media-files
 .PHONY: run-nginx
 run-nginx: $(VENV)/.runtime
 	@test -x $(NGINX) || { echo "$(NGINX) is missing (apt-get install nginx)"; exit 2; }
@@ -70,12 +73,15 @@ run-nginx: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	mkdir -p $(MEDIA_ROOT)
 	@prefix=$$(mktemp -d /tmp/tandem-nginx.XXXXXX); \
 	ports=$$(seq $(PORT) $$(($(PORT) + $(WORKERS) - 1))); \
-	$(BIN)/python deploy/nginx/render.py --prefix $$prefix --listen $(HOST):$(NGINX_PORT) \
+	$(BIN)/python deploy/nginx/render.py --prefix $$prefix --listen $(HOST):$(NGINX_PORT) --media-root $(MEDIA_ROOT) \
 		$$(for port in $$ports; do printf -- '--upstream $(HOST):%s ' $$port; done) >/dev/null || exit 1; \
 	trap 'kill $$(jobs -p) 2>/dev/null; wait; rm -rf $$prefix' INT TERM EXIT; \
-	for port in $$ports; do TRUSTED_PROXY_COUNT=1 $(DAPHNE) -b $(HOST) -p $$port config.asgi:application & done; \
+	for port in $$ports; do \
+		MEDIA_ROOT=$(MEDIA_ROOT) MEDIA_SERVE=accel TRUSTED_PROXY_COUNT=1 $(DAPHNE) -b $(HOST) -p $$port config.asgi:application & \
+	done; \
 	$(NGINX) -p $$prefix -c $$prefix/nginx.conf -e $$prefix/error.log -g 'daemon off;' & \
 	echo "Tandem is at http://$(HOST):$(NGINX_PORT)/ through nginx, $(WORKERS) worker(s) from port $(PORT) (logs: $$prefix)"; \
 	wait

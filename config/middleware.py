@@ -53,8 +53,24 @@ class NoStoreMiddleware:
         return "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
+# The multipart envelope around an uploaded image (boundaries, part headers, the alt text) fits in this.
+UPLOAD_ENVELOPE_BYTES = 64 * 1024
+UPLOAD_PATHS = frozenset({"/api/media/"})
+
+
+def body_size_limit(request) -> int:
+    """The most bytes a request body may carry: an image's worth on the upload path, a few KB elsewhere."""
+    if request.method == "POST" and request.path_info in UPLOAD_PATHS:
+        return settings.MEDIA_IMAGE_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 class BodySizeLimitMiddleware:
-    """Answers 413 to a body whose Content-Length is past DATA_UPLOAD_MAX_MEMORY_SIZE, before any view reads it."""
+    """Answers 413 to a body whose Content-Length is past its path's limit (`body_size_limit`), before a view reads it.
+
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE bounds the other fields of a multipart body, never its
+    files; the upload path's limit is here, and the image's own (MEDIA_IMAGE_MAX_BYTES) in media.services.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -64,8 +80,9 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            detail = f"Request bodies are limited to {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        limit = body_size_limit(request)
+        if length > limit:
+            detail = f"Request bodies are limited to {limit} bytes."
             return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

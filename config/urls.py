@@ -74,6 +74,7 @@ urlpatterns = [
     path("api/", include("accounts.api_urls")),
     path("api/", include("microblog.api_urls")),
     path("api/", include("chat.api_urls")),
+    path("api/", include("media.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script as a file, so the CSP needs no inline scripts.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -1,7 +1,141 @@
-"""Serving an upload's files after the check of what it is attached to (media.access)."""
+"""Serving an upload's files after the check of what it is attached to (media.access).
 
-from django.http import Http404
+`/media/<key>/<variant>` answers the file to whoever `media.access.may_see` lets through, and
+to everyone else exactly what a key that does not exist gets: the same status, headers and
+body, whatever the reason (not allowed, a bad token, still processing, failed, detached, an
+unknown variant). Nobody learns from a refusal that a file is there.
+
+The caller is the session's user or, with `Authorization: Token <key>`, the token's (a bad token
+is nobody, as if no credentials were sent). The bytes go out as settings.MEDIA_SERVE says:
+"direct" (this worker sends them), "accel" (an empty answer whose X-Accel-Redirect tells nginx
+to send the file from its internal location MEDIA_ACCEL_PREFIX: deploy/nginx), or "redirect"
+(a short-lived presigned S3 URL). The check runs first in every mode.
+
+Files never change under a key, so the ETag is the key and variant. A file anyone may see
+(an avatar, a public post's photo) may be cached by anyone for a year; any other is revalidated
+on every use (`private, no-cache`), so a recall, a removal or a block answers 404 at once.
+"""
+
+from urllib.parse import quote
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotFound, HttpResponseRedirect
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
+from django.views.decorators.http import require_safe
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from . import access
+from .models import Media
+
+# variant -> (the Media field with the file's storage name, the one with its content type)
+VARIANTS = {"display": ("display_name", "display_type"), "thumbnail": ("thumbnail_name", "thumbnail_type")}
+# Shown in the page rather than downloaded. Not SVG: an image that can carry script.
+INLINE_PREFIXES = ("image/", "audio/", "video/")
+NOT_INLINE = frozenset({"image/svg+xml"})
+
+PUBLIC_CACHING = "public, max-age=31536000, immutable"
+PRIVATE_CACHING = "private, no-cache"
+# Whether a file is answered depends on who asks: a cache must key a private answer on both.
+PRIVATE_VARY = ("Cookie", "Authorization")
+
+# One refusal for everything: not the site's 404 page, whose signed-in header (a fresh CSRF
+# token on each render, unread counts) would differ from one request to the next.
+NOT_FOUND_BODY = b"Not found.\n"
 
 
-def serve(request, key: str, variant: str):
-    raise Http404
+def viewer_of(request):
+    """The user asking: the token's when an `Authorization: Token` header is sent, else the session's.
+
+    A token that is unknown or belongs to a deactivated account is nobody: the caller then gets
+    what anyone signed out gets, never a 401 that a missing file would not get.
+    """
+    if "HTTP_AUTHORIZATION" in request.META:
+        try:
+            found = TokenAuthentication().authenticate(request)
+        except AuthenticationFailed:
+            return None
+        if found is not None:
+            return found[0]
+    user = request.user
+    return user if user.is_authenticated else None
+
+
+def _not_found() -> HttpResponse:
+    response = HttpResponseNotFound(NOT_FOUND_BODY, content_type="text/plain; charset=utf-8")
+    # Not kept by any cache: the same key may be served to this caller later (an upload attached
+    # to a post), and a shared cache must not hand one caller's 404 to another.
+    response["Cache-Control"] = "private, no-store"
+    patch_vary_headers(response, PRIVATE_VARY)
+    return response
+
+
+@require_safe
+def serve(request, key: str, variant: str) -> HttpResponse:
+    """The file `variant` ("display" or "thumbnail") of the upload `key`, or the one 404."""
+    try:
+        return _serve(request, key, variant)
+    except Http404:
+        return _not_found()
+
+
+def _serve(request, key: str, variant: str) -> HttpResponse:
+    if variant not in VARIANTS:
+        raise Http404
+    name_field, type_field = VARIANTS[variant]
+    media = Media.objects.filter(key=key, status=Media.Status.READY, detached_at__isnull=True).first()
+    if media is None or not getattr(media, name_field):
+        raise Http404
+    if not access.may_see(viewer_of(request), media):
+        raise Http404
+
+    name, content_type = getattr(media, name_field), getattr(media, type_field) or "application/octet-stream"
+    mode = settings.MEDIA_SERVE
+    if mode == "redirect":
+        # The presigned URL expires; the redirect is asked for again each time, and so is the check.
+        response = HttpResponseRedirect(default_storage.url(name, expire=settings.MEDIA_PRESIGNED_SECONDS))
+        response["Cache-Control"] = "private, no-store"
+        patch_vary_headers(response, PRIVATE_VARY)
+        return response
+
+    public = access.is_public(media)
+    etag = f'"{media.key}.{variant}"'
+    known = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
+    if etag in known or "*" in known:
+        response = HttpResponse(status=304)
+    elif mode == "accel":
+        # nginx sends the file itself (deploy/nginx: an `internal` location over MEDIA_ROOT).
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_PREFIX + quote(name)
+    else:
+        try:
+            file = default_storage.open(name, "rb")
+        except FileNotFoundError:  # the row outlived its file: as missing as a key that never was
+            raise Http404 from None
+        response = _FileStream(file, content_type=content_type)
+    if response.status_code == 200:
+        inline = content_type.startswith(INLINE_PREFIXES) and content_type not in NOT_INLINE
+        response["Content-Disposition"] = "inline" if inline else "attachment"
+    response["ETag"] = etag
+    response["Cache-Control"] = PUBLIC_CACHING if public else PRIVATE_CACHING
+    if not public:
+        patch_vary_headers(response, PRIVATE_VARY)
+    return response
+
+
+class _FileStream(FileResponse):
+    """A FileResponse that an ASGI server (daphne) reads a block at a time in a thread.
+
+    Django reads a synchronous FileResponse whole into memory (`sync_to_async(list)`, with a
+    warning) before sending a byte under ASGI; this sends each block (ASGIHandler.chunk_size,
+    64 KiB) as it is read, never reading on the event loop. A synchronous client (tests, WSGI)
+    iterates it as usual.
+    """
+
+    async def __aiter__(self):
+        blocks = iter(self.streaming_content)
+        while (block := await sync_to_async(next, thread_sensitive=False)(blocks, None)) is not None:
+            yield block

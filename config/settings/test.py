@@ -1,8 +1,13 @@
-"""Settings for the test suite: the defaults, plus a file-backed SQLite test database.
+"""Settings for the test suite: the defaults, plus a file-backed SQLite test database and media files of its own.
 
 A daphne started by a test runs in another process, and cannot see an in-memory
-SQLite database, so the test database gets a file name.
+SQLite database, so the test database gets a file name. The same goes for uploads: the test
+process and the daphnes it starts share MEDIA_ROOT (emptied around each media test by
+tests/media/conftest.py). Uploads are processed in the request ("inline") so a test sees the
+result at once; a test of another mode overrides MEDIA_PROCESSING (or a daphne's environment does).
 """
+
+import os
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES
@@ -12,3 +17,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+
+MEDIA_ROOT = BASE_DIR / "test-media-files"
+MEDIA_PROCESSING = os.environ.get("MEDIA_PROCESSING", "inline")

@@ -1,7 +1,12 @@
 """Writes an nginx.conf for Tandem from tandem.conf.template: ports, paths and deadlines filled in.
 
     python deploy/nginx/render.py --prefix /tmp/tandem-nginx --listen 127.0.0.1:8080 \\
-        --upstream 127.0.0.1:8000 --upstream 127.0.0.1:8001 --static-root staticfiles
+        --upstream 127.0.0.1:8000 --upstream 127.0.0.1:8001 --static-root staticfiles \\
+        --media-root media-files
+
+The workers behind it run with MEDIA_SERVE=accel (nginx sends uploaded files after their check,
+from the internal location MEDIA_ACCEL_PREFIX over --media-root: their MEDIA_ROOT) and
+TRUSTED_PROXY_COUNT=1 (nginx appends the client's address to X-Forwarded-For).
 
 The security headers nginx adds to its own answers (static files, 413, 503) are built from
 Tandem's settings, so they match what Django sends on every other response.
@@ -41,6 +46,10 @@ class NginxTemplate(Template):
 
 DEFAULT_HEADER_TIMEOUT = 10
 DEFAULT_BODY_TIMEOUT = 5
+# Room for the multipart envelope around an upload of MEDIA_IMAGE_MAX_BYTES: the part headers and
+# the alt text (MEDIA_ALT_MAX_LENGTH characters, up to 4 bytes each), with plenty to spare.
+UPLOAD_ENVELOPE = 64 * 1024
+DEFAULT_MAX_UPLOAD_SIZE = base.MEDIA_IMAGE_MAX_BYTES + UPLOAD_ENVELOPE
 
 
 def security_headers() -> dict[str, str]:
@@ -75,6 +84,8 @@ def render(
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     max_body_size: int = base.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE,
+    media_root: Path = base.MEDIA_ROOT,
 ) -> str:
     headers = "\n".join(
         f'            add_header {name} "{value}" always;' for name, value in security_headers().items()
@@ -88,6 +99,9 @@ def render(
         TANDEM_HEADER_TIMEOUT=f"{header_timeout:g}",
         TANDEM_BODY_TIMEOUT=f"{body_timeout:g}",
         TANDEM_MAX_BODY_SIZE=str(max_body_size),
+        TANDEM_MAX_UPLOAD_SIZE=str(max_upload_size),
+        TANDEM_MEDIA_ACCEL_PREFIX=base.MEDIA_ACCEL_PREFIX,
+        TANDEM_MEDIA_ROOT=str(Path(media_root).resolve()),
         TANDEM_SECURITY_HEADERS=headers,
     )
     if "${TANDEM_" in text:  # not an assert: `python -O` would skip it
@@ -104,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--header-timeout", type=float, default=DEFAULT_HEADER_TIMEOUT, help="seconds (total)")
     parser.add_argument("--body-timeout", type=float, default=DEFAULT_BODY_TIMEOUT, help="seconds between reads")
     parser.add_argument("--max-body-size", type=int, default=base.DATA_UPLOAD_MAX_MEMORY_SIZE, help="bytes")
+    parser.add_argument("--max-upload-size", type=int, default=DEFAULT_MAX_UPLOAD_SIZE, help="bytes, on /api/media/")
+    parser.add_argument("--media-root", type=Path, default=base.MEDIA_ROOT, help="the workers' MEDIA_ROOT")
     args = parser.parse_args(argv)
     args.prefix.mkdir(parents=True, exist_ok=True)
     # Root-run nginx hands its temporary directories to the worker user; it must reach them.
@@ -116,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
         max_body_size=args.max_body_size,
+        max_upload_size=args.max_upload_size,
+        media_root=args.media_root,
     )
     (args.prefix / "nginx.conf").write_text(conf)
     print(args.prefix / "nginx.conf")

@@ -11,6 +11,7 @@ import pytest
 
 from accounts.models import ContactRequest, User
 from chat.models import Conversation, Message
+from media.models import Media
 from microblog.models import Post
 from tests.factories import ConversationFactory
 
@@ -59,6 +60,7 @@ class World:
     left / removed: contacts who were in the group (one left, one was removed).
     pending: asked the owner to be a contact; not accepted. stranger: signed in, nothing more.
     blocked: blocked by the owner.
+    upload: a photo the owner uploaded and attached to nothing yet (its row: no files are needed).
     """
 
     people: dict[str, User]
@@ -68,6 +70,7 @@ class World:
     direct_message: Message
     posts: dict[str, Post]
     request: ContactRequest
+    upload: Media
 
     def user(self, role: str) -> User | None:
         return self.people.get(role)
@@ -92,6 +95,7 @@ def build_world(make_user) -> World:
         visibility: microblog.post_create(author=owner, body=f"a {visibility} post #crew", visibility=visibility)
         for visibility in ("public", "followers", "contacts")
     }
+    upload = Media.objects.create(owner=owner, status=Media.Status.READY, width=640, height=480, alt="a photo")
     return World(
         people=people,
         group=group,
@@ -100,6 +104,7 @@ def build_world(make_user) -> World:
         direct_message=direct_message,
         posts=posts,
         request=request,
+        upload=upload,
     )
 
 

@@ -42,6 +42,10 @@ def not_blocked(status: int, anonymous: int | None = None) -> dict[str, int]:
 MEMBERS_ONLY = answers((MEMBERS, 200), ((*FORMER, *OUTSIDERS), 404), ("anonymous", 401))
 
 
+def uploader_only(status: int) -> dict[str, int]:
+    return answers(("owner", status), (SIGNED_IN[1:], 404), ("anonymous", 401))
+
+
 @dataclass
 class Case:
     """One operation asked by every role. `args` fill the path's {names} and "@key" values in
@@ -277,6 +281,11 @@ CASES = [
         args={"message_id": "message"},
         secret="message",
     ),
+    # uploads: each person's own, and nobody else's (the matrix sends JSON, which is no upload)
+    Case("POST", "/api/media/", signed_in(415), body={"file": "not a file"}),
+    Case("GET", "/api/media/{id}/", uploader_only(200), args={"id": "upload"}, secret="upload"),
+    Case("PATCH", "/api/media/{id}/", uploader_only(200), args={"id": "upload"}, body={"alt": "mine"}, secret="upload"),
+    Case("DELETE", "/api/media/{id}/", uploader_only(204), args={"id": "upload"}, secret="upload"),
 ]
 
 
@@ -288,6 +297,7 @@ def world_values(world: World) -> dict[str, object]:
         message=world.message.pk,
         direct_message=world.direct_message.pk,
         request=world.request.pk,
+        upload=world.upload.pk,
         tag="crew",
         owner="owner",
         member="member",

@@ -7,6 +7,10 @@ public reply to the contacts-only post, a post later deleted and a message later
 They are written over the live server while the crawlers' sockets are open, so the live
 pushes are crawled too, then each socket resumes from 0. A marker in a crawler's answer is
 a hit; hits must be 0.
+
+Photos hang off the same posts and messages (and one upload is never attached). Their keys are
+markers as well, and every crawler also fetches every photo's files: a file answered to a
+crawler who may not see what it belongs to is a hit too.
 """
 
 import uuid
@@ -18,6 +22,7 @@ from rest_framework.test import APIClient
 from accounts.services import token_for
 from tests.factories import ConversationFactory
 from tests.live import Socket, rest
+from tests.media.files import detach, stored_bytes, stored_photo
 
 from .conftest import FIGURES
 
@@ -39,15 +44,33 @@ ALLOWED = {
 }
 
 
+# The photos' keys, by what they belong to; "unattached" is the author's alone (not a crawler).
+MEDIA_KEYS = {kind: canary(f"m{kind}") for kind in ("direct", "group", "contacts", "followers", "deleted", "recalled")}
+MEDIA_KEYS["unattached"] = canary("munattached")
+
+
+def forbidden_media(crawler: str) -> dict[str, str]:
+    """{kind: key} of the photos `crawler` may not see."""
+    return {kind: key for kind, key in MEDIA_KEYS.items() if kind not in ALLOWED.get(crawler, set())}
+
+
 def forbidden(crawler: str) -> set[str]:
-    return {marker for kind, marker in MARKERS.items() if kind not in ALLOWED.get(crawler, set())} | (
-        {TAG} if crawler != "member" else set()
+    return (
+        {marker for kind, marker in MARKERS.items() if kind not in ALLOWED.get(crawler, set())}
+        | ({TAG} if crawler != "member" else set())
+        | set(forbidden_media(crawler).values())
     )
 
 
 @pytest.fixture
-def scene(make_user, befriend, live_daphne):
-    """The people (built in-process), their sockets, then the markers written over the live server."""
+def scene(make_user, befriend, live_daphne, settings, tmp_path):
+    """The people (built in-process), their sockets, then the markers written over the live server.
+
+    The photos are made in-process (files in a MEDIA_ROOT of this test's, as processing leaves
+    them), each attached as soon as what it belongs to exists; the crawl fetches them in-process.
+    """
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_SERVE = "direct"
     from chat.services import contact_remove, group_member_remove
     from microblog.services import user_follow
 
@@ -76,21 +99,31 @@ def scene(make_user, befriend, live_daphne):
         path = f"/api/conversations/{conversation.pk}/messages/"
         return rest(live_daphne, author, "POST", path, {"body": body}).json()["id"]
 
+    def photo(kind, attach_to=None):
+        photos[kind] = stored_photo(author, key=MEDIA_KEYS[kind], attach_to=attach_to)
+
+    photos = {}
     mentions = "@outsider @follower @former @member"
     posts = {
         "contacts": post(author, f"{MARKERS['contacts']} #{TAG} {mentions}", visibility="contacts"),
         "followers": post(author, f"{MARKERS['followers']} @outsider @former", visibility="followers"),
         "deleted": post(author, f"{MARKERS['deleted']} {mentions}"),
     }
+    for kind in ("contacts", "followers", "deleted"):
+        photo(kind, ("post", posts[kind]))
     posts["reply"] = post(member, f"{MARKERS['reply']} #{TAG} @outsider", reply_to=posts["contacts"])
     post(member, f"mine too #{TAG}", visibility="contacts")
     post(people["third"], f"and mine #{TAG}", visibility="contacts")
     assert rest(live_daphne, author, "DELETE", f"/api/posts/{posts['deleted']}/").status == 204
-    say(direct, f"{MARKERS['direct']} #{TAG} {mentions}")
-    say(group, f"{MARKERS['group']} #{TAG} {mentions}")
+    detach("post", posts["deleted"])
+    photo("direct", ("message", say(direct, f"{MARKERS['direct']} #{TAG} {mentions}")))
+    photo("group", ("message", say(group, f"{MARKERS['group']} #{TAG} {mentions}")))
     recalled = say(group, f"{MARKERS['recalled']} #{TAG}")
+    photo("recalled", ("message", recalled))
     assert rest(live_daphne, author, "POST", f"/api/messages/{recalled}/recall/").status == 200
-    return {"people": people, "sockets": sockets, "posts": posts, "group": group, "direct": direct}
+    detach("message", recalled)
+    photo("unattached")
+    return {"people": people, "sockets": sockets, "posts": posts, "group": group, "direct": direct, "photos": photos}
 
 
 def rest_surfaces(scene) -> list[str]:
@@ -148,7 +181,7 @@ def crawl_stream(socket: Socket, crawler: str) -> list[str]:
     mention in a post that was public then, a message to a member): live pushes may hold
     only what the crawler could see at the time. A replay renders things as they are now.
     """
-    once_visible = {MARKERS["deleted"], MARKERS["recalled"]}
+    once_visible = {MARKERS["deleted"], MARKERS["recalled"], MEDIA_KEYS["deleted"], MEDIA_KEYS["recalled"]}
     live = socket.drain()
     socket.send(type="resume", after=0)
     replayed = socket.until("resume.done")
@@ -159,25 +192,53 @@ def crawl_stream(socket: Socket, crawler: str) -> list[str]:
     ]
 
 
+WAYS = ("token", "session")
+
+
+def crawl_files(client, way: str, scene, crawler: str, served: set[str]) -> list[str]:
+    """Every photo's files, fetched by `crawler`: one it may not see must be the missing file's
+    404 without its bytes; one it may see is added to `served`."""
+    hits = []
+    refused = forbidden_media(crawler)
+    for kind, photo in scene["photos"].items():
+        for variant in ("display", "thumbnail"):
+            response = client.get(f"/media/{photo.key}/{variant}")
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            if kind not in refused:
+                if response.status_code == 200 and body == stored_bytes(photo, variant):
+                    served.add(f"{kind} {variant} by {way}")
+            elif response.status_code != 404 or stored_bytes(photo, variant) in body:
+                hits.append(f"{crawler} fetched the {variant} of the {kind} photo: {response.status_code}")
+    return hits
+
+
 def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
     people, hits, crawled, seen = scene["people"], [], 0, []
+    served: dict[str, set[str]] = {crawler: set() for crawler in CRAWLERS}
     for crawler in CRAWLERS:
         rest, pages = APIClient(), django.test.Client()
         if crawler != "anonymous":
             rest.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user=people[crawler]).key}")
             pages.force_login(people[crawler])
-        for client, paths in ((rest, rest_surfaces(scene)), (pages, page_surfaces(scene))):
+        for client, way, paths in ((rest, "token", rest_surfaces(scene)), (pages, "session", page_surfaces(scene))):
             for path in paths:
                 text = client.get(path).content.decode()
                 hits += hits_in(text, crawler, path)
                 seen.append(text if crawler == "member" else "")
-        crawled += len(rest_surfaces(scene)) + len(page_surfaces(scene))
+            hits += crawl_files(client, way, scene, crawler, served[crawler])
+        crawled += len(rest_surfaces(scene)) + len(page_surfaces(scene)) + 2 * 2 * len(scene["photos"])
         if crawler != "anonymous":
             hits += crawl_stream(scene["sockets"][crawler], crawler)
             crawled += 1
-    # The canaries are alive: the member's crawl finds every marker meant for them.
+    # The canaries are alive: the member's crawl finds every marker meant for them, and the
+    # member and the follower get the files of every photo theirs to see, by token and session.
     assert all(MARKERS[kind] in "".join(seen) for kind in ALLOWED["member"])
+    for crawler in ("member", "follower"):
+        theirs = {kind for kind in MEDIA_KEYS if kind in ALLOWED[crawler]}
+        ways = [f"{kind} {variant} by {way}" for kind in theirs for variant in ("display", "thumbnail") for way in WAYS]
+        assert served[crawler] == set(ways)
     FIGURES["leak canaries: markers"] = len(MARKERS) + 1
+    FIGURES["leak canaries: photo markers"] = len(MEDIA_KEYS)
     FIGURES["leak canaries: surfaces crawled"] += crawled
     FIGURES["leak canaries: marker hits"] += len(hits)
     assert not hits, "\n".join(hits)
