@@ -191,8 +191,7 @@ function updateListEntry(message) {
 }
 
 function previewWithoutText(message) {
-  const photos = message.media?.length ?? 0;
-  if (photos) return templateText(photos === 1 ? "#photo-text" : "#photos-text");
+  if (message.media?.length) return templateText("#photo-text");
   return message.shared_post ? templateText("#shared-text") : "";
 }
 

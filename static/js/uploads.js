@@ -231,7 +231,7 @@ export class Attachments {
         upload.width = preview.naturalWidth;
         upload.height = preview.naturalHeight;
       },
-      () => {}, // not an image the browser can show: the server's answer says so
+      () => preview.removeAttribute("src"), // not an image the browser can show: the server's answer says why
     );
     const show = () => {
       element.classList.toggle("failed", Boolean(upload.error));

@@ -49,8 +49,16 @@ def fetch_status(page, url: str) -> int:
     return page.evaluate("url => fetch(url, {cache: 'no-store'}).then(answer => answer.status)", url)
 
 
+def script_errors(page) -> list[str]:
+    """What the page's scripts throw from now on, uncaught."""
+    errors = []
+    page.on("pageerror", lambda error, *_: errors.append(str(error)))
+    return errors
+
+
 def test_three_photos_on_a_post_and_the_lightbox(new_page, alice, tmp_path):
     page = log_in(new_page(), alice)
+    errors = script_errors(page)
     files = [png(tmp_path, f"photo{n}.png", size=(240 + 40 * n, 160), colour=COLOURS[n]) for n in range(3)]
     page.get_by_label("Add photos").set_input_files(files)
     for n in range(3):
@@ -107,6 +115,26 @@ def test_three_photos_on_a_post_and_the_lightbox(new_page, alice, tmp_path):
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
     assert cells.nth(1).evaluate("link => link === document.activeElement")
+    assert errors == []
+
+
+def test_a_reply_with_a_photo(new_page, alice, bob, tmp_path):
+    from microblog.services import post_create
+
+    post = post_create(author=alice, body="show me yours")
+    page = log_in(new_page(), bob)
+    errors = script_errors(page)
+    page.goto(f"/p/{post.pk}/")
+    page.get_by_label("Add photos").set_input_files(png(tmp_path, "mine.png", size=(200, 300)))
+    expect(page.locator(".upload.ready")).to_have_count(1)
+    page.get_by_role("button", name="Reply").click()  # no text: a photo alone is a reply
+    expect(page.get_by_text("Replied.")).to_be_visible()
+    reply = page.locator("article.post").filter(has=page.locator(".gallery"))
+    image = reply.locator(".gallery img")
+    expect(image).to_have_count(1)
+    assert (image.get_attribute("width"), image.get_attribute("height")) == ("200", "300")
+    assert loaded(image)
+    assert errors == []
 
 
 def test_sending_waits_for_the_uploads_and_says_so(new_page, alice, tmp_path):
@@ -127,7 +155,8 @@ def test_sending_waits_for_the_uploads_and_says_so(new_page, alice, tmp_path):
 
 
 def test_a_refused_upload_says_why(new_page, alice, client_for, tmp_path):
-    reason = client_for(alice).post("/api/media/", {"file": SimpleUploadedFile("x.png", SVG)}).json()["detail"]
+    refused = client_for(alice).post("/api/media/", {"file": SimpleUploadedFile("x.png", SVG)}, format="multipart")
+    reason = refused.json()["detail"]
     assert reason
     page = log_in(new_page(), alice)
     fake = tmp_path / "drawing.png"
@@ -168,8 +197,8 @@ def test_at_most_nine_photos(new_page, alice, tmp_path):
     expect(page.get_by_text("Posted.")).to_be_visible()
     grid = page.locator("article.post .gallery").first
     expect(grid.locator("img")).to_have_count(9)
-    rows = {round(grid.locator("img").nth(n).bounding_box()["y"]) for n in range(9)}
-    assert len(rows) == 3  # three by three
+    tops = grid.evaluate("gallery => [...gallery.querySelectorAll('img')].map(img => img.getBoundingClientRect().top)")
+    assert len({round(top) for top in tops}) == 3  # three by three
 
 
 def test_a_photo_in_a_chat_arrives_live_and_goes_when_recalled(new_page, alice, bob, befriend, tmp_path):
@@ -196,7 +225,7 @@ def test_a_photo_in_a_chat_arrives_live_and_goes_when_recalled(new_page, alice, 
     expect(photo).to_have_attribute("alt", "the harbour")
     assert (photo.get_attribute("width"), photo.get_attribute("height")) == ("320", "320")
     assert loaded(photo)
-    expect(bob_page.locator("#conversation-list .preview")).to_have_text("Photo")
+    expect(bob_page.locator("#conversation-list .preview")).to_have_text("[Photo]")
     url = photo.get_attribute("src")
     expect(mine).not_to_have_class(re.compile("pending"))
     expect(mine.locator(".gallery img")).to_have_attribute("src", url)
@@ -287,3 +316,49 @@ def test_the_placeholder_colour_is_read_alike_in_python_and_in_the_page(new_page
     )
     assert in_page == [placeholder_colour(value) for value in hashes]
     assert len(set(in_page)) > 10
+
+
+LAYOUT = """() => [...document.querySelectorAll("article.post, .msg, img")].map(element => {
+  const box = element.getBoundingClientRect();
+  return [element.tagName, Math.round(box.top), Math.round(box.left), Math.round(box.width), Math.round(box.height)];
+})"""
+
+
+def test_nothing_moves_while_photos_and_avatars_load(new_page, alice, bob, befriend, client_for):
+    """Every image's box is sized before its bytes come: the page's layout with every image held
+    back is the layout once they have all loaded."""
+    conversation = befriend(alice, bob)
+    api = client_for(alice)
+
+    def photo(size, colour) -> int:
+        buffer = io.BytesIO()
+        Image.new("RGB", size, colour).save(buffer, "PNG")
+        answer = api.post("/api/media/", {"file": SimpleUploadedFile("p.png", buffer.getvalue())}, format="multipart")
+        assert answer.json()["status"] == "ready", answer.json()
+        return answer.json()["id"]
+
+    api.patch("/api/me/", {"avatar": photo((64, 64), (20, 160, 90))}, format="json")
+    api.post("/api/posts/", {"body": "one tall photo", "media": [photo((300, 900), COLOURS[0])]}, format="json")
+    api.post("/api/posts/", {"body": "three", "media": [photo((200, 100), c) for c in COLOURS[:3]]}, format="json")
+    api.post(
+        f"/api/conversations/{conversation.pk}/messages/",
+        {"body": "", "media": [photo((500, 200), COLOURS[3])]},
+        format="json",
+    )
+    page = log_in(new_page(), alice)
+    page.set_viewport_size({"width": 390, "height": 3000})  # every image in view: none waits on lazy loading
+    held = []
+    page.route(re.compile(r"/(media|avatars)/"), lambda route, *_: held.append(route))
+    for path, images in (("/", 1 + 1 + 3), (f"/chat/{conversation.pk}/", 1)):
+        held.clear()
+        page.goto(path, wait_until="domcontentloaded")
+        page.wait_for_timeout(500)  # the scripts have run, the held requests are made
+        assert len(held) >= images, path
+        before = page.evaluate(LAYOUT)
+        for _ in range(100):  # let every request go, those made meanwhile too, until every image is in
+            while held:
+                held.pop().continue_()
+            if page.evaluate("() => [...document.images].filter(img => img.src).every(img => img.complete)"):
+                break
+            page.wait_for_timeout(100)
+        assert page.evaluate(LAYOUT) == before, path
