@@ -3,7 +3,7 @@
 // is only ever set through textContent, never parsed as HTML.
 import { recount, stripLikeServer } from "./compose.js";
 import { live } from "./live.js";
-import { galleryElement } from "./photos.js";
+import { galleryElement, setPlaceholder } from "./photos.js";
 import { cloneTemplate, templateText } from "./templates.js";
 import { Attachments } from "./uploads.js";
 
@@ -43,6 +43,14 @@ function postCard(card) {
   if (card.unavailable) return cloneTemplate("#card-unavailable-template");
   const link = cloneTemplate("#card-template");
   link.href = `/p/${Number(card.id)}/`;
+  const image = link.querySelector(".card-image");
+  if (card.image) {
+    image.src = card.image.thumbnail_url;
+    image.alt = card.image.alt || "";
+    setPlaceholder(image, card.image.blurhash);
+  } else {
+    image.remove();
+  }
   link.querySelector(".name").textContent = card.author.display_name || card.author.username;
   link.querySelector(".handle").textContent = `@${card.author.username}`;
   link.querySelector(".card-text").textContent = card.body;

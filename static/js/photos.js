@@ -18,7 +18,7 @@ export function placeholderColour(blurhash) {
   return value <= 0xffffff ? `#${value.toString(16).padStart(6, "0")}` : "";
 }
 
-function setPlaceholder(img, blurhash) {
+export function setPlaceholder(img, blurhash) {
   const colour = placeholderColour(blurhash);
   if (colour) img.style.setProperty("--placeholder", colour);
 }

@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from media.templatetags.media_tags import placeholder_colour
-from tests.live import log_in, own_daphne
+from tests.live import log_in, own_daphne, rest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -362,3 +362,42 @@ def test_nothing_moves_while_photos_and_avatars_load(new_page, alice, bob, befri
                 break
             page.wait_for_timeout(100)
         assert page.evaluate(LAYOUT) == before, path
+
+
+def test_a_live_photo_message_has_the_same_markup_as_a_server_rendered_one(
+    new_page, daphne_server, alice, bob, befriend, client_for
+):
+    from microblog.services import post_create
+
+    from .test_meet_live import SOCKET_READY
+    from .test_one_source import shapes
+
+    conversation = befriend(alice, bob)
+    api = client_for(alice)
+
+    def photo(colour, alt="") -> int:
+        buffer = io.BytesIO()
+        Image.new("RGB", (120, 90), colour).save(buffer, "PNG")
+        body = {"file": SimpleUploadedFile("p.png", buffer.getvalue()), "alt": alt}
+        return api.post("/api/media/", body, format="multipart").json()["id"]
+
+    shared = post_create(author=alice, body="with a photo", media=[photo(COLOURS[3], "a card's photo")])
+    page = log_in(new_page(), bob)
+    page.goto(f"/chat/{conversation.pk}/")
+    page.evaluate(SOCKET_READY)
+    page.evaluate("window.sameDocument = true")
+    messages = f"/api/conversations/{conversation.pk}/messages/"
+    rest(daphne_server, alice, "POST", messages, {"body": "", "media": [photo(COLOURS[0], "one")]}).json()
+    three = [photo(colour) for colour in COLOURS[:3]]
+    rest(daphne_server, alice, "POST", messages, {"body": "three", "media": three}).json()
+    rest(daphne_server, alice, "POST", messages, {"body": "look", "shared_post": shared.pk}).json()
+    items = page.locator("#messages .msg[data-id]")
+    expect(items).to_have_count(3)
+    expect(items.nth(2).locator(".card-image")).to_have_attribute("alt", "a card's photo")
+    assert page.evaluate("window.sameDocument") is True
+    live = shapes(page, "#messages .msg[data-id]")
+
+    page.reload()
+    expect(items).to_have_count(3)
+    assert shapes(page, "#messages .msg[data-id]") == live
+    assert page.locator("#messages .gallery img").count() == 4
