@@ -69,7 +69,8 @@ class MessageSerializer(serializers.ModelSerializer):
     shared_post = serializers.JSONField(
         read_only=True,
         allow_null=True,
-        help_text="The shared post's card as this reader may see it, or {id, unavailable: true}.",
+        help_text="The shared post's card as this reader may see it (`image`: its first photo, a repost's the "
+        "original's, or null; `media_count`), or {id, unavailable: true}.",
     )
 
     class Meta:
