@@ -105,6 +105,7 @@ def chat_page(request, conversation_id=None):
                 body=request.POST.get("body", ""),
                 client_id=request.POST.get("client_id") or None,
                 shared_post=_post_id(request.POST.get("shared_post")),
+                media=[_post_id(value) for value in request.POST.getlist("media")],
             )
         except ServiceError as error:
             flash.error(request, error.detail)
@@ -136,7 +137,7 @@ def chat_page(request, conversation_id=None):
 
 
 def _post_id(value) -> int | None:
-    """A form's post id: absent is None; anything else not a number is -1, which no post has."""
+    """A form's post (or upload) id: absent is None; anything else not a number is -1, which no row has."""
     if value in (None, ""):
         return None
     try:
