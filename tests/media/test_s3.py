@@ -22,7 +22,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from botocore.config import Config
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -92,14 +91,13 @@ def moto(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def s3(moto):
-    """An S3 client of the test's own, path-style and signed as the app's storage is."""
+    """An S3 client of the test's own (an IP address as the endpoint: reached by path)."""
     return boto3.client(
         "s3",
         endpoint_url=moto.url,
         region_name=REGION,
         aws_access_key_id=ACCESS_KEY_ID,
         aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
     )
 
 
