@@ -43,16 +43,16 @@ from harness import (
     close_all,
     cpu_seconds,
     free_port,
-    machine,
     migrate_and_seed,
     open_all,
     pct,
+    print_log_tails,
     raise_fd_limit,
-    replace_section,
     rss_kib,
     start_daphne,
     start_ours,
     stop,
+    write_section,
 )
 
 # The Channels tutorial's room chat, as a Django developer would start (bench/peer/README.md).
@@ -77,26 +77,13 @@ def start_peer(port: int, log: Path) -> subprocess.Popen:
 
 
 SETUP = r"""
-import json
-from accounts.models import User
-from accounts.services import token_for
-from chat.services import contact_request_accept, contact_request_send, conversation_create
+from chat.services import conversation_create
 from realtime.models import UserStream
-
-def user(name):
-    u = User(username=name)
-    u.set_unusable_password()
-    u.save()
-    return u
-
-def befriend(a, b):
-    request, _ = contact_request_send(sender=a, to_username=b.username)
-    return contact_request_accept(user=b, request_id=request.pk)[1].pk
 
 out = {"pairs": [], "idle": []}
 for i in range(%(pairs)d):
     a, b = user(f"pa{i}"), user(f"pb{i}")
-    out["pairs"].append({"a": a.pk, "b": b.pk, "conv": befriend(a, b)})
+    out["pairs"].append({"a": a.pk, "b": b.pk, "conv": befriend(a, b).pk})
 members = [user(f"g{i}") for i in range(%(group)d)]
 for other in members[1:]:
     befriend(members[0], other)
@@ -104,10 +91,10 @@ group, _ = conversation_create(creator=members[0], usernames=[m.username for m i
 out["group"] = {"conv": group.pk, "members": [m.pk for m in members]}
 for i in range(0, %(idle)d, 2):
     a, b = user(f"ia{i}"), user(f"ib{i}")
-    out["idle"].append({"a": a.pk, "b": b.pk, "conv": befriend(a, b)})
+    out["idle"].append({"a": a.pk, "b": b.pk, "conv": befriend(a, b).pk})
 out["tokens"] = {u.pk: token_for(user=u).key for u in User.objects.all()}
 out["seq"] = dict(UserStream.objects.values_list("user_id", "last_seq"))
-print("BENCH_JSON " + json.dumps(out))
+report(out)
 """
 
 
@@ -560,20 +547,7 @@ def write_results(text: str, args, extra_env: list[str]) -> None:
     cmd = "make bench-chat" + (" ARGS=--quick" if args.quick else "")
     if extra_env:
         cmd += "  (ours with " + " ".join(extra_env) + ")"
-    section = "\n".join(
-        [
-            f"## {heading}",
-            "",
-            f"Command: `{cmd}` (`{' '.join(['bench/chat_bench.py', *sys.argv[1:]])}`), "
-            f"finished {dt.datetime.now(dt.UTC):%H:%M} UTC.",
-            "",
-            f"Machine: {machine()}.",
-            "",
-            text,
-            "",
-        ]
-    )
-    replace_section(heading, section)
+    write_section(heading, cmd, text)
 
 
 # Main ------------------------------------------------------------------------------------
@@ -669,8 +643,7 @@ def main() -> int:
             print(f"peer: channels_tutorial, daphne -v0 on {HOST}:{port}, pid {procs[-1].pid}", flush=True)
         results = asyncio.run(run_all(args, servers))
     except BaseException:
-        for log in sorted(tmp.glob("*.log")):
-            print(f"--- tail of {log.name}:\n" + "\n".join(log.read_text().splitlines()[-20:]), file=sys.stderr)
+        print_log_tails(tmp)
         raise
     finally:
         for proc in procs:
