@@ -77,20 +77,21 @@ def start_peer(port: int, log: Path) -> subprocess.Popen:
 
 
 SETUP = r"""
+from accounts.models import User
 from chat.services import conversation_create
 from realtime.models import UserStream
 
 out = {"pairs": [], "idle": []}
 for i in range(%(pairs)d):
-    a, b = user(f"pa{i}"), user(f"pb{i}")
+    a, b = make_user(f"pa{i}"), make_user(f"pb{i}")
     out["pairs"].append({"a": a.pk, "b": b.pk, "conv": befriend(a, b).pk})
-members = [user(f"g{i}") for i in range(%(group)d)]
+members = [make_user(f"g{i}") for i in range(%(group)d)]
 for other in members[1:]:
     befriend(members[0], other)
 group, _ = conversation_create(creator=members[0], usernames=[m.username for m in members[1:]], title="bench")
 out["group"] = {"conv": group.pk, "members": [m.pk for m in members]}
 for i in range(0, %(idle)d, 2):
-    a, b = user(f"ia{i}"), user(f"ib{i}")
+    a, b = make_user(f"ia{i}"), make_user(f"ib{i}")
     out["idle"].append({"a": a.pk, "b": b.pk, "conv": befriend(a, b).pk})
 out["tokens"] = {u.pk: token_for(user=u).key for u in User.objects.all()}
 out["seq"] = dict(UserStream.objects.values_list("user_id", "last_seq"))

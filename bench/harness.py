@@ -2,7 +2,8 @@
 
 - Workers: `start_daphne` (any ASGI app; `start_ours` for Tandem) on a free 127.0.0.1 port,
   `stop`, `migrate_and_seed` (a database made ready by a `manage.py shell` snippet, which may
-  call the helpers of `SEED_HELPERS`), and what /proc says of a process (`rss_kib`, `cpu_seconds`).
+  call `make_user`, `befriend`, `report` and `token_for`), and what /proc says of a process
+  (`rss_kib`, `cpu_seconds`).
 - The load client: `Client`, one WebSocket that drains everything it is sent (TCP_NODELAY,
   no compression, no client pings) and hands each frame with its receipt time to a callback;
   `open_all`, `close_all`.
@@ -106,37 +107,50 @@ def start_ours(port: int, env: dict, log: Path) -> subprocess.Popen:
     return start_daphne("config.asgi:application", port, log, env=env)
 
 
-# What every seeding snippet may call (it runs first, in the same `manage.py shell`): people made
-# as the app makes them, contacts through the services (requests and their events included),
-# and the one line migrate_and_seed reads back.
-SEED_HELPERS = r"""
-import json
-from accounts.models import User
-from accounts.services import token_for
-from chat.services import contact_request_accept, contact_request_send
+# Seeding: what every seeding snippet may call (migrate_and_seed runs it in `manage.py shell`
+# after SEED_PRELUDE), and what bench/profile_send.py calls in its own process. Django is
+# imported inside them: the harness itself runs outside Django.
 
-def user(name):
-    u = User(username=name)
-    u.set_unusable_password()
-    u.save()
-    return u
 
-def befriend(a, b):  # a asks, b accepts: contacts, and their direct conversation
+def make_user(name: str):
+    """A user who signs in with a token only."""
+    from accounts.models import User
+
+    user = User(username=name)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def befriend(a, b):
+    """Contacts as people become them (a asks, b accepts, events included); their direct conversation."""
+    from chat.services import contact_request_accept, contact_request_send
+
     request, _ = contact_request_send(sender=a, to_username=b.username)
     return contact_request_accept(user=b, request_id=request.pk)[1]
 
-def report(out):  # what the benchmark reads back; out["tokens"] is {user id: token key}
+
+def report(out: dict) -> None:
+    """What migrate_and_seed reads back: `out["tokens"]` is {user id: token key}."""
     print("BENCH_JSON " + json.dumps(out))
+
+
+# bench/ goes last on the shell's path: nothing there can shadow the project's own modules.
+SEED_PRELUDE = f"""
+import sys
+sys.path.append({str(ROOT / "bench")!r})
+from accounts.services import token_for
+from harness import befriend, make_user, report
 """
 
 
 def migrate_and_seed(env: dict, code: str) -> dict:
-    """Migrates the database in `env`, runs the seeding `code` (after SEED_HELPERS) in
+    """Migrates the database in `env`, runs the seeding `code` (after SEED_PRELUDE) in
     `manage.py shell`, and returns what it passed to `report` (with the tokens keyed by user id)."""
     python = str(BIN / "python")
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     result = subprocess.run(
-        [python, "manage.py", "shell", "-c", SEED_HELPERS + code], cwd=ROOT, env=env, capture_output=True, text=True
+        [python, "manage.py", "shell", "-c", SEED_PRELUDE + code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     if result.returncode:
         sys.stderr.write(result.stderr)

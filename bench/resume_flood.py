@@ -37,7 +37,7 @@ from websockets.asyncio.client import connect
 SEED = r"""
 from chat.services import OutgoingMessage, message_send_many
 
-victim, friend = user("victim"), user("friend")
+victim, friend = make_user("victim"), make_user("friend")
 conversation = befriend(friend, victim)
 body = "x" * %(body)d
 for start in range(0, %(events)d, 200):

@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 SEED = r"""
-a, b = user("a"), user("b")
+a, b = make_user("a"), make_user("b")
 conv = befriend(a, b)
 tokens = {a.pk: token_for(user=a).key, b.pk: token_for(user=b).key}
 report({"tokens": tokens, "a": a.pk, "b": b.pk, "conv": conv.pk})
@@ -74,6 +74,7 @@ async def main(port, data):
 def run() -> int:
     with tempfile.TemporaryDirectory(prefix="socket-cap-") as tmp:
         env = ours_env(Path(tmp) / "db.sqlite3", [])
+        env.pop("MAX_SOCKETS_PER_USER")  # the cap is what this measures: the default, not the chat bench's
         data = migrate_and_seed(env, SEED)
         port = free_port()
         server = start_ours(port, env, Path(tmp) / "daphne.log")
