@@ -53,7 +53,7 @@ def free_port() -> int:
 
 def wait_listening(port: int, process: subprocess.Popen, name: str, timeout: float = 30) -> None:
     """Returns once `process` accepts connections on 127.0.0.1:`port`; fails the test (and kills
-    it) if it exits first or takes longer than `timeout` seconds."""
+    it) if it exits first or takes longer than `timeout` seconds, with what it wrote to a piped stderr."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -62,7 +62,8 @@ def wait_listening(port: int, process: subprocess.Popen, name: str, timeout: flo
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"{name} did not start")
+                said = process.communicate()[1] if process.stderr is not None else None
+                pytest.fail(f"{name} did not start" + (f": {said.decode(errors='replace')}" if said else ""))
             time.sleep(0.05)
 
 
