@@ -10,8 +10,10 @@ PORT ?= 8000
 # arrive within 10 s, its body within 30 s more, or it gets 408 and the connection is closed.
 # tests/conftest.py starts daphne with these same flags.
 DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --http-header-timeout 10 --http-body-timeout 30
+# A Celery worker (config/celery.py); the prefork pool, the only one that enforces the task time limits.
+CELERY_WORKER := $(BIN)/celery -A config worker --loglevel INFO
 
-.PHONY: run run-cluster test lint format bench bench-chat bench-feed bench-scale clean lock schema
+.PHONY: run run-cluster worker test lint format bench bench-chat bench-feed bench-scale clean lock schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,16 +46,28 @@ run: $(VENV)/.runtime
 	@echo "Tandem is at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	$(DAPHNE) -b $(HOST) -p $(PORT) config.asgi:application
 
-# Two workers on PORT and PORT+1 sharing PostgreSQL and Redis (DATABASE_URL, REDIS_URL required).
+# Two workers on PORT and PORT+1 sharing PostgreSQL and Redis (DATABASE_URL, REDIS_URL required),
+# and one Celery worker with beat for the background work (processing uploads, pruning).
 run-cluster: $(VENV)/.runtime
 	@test -n "$(DATABASE_URL)" -a -n "$(REDIS_URL)" || { echo "Set DATABASE_URL and REDIS_URL (see README)"; exit 2; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
-	@echo "Workers at http://$(HOST):$(PORT)/ and http://$(HOST):$$(($(PORT) + 1))/ (Ctrl-C stops both)"
-	trap 'kill $$(jobs -p) 2>/dev/null' INT TERM EXIT; \
-	$(DAPHNE) -b $(HOST) -p $(PORT) config.asgi:application & \
-	$(DAPHNE) -b $(HOST) -p $$(($(PORT) + 1)) config.asgi:application & \
+	@echo "Workers at http://$(HOST):$(PORT)/ and http://$(HOST):$$(($(PORT) + 1))/, and a Celery worker (Ctrl-C stops all)"
+	@# The pids are kept by hand: in dash (Debian's sh) `$$(jobs -p)` runs in a subshell that has no
+	@# jobs, and the processes started with & ignore SIGINT (no job control), so Ctrl-C alone left them.
+	pids=; trap 'kill $$pids 2>/dev/null' INT TERM EXIT; \
+	$(DAPHNE) -b $(HOST) -p $(PORT) config.asgi:application & pids="$$pids $$!"; \
+	$(DAPHNE) -b $(HOST) -p $$(($(PORT) + 1)) config.asgi:application & pids="$$pids $$!"; \
+	$(CELERY_WORKER) -B & pids="$$pids $$!"; \
 	wait
+
+# A Celery worker (config/celery.py) on REDIS_URL: processes uploads (MEDIA_PROCESSING=celery, the
+# default with REDIS_URL) and, with embedded beat, runs prune_media hourly. Beat must run once per
+# deployment: start further workers with BEAT=0.
+BEAT ?= 1
+worker: $(VENV)/.runtime
+	@test -n "$(REDIS_URL)" || { echo "Set REDIS_URL (see README)"; exit 2; }
+	$(CELERY_WORKER) $(if $(filter 1,$(BEAT)),-B)
 
 # nginx in front of WORKERS daphne workers (ports PORT, PORT+1, ...), serving static files itself
 # and cutting off slow clients (deploy/nginx/). Its conf, pid, logs and temporary files live in a

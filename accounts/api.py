@@ -73,5 +73,8 @@ class MeView(APIView):
     def patch(self, request):
         serializer = MeSerializer(request.user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.profile_update(user=request.user, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        if "avatar_id" in changes:
+            changes["avatar"] = changes.pop("avatar_id")
+        services.profile_update(user=request.user, **changes)
         return Response(MeSerializer(request.user).data)

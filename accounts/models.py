@@ -54,6 +54,9 @@ class User(AbstractUser):
         default=True,
         help_text="People you chat with rank higher in your home feed, marked “you chat with”.",
     )
+    # An upload of the user's own, attached to them (media.attach.avatar_set). Named by string:
+    # accounts sits below media and never imports it. None: a generated default (accounts.avatars).
+    avatar = models.ForeignKey("media.Media", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = TandemUserManager()
 

@@ -19,7 +19,8 @@ def contact_ids(user: User) -> set[int]:
 
 
 def contacts_of(user: User) -> QuerySet[User]:
-    return User.objects.filter(contact_links__contact=user, is_active=True).order_by("username")
+    contacts = User.objects.filter(contact_links__contact=user, is_active=True)
+    return contacts.select_related("avatar").order_by("username")
 
 
 def is_blocked_between(a: User, b: User | int) -> bool:
@@ -57,11 +58,12 @@ def blocked_ids(user: User) -> set[int]:
 
 def blocked_by(user: User) -> QuerySet[User]:
     """The people this user blocked."""
-    return User.objects.filter(pk__in=Block.objects.filter(blocker=user).values("blocked_id")).order_by("username")
+    blocked = Block.objects.filter(blocker=user).values("blocked_id")
+    return User.objects.filter(pk__in=blocked).select_related("avatar").order_by("username")
 
 
 def contact_requests_for(user: User, *, direction: str) -> QuerySet[ContactRequest]:
-    requests = ContactRequest.objects.select_related("from_user", "to_user").filter(
+    requests = ContactRequest.objects.select_related("from_user__avatar", "to_user__avatar").filter(
         status=ContactRequest.Status.PENDING
     )
     if direction == "outgoing":

@@ -5,6 +5,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from .avatars import avatar_url
 from .models import DISPLAY_NAME_MAX_LENGTH, User, username_validator
 from .validators import DISPLAY_NAME_TOO_LONG
 
@@ -12,27 +13,69 @@ from .validators import DISPLAY_NAME_TOO_LONG
 DISPLAY_NAME_ERRORS = {"max_length": DISPLAY_NAME_TOO_LONG}
 
 
+AVATAR_URL_HELP = "Their avatar's thumbnail, or a generated default (initials on a colour): never null."
+
+
+def user_summary(user: User) -> dict:
+    """`UserSummarySerializer`'s shape written by hand, for paths that skip DRF's fields for speed
+    (chat's message frames, cards). The user's `avatar` should be joined (select_related)."""
+    return {"username": user.username, "display_name": user.display_name, "avatar_url": avatar_url(user)}
+
+
 class UserSummarySerializer(serializers.ModelSerializer):
-    """How a person appears inside other objects (a post's author, a message's sender)."""
+    """How a person appears inside other objects (a post's author, a message's sender).
+
+    Lists of people join the avatar (`select_related("avatar")`), or `avatar_url` costs a query each.
+    """
+
+    avatar_url = serializers.SerializerMethodField(help_text=AVATAR_URL_HELP)
 
     class Meta:
         model = User
-        fields = ("username", "display_name")
+        fields = ("username", "display_name", "avatar_url")
         read_only_fields = fields
+
+    def get_avatar_url(self, user: User) -> str:
+        return avatar_url(user)
 
 
 class MeSerializer(serializers.ModelSerializer):
-    """The signed-in user's private view. Only display_name, bio and feed_uses_chats are writable."""
+    """The signed-in user's private view. Only display_name, bio, feed_uses_chats and avatar are writable."""
 
     last_seq = serializers.SerializerMethodField(help_text="The user's current event number (see /ws/ resume).")
     # Not an EmailField: the address is optional, and "" is no valid `format: email`.
     email = serializers.CharField(read_only=True)
+    # Parsed as a plain id: whether it may be the avatar (the user's own upload, unattached, ready,
+    # an image) is the service's rule, and someone else's must be refused as a missing one is.
+    avatar = serializers.IntegerField(
+        source="avatar_id",
+        allow_null=True,
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="An image upload of yours (POST /api/media/) to show as your avatar; null for the default.",
+    )
+    avatar_url = serializers.SerializerMethodField(help_text=AVATAR_URL_HELP)
 
     class Meta:
         model = User
-        fields = ("id", "username", "email", "display_name", "bio", "feed_uses_chats", "date_joined", "last_seq")
+        fields = (
+            "id",
+            "username",
+            "email",
+            "display_name",
+            "bio",
+            "feed_uses_chats",
+            "avatar",
+            "avatar_url",
+            "date_joined",
+            "last_seq",
+        )
         read_only_fields = ("id", "username", "email", "date_joined", "last_seq")
         extra_kwargs = {"display_name": {"error_messages": DISPLAY_NAME_ERRORS}}
+
+    def get_avatar_url(self, user: User) -> str:
+        return avatar_url(user)
 
     def get_last_seq(self, user: User) -> int:
         # `event_stream` is realtime's one-to-one row; accounts reads it without importing realtime.

@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from common.errors import RateLimited
 
-from . import limits
+from . import avatars, limits
 from .models import User
 from .signals import credentials_revoked, token_revoked
 from .validators import display_name_check
@@ -149,15 +149,32 @@ def password_change(*, user: User, new_password: str | None, request=None) -> No
     transaction.on_commit(partial(credentials_revoked.send, sender=User, user=user, keep=frozenset(keep)))
 
 
+# `profile_update`'s avatar when the request does not name one (None removes it).
+UNCHANGED = object()
+
+
+@transaction.atomic
 def profile_update(
-    *, user: User, display_name: str | None = None, bio: str | None = None, feed_uses_chats: bool | None = None
+    *,
+    user: User,
+    display_name: str | None = None,
+    bio: str | None = None,
+    feed_uses_chats: bool | None = None,
+    avatar: int | object | None = UNCHANGED,
 ) -> User:
     """Changes what is given. A new display name is checked (InvalidName); one kept unchanged
-    is not, so a name from before a rule existed does not block editing the bio."""
+    is not, so a name from before a rule existed does not block editing the bio.
+
+    `avatar` is an upload id (media's rules: the user's own, unattached, ready, an image; the
+    avatar it replaces is detached) or None for the generated default. A refusal of any part
+    changes nothing.
+    """
     if display_name is not None and display_name != user.display_name:
         display_name_check(display_name, username=user.username, user_id=user.pk)
     changes = {"display_name": display_name, "bio": bio, "feed_uses_chats": feed_uses_chats}
     fields = [name for name, value in changes.items() if value is not None]
+    if avatar is not UNCHANGED:
+        avatars.avatar_set(user=user, media_id=avatar)
     for name in fields:
         setattr(user, name, changes[name])
     if fields:

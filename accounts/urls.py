@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    re_path(r"^avatars/(?P<username>[^/]{1,150})\.svg$", views.default_avatar, name="default-avatar"),
 ]

@@ -1,14 +1,17 @@
-"""Browser pages for accounts: sign up, log in, log out, settings."""
+"""Browser pages for accounts: sign up, log in, log out, settings; and the generated default avatars."""
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
+from django.views.decorators.http import require_safe
 from django.views.generic import FormView
 
 from . import services
+from .avatars import default_avatar_svg
 from .forms import LimitedAuthenticationForm, ProfileForm, SignupForm
 from .models import User
 from .validators import InvalidName
@@ -98,3 +101,24 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         services.password_change(user=form.user, new_password=form.cleaned_data["new_password1"], request=self.request)
         messages.success(self.request, "Password changed. You were signed out everywhere else.")
         return redirect(self.get_success_url())
+
+
+# An SVG opened on its own is a document: nothing in it may run or load anything.
+AVATAR_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+@require_safe
+def default_avatar(request, username: str):
+    """The generated avatar of `username` (accounts.avatars), public and cached for a day.
+
+    Anyone may fetch it (an <img> on a public page, a mail client). A name nobody has (or a
+    closed account's) gets the name's own initials rather than an error.
+    """
+    # PostgreSQL refuses NUL in a query; such a name matches nobody.
+    people = User.objects.filter(is_active=True).only("username", "display_name")
+    user = people.filter(username__iexact=username).first() if "\x00" not in username else None
+    svg = default_avatar_svg(username=username, name=user.shown_name if user is not None else username)
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["Content-Security-Policy"] = AVATAR_POLICY
+    return response

@@ -1,22 +1,25 @@
 """What the chat and scale benchmarks share: daphne workers, the load client, figures, RESULTS.md.
 
 - Workers: `start_daphne` (any ASGI app; `start_ours` for Tandem) on a free 127.0.0.1 port,
-  `stop`, `migrate_and_seed` (a database made ready by a `manage.py shell` snippet), and what
-  /proc says of a process (`rss_kib`, `cpu_seconds`).
+  `stop`, `migrate_and_seed` (a database made ready by a `manage.py shell` snippet, which may
+  call `make_user`, `befriend`, `report` and `token_for`), and what /proc says of a process
+  (`rss_kib`, `cpu_seconds`).
 - The load client: `Client`, one WebSocket that drains everything it is sent (TCP_NODELAY,
   no compression, no client pings) and hands each frame with its receipt time to a callback;
   `open_all`, `close_all`.
-- Figures and the report: `pct`, `machine`, `replace_section` (each benchmark owns its
-  sections of bench/RESULTS.md; a new run replaces the one with the same heading).
+- Figures and the report: `pct`, `machine`, `write_section` (each benchmark owns its
+  sections of bench/RESULTS.md; a new run replaces the one with the same heading),
+  `print_log_tails` (the workers' last words when a run fails).
 
-Imported by bench/chat_bench.py and bench/scale_bench.py as `harness` (their own directory
-is on sys.path when they run as scripts).
+Imported by the benchmarks in bench/ as `harness` (their own directory is on sys.path when
+they run as scripts).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import itertools
 import json
 import os
@@ -104,13 +107,50 @@ def start_ours(port: int, env: dict, log: Path) -> subprocess.Popen:
     return start_daphne("config.asgi:application", port, log, env=env)
 
 
+# Seeding: what every seeding snippet may call (migrate_and_seed runs it in `manage.py shell`
+# after SEED_PRELUDE), and what bench/profile_send.py calls in its own process. Django is
+# imported inside them: the harness itself runs outside Django.
+
+
+def make_user(name: str):
+    """A user who signs in with a token only."""
+    from accounts.models import User
+
+    user = User(username=name)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def befriend(a, b):
+    """Contacts as people become them (a asks, b accepts, events included); their direct conversation."""
+    from chat.services import contact_request_accept, contact_request_send
+
+    request, _ = contact_request_send(sender=a, to_username=b.username)
+    return contact_request_accept(user=b, request_id=request.pk)[1]
+
+
+def report(out: dict) -> None:
+    """What migrate_and_seed reads back: `out["tokens"]` is {user id: token key}."""
+    print("BENCH_JSON " + json.dumps(out))
+
+
+# bench/ goes last on the shell's path: nothing there can shadow the project's own modules.
+SEED_PRELUDE = f"""
+import sys
+sys.path.append({str(ROOT / "bench")!r})
+from accounts.services import token_for
+from harness import befriend, make_user, report
+"""
+
+
 def migrate_and_seed(env: dict, code: str) -> dict:
-    """Migrates the database in `env`, runs the seeding `code` in `manage.py shell`, and returns
-    what it printed on its `BENCH_JSON ` line (with the tokens keyed by user id)."""
+    """Migrates the database in `env`, runs the seeding `code` (after SEED_PRELUDE) in
+    `manage.py shell`, and returns what it passed to `report` (with the tokens keyed by user id)."""
     python = str(BIN / "python")
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     result = subprocess.run(
-        [python, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        [python, "manage.py", "shell", "-c", SEED_PRELUDE + code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     if result.returncode:
         sys.stderr.write(result.stderr)
@@ -224,3 +264,27 @@ def replace_section(heading: str, section: str) -> None:
         "## " + part.rstrip() + "\n" for part in parts[1:] if part.split("\n", 1)[0] != heading
     ]
     RESULTS.write_text("\n".join([*kept, section]))
+
+
+def write_section(heading: str, command: str, text: str, *, run: str = "", on_machine: str = "") -> None:
+    """This run's section of RESULTS: the `make` command and the script's own command line, when it
+    finished (then `run`: what the run was on), the machine (then `on_machine`), and `text`."""
+    script = " ".join([Path(sys.argv[0]).resolve().relative_to(ROOT).as_posix(), *sys.argv[1:]])
+    finished = dt.datetime.now(dt.UTC)
+    lines = [
+        f"## {heading}",
+        "",
+        f"Command: `{command}` (`{script}`), finished {finished:%H:%M} UTC{run}.",
+        "",
+        f"Machine: {machine()}{on_machine}.",
+        "",
+        text,
+        "",
+    ]
+    replace_section(heading, "\n".join(lines))
+
+
+def print_log_tails(directory: Path, lines: int = 20) -> None:
+    """The last lines of every *.log in `directory` (the workers' output), on stderr: for a run that failed."""
+    for log in sorted(directory.glob("*.log")):
+        print(f"--- tail of {log.name}:\n" + "\n".join(log.read_text().splitlines()[-lines:]), file=sys.stderr)

@@ -47,27 +47,14 @@ def run(tmp: Path) -> None:
     django.setup()
     from django.conf import settings
     from django.db import close_old_connections, connection
+    from harness import befriend, make_user
 
-    from accounts.models import User
     from chat.serializers import message_data
-    from chat.services import (
-        check_member_conversation,
-        contact_request_accept,
-        contact_request_send,
-        conversation_create,
-        message_send,
-    )
+    from chat.services import check_member_conversation, conversation_create, message_send
 
-    def user(name):
-        u = User(username=name)
-        u.set_unusable_password()
-        u.save()
-        return u
-
-    people = [user(f"u{i}") for i in range(args.members)]
+    people = [make_user(f"u{i}") for i in range(args.members)]
     for other in people[1:]:
-        req, _ = contact_request_send(sender=people[0], to_username=other.username)
-        conv = contact_request_accept(user=other, request_id=req.pk)[1]
+        conv = befriend(people[0], other)
     if args.members > 2:
         conv, _ = conversation_create(creator=people[0], usernames=[p.username for p in people[1:]], title="g")
     sender = people[0]

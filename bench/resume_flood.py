@@ -30,32 +30,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from chat_bench import HOST, free_port, migrate_and_seed, ours_env, rss_kib, start_ours, stop
+from chat_bench import ours_env
+from harness import HOST, free_port, migrate_and_seed, rss_kib, start_ours, stop
 from websockets.asyncio.client import connect
 
 SEED = r"""
-import json
-from accounts.models import User
-from accounts.services import token_for
-from chat.services import OutgoingMessage, contact_request_accept, contact_request_send, message_send_many
+from chat.services import OutgoingMessage, message_send_many
 
-def user(name):
-    u = User(username=name)
-    u.set_unusable_password()
-    u.save()
-    return u
-
-victim, friend = user("victim"), user("friend")
-request, _ = contact_request_send(sender=friend, to_username="victim")
-conversation = contact_request_accept(user=victim, request_id=request.pk)[1]
+victim, friend = make_user("victim"), make_user("friend")
+conversation = befriend(friend, victim)
 body = "x" * %(body)d
 for start in range(0, %(events)d, 200):
     message_send_many(sends=[
         OutgoingMessage(sender=friend, conversation_id=conversation.pk, body=f"{n} {body}", client_id=f"s{n}")
         for n in range(start, min(%(events)d, start + 200))
     ])
-out = {"tokens": {victim.pk: token_for(user=victim).key}, "victim": victim.pk}
-print("BENCH_JSON " + json.dumps(out))
+report({"tokens": {victim.pk: token_for(user=victim).key}, "victim": victim.pk})
 """
 
 

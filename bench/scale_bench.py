@@ -45,15 +45,15 @@ from harness import (
     close_all,
     cpu_seconds,
     free_port,
-    machine,
     migrate_and_seed,
     pct,
+    print_log_tails,
     raise_fd_limit,
-    replace_section,
     rss_kib,
     start_ours,
     stop,
     wait_port,
+    write_section,
 )
 from websockets.asyncio.client import connect
 
@@ -61,7 +61,7 @@ LAYERS = {"core": "RedisChannelLayer", "pubsub": "RedisPubSubChannelLayer"}
 SECTION = "Scale: 1,000 sockets, channel layers, backpressure"
 
 SETUP = r"""
-import json, uuid
+import uuid
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 from accounts.models import Contact, User
@@ -75,7 +75,7 @@ def users(kind, n):
     Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in made])
     return made
 
-def befriend(pairs):
+def befriend_all(pairs):  # the contact rows alone, in bulk (the conversations are made below)
     links = [(a, b) for a, b in pairs] + [(b, a) for a, b in pairs]
     Contact.objects.bulk_create([Contact(user=a, contact=b) for a, b in links])
 
@@ -84,7 +84,7 @@ with transaction.atomic():
     for layer in %(layers)r:
         people = users(f"{layer}p", %(sockets)d)
         pairs = list(zip(people[::2], people[1::2]))
-        befriend(pairs)
+        befriend_all(pairs)
         convs = Conversation.objects.bulk_create(
             [Conversation(kind="direct", direct_key=Conversation.key_for_pair(a.pk, b.pk), created_by=a)
              for a, b in pairs]
@@ -93,7 +93,7 @@ with transaction.atomic():
             [Membership(conversation=c, user=u) for c, (a, b) in zip(convs, pairs) for u in (a, b)]
         )
         group_members = users(f"{layer}g", %(group)d + 1)
-        befriend([(group_members[0], m) for m in group_members[1:]])
+        befriend_all([(group_members[0], m) for m in group_members[1:]])
         group = Conversation.objects.create(kind="group", title="flood", created_by=group_members[0])
         Membership.objects.bulk_create(
             [Membership(conversation=group, user=u, role="admin" if i == 0 else "member")
@@ -104,7 +104,7 @@ with transaction.atomic():
             "group": {"conv": group.pk, "members": [u.pk for u in group_members]},
         }
 out["tokens"] = dict(Token.objects.filter(user__username__startswith=f"s{run}").values_list("user_id", "key"))
-print("BENCH_JSON " + json.dumps(out))
+report(out)
 """
 
 
@@ -547,22 +547,14 @@ def write_results(text: str, args) -> None:
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     title = f"{SECTION} ({today})" + (" (quick)" if args.quick else "")
     database = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
-    section = "\n".join(
-        [
-            f"## {title}",
-            "",
-            f"Command: `make bench-scale{' ARGS=--quick' if args.quick else ''}` "
-            f"(`{' '.join(['bench/scale_bench.py', *sys.argv[1:]])}`), finished {dt.datetime.now(dt.UTC):%H:%M} UTC; "
-            f"{database}, a private redis-server, one daphne worker -v0 per layer, both up, phases in turns.",
-            "",
-            f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end "
-            "(both workers and the load client share the machine: compare the columns, not other days).",
-            "",
-            text,
-            "",
-        ]
+    write_section(
+        title,
+        f"make bench-scale{' ARGS=--quick' if args.quick else ''}",
+        text,
+        run=f"; {database}, a private redis-server, one daphne worker -v0 per layer, both up, phases in turns",
+        on_machine=f"; load average {os.getloadavg()[0]:.1f} at the end "
+        "(both workers and the load client share the machine: compare the columns, not other days)",
     )
-    replace_section(title, section)
 
 
 def parse_args() -> argparse.Namespace:
@@ -621,8 +613,7 @@ def main() -> int:
         try:
             results = asyncio.run(run_all(args, envs, data, tmp))
         except BaseException:
-            for log in sorted(tmp.glob("*.log")):
-                print(f"--- tail of {log.name}:\n" + "\n".join(log.read_text().splitlines()[-20:]), file=sys.stderr)
+            print_log_tails(tmp)
             raise
     finally:
         stop(redis)

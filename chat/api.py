@@ -199,6 +199,7 @@ class MessageListView(APIView):
             client_id=data.get("client_id"),
             reply_to=data.get("reply_to"),
             shared_post=data.get("shared_post"),
+            media=data.get("media"),
         )
         body = MessageSerializer(message, context={"viewer": request.user}).data
         return Response(body, status=status.HTTP_201_CREATED if created else 200)

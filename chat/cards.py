@@ -9,8 +9,10 @@ from collections.abc import Iterable
 
 from accounts.models import User
 from accounts.selectors import blocked_pairs_among
+from accounts.serializers import user_summary
+from media.serializers import MediaSerializer
 from microblog.models import Post
-from microblog.selectors import posts_by_id, visible_reply_counts
+from microblog.selectors import posts_by_id, posts_with_media, visible_reply_counts
 from realtime.presence import presence_of
 from realtime.services import ephemeral_send
 
@@ -25,8 +27,8 @@ def unavailable(post_id: int) -> dict:
 
 
 def post_cards(viewer, post_ids) -> dict[int, dict]:
-    """{post_id: card} for the viewer, in one query: the post's card, or "unavailable" when the
-    viewer may not see it (visibility, blocks) or it was deleted."""
+    """{post_id: card} for the viewer, in two queries (the posts, their photos): the post's card, or
+    "unavailable" when the viewer may not see it (visibility, blocks) or it was deleted."""
     ids = sorted({pid for pid in post_ids if pid is not None})
     visible = posts_by_id(viewer, ids) if ids else {}
     cards = {}
@@ -41,12 +43,22 @@ def post_cards(viewer, post_ids) -> dict[int, dict]:
 
 def card_of(post, *, reply_count: int) -> dict:
     """The card of a post, for a reader who may see it (the caller checks). `reply_count` is that
-    reader's own: the replies they may see, never the stored total (which counts hidden ones)."""
+    reader's own: the replies they may see, never the stored total (which counts hidden ones).
+
+    `image` is the post's first photo (a repost's: the original's), which the card shows as a
+    thumbnail, and `media_count` how many it has; the post comes with its media attached
+    (microblog.selectors.posts_with_media).
+    """
+    photos = post.media_items or post.original_media_items
+    if not hasattr(post, "card_image"):  # the same for every reader: made once per post
+        post.card_image = MediaSerializer(photos[0]).data if photos else None
     return {
         "id": post.pk,
         "unavailable": False,
-        "author": {"username": post.author.username, "display_name": post.author.display_name},
+        "author": user_summary(post.author),
         "body": post.body,
+        "image": post.card_image,
+        "media_count": len(photos),
         "like_count": post.like_count,
         "repost_count": post.repost_count,
         "reply_count": reply_count,
@@ -57,14 +69,15 @@ def card_of(post, *, reply_count: int) -> dict:
 def reader_cards(post_ids: Iterable[int], reader_ids: Iterable[int]) -> dict[tuple[int, int], dict]:
     """{(post id, reader id): card} for every pair: the card to a reader who may see the post, with
     the replies that reader may see, "unavailable" to the others. A few queries whatever the number
-    of readers (users, visibility and counts in one UNION per 200 readers, the posts), where
-    post_cards per reader would cost one each."""
+    of readers (users, visibility and counts in one UNION per 200 readers, the posts, their photos),
+    where post_cards per reader would cost one each."""
     post_ids = sorted({pid for pid in post_ids if pid is not None})
     reader_ids = sorted(set(reader_ids))
     if not post_ids or not reader_ids:
         return {}
     counts = visible_reply_counts(list(User.objects.filter(pk__in=reader_ids)), post_ids)
-    posts = Post.objects.select_related("author").in_bulk({post_id for post_id, _ in counts})
+    posts = Post.objects.select_related("author__avatar").in_bulk({post_id for post_id, _ in counts})
+    posts_with_media(posts.values())
     return {
         (post_id, reader_id): card_of(posts[post_id], reply_count=counts[(post_id, reader_id)])
         if (post_id, reader_id) in counts and post_id in posts

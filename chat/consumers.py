@@ -293,6 +293,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             client_id=client_id,
             reply_to=frame.get("reply_to"),
             shared_post=frame.get("shared_post"),
+            media=frame.get("media"),
         )
         task = asyncio.create_task(self.acknowledge(message_writer().submit(send), client_id))
         self.pending_sends.add(task)

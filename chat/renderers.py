@@ -11,13 +11,15 @@ from realtime import renderers
 
 from .cards import post_cards
 from .models import Message
+from .selectors import messages_with_media
 from .serializers import ContactRequestSerializer, message_data
 from .visibility import messages_seen_by, replies_seen
 
 
 def _messages(events, viewer) -> list[dict]:
     ids = [event.ref["message"] for event in events]
-    found = {m.pk: m for m in messages_seen_by(viewer).filter(pk__in=ids).select_related("sender")}
+    rows = messages_with_media(messages_seen_by(viewer).filter(pk__in=ids).select_related("sender__avatar"))
+    found = {m.pk: m for m in rows}
     cards = post_cards(viewer, [m.shared_post_id for m in found.values()])
     replies = replies_seen(viewer, found.values())
     return [{"message": _shown(found[i], cards, replies) if i in found else None} for i in ids]
@@ -29,7 +31,8 @@ def _shown(message: Message, cards: dict, replies: set[int]) -> dict:
 
 def _requests(events, viewer) -> list[dict]:
     ids = [event.ref["request"] for event in events]
-    found = {r.pk: r for r in ContactRequest.objects.filter(pk__in=ids).select_related("from_user", "to_user")}
+    requests = ContactRequest.objects.filter(pk__in=ids).select_related("from_user__avatar", "to_user__avatar")
+    found = {r.pk: r for r in requests}
     bodies = []
     for event, request_id in zip(events, ids, strict=True):
         body = {

@@ -7,6 +7,8 @@ from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from media.models import Media
+from media.selectors import media_for
 
 from .cards import post_cards
 from .models import Conversation, Membership, Message
@@ -59,7 +61,9 @@ def conversations_for(user: User) -> QuerySet[Conversation]:
     )
     return (
         Conversation.objects.filter(memberships__user=user)
-        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("user").order_by("id")))
+        .prefetch_related(
+            Prefetch("memberships", queryset=Membership.objects.select_related("user__avatar").order_by("id"))
+        )
         .annotate(
             my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
             my_muted=Subquery(mine.values("muted")[:1]),
@@ -73,10 +77,12 @@ def conversations_for(user: User) -> QuerySet[Conversation]:
 
 
 def with_last_messages(user: User, conversations) -> list[Conversation]:
-    """The rows, each with `last_seen_message` (or None) and the cards and reply previews to
-    present it, in three queries for any number of rows."""
+    """The rows, each with `last_seen_message` (or None, its media attached) and the cards and reply
+    previews to present it, in a fixed handful of queries for any number of rows."""
     rows = list(conversations)
-    messages = Message.objects.select_related("sender").in_bulk([row.last_seen_id for row in rows if row.last_seen_id])
+    ids = [row.last_seen_id for row in rows if row.last_seen_id]
+    messages = Message.objects.select_related("sender__avatar").in_bulk(ids)
+    messages_with_media(messages.values())
     cards = post_cards(user, [message.shared_post_id for message in messages.values()])
     replies = replies_seen(user, messages.values())
     for row in rows:
@@ -103,8 +109,9 @@ def conversation_detail(*, user: User, conversation_id) -> Conversation | None:
 def message_page(
     *, viewer: User, conversation: Conversation, before: int | None, after: int | None, limit: int
 ) -> dict:
-    """A page of the messages `viewer` sees, in ascending id, and whether older and newer ones exist."""
-    messages = messages_seen_by(viewer).filter(conversation=conversation).select_related("sender")
+    """A page of the messages `viewer` sees, in ascending id (their media attached), and whether older
+    and newer ones exist."""
+    messages = messages_seen_by(viewer).filter(conversation=conversation).select_related("sender__avatar")
     if after is not None:
         rows = list(messages.filter(id__gt=after).order_by("id")[: limit + 1])
         has_newer, rows = len(rows) > limit, rows[:limit]
@@ -114,7 +121,7 @@ def message_page(
         rows = list(scoped.order_by("-id")[: limit + 1])
         has_older, rows = len(rows) > limit, rows[:limit][::-1]
         has_newer = messages.filter(id__gt=rows[-1].id).exists() if rows else before is not None
-    return {"results": rows, "has_older": has_older, "has_newer": has_newer}
+    return {"results": messages_with_media(rows), "has_older": has_older, "has_newer": has_newer}
 
 
 def message_for_member(*, user: User, message_id) -> Message | None:
@@ -125,10 +132,21 @@ def message_for_member(*, user: User, message_id) -> Message | None:
         return None
     if not is_id(message_id):
         return None
-    return messages_seen_by(user).select_related("sender", "conversation").filter(pk=message_id).first()
+    return messages_seen_by(user).select_related("sender__avatar", "conversation").filter(pk=message_id).first()
 
 
 def others_read_up_to(*, conversation: Conversation, user: User) -> int:
     """How far every other member has read: a message at or below this is "read" for its sender."""
     pointers = Membership.objects.filter(conversation=conversation).exclude(user=user)
     return min(pointers.values_list("last_read_message_id", flat=True), default=0)
+
+
+def messages_with_media(messages) -> list[Message]:
+    """The messages, each with `media_items`, its photos in order (none once recalled): one query
+    for all of them. Every list of messages that is presented passes through here; `message_data`
+    looks up a message that did not, alone."""
+    messages = list(messages)
+    found = media_for(Media.AttachedKind.MESSAGE, [m.pk for m in messages if m.recalled_at is None])
+    for message in messages:
+        message.media_items = found.get(message.pk, [])
+    return messages

@@ -1,15 +1,18 @@
 """API and socket shapes for chat. The same serializers render REST answers and socket frames."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.avatars import avatar_url
 from accounts.models import ContactRequest, User
-from accounts.serializers import UserSummarySerializer
+from accounts.serializers import AVATAR_URL_HELP, UserSummarySerializer, user_summary
+from media.serializers import MediaSerializer
 
 from .cards import post_cards, unavailable
 from .limits import MAX_BODY, MAX_CLIENT_ID, MAX_NOTE, MAX_TITLE
 from .models import Conversation, Message
-from .selectors import with_last_messages
+from .selectors import messages_with_media, with_last_messages
 from .visibility import replies_seen
 
 USERNAME_MAX = User._meta.get_field("username").max_length
@@ -21,6 +24,13 @@ def _timestamp(value) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _media(message: Message) -> list[dict]:
+    if not hasattr(message, "media_items"):
+        messages_with_media([message])  # lists attach theirs set-wise (chat.selectors); this one alone
+    # Most messages have none: DRF's list machinery only for those that do.
+    return MediaSerializer(message.media_items, many=True).data if message.media_items else []
+
+
 def message_data(message: Message, shared_card: dict | None = None, *, reply_seen: bool = True) -> dict:
     """A message as every client sees it (REST answers, socket frames, replays).
 
@@ -29,16 +39,18 @@ def message_data(message: Message, shared_card: dict | None = None, *, reply_see
     shared post's card as made for this reader (chat.cards); without one, a shared
     post shows as unavailable, so a card is never shown to the wrong reader. `reply_seen`
     False leaves out what it replies to, a message this reader does not see (chat.visibility).
+    The photos are the message's `media_items` (chat.selectors.messages_with_media).
     """
     recalled = message.recalled_at is not None
     shared = None if message.shared_post_id is None or recalled else shared_card or unavailable(message.shared_post_id)
     return {
         "id": message.pk,
         "conversation": message.conversation_id,
-        "sender": {"username": message.sender.username, "display_name": message.sender.display_name},
-        # A recalled message stays as a marker; its text (and what it answered) is served to
-        # nobody, replays included.
+        "sender": user_summary(message.sender),
+        # A recalled message stays as a marker; its text, its photos (and what it answered) are
+        # served to nobody, replays included.
         "body": "" if recalled else message.body,
+        "media": [] if recalled else _media(message),
         "client_id": message.client_id,
         "reply_to": message.reply_to_id if reply_seen and not recalled else None,
         "shared_post": shared,
@@ -52,11 +64,13 @@ class MessageSerializer(serializers.ModelSerializer):
 
     sender = UserSummarySerializer(read_only=True)
     body = serializers.CharField(read_only=True, help_text="Empty once the message is recalled.")
+    media = MediaSerializer(many=True, read_only=True, help_text="The message's photos, in order; none once recalled.")
     recalled = serializers.BooleanField(read_only=True)
     shared_post = serializers.JSONField(
         read_only=True,
         allow_null=True,
-        help_text="The shared post's card as this reader may see it, or {id, unavailable: true}.",
+        help_text="The shared post's card as this reader may see it (`image`: its first photo, a repost's the "
+        "original's, or null; `media_count`), or {id, unavailable: true}.",
     )
 
     class Meta:
@@ -66,6 +80,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "conversation",
             "sender",
             "body",
+            "media",
             "client_id",
             "reply_to",
             "shared_post",
@@ -92,10 +107,18 @@ class MessageSerializer(serializers.ModelSerializer):
 class MessageCreateSerializer(serializers.Serializer):
     """Documents the request body; validation happens in chat.services, shared with the socket."""
 
-    body = serializers.CharField(max_length=MAX_BODY, required=False, help_text="May be empty when sharing a post.")
+    body = serializers.CharField(
+        max_length=MAX_BODY, required=False, help_text="May be empty when sharing a post or sending photos."
+    )
     client_id = serializers.CharField(required=False, max_length=MAX_CLIENT_ID)
     reply_to = serializers.IntegerField(required=False)
     shared_post = serializers.IntegerField(required=False, help_text="A post you may see, shown as a card.")
+    media = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        help_text=f"Upload ids (POST /api/media/), shown in this order: at most {settings.MEDIA_PER_ITEM}, each "
+        "your own, ready and not attached to anything yet.",
+    )
 
 
 class ContactRequestSerializer(serializers.ModelSerializer):
@@ -119,10 +142,15 @@ class AcceptedSerializer(serializers.Serializer):
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    avatar_url = serializers.SerializerMethodField(help_text=AVATAR_URL_HELP)
+
     class Meta:
         model = User
-        fields = ("username", "display_name")
+        fields = ("username", "display_name", "avatar_url")
         read_only_fields = fields
+
+    def get_avatar_url(self, user: User) -> str:
+        return avatar_url(user)
 
 
 class ContactPresenceSerializer(ContactSerializer):
@@ -132,7 +160,7 @@ class ContactPresenceSerializer(ContactSerializer):
     last_seen = serializers.SerializerMethodField()
 
     class Meta(ContactSerializer.Meta):
-        fields = ("username", "display_name", "online", "last_seen")
+        fields = ("username", "display_name", "avatar_url", "online", "last_seen")
         read_only_fields = fields
 
     def get_online(self, user: User) -> bool:
@@ -185,10 +213,7 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_members(self, conversation: Conversation) -> list[dict]:
-        return [
-            {"username": m.user.username, "display_name": m.user.display_name, "role": m.role}
-            for m in conversation.memberships.all()
-        ]
+        return [{**user_summary(m.user), "role": m.role} for m in conversation.memberships.all()]
 
     @extend_schema_field(MessageSerializer(allow_null=True))
     def get_last_message(self, conversation: Conversation) -> dict | None:

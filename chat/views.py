@@ -16,7 +16,6 @@ from accounts.selectors import (
     user_by_username,
 )
 from accounts.services import action_take
-from common.errors import ServiceError
 from microblog import services as microblog_services
 from microblog.selectors import muted_by, post_visible
 from realtime.selectors import last_seq
@@ -24,6 +23,11 @@ from realtime.selectors import last_seq
 from . import selectors, services
 from .cards import post_cards
 from .serializers import conversation_title
+
+# The refusals a chat page shows in its form: the chat services' own. RateLimited is not one of
+# them: it goes on to config.middleware.ServiceErrorMiddleware, which answers 429 with
+# Retry-After, as the API does, so a client knows when to try again.
+FORM_ERRORS = (services.ChatError, services.NotFound)
 
 
 def _contact_request(user, data):
@@ -64,7 +68,7 @@ def contacts_page(request):
         else:
             try:
                 result = action(request.user, request.POST)
-            except ServiceError as error:
+            except FORM_ERRORS as error:
                 detail = "No such user." if error.code == "not_found" else error.detail
                 flash.error(request, detail)
                 status = error.status
@@ -105,8 +109,9 @@ def chat_page(request, conversation_id=None):
                 body=request.POST.get("body", ""),
                 client_id=request.POST.get("client_id") or None,
                 shared_post=_post_id(request.POST.get("shared_post")),
+                media=[_post_id(value) for value in request.POST.getlist("media")],
             )
-        except ServiceError as error:
+        except FORM_ERRORS as error:
             flash.error(request, error.detail)
             status = error.status
         else:
@@ -136,7 +141,7 @@ def chat_page(request, conversation_id=None):
 
 
 def _post_id(value) -> int | None:
-    """A form's post id: absent is None; anything else not a number is -1, which no post has."""
+    """A form's post (or upload) id: absent is None; anything else not a number is -1, which no row has."""
     if value in (None, ""):
         return None
     try:
@@ -163,7 +168,7 @@ def chat_with(request, username: str):
     """The direct conversation with a contact (a profile's "Message" button); others go to /contacts/."""
     try:
         conversation = services.direct_conversation_with(user=request.user, username=username)
-    except ServiceError as error:
+    except FORM_ERRORS as error:
         flash.info(request, error.detail)
         return redirect("contacts")
     return redirect("chat-conversation", conversation_id=conversation.pk)
@@ -182,7 +187,7 @@ def private_page(request):
             thread = services.conversation_from_post(
                 creator=request.user, post_id=post.pk, usernames=request.POST.getlist("members")
             )
-        except ServiceError as error:
+        except FORM_ERRORS as error:
             flash.error(request, error.detail)
             status = error.status
         else:

@@ -48,12 +48,11 @@ def sees_message(
 
 
 def readers_of(message: Message) -> list[int]:
-    """The members who see `message` now: messages_seen_by, asked the other way round."""
+    """The members who see `message` now: messages_seen_by, asked the other way round. One query,
+    whether or not the caller loaded the message's conversation (its kind is read in the query)."""
     readers = Membership.objects.filter(
         conversation_id=message.conversation_id, visible_after_message_id__lt=message.pk
-    )
-    if message.conversation.kind == Conversation.Kind.GROUP:
-        readers = readers.exclude(user_id__in=people_hidden_from([message.sender_id]))
+    ).exclude(conversation__kind=Conversation.Kind.GROUP, user_id__in=people_hidden_from([message.sender_id]))
     return list(readers.values_list("user_id", flat=True))
 
 

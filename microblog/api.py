@@ -90,6 +90,11 @@ class PostListView(generics.ListAPIView):
     serializer_class = PostSerializer
     permission_classes = [AllowAny]
 
+    def paginate_queryset(self, queryset):
+        # The page's photos in one query, not one per post.
+        page = super().paginate_queryset(queryset)
+        return None if page is None else selectors.posts_with_media(page)
+
 
 class PostsView(APIView):
     @extend_schema(request=PostCreateSerializer, responses={201: PostSerializer, 429: RATE_LIMITED_RESPONSE})
@@ -102,6 +107,7 @@ class PostsView(APIView):
             body=data.validated_data["body"],
             visibility=data.validated_data["visibility"],
             reply_to=data.validated_data.get("reply_to"),
+            media=data.validated_data["media"],
         )
         return Response(_present(request, post.pk), status=status.HTTP_201_CREATED)
 
@@ -306,6 +312,7 @@ class FeedView(APIView):
         next_url = None
         if page.next_cursor is not None:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+        selectors.posts_with_media(item.post for item in page.items)
         body = {"results": FeedItemSerializer(page.items, many=True).data, "next": next_url}
         if page.restarted:
             body["restarted"] = True

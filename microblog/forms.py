@@ -14,14 +14,31 @@ def _text_field(label: str, *, rows: int, counter: str, required: bool) -> forms
     return forms.CharField(label=label, required=False, strip=False, widget=forms.Textarea(attrs=attrs))
 
 
+class MediaIdsField(forms.Field):
+    """Upload ids, one `media` input each (the page uploads the photos first, then names them here),
+    in the order shown. Parsed only: how many, and whose, is the service's rule."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        if not all(isinstance(item, str) and item.isascii() and item.isdigit() and len(item) < 19 for item in values):
+            raise forms.ValidationError("Photos are named by their upload ids.", code="invalid")
+        return [int(item) for item in values]
+
+
 class PostForm(forms.Form):
     body = _text_field("What's happening?", rows=3, counter="compose-count", required=True)
     visibility = forms.ChoiceField(label="Who can see it", choices=Visibility.choices, initial=Visibility.PUBLIC)
+    media = MediaIdsField(required=False)
 
 
 class ReplyForm(forms.Form):
     body = _text_field("Reply", rows=2, counter="reply-count", required=True)
     visibility = forms.ChoiceField(label="Who can see it", choices=Visibility.choices, initial=Visibility.PUBLIC)
+    media = MediaIdsField(required=False)
 
 
 class RepostForm(forms.Form):

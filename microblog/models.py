@@ -113,9 +113,10 @@ class PostQuerySet(models.QuerySet):
         return self.exclude(author_id__in=muted).exclude(original__author_id__in=muted)
 
     def presented_to(self, viewer):
-        """With the author, the viewer's own liked / reposted / bookmarked flags and the replies the
-        viewer may see (`visible_reply_count`), in one query. For posts the viewer may see."""
-        posts = self.select_related("author").annotate(visible_reply_count=visible_reply_count(viewer))
+        """With the author and their avatar (every payload shows its URL), the viewer's own liked /
+        reposted / bookmarked flags and the replies the viewer may see (`visible_reply_count`), in one
+        query. For posts the viewer may see."""
+        posts = self.select_related("author__avatar").annotate(visible_reply_count=visible_reply_count(viewer))
         if viewer is None or not viewer.is_authenticated:
             false = Value(False, output_field=models.BooleanField())
             return posts.annotate(viewer_liked=false, viewer_reposted=false, viewer_bookmarked=false)

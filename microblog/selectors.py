@@ -11,6 +11,7 @@ from django.db.models import Count, IntegerField, Q, QuerySet, Value
 from accounts.models import Contact, User
 from accounts.selectors import are_contacts, is_blocked_between, people_hidden_from
 from media import access
+from media.selectors import media_for
 
 from .models import (
     Follow,
@@ -59,7 +60,7 @@ def user_visible(viewer, username: str) -> User | None:
     """An active user by name, unless a block stands between them and the viewer."""
     if not _storable(username):
         return None
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    user = User.objects.filter(username__iexact=username, is_active=True).select_related("avatar").first()
     if user is None or (_signed_in(viewer) and user.pk != viewer.pk and is_blocked_between(viewer, user)):
         return None
     return user
@@ -180,15 +181,16 @@ def repost_chain(post: Post) -> list[Post]:
 
     The viewer may already see `post`, and so the audience of everything above it.
     """
-    links = PostAncestor.objects.filter(post=post, via_repost=True).select_related("ancestor__author")
-    return [link.ancestor for link in links.order_by("depth")]
+    links = PostAncestor.objects.filter(post=post, via_repost=True).select_related("ancestor__author__avatar")
+    return posts_with_media([link.ancestor for link in links.order_by("depth")])
 
 
 def thread_parent(viewer, post: Post) -> Post | None:
     """The post a reply answers, deleted or not (the viewer may see the reply, so its audience too)."""
     if post.reply_to_id is None:
         return None
-    return Post.objects.presented_to(viewer).filter(pk=post.reply_to_id).first()
+    parent = Post.objects.presented_to(viewer).filter(pk=post.reply_to_id).first()
+    return posts_with_media([parent])[0] if parent is not None else None
 
 
 def is_following(viewer, user: User) -> bool:
@@ -252,7 +254,7 @@ def followers_of(viewer, user: User) -> QuerySet[Follow]:
     return (
         Follow.objects.filter(followee=user, follower__is_active=True)
         .exclude(follower_id__in=_hidden_from(viewer))
-        .select_related("follower")
+        .select_related("follower__avatar")
         .order_by("-id")
     )
 
@@ -261,7 +263,7 @@ def following_of(viewer, user: User) -> QuerySet[Follow]:
     return (
         Follow.objects.filter(follower=user, followee__is_active=True)
         .exclude(followee_id__in=_hidden_from(viewer))
-        .select_related("followee")
+        .select_related("followee__avatar")
         .order_by("-id")
     )
 
@@ -271,9 +273,10 @@ def search(viewer, query: str) -> tuple[list[Post], list[User]]:
     query = query.replace("\x00", "").strip()
     if not query:
         return [], []
-    posts = list(public_timeline(viewer).filter(body__icontains=query)[:SEARCH_LIMIT])
+    posts = posts_with_media(public_timeline(viewer).filter(body__icontains=query)[:SEARCH_LIMIT])
     people = (
         User.objects.filter(is_active=True)
+        .select_related("avatar")
         .filter(Q(username__icontains=query) | Q(display_name__icontains=query))
         .exclude(pk__in=_hidden_from(viewer))
         .order_by("username")[:SEARCH_LIMIT]
@@ -290,7 +293,7 @@ def notifications_for(viewer) -> QuerySet[Notification]:
         .filter(Q(post__isnull=True) | Q(post_id__in=visible_posts))
         .exclude(actor_id__in=muted)
         .exclude(actor_id__in=_hidden_from(viewer))
-        .select_related("actor")
+        .select_related("actor__avatar")
         .order_by("-id")
     )
 
@@ -300,10 +303,31 @@ def notifications_unread(viewer) -> int:
 
 
 def posts_by_id(viewer, ids: list[int]) -> dict[int, Post]:
-    """The posts among `ids` the viewer may see, presented, in one query."""
+    """The posts among `ids` the viewer may see, presented, with their media: two queries."""
     if not ids:
         return {}
-    return {post.pk: post for post in posts_visible(viewer).presented_to(viewer).filter(pk__in=ids)}
+    return {post.pk: post for post in posts_with_media(posts_visible(viewer).presented_to(viewer).filter(pk__in=ids))}
+
+
+def posts_with_media(posts) -> list[Post]:
+    """The posts (any iterable of them), each with `media_items`, its photos in order, and
+    `original_media_items`, those of the post a repost reposts (empty for others, and once the
+    original is deleted): one query for the whole page, never one per post. The original, when
+    joined (`select_related("original")`, as the pages do), gets its `media_items` too.
+
+    Every list of posts that is presented passes through here; PostSerializer looks up a post
+    that did not (alone, with a query of its own).
+    """
+    posts = list(posts)
+    ids = {post.pk for post in posts} | {post.original_id for post in posts if post.original_id is not None}
+    found = media_for("post", sorted(ids)) if ids else {}
+    original_field = Post._meta.get_field("original")
+    for post in posts:
+        post.media_items = found.get(post.pk, [])
+        post.original_media_items = found.get(post.original_id, []) if post.original_id is not None else []
+        if post.original_id is not None and original_field.is_cached(post):
+            post.original.media_items = post.original_media_items
+    return posts
 
 
 def can_see(viewer, post: Post) -> bool:

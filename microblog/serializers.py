@@ -1,13 +1,16 @@
 """API shapes for the microblog. Serializers parse and present; services check the rules and write."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import UserSummarySerializer
+from accounts.avatars import avatar_url
+from accounts.serializers import AVATAR_URL_HELP, UserSummarySerializer
+from media.serializers import MediaSerializer
 from realtime.models import Event
 
 from .models import Notification, Post, Visibility
-from .selectors import posts_by_id
+from .selectors import posts_by_id, posts_with_media
 from .text import MAX_BODY_CHARS
 
 
@@ -33,6 +36,11 @@ class PostSerializer(serializers.ModelSerializer):
     bookmarked = serializers.BooleanField(source="viewer_bookmarked", read_only=True, default=False)
     hashtags = serializers.ListField(child=serializers.CharField(), read_only=True)
     mentions = serializers.ListField(child=serializers.CharField(), read_only=True)
+    media = serializers.SerializerMethodField(help_text="The post's photos, in order.")
+    original_media = serializers.SerializerMethodField(
+        help_text="For a repost: the photos of the post it reposts (`original`), in order; empty for other posts "
+        "and once the original is deleted."
+    )
 
     class Meta:
         model = Post
@@ -54,14 +62,39 @@ class PostSerializer(serializers.ModelSerializer):
             "bookmarked",
             "hashtags",
             "mentions",
+            "media",
+            "original_media",
         )
         read_only_fields = fields
 
+    @staticmethod
+    def _with_media(post: Post) -> Post:
+        # Lists attach media set-wise (selectors.posts_with_media); a post that came another way, alone.
+        if not hasattr(post, "media_items"):
+            posts_with_media([post])
+        return post
+
+    @extend_schema_field(MediaSerializer(many=True))
+    def get_media(self, post: Post) -> list[dict]:
+        return MediaSerializer(self._with_media(post).media_items, many=True).data
+
+    @extend_schema_field(MediaSerializer(many=True))
+    def get_original_media(self, post: Post) -> list[dict]:
+        return MediaSerializer(self._with_media(post).original_media_items, many=True).data
+
 
 class PostCreateSerializer(serializers.Serializer):
-    body = BodyField()
+    body = BodyField(required=False, default="", help_text="May be empty when the post has media.")
     visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
     reply_to = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
+    # Parsed as ids; the rules (how many, whose, ready, unattached) are the service's.
+    media = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        default=list,
+        help_text=f"Upload ids (POST /api/media/), shown in this order: at most {settings.MEDIA_PER_ITEM}, each "
+        "your own, ready and not attached to anything yet.",
+    )
 
 
 class RepostSerializer(serializers.Serializer):
@@ -71,12 +104,16 @@ class RepostSerializer(serializers.Serializer):
 class ProfileSerializer(serializers.Serializer):
     username = serializers.CharField()
     display_name = serializers.CharField()
+    avatar_url = serializers.SerializerMethodField(help_text=AVATAR_URL_HELP)
     bio = serializers.CharField()
     followers_count = serializers.IntegerField()
     following_count = serializers.IntegerField()
     posts_count = serializers.IntegerField()
     is_following = serializers.BooleanField()
     is_contact = serializers.BooleanField()
+
+    def get_avatar_url(self, profile) -> str:
+        return avatar_url(profile.user)
 
 
 class FeedItemSerializer(serializers.Serializer):
@@ -147,6 +184,7 @@ def render_notifications(notifications: list[Notification], viewer) -> list[dict
 def render_notification_events(events: list[Event], viewer) -> list[dict]:
     """The replay renderer for "notification" events, registered in `MicroblogConfig.ready`."""
     ids = [event.ref.get("notification") for event in events]
-    found = {n.pk: n for n in Notification.objects.select_related("actor").filter(pk__in=ids, recipient_id=viewer.pk)}
+    notifications = Notification.objects.select_related("actor__avatar").filter(pk__in=ids, recipient_id=viewer.pk)
+    found = {n.pk: n for n in notifications}
     bodies = dict(zip(found, render_notifications(list(found.values()), viewer), strict=True))
     return [bodies.get(notification_id, {"notification": None}) for notification_id in ids]

@@ -23,6 +23,8 @@ from accounts.models import User
 from accounts.selectors import is_blocked_between, people_hidden_from
 from common.errors import NotFound, ServiceError
 from common.text import is_blank
+from media.attach import media_attach, media_claim, media_detach
+from media.models import Media
 from realtime.presence import online_among
 from realtime.services import Publication, ephemeral_send, events_publish, events_publish_many
 
@@ -40,7 +42,7 @@ from .models import (
     PostTag,
     Visibility,
 )
-from .selectors import can_see, feed_followers_seeing, is_muting, people_seeing, post_visible
+from .selectors import can_see, feed_followers_seeing, is_muting, people_seeing, post_visible, posts_with_media
 from .serializers import NotificationSerializer, render_notifications
 from .signals import post_changed_on_commit
 
@@ -174,7 +176,7 @@ def _mentions_notify(post: Post, candidate_ids: list[int]) -> list[Notification]
     if not recipients:
         return []
     # A post this new has no likes, reposts or replies by anyone yet: one rendering serves every recipient.
-    presented = {post.pk: Post.objects.presented_to(None).get(pk=post.pk)}
+    presented = {post.pk: posts_with_media([Post.objects.presented_to(None).get(pk=post.pk)])[0]}
     with transaction.atomic():
         notifications = Notification.objects.bulk_create(
             [
@@ -223,21 +225,33 @@ def _feed_announce_on_commit(post: Post) -> None:
 
 @transaction.atomic
 def post_create(
-    *, author: User, body: str, visibility: str = Visibility.PUBLIC, reply_to: Post | int | None = None
+    *,
+    author: User,
+    body: str,
+    visibility: str = Visibility.PUBLIC,
+    reply_to: Post | int | None = None,
+    media: list[int] | None = None,
 ) -> Post:
-    """A new post by `author`, or a reply when `reply_to` (a post or its id) is given.
+    """A new post by `author`, or a reply when `reply_to` (a post or its id) is given, with the
+    uploads `media` (ids, shown in that order) as its photos.
 
-    Refuses a blank or too long body, an unknown visibility, and a reply to a post the
-    author may not see (400, the same as one that does not exist: it is a field of the request).
+    Refuses a too long body, a blank one unless there are photos, an unknown visibility, a reply
+    to a post the author may not see (400, the same as one that does not exist: it is a field of
+    the request), and photos media.attach refuses (more than MEDIA_PER_ITEM, someone else's,
+    already attached, not processed yet): then nothing is stored, and the uploads stay unattached.
     """
-    body = _body_clean(body, required=True)
+    media = media or []
+    body = _body_clean(body, required=not media)
     if visibility not in Visibility.values:
         raise MicroblogError("Choose public, followers or contacts.", code="invalid_visibility")
     if reply_to is not None:
         reply_to = post_visible(author, reply_to.pk if isinstance(reply_to, Post) else reply_to)
         if reply_to is None:
             raise MicroblogError("The post to reply to was not found.", code="reply_to_not_found")
+    photos = media_claim(owner=author, ids=media, kind=Media.AttachedKind.POST) if media else []
     post, mentioned = _post_make(author=author, body=body, visibility=visibility, reply_to=reply_to)
+    if photos:
+        media_attach(photos, kind=Media.AttachedKind.POST, target_id=post.pk)
     notified: set[int] = set()
     if reply_to is not None:
         Post.objects.filter(pk=reply_to.pk).update(reply_count=F("reply_count") + 1)
@@ -293,7 +307,8 @@ def post_repost(*, author: User, post: Post | int, comment: str = "") -> tuple[P
 
 @transaction.atomic
 def post_delete(*, actor: User, post: Post | int) -> None:
-    """`actor` deletes their post: it is emptied and marked deleted; what answers or reposts it shows "deleted".
+    """`actor` deletes their post: it is emptied and marked deleted, its photos detached; what answers
+    or reposts it shows "deleted".
 
     NotFound when the actor may not see the post (or it is gone); 403 `not_author` when they
     may see it but it is someone else's.
@@ -316,6 +331,8 @@ def post_delete(*, actor: User, post: Post | int) -> None:
     post_changed_on_commit(changed)
     PostTag.objects.filter(post=post).delete()
     PostMention.objects.filter(post=post).delete()
+    # Its photos go with it: served to nobody from now on (reposts showed them as the original's).
+    media_detach(kind=Media.AttachedKind.POST, ids=[post.pk])
 
 
 def _insert_once(model, **fields) -> bool:

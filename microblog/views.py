@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.services import action_take
+from media.attach import MediaRefused
 
 from . import ranking, selectors, services, trending
 from .forms import PostForm, ReplyForm, RepostForm
@@ -28,9 +29,9 @@ def _page(request, posts) -> tuple[list[Post], int | None]:
     before = request.GET.get("before", "")
     if before.isdigit() and len(before) < 19:
         posts = posts.filter(pk__lt=int(before))
-    page = list(posts.select_related("original__author")[: PAGE_SIZE + 1])
+    page = list(posts.select_related("original__author__avatar")[: PAGE_SIZE + 1])
     more = len(page) > PAGE_SIZE
-    page = page[:PAGE_SIZE]
+    page = selectors.posts_with_media(page[:PAGE_SIZE])
     return page, (page[-1].pk if more else None)
 
 
@@ -58,9 +59,12 @@ def home(request):
         action_take(action="post", user=request.user)
         try:
             services.post_create(
-                author=request.user, body=form.cleaned_data["body"], visibility=form.cleaned_data["visibility"]
+                author=request.user,
+                body=form.cleaned_data["body"],
+                visibility=form.cleaned_data["visibility"],
+                media=form.cleaned_data["media"],
             )
-        except MicroblogError as error:
+        except (MicroblogError, MediaRefused) as error:
             form.add_error("body", error.detail)
         else:
             messages.success(request, "Posted.")
@@ -69,6 +73,7 @@ def home(request):
         page = ranking.feed_page(viewer=request.user, order=order, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
     except ranking.InvalidCursor:
         page = ranking.feed_page(viewer=request.user, order=order, limit=PAGE_SIZE)
+    selectors.posts_with_media(item.post for item in page.items)
     context = {"form": form, "order": order, "page": page, "feed_tabs": FEED_TABS}
     return render(request, "microblog/home.html", context)
 
@@ -114,18 +119,20 @@ def post_detail(request, pk: int):
                     body=reply_form.cleaned_data["body"],
                     visibility=reply_form.cleaned_data["visibility"],
                     reply_to=post,
+                    media=reply_form.cleaned_data["media"],
                 )
-            except MicroblogError as error:
+            except (MicroblogError, MediaRefused) as error:
                 reply_form.add_error("body", error.detail)
             else:
                 messages.success(request, "Replied.")
                 return redirect("post", pk=post.pk)
+    reposts = selectors.post_reposts(request.user, post).select_related("original__author__avatar")[:20]
     context = {
-        "post": post,
+        "post": selectors.posts_with_media([post])[0],
         "chain": selectors.repost_chain(post),
         "parent": selectors.thread_parent(request.user, post),
-        "replies": list(selectors.post_replies(request.user, post)[:100]),
-        "reposts": list(selectors.post_reposts(request.user, post).select_related("original__author")[:20]),
+        "replies": selectors.posts_with_media(selectors.post_replies(request.user, post)[:100]),
+        "reposts": selectors.posts_with_media(reposts),
         "reply_form": reply_form,
         "repost_form": RepostForm(),
     }

@@ -11,13 +11,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from . import factories
-from .browser import CHROMIUM, CHROMIUM_ARGS
+from .browser import CHROMIUM
 from .factories import PASSWORD, UserFactory
-from .live import WEBSOCKET_MAX_MESSAGE_SIZE, LiveDaphne, Socket, daphne_env, free_port
-
-# Compatibility only, to be removed: names that test modules imported from here before tests/live.py.
-_IMPORTED_FROM_HERE = (CHROMIUM_ARGS, WEBSOCKET_MAX_MESSAGE_SIZE)
-_free_port = free_port
+from .live import LiveDaphne, Socket, daphne_env
 
 
 def skip_or_fail(reason: str, required_by: str) -> None:

@@ -9,6 +9,7 @@ reach them.
 - `rest(server, user, method, path, body)`: one REST call; a `Reply` with the status and the JSON.
 - `Socket.open(server, user)`: a socket whose `expect(type)` is the very next frame, or a failure.
 - `log_in(page_or_server, user)`: through the login page, in Chromium or over plain HTTP.
+- `session_socket(server, session_key)`: a socket opened as the pages open theirs, on that session.
 """
 
 import json
@@ -22,6 +23,7 @@ import urllib.request
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 from urllib.parse import quote, urlencode
@@ -47,6 +49,22 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_listening(port: int, process: subprocess.Popen, name: str, timeout: float = 30) -> None:
+    """Returns once `process` accepts connections on 127.0.0.1:`port`; fails the test (and kills
+    it) if it exits first or takes longer than `timeout` seconds, with what it wrote to a piped stderr."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                said = process.communicate()[1] if process.stderr is not None else None
+                pytest.fail(f"{name} did not start" + (f": {said.decode(errors='replace')}" if said else ""))
+            time.sleep(0.05)
 
 
 def _database_url(settings_dict: dict) -> str:
@@ -86,16 +104,7 @@ class LiveDaphne:
         command = [sys.executable, "-m", "config.serve", "-v", "0", "-b", "127.0.0.1", "-p", str(self.port)]
         command += ["--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_SIZE), *DAPHNE_FLAGS]
         self.process = subprocess.Popen([*command, "config.asgi:application"], cwd=ROOT, env=self.env, stderr=self.log)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.process.kill()
-                    pytest.fail("daphne did not start")
-                time.sleep(0.1)
+        wait_listening(self.port, self.process, "daphne")
 
     def stop(self) -> None:
         if self.process is None:
@@ -259,8 +268,7 @@ class Socket:
         any other frame fails the test. Naming `frame_type` in `skip` too passes over frames of
         that type whose fields differ.
         """
-        wanted = f"{frame_type} with {fields}" if fields else frame_type
-        return self._next(lambda frame: frame_is(frame, frame_type, fields), wanted, skip, timeout)
+        return self.expect_any((frame_type,), timeout, skip=skip, **fields)
 
     def expect_all(self, frame_types: tuple[str, ...], timeout: float = 5, *, skip=()) -> dict:
         """One frame of each of `frame_types` in whatever order they come, as {type: frame}: a
@@ -271,6 +279,17 @@ class Socket:
             frame = self._next(lambda frame: frame.get("type") in wanted, " or ".join(wanted), skip, timeout)  # noqa: B023
             got[frame["type"]] = frame
         return got
+
+    def expect_any(self, frame_types: tuple[str, ...], timeout: float = 5, *, skip=(), **fields) -> dict:
+        """The next frame, which must be of one of `frame_types` with the `fields` given: the answer
+        to a question that has more than one (an ack or an error, a pong or an error). Frames of a
+        type named in `skip` may come first; any other frame fails the test."""
+
+        def accepts(frame: dict) -> bool:
+            return any(frame_is(frame, frame_type, fields) for frame_type in frame_types)
+
+        wanted = " or ".join(frame_types) + (f" with {fields}" if fields else "")
+        return self._next(accepts, wanted, skip, timeout)
 
     def until(self, frame_type: str, timeout: float = 5) -> list[dict]:
         """Every frame up to and including the first `frame_type` (the last one): for callers that
@@ -335,11 +354,15 @@ class WebSession:
             response = error
         with response:
             for header in response.headers.get_all("Set-Cookie") or []:
-                name, value = header.split(";", 1)[0].split("=", 1)
-                self.cookies[name] = value
+                for name, morsel in SimpleCookie(header).items():
+                    if morsel["max-age"] == "0":  # deleted (a session that ended): a browser sends it no more
+                        self.cookies.pop(name, None)
+                    else:
+                        self.cookies[name] = morsel.value
             return response.status, response.read().decode(errors="replace")
 
     def get(self, path: str) -> int:
+        """The status of `path` itself (no redirects followed: 302 to the login page once signed out)."""
         return self._open(urllib.request.Request(self.server.url + path))[0]
 
     def post_form(self, path: str, fields: dict | list) -> int:
@@ -352,12 +375,17 @@ class WebSession:
 
     @property
     def session_key(self) -> str:
+        """The session cookie now: the server may replace it (a password change) or delete it (a logout)."""
         return self.cookies["sessionid"]
 
     def socket(self) -> Socket:
-        """A socket opened the way the pages open theirs: the session cookie, from the site's origin."""
-        headers = {"Cookie": f"sessionid={self.session_key}"}
-        return Socket.open(self.server, origin=self.server.url, additional_headers=headers)
+        return session_socket(self.server, self.session_key)
+
+
+def session_socket(server, session_key: str) -> Socket:
+    """A socket opened the way the pages open theirs: the session cookie, from the site's origin.
+    With the key of a session that has ended, it asks what a browser still holding it would get."""
+    return Socket.open(server, origin=server.url, additional_headers={"Cookie": f"sessionid={session_key}"})
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

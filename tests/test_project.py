@@ -74,7 +74,7 @@ def pins(path: Path) -> dict[str, str]:
 
 
 def third_party_imports(*paths: str, skip: tuple[str, ...] = BENCH_ONLY) -> set[str]:
-    first_party = {*APPS, "tests", "bench", "harness"}
+    first_party = {*APPS, "tests", "bench", "harness", "deploy"}
     names = set()
     for path in paths:
         sources = [ROOT / path] if path.endswith(".py") else (ROOT / path).rglob("*.py")

@@ -7,7 +7,7 @@ card and the reply preview they may see.
 """
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 from django.db import IntegrityError, models, transaction
@@ -17,6 +17,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from common.errors import NotFound, ServiceError
+from media.attach import media_attach_many, media_claim_many, media_detach
+from media.models import Media
 from microblog.selectors import post_visible
 from realtime.services import Publication, events_publish, events_publish_many
 
@@ -40,6 +42,8 @@ class OutgoingMessage:
     client_id: object = None
     reply_to: object = None
     shared_post: object = None
+    # Upload ids, shown in this order (media.attach's rules).
+    media: object = None
 
 
 @dataclass
@@ -59,17 +63,22 @@ class _Checked:
     client_id: str
     conversation: Conversation | None = None
     reply_to_id: int | None = None
+    media: list = field(default_factory=list)
 
 
 def _check_fields(send: OutgoingMessage) -> _Checked:
     if send.shared_post is not None and not is_id(send.shared_post):
         raise ChatError("invalid", "shared_post must be a post id.")
-    # Sharing a post may come without words, as in WeChat.
+    media = [] if send.media is None else send.media
+    if not isinstance(media, list):
+        raise ChatError("invalid", "media must be a list of upload ids.")
+    # Sharing a post or sending photos may come without words, as in WeChat.
+    wordless = send.shared_post is not None or bool(media)
     body = check_text(
-        "" if send.body is None and send.shared_post is not None else send.body,
+        "" if send.body is None and wordless else send.body,
         field="body",
         max_length=MAX_BODY,
-        allow_empty=send.shared_post is not None,
+        allow_empty=wordless,
     )
     client_id = "" if send.client_id is None else send.client_id
     if not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID:
@@ -78,7 +87,7 @@ def _check_fields(send: OutgoingMessage) -> _Checked:
         raise ChatError("invalid", "reply_to must be a message id.")
     if not is_id(send.conversation_id):
         raise NotFound()
-    return _Checked(index=-1, send=send, body=body, client_id=client_id, reply_to_id=send.reply_to)
+    return _Checked(index=-1, send=send, body=body, client_id=client_id, reply_to_id=send.reply_to, media=media)
 
 
 def _direct_refusals(checked: list[_Checked]) -> set[int]:
@@ -210,8 +219,32 @@ def _may_reply_to(item: _Checked, membership: Membership, target: Message | None
     )
 
 
+def _claim_media(valid: list[_Checked], results: list[SendResult]) -> tuple[list[_Checked], dict[int, list[Media]]]:
+    """The sends whose photos may be attached (locked until commit), with those photos by send
+    index; a send with a refused photo gets its error and is not stored. One query for the batch."""
+    with_media = [item for item in valid if item.media]
+    if not with_media:
+        return valid, {}
+    answers = media_claim_many(
+        requests=[(item.send.sender, item.media) for item in with_media], kind=Media.AttachedKind.MESSAGE
+    )
+    photos = {}
+    for item, answer in zip(with_media, answers, strict=True):
+        if isinstance(answer, ServiceError):
+            results[item.index].error = answer
+        else:
+            photos[item.index] = answer
+    return [item for item in valid if results[item.index].error is None], photos
+
+
 @transaction.atomic
 def _store(valid: list[_Checked], results: list[SendResult], targets: dict[int, Message]) -> None:
+    valid, photos = _claim_media(valid, results)
+    if not valid:
+        return
+    # The senders as they are now (a socket's user was read when it connected): the frames show
+    # their current name and avatar.
+    senders = User.objects.select_related("avatar").in_bulk({item.send.sender.pk for item in valid})
     messages = Message.objects.bulk_create(
         [
             Message(
@@ -228,6 +261,8 @@ def _store(valid: list[_Checked], results: list[SendResult], targets: dict[int, 
     latest: dict[int, Message] = {}
     read_by_sender: dict[tuple[int, int], int] = {}
     for item, message in zip(valid, messages, strict=True):
+        message.sender = senders[message.sender_id]
+        message.media_items = photos.get(item.index, [])
         results[item.index].message = message
         results[item.index].created = True
         latest[message.conversation_id] = message
@@ -240,6 +275,10 @@ def _store(valid: list[_Checked], results: list[SendResult], targets: dict[int, 
             *[When(pk=cid, then=Value(m.created_at)) for cid, m in latest.items()],
             output_field=models.DateTimeField(),
         ),
+    )
+    media_attach_many(
+        [(message.media_items, message.pk) for message in messages if message.media_items],
+        kind=Media.AttachedKind.MESSAGE,
     )
     read_marks = [When(conversation_id=cid, user_id=uid, then=Value(mid)) for (cid, uid), mid in read_by_sender.items()]
     Membership.objects.filter(
@@ -303,9 +342,10 @@ def _frames(message: Message, target: Message | None, cards: dict, sees):
 
 
 def message_send(
-    *, sender: User, conversation: Conversation, body, client_id=None, reply_to=None, shared_post=None
+    *, sender: User, conversation: Conversation, body, client_id=None, reply_to=None, shared_post=None, media=None
 ) -> tuple[Message, bool]:
-    """Sends one message (see message_send_many). Returns (message, created); raises ChatError."""
+    """Sends one message (see message_send_many). Returns (message, created); raises ChatError
+    (or media.attach's MediaRefused for photos that may not be attached)."""
     outgoing = OutgoingMessage(
         sender=sender,
         conversation_id=conversation.pk,
@@ -313,6 +353,7 @@ def message_send(
         client_id=client_id,
         reply_to=reply_to,
         shared_post=shared_post,
+        media=media,
     )
     [result] = message_send_many(sends=[outgoing])
     if result.error is not None:
@@ -322,7 +363,7 @@ def message_send(
 
 @transaction.atomic
 def message_recall(*, user: User, message_id) -> Message:
-    """Recalls the sender's message within RECALL_WINDOW; those who see it hear of it."""
+    """Recalls the sender's message within RECALL_WINDOW (its photos are detached); those who see it hear of it."""
     message = message_for_member(user=user, message_id=message_id)
     if message is None:
         raise NotFound()
@@ -334,6 +375,8 @@ def message_recall(*, user: User, message_id) -> Message:
         raise ChatError("too_late", "Messages can be recalled within 2 minutes of sending.")
     message.recalled_at = timezone.now()
     message.save(update_fields=["recalled_at"])
+    # Its photos go with its text: served to nobody from now on.
+    media_detach(kind=Media.AttachedKind.MESSAGE, ids=[message.pk])
     events_publish(
         user_ids=readers_of(message),
         event_type="message.recalled",

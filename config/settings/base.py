@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -351,3 +352,60 @@ MEDIA_SERVE = os.environ.get("MEDIA_SERVE", "direct")
 MEDIA_ACCEL_PREFIX = "/_protected-media/"
 MEDIA_PRESIGNED_SECONDS = 60
 ACTION_LIMITS["media-upload"] = (int(os.environ.get("MEDIA_UPLOADS_PER_HOUR", 300)), timedelta(hours=1))
+
+# Uploads in an S3 (or S3-compatible) bucket instead of MEDIA_ROOT when MEDIA_S3_BUCKET is set
+# (media.storage: private objects, presigned reads that expire after MEDIA_PRESIGNED_SECONDS).
+MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
+# Another server than AWS (MinIO, Ceph), e.g. http://127.0.0.1:9000; reached by path.
+MEDIA_S3_ENDPOINT_URL = os.environ.get("MEDIA_S3_ENDPOINT_URL", "")
+MEDIA_S3_REGION = os.environ.get("MEDIA_S3_REGION", "")
+# Without them boto3 finds credentials itself (AWS_* variables, an instance role).
+MEDIA_S3_ACCESS_KEY_ID = os.environ.get("MEDIA_S3_ACCESS_KEY_ID", "")
+MEDIA_S3_SECRET_ACCESS_KEY = os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY", "")
+if MEDIA_S3_BUCKET:
+    from media.storage import s3_storage
+
+    STORAGES["default"] = s3_storage(
+        bucket=MEDIA_S3_BUCKET,
+        endpoint_url=MEDIA_S3_ENDPOINT_URL,
+        region=MEDIA_S3_REGION,
+        access_key_id=MEDIA_S3_ACCESS_KEY_ID,
+        secret_access_key=MEDIA_S3_SECRET_ACCESS_KEY,
+        presigned_seconds=MEDIA_PRESIGNED_SECONDS,
+    )
+
+# Background work (config/celery.py, media/tasks.py): Celery workers on Redis process uploads when
+# MEDIA_PROCESSING is "celery", and beat runs `prune_media` every MEDIA_PRUNE_INTERVAL. `make run`
+# (no REDIS_URL) needs none of it: uploads are processed in a thread pool of daphne's.
+if MEDIA_PROCESSING == "celery" and not REDIS_URL:
+    raise ImproperlyConfigured('MEDIA_PROCESSING="celery" needs REDIS_URL (the workers\' queue)')
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Its keys in Redis, so several deployments (or test runs) can share one server.
+    "global_keyprefix": os.environ.get("CELERY_PREFIX", "tandem") + ":",
+    # A task taken by a worker that died before finishing goes back on the queue after this long.
+    # Longer than any task may run (CELERY_TASK_TIME_LIMIT), or a slow one would run twice.
+    "visibility_timeout": 300,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Nobody waits on a task's result: its effect is in the database (Media.status).
+CELERY_TASK_IGNORE_RESULT = True
+# Acknowledged once done, not when taken: a worker stopped mid-task leaves the task to another.
+CELERY_TASK_ACKS_LATE = True
+# A worker process takes one task at a time, so a big photo does not hold others queued behind it
+# while another process is idle.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A photo within MEDIA_IMAGE_MAX_PIXELS takes seconds. Past the soft limit the task is interrupted
+# and the upload marked failed; past the hard one the worker process is killed and replaced (the
+# upload stays "processing" until prune_media removes it, MEDIA_UNATTACHED_TTL later). Only the
+# prefork pool, the worker's default, enforces them.
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+MEDIA_PRUNE_INTERVAL = timedelta(seconds=int(os.environ.get("MEDIA_PRUNE_INTERVAL_SECONDS", 3600)))
+CELERY_BEAT_SCHEDULE = {
+    "prune-media": {"task": "media.tasks.prune_media", "schedule": MEDIA_PRUNE_INTERVAL},
+}
+# Beat remembers when each periodic task last ran here, across restarts.
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule"))

@@ -8,6 +8,7 @@ result at once; a test of another mode overrides MEDIA_PROCESSING (or a daphne's
 """
 
 import os
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES
@@ -18,5 +19,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 
-MEDIA_ROOT = BASE_DIR / "test-media-files"
+# Never the environment's MEDIA_ROOT: the media tests empty this directory. A daphne a test starts
+# with a directory of its own gets it as TEST_MEDIA_ROOT.
+MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT", BASE_DIR / "test-media-files"))
 MEDIA_PROCESSING = os.environ.get("MEDIA_PROCESSING", "inline")

@@ -208,32 +208,42 @@ def test_chat_needs_authentication(api):
 
 @pytest.mark.parametrize("rows", [3, 8])
 def test_conversation_list_query_count_is_flat(
-    client_for, alice, make_user, befriend, django_assert_max_num_queries, rows
+    client_for, alice, make_user, befriend, django_assert_max_num_queries, rows, settings, tmp_path
 ):
-    """Rows whose last message shares a post or replies cost no query each: cards and reply
-    previews are made for the whole list at once."""
+    """Rows whose last message shares a post (with a photo), replies, or carries photos, and members
+    with avatars, cost no query each: cards, reply previews and photos are made for the whole list at once."""
+    from accounts.services import profile_update
     from microblog.services import post_create
+    from tests.media.ready import ready_media, use_media_root
 
+    use_media_root(settings, tmp_path)
     client = client_for(alice)
     for n in range(rows):
         other = make_user(username=f"friend{n}")
+        profile_update(user=other, avatar=ready_media(other).pk)
         conversation = befriend(alice, other)
         url = f"/api/conversations/{conversation.pk}/messages/"
         first = client.post(url, {"body": "hi"}, format="json").data
-        post = post_create(author=other, body=f"post {n}", visibility="public")
-        client.post(url, {"body": "look", "shared_post": post.pk, "reply_to": first["id"]}, format="json")
-    # The token, the rows, their members, the last messages, the cards' posts, the reply previews.
-    with django_assert_max_num_queries(6):
+        post = post_create(author=other, body=f"post {n}", visibility="public", media=[ready_media(other).pk])
+        look = {"body": "look", "shared_post": post.pk, "reply_to": first["id"], "media": [ready_media(alice).pk]}
+        client.post(url, look, format="json")
+    # The token, the rows, their members (and avatars), the last messages, their photos, the cards'
+    # posts, the cards' photos, the reply previews.
+    with django_assert_max_num_queries(8):
         listed = client.get("/api/conversations/").data
     assert len(listed) == rows
     assert all(row["last_message"]["shared_post"]["body"].startswith("post ") for row in listed)
+    assert all(row["last_message"]["shared_post"]["image"]["thumbnail_url"] for row in listed)
+    assert all(len(row["last_message"]["media"]) == 1 for row in listed)
     assert all(row["last_message"]["reply_to"] for row in listed)
+    assert all("/thumbnail" in member["avatar_url"] for row in listed for member in row["members"][1:])
 
 
 def test_the_hand_written_message_shape_matches_drf_field_rendering(client_for, alice, bob, befriend):
     """message_data skips DRF's fields for speed; it must write what they would write."""
     from rest_framework import serializers as drf
 
+    from accounts.serializers import UserSummarySerializer
     from chat.models import Message as MessageModel
 
     class Reference(drf.ModelSerializer):
@@ -244,7 +254,7 @@ def test_the_hand_written_message_shape_matches_drf_field_rendering(client_for, 
             fields = ("id", "conversation", "sender", "body", "client_id", "reply_to", "created_at")
 
         def get_sender(self, message):
-            return {"username": message.sender.username, "display_name": message.sender.display_name}
+            return UserSummarySerializer(message.sender).data
 
     conversation = befriend(alice, bob)
     url = f"/api/conversations/{conversation.pk}/messages/"
@@ -252,4 +262,4 @@ def test_the_hand_written_message_shape_matches_drf_field_rendering(client_for, 
     answer = client_for(bob).post(url, {"body": "second", "reply_to": first["id"]}, format="json").data
     expected = Reference(MessageModel.objects.get(pk=answer["id"])).data
     assert {key: answer[key] for key in expected} == dict(expected)
-    assert (answer["shared_post"], answer["recalled"]) == (None, False)
+    assert (answer["shared_post"], answer["recalled"], answer["media"]) == (None, False, [])

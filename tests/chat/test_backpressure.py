@@ -8,6 +8,7 @@ the last seq it holds in order, and ends with every message exactly once.
 
 import asyncio
 import collections
+import contextlib
 import functools
 import socket
 import time
@@ -16,25 +17,26 @@ from urllib.parse import urlparse
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from accounts.services import token_for
 from chat.models import Message
 from chat.services import OutgoingMessage, conversation_create, direct_conversation_get_or_create, message_send_many
 from realtime.backpressure import WriteBuffer
-
-from .wsclient import SocketClient, own_daphne
+from tests.live import Socket, own_daphne
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 SENDERS = 6
+# What befriending stored for the members before the flood (making the group stores nothing).
+SETUP_EVENTS = {"contact.request", "contact.accepted"}
 BURST = 20  # each sender's burst stays within the per-socket limit (20 a second)
 
 
-def stalled_client(ws_url: str, user) -> SocketClient:
-    address = urlparse(ws_url)
+def stalled_client(server, user) -> Socket:
+    """A socket whose client stops reading: a 4 KiB receive buffer, and websockets' queue holds one frame."""
+    address = urlparse(server.ws_url)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((address.hostname, address.port))
-    return SocketClient(ws_url, token_for(user=user).key, sock=sock, max_queue=1)
+    return Socket.open(server, user, sock=sock, max_queue=1)
 
 
 def test_a_member_who_never_reads_catches_up_by_resume(live_daphne, make_user, befriend):
@@ -45,10 +47,10 @@ def test_a_member_who_never_reads_catches_up_by_resume(live_daphne, make_user, b
     group, _ = conversation_create(
         creator=senders[0], usernames=[p.username for p in [*senders[1:], reader, slow]], title="flood"
     )
-    stalled = stalled_client(live_daphne.ws_url, slow)
+    stalled = stalled_client(live_daphne, slow)
     stalled.send(type="resume", after=0)
-    on_reader = SocketClient(live_daphne.ws_url, token_for(user=reader).key)
-    sockets = [SocketClient(live_daphne.ws_url, token_for(user=sender).key) for sender in senders]
+    on_reader = Socket.open(live_daphne, reader)
+    sockets = [Socket.open(live_daphne, sender) for sender in senders]
     total = SENDERS * BURST
     try:
         for n, sender_socket in enumerate(sockets):
@@ -75,19 +77,23 @@ def test_a_member_who_never_reads_catches_up_by_resume(live_daphne, make_user, b
 
         seen: list[str] = []
         seqs: set[int] = set()
-        try:
-            while True:  # what was queued for the stalled client
-                frame = stalled.recv(timeout=2)
-                seqs.add(frame.get("seq", 0))
-                if frame["type"] == "message.new":
-                    seen.append(frame["message"]["client_id"])
-        except TimeoutError:
-            pass
+        # What was queued for the stalled client, read until 2 s pass without a frame: the replay of
+        # the setup it asked for first, then the flood, and the others coming online.
+        queued = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                queued.append(stalled.recv(timeout=2))
+        for frame in queued:
+            assert frame["type"] in {*SETUP_EVENTS, "resume.done", "message.new", "presence"}, frame
+            seqs.add(frame.get("seq", 0))
+            if frame["type"] == "message.new":
+                seen.append(frame["message"]["client_id"])
         in_order = 0
         while in_order + 1 in seqs:
             in_order += 1
         stalled.send(type="resume", after=in_order)
-        while (frame := stalled.recv(timeout=20))["type"] != "resume.done":
+        for frame in stalled.until("resume.done", timeout=20)[:-1]:
+            assert frame["type"] in {*SETUP_EVENTS, "message.new"}, frame
             if frame["type"] == "message.new":
                 seen.append(frame["message"]["client_id"])
     finally:
@@ -128,7 +134,7 @@ def test_resumes_from_a_client_that_never_reads_do_not_pile_up_in_the_worker(liv
     long_history(bob, alice, 1200)
     pid = live_daphne.process.pid
     before = rss_mib(pid)
-    stalled = stalled_client(live_daphne.ws_url, alice)
+    stalled = stalled_client(live_daphne, alice)
     try:
         for _ in range(300):
             stalled.send(type="resume", after=0)
@@ -138,15 +144,12 @@ def test_resumes_from_a_client_that_never_reads_do_not_pile_up_in_the_worker(liv
             peak = max(peak, rss_mib(pid))
         assert peak - before < 20, f"worker RSS grew from {before:.0f} to {peak:.0f} MiB"
 
-        seqs, codes = [], []
-        while (frame := stalled.recv(timeout=30))["type"] != "resume.done":
-            if frame["type"] == "error":
-                codes.append(frame["code"])
-            else:
-                seqs.append(frame["seq"])
+        *replayed, done = stalled.until("resume.done", timeout=30)
     finally:
         stalled.close()
-    assert seqs == list(range(1, frame["last"] + 1)), "the replay lost, doubled or reordered frames"
+    seqs = [frame["seq"] for frame in replayed if frame["type"] != "error"]
+    codes = [frame["code"] for frame in replayed if frame["type"] == "error"]
+    assert seqs == list(range(1, done["last"] + 1)), "the replay lost, doubled or reordered frames"
     assert set(codes) <= {"resume_in_progress", "rate_limited"} and len(codes) == 299
 
 
@@ -173,7 +176,7 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
     conversation = befriend(alice, bob)
     body = "y" * 3900
     with own_daphne(CHAT_UNREAD_BYTES=str(128 * 1024), MESSAGES_PER_MINUTE="100000") as server:
-        stalled = stalled_client(server.ws_url, alice)
+        stalled = stalled_client(server, alice)
         try:
             for n in range(SENT):  # sends and sends, and reads nothing
                 stalled.send(type="message.send", conversation=conversation.pk, body=f"{n} {body}", client_id=str(n))
@@ -188,16 +191,19 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
         finally:
             stalled.close()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+        # Acks, the sender's own pushes, and refusals of the sends past the writer's backlog.
+        assert {frame["type"] for frame in received} <= {"message.ack", "message.new", "error"}
+        assert {frame["code"] for frame in received if frame["type"] == "error"} <= {"rate_limited"}
         pushed = [frame for frame in received if frame["type"] == "message.new"]
         seqs = [frame["seq"] for frame in pushed]
         assert 0 < len(seqs) < SENT, "the worker was expected to stop writing before the end"
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
         wait_until_stored_count_settles(conversation)  # the sends the worker had read are all stored
-        again = SocketClient(server.ws_url, token_for(user=alice).key)
+        again = Socket.open(server, alice)
         try:
             again.send(type="resume", after=seqs[-1])
-            replayed, _ = again.frames_until("resume.done", timeout=30)
+            *replayed, _ = again.until("resume.done", timeout=30)
         finally:
             again.close()
     by_seq: dict[int, str] = {}

@@ -2,14 +2,12 @@
 
 import json
 import os
-import urllib.request
 
 import pytest
 
 from accounts.services import token_for
-from tests.conftest import LiveDaphne, skip_or_fail
-
-from .wsclient import SocketClient
+from tests.conftest import skip_or_fail
+from tests.live import LiveDaphne, Socket, rest
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -26,8 +24,8 @@ def second_worker(daphne_server):
 
 def test_a_client_on_each_worker_chats_live(daphne_server, second_worker, alice, bob, befriend):
     conversation = befriend(alice, bob)
-    on_a = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
-    on_b = SocketClient(second_worker.ws_url, token_for(user=bob).key)
+    on_a = Socket.open(daphne_server, alice)
+    on_b = Socket.open(second_worker, bob)
     try:
         on_a.send(type="message.send", conversation=conversation.pk, body="from worker A", client_id="a")
         assert (
@@ -49,15 +47,9 @@ def test_a_client_on_each_worker_chats_live(daphne_server, second_worker, alice,
 
 
 def test_notifications_cross_workers(daphne_server, second_worker, alice, bob):
-    on_a = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
+    on_a = Socket.open(daphne_server, alice)
     try:
-        request = urllib.request.Request(
-            f"{second_worker.url}/api/users/alice/follow/",
-            method="POST",
-            headers={"Authorization": f"Token {token_for(user=bob).key}"},
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            assert json.load(response)["followers_count"] == 1
+        assert rest(second_worker, bob, "POST", "/api/users/alice/follow/").json()["followers_count"] == 1
         frame = on_a.expect("notification", skip=["presence"])
         assert frame["seq"] >= 1
         assert "bob" in json.dumps(frame["notification"])
@@ -80,46 +72,38 @@ def test_a_killed_worker_loses_nothing(daphne_server, second_worker, alice, bob,
 
     def stream():
         for n in range(total):
-            request = urllib.request.Request(
-                f"{daphne_server.url}/api/conversations/{conversation.pk}/messages/",
-                data=json.dumps({"body": f"stream {n}", "client_id": f"s{n}"}).encode(),
-                method="POST",
-                headers={"Authorization": f"Token {alice_key}", "Content-Type": "application/json"},
-            )
-            urllib.request.urlopen(request, timeout=10).close()
+            path = f"/api/conversations/{conversation.pk}/messages/"
+            rest(daphne_server, alice_key, "POST", path, {"body": f"stream {n}", "client_id": f"s{n}"}).json()
 
-    receiver = SocketClient(second_worker.ws_url, token_for(user=bob).key)
+    def sent_in(frame: dict) -> str:
+        """The client_id of a streamed message: nothing else reaches bob while alice streams."""
+        assert frame["type"] == "message.new", frame
+        return frame["message"]["client_id"]
+
+    receiver = Socket.open(second_worker, bob)
     receiver.send(type="resume", after=0)
-    receiver.frames_until("resume.done")  # what came before it is the history of the setup
+    receiver.until("resume.done")  # what came before it is the history of the setup
     seen: list[str] = []
     sender = threading.Thread(target=stream)
     sender.start()
     try:
         while len(seen) < total // 4:
-            frame = receiver.recv(timeout=10)
-            if frame["type"] == "message.new":
-                seen.append(frame["message"]["client_id"])
+            seen.append(sent_in(receiver.recv(timeout=10)))
         second_worker.process.send_signal(signal.SIGKILL)
         with pytest.raises((ConnectionClosed, TimeoutError)):  # noqa: PT012 (reads until the worker dies)
             while True:
-                frame = receiver.recv(timeout=5)
-                if frame["type"] == "message.new":
-                    seen.append(frame["message"]["client_id"])
+                seen.append(sent_in(receiver.recv(timeout=5)))
         killed_at = time.monotonic()
         time.sleep(1)  # a client's reconnect backoff: the stream goes on meanwhile
         last_seen = receiver.last_seq
-        receiver = SocketClient(daphne_server.ws_url, token_for(user=bob).key)
+        receiver = Socket.open(daphne_server, bob)
         receiver.send(type="resume", after=last_seen)
-        replayed = 0
-        while (frame := receiver.recv(timeout=10))["type"] != "resume.done":
-            if frame["type"] == "message.new":
-                seen.append(frame["message"]["client_id"])
-                replayed += 1
+        *missed, _ = receiver.until("resume.done", timeout=10)
+        seen += [sent_in(frame) for frame in missed]
+        replayed = len(missed)
         caught_up = time.monotonic() - killed_at
         while len(seen) < total:
-            frame = receiver.recv(timeout=10)
-            if frame["type"] == "message.new":
-                seen.append(frame["message"]["client_id"])
+            seen.append(sent_in(receiver.recv(timeout=10)))
     finally:
         sender.join(timeout=60)
         receiver.close()

@@ -38,6 +38,20 @@ def test_a_declined_request_cannot_be_repeated_at_once(client_for, alice, bob, s
     assert crossing.status_code == 201 and crossing.json()["status"] == "pending"
 
 
+def test_the_contacts_page_answers_a_held_off_repeat_429_with_retry_after(client, client_for, alice, bob, settings):
+    settings.CONTACT_REQUEST_DECLINE_HOLD = timedelta(days=7)
+    client.force_login(alice)
+    assert client.post("/contacts/", {"action": "request", "username": "bob"}).status_code == 302
+    request = ContactRequest.objects.get(from_user=alice)
+    assert client_for(bob).post(f"/api/contact-requests/{request.pk}/decline/").status_code == 200
+
+    again = client.post("/contacts/", {"action": "request", "username": "bob"})
+    assert again.status_code == 429
+    assert 6 * 86400 < int(again["Retry-After"]) <= 7 * 86400
+    assert "declin" not in again.content.decode().lower()
+    assert ContactRequest.objects.filter(from_user=alice).count() == 1
+
+
 def test_after_the_hold_the_request_may_be_sent_again(client_for, alice, bob, settings):
     settings.CONTACT_REQUEST_DECLINE_HOLD = timedelta(days=7)
     as_alice = client_for(alice)

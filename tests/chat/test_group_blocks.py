@@ -15,7 +15,8 @@ from channels.testing import WebsocketCommunicator
 
 from accounts.services import token_for
 from chat import services
-from chat.models import Membership
+from chat.models import Membership, Message
+from chat.visibility import readers_of
 from config.asgi import application
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +198,19 @@ def test_a_hidden_members_message_does_not_move_the_group_up_the_blockers_list(
     assert order.index(with_carol.pk) < order.index(shared_group.pk)
     # carol, who sees bob's message, finds the group on top.
     assert client_for(carol).get("/api/conversations/").json()[0]["id"] == shared_group.pk
+
+
+def test_who_hears_of_a_recall_costs_one_query_and_keeps_the_block_rule(
+    alice, bob, carol, shared_group, django_assert_num_queries
+):
+    """readers_of (a recall's audience): in a group a block hides the two from each other, in a
+    direct conversation it does not; one query either way, the conversation loaded or not."""
+    direct = services.direct_conversation_get_or_create(alice, bob)
+    in_direct, _ = services.message_send(sender=bob, conversation=direct, body="before the block")
+    services.block_create(user=alice, username="bob")
+    in_group, _ = services.message_send(sender=bob, conversation=shared_group, body="hidden from alice")
+    for sent, readers in ((in_group, {bob.pk, carol.pk}), (in_direct, {alice.pk, bob.pk})):
+        loaded = Message.objects.select_related("conversation").get(pk=sent.pk)
+        for message in (Message.objects.get(pk=sent.pk), loaded):
+            with django_assert_num_queries(1):
+                assert set(readers_of(message)) == readers

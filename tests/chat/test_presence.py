@@ -1,38 +1,30 @@
 """Presence goes to contacts only, live over the socket and in the contacts list."""
 
-import json
 import os
 import signal
 import time
-import urllib.request
 
 import pytest
 from django.core.cache import cache
 
-from accounts.services import token_for
 from realtime import presence
 from realtime.presence import socket_count_key
-from tests.conftest import LiveDaphne, skip_or_fail
-
-from .wsclient import SocketClient
+from tests.conftest import skip_or_fail
+from tests.live import LiveDaphne, Socket, rest
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 
 def live_contacts(daphne_server, user) -> list[dict]:
     """GET /api/contacts/ from the live server, whose cache holds the presence counts."""
-    request = urllib.request.Request(
-        f"{daphne_server.url}/api/contacts/", headers={"Authorization": f"Token {token_for(user=user).key}"}
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
+    return rest(daphne_server, user, "GET", "/api/contacts/").json()
 
 
 def test_contacts_see_each_other_come_and_go(daphne_server, alice, bob, make_user, befriend):
     befriend(alice, bob)
-    stranger = SocketClient(daphne_server.ws_url, token_for(user=make_user(username="eve")).key)
-    watcher = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
-    bob_socket = SocketClient(daphne_server.ws_url, token_for(user=bob).key)
+    stranger = Socket.open(daphne_server, make_user(username="eve"))
+    watcher = Socket.open(daphne_server, alice)
+    bob_socket = Socket.open(daphne_server, bob)
     assert watcher.recv() == {"type": "presence", "user": "bob", "online": True}
     [contact] = live_contacts(daphne_server, alice)
     assert (contact["username"], contact["online"]) == ("bob", True)
@@ -49,10 +41,10 @@ def test_contacts_see_each_other_come_and_go(daphne_server, alice, bob, make_use
 
 def test_two_tabs_count_as_one_presence(daphne_server, alice, bob, befriend):
     befriend(alice, bob)
-    watcher = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
-    tab1 = SocketClient(daphne_server.ws_url, token_for(user=bob).key)
+    watcher = Socket.open(daphne_server, alice)
+    tab1 = Socket.open(daphne_server, bob)
     assert watcher.recv()["online"] is True
-    tab2 = SocketClient(daphne_server.ws_url, token_for(user=bob).key)
+    tab2 = Socket.open(daphne_server, bob)
     tab1.close()
     watcher.send(type="ping")
     assert watcher.recv() == {"type": "pong"}  # still online: no "offline" before the pong
@@ -64,8 +56,8 @@ def test_two_tabs_count_as_one_presence(daphne_server, alice, bob, befriend):
 def test_blocked_contacts_see_no_presence(daphne_server, alice, bob, befriend, client_for):
     befriend(alice, bob)
     client_for(bob).post("/api/blocks/", {"username": "alice"}, format="json")
-    watcher = SocketClient(daphne_server.ws_url, token_for(user=alice).key)
-    bob_socket = SocketClient(daphne_server.ws_url, token_for(user=bob).key)
+    watcher = Socket.open(daphne_server, alice)
+    bob_socket = Socket.open(daphne_server, bob)
     bob_socket.send(type="ping")
     assert bob_socket.recv() == {"type": "pong"}
     watcher.send(type="ping")
@@ -83,7 +75,7 @@ def test_a_killed_workers_sockets_stop_counting_within_the_ttl(daphne_server, al
     worker = LiveDaphne({**daphne_server.env, "PRESENCE_TTL": "2"})
     worker.start()
     try:
-        bob_socket = SocketClient(worker.ws_url, token_for(user=bob).key)
+        bob_socket = Socket.open(worker, bob)
         time.sleep(3)  # past the TTL: only the worker's heartbeat keeps bob counted
         [contact] = live_contacts(daphne_server, alice)
         assert contact["online"] is True

@@ -153,7 +153,9 @@ def test_cards_update_live_and_only_members_who_may_see_the_post_get_its_counts(
 
 
 @pytest.mark.django_db
-def test_a_card_push_costs_the_same_few_queries_for_3_or_12_online_readers(alice, make_user, monkeypatch):
+def test_a_card_push_costs_the_same_few_queries_for_3_or_12_online_readers(
+    alice, make_user, monkeypatch, settings, tmp_path
+):
     from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -161,6 +163,10 @@ def test_a_card_push_costs_the_same_few_queries_for_3_or_12_online_readers(alice
     from accounts.models import Contact
     from chat import cards
     from chat.services import conversation_create, message_send
+    from microblog.services import post_create
+    from tests.media.ready import ready_media, use_media_root
+
+    use_media_root(settings, tmp_path)
 
     sent = []
     monkeypatch.setattr(cards, "ephemeral_send", lambda *, user_ids, frame: sent.append((set(user_ids), frame)))
@@ -169,7 +175,8 @@ def test_a_card_push_costs_the_same_few_queries_for_3_or_12_online_readers(alice
         people = [make_user() for _ in range(size)]
         Contact.objects.bulk_create([Contact(user=person, contact=alice) for person in people])
         conversation, _ = conversation_create(creator=alice, usernames=[p.username for p in people], title="Big")
-        post = PostFactory(author=alice, body="for my contacts", visibility="contacts")
+        photo = ready_media(alice)
+        post = post_create(author=alice, body="for my contacts", visibility="contacts", media=[photo.pk])
         message_send(sender=alice, conversation=conversation, body="", shared_post=post.pk)
         stranger = people[0]
         Contact.objects.filter(user=stranger).delete()  # no longer a contact: may not see it now
@@ -181,10 +188,11 @@ def test_a_card_push_costs_the_same_few_queries_for_3_or_12_online_readers(alice
         costs.append(len(queries))
         shown, hidden = sent
         assert shown[0] == {alice.pk, *(p.pk for p in people[1:])} and shown[1]["shared_post"]["body"]
+        assert shown[1]["shared_post"]["image"]["id"] == photo.pk
         assert hidden == ({stranger.pk}, {"type": "shared_post.updated", "shared_post": cards.unavailable(post.pk)})
-    # Members and posts, blocks among them, their users, visibility (one UNION), the posts:
-    # the same for 3 or 12.
-    assert costs[0] == costs[1] == 5, costs
+    # Members and posts, blocks among them, their users, visibility (one UNION), the posts, their
+    # photos: the same for 3 or 12.
+    assert costs[0] == costs[1] == 6, costs
 
 
 @pytest.mark.django_db

@@ -2,17 +2,13 @@
 
 import json
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from accounts.services import token_for
 from chat.models import Message
 from chat.services import OutgoingMessage, message_send_many
-
-from .wsclient import SocketClient, own_daphne
+from tests.live import Socket, own_daphne, rest
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -22,32 +18,13 @@ def pair(alice, bob, befriend):
     return befriend(alice, bob)
 
 
-@pytest.fixture
-def socket_for():
-    opened = []
-
-    def open_socket(daphne_server, user) -> SocketClient:
-        opened.append(SocketClient(daphne_server.ws_url, token_for(user=user).key))
-        return opened[-1]
-
-    yield open_socket
-    for client in opened:
-        client.close()
+def rest_post(server, user, path: str, body: dict) -> dict:
+    """The JSON of a POST that must succeed."""
+    return rest(server, user, "POST", path, body).json()
 
 
-def rest_post(daphne_server, user, path: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        f"{daphne_server.url}{path}",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Token {token_for(user=user).key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
-
-
-def test_two_users_chat_both_ways(socket_for, daphne_server, alice, bob, pair):
-    a, b = socket_for(daphne_server, alice), socket_for(daphne_server, bob)
+def test_two_users_chat_both_ways(daphne_server, alice, bob, pair):
+    a, b = Socket.open(daphne_server, alice), Socket.open(daphne_server, bob)
     a.send(type="message.send", conversation=pair.pk, body="hi bob", client_id="a1")
     ack = a.expect("message.ack", skip=["presence", "message.new"])
     assert ack["client_id"] == "a1" and ack["message"]["body"] == "hi bob"
@@ -60,36 +37,36 @@ def test_two_users_chat_both_ways(socket_for, daphne_server, alice, bob, pair):
     read = a.expect("read", skip=["presence", "message.new"])
     assert (read["user"], read["up_to"]) == ("bob", ack["message"]["id"])
     b.send(type="typing", conversation=pair.pk)
-    assert a.expect("typing", skip=[]) == {"type": "typing", "conversation": pair.pk, "user": "bob"}
+    assert a.expect("typing") == {"type": "typing", "conversation": pair.pk, "user": "bob"}
 
     b.send(type="message.send", conversation=pair.pk, body="hi alice", client_id="b1")
-    assert a.expect("message.new", skip=[], body="hi alice")["message"]["sender"]["username"] == "bob"
+    assert a.expect("message.new", body="hi alice")["message"]["sender"]["username"] == "bob"
     a.close()
     b.close()
 
 
-def test_rest_and_socket_push_the_same_message_new(socket_for, daphne_server, alice, bob, pair):
-    b = socket_for(daphne_server, bob)
-    alice_other_tab = socket_for(daphne_server, alice)
+def test_rest_and_socket_push_the_same_message_new(daphne_server, alice, bob, pair):
+    b = Socket.open(daphne_server, bob)
+    alice_other_tab = Socket.open(daphne_server, alice)
     sent = rest_post(daphne_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": "over REST"})
     assert b.expect("message.new", skip=["presence"])["message"] == sent
-    assert alice_other_tab.expect("message.new", skip=[])["message"] == sent
+    assert alice_other_tab.expect("message.new")["message"] == sent
 
 
-def test_a_non_member_cannot_send_and_nothing_is_stored(socket_for, daphne_server, pair, make_user):
-    mallory = socket_for(daphne_server, make_user(username="mallory"))
+def test_a_non_member_cannot_send_and_nothing_is_stored(daphne_server, pair, make_user):
+    mallory = Socket.open(daphne_server, make_user(username="mallory"))
     mallory.send(type="message.send", conversation=pair.pk, body="let me in", client_id="m1")
-    error = mallory.expect("error", skip=[])
+    error = mallory.expect("error")
     assert (error["code"], error["client_id"]) == ("not_found", "m1")
     mallory.send(type="message.send", conversation=10**9, body="x", client_id="m2")
-    assert mallory.expect("error", skip=[])["code"] == "not_found"
+    assert mallory.expect("error")["code"] == "not_found"
     mallory.send(type="ping")
-    assert mallory.expect("pong", skip=[])
+    assert mallory.expect("pong")
     assert Message.objects.count() == 0
 
 
-def test_the_same_client_id_over_the_socket_is_stored_once(socket_for, daphne_server, alice, bob, pair):
-    a, b = socket_for(daphne_server, alice), socket_for(daphne_server, bob)
+def test_the_same_client_id_over_the_socket_is_stored_once(daphne_server, alice, bob, pair):
+    a, b = Socket.open(daphne_server, alice), Socket.open(daphne_server, bob)
     for _ in range(3):
         a.send(type="message.send", conversation=pair.pk, body="once", client_id="same")
     acks = [a.expect("message.ack", skip=["presence", "message.new"])["message"]["id"] for _ in range(3)]
@@ -97,12 +74,14 @@ def test_the_same_client_id_over_the_socket_is_stored_once(socket_for, daphne_se
     assert Message.objects.count() == 1
     assert b.expect("message.new", skip=["presence"])["message"]["id"] == acks[0]
     b.send(type="ping")
-    assert b.expect("pong", skip=[])["type"] == "pong"  # no second message.new came before it
-    assert [f["type"] for f in a.skipped].count("message.new") <= 1  # nor on the sender's socket
+    assert b.expect("pong")["type"] == "pong"  # no second message.new came before it
+    a.settle()  # nor on the sender's socket, whose own push (for its other tabs) comes at most once
+    assert {f["type"] for f in a.frames} <= {"presence", "message.ack", "message.new", "pong"}
+    assert [f["message"]["id"] for f in a.frames if f["type"] == "message.new"] in ([], acks[:1])
 
 
-def test_bad_message_frames_get_errors_and_store_nothing(socket_for, daphne_server, alice, pair):
-    a = socket_for(daphne_server, alice)
+def test_bad_message_frames_get_errors_and_store_nothing(daphne_server, alice, pair):
+    a = Socket.open(daphne_server, alice)
     cases = [
         ({"type": "message.send", "conversation": pair.pk, "client_id": "x"}, "invalid"),
         ({"type": "message.send", "conversation": pair.pk, "body": "x"}, "missing_field"),
@@ -113,64 +92,60 @@ def test_bad_message_frames_get_errors_and_store_nothing(socket_for, daphne_serv
     ]
     for frame, code in cases:
         a.send(**frame)
-        assert a.expect("error", skip=[])["code"] == code, frame
+        assert a.expect("error")["code"] == code, frame
     assert Message.objects.count() == 0
 
 
-def test_resume_replays_exactly_what_was_missed(socket_for, daphne_server, alice, bob, pair):
-    b = socket_for(daphne_server, bob)
+def test_resume_replays_exactly_what_was_missed(daphne_server, alice, bob, pair):
+    b = Socket.open(daphne_server, bob)
     b.send(type="resume", after=0)
     start = b.expect("resume.done", skip=["contact.request", "contact.accepted", "presence"])["last"]
     b.close()
 
-    a = socket_for(daphne_server, alice)
+    a = Socket.open(daphne_server, alice)
     for n in range(35):
         rest_post(daphne_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": f"rest {n}"})
     for n in range(15):  # within the socket's 20 messages a second
         a.send(type="message.send", conversation=pair.pk, body=f"socket {n}", client_id=f"s{n}")
         a.expect("message.ack", skip=["message.new"])
 
-    b = socket_for(daphne_server, bob)
+    b = Socket.open(daphne_server, bob)
     b.send(type="resume", after=start)
-    frames = []
-    while (frame := b.recv())["type"] != "resume.done":
-        frames.append(frame)
+    *frames, done = b.until("resume.done")
     assert [f["seq"] for f in frames] == list(range(start + 1, start + 51))
     assert [f["message"]["body"] for f in frames] == [f"rest {n}" for n in range(35)] + [
         f"socket {n}" for n in range(15)
     ]
-    assert frame["last"] == start + 50
+    assert done["last"] == start + 50
 
 
-def test_replay_shows_a_recalled_message_as_recalled(socket_for, daphne_server, alice, bob, pair):
+def test_replay_shows_a_recalled_message_as_recalled(daphne_server, alice, bob, pair):
     sent = rest_post(daphne_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": "regret"})
     rest_post(daphne_server, alice, f"/api/messages/{sent['id']}/recall/", {})
-    b = socket_for(daphne_server, bob)
+    b = Socket.open(daphne_server, bob)
     b.send(type="resume", after=0)
-    frames = []
-    while (frame := b.recv())["type"] != "resume.done":
-        frames.append(frame)
+    *frames, _ = b.until("resume.done")
     assert [f["type"] for f in frames][-2:] == ["message.new", "message.recalled"]
     assert all(f["message"]["body"] == "" and f["message"]["recalled"] for f in frames[-2:])
     assert "regret" not in json.dumps(frames)
 
 
-def test_resume_from_the_future_or_too_old_asks_for_resync(socket_for, daphne_server, alice, pair):
+def test_resume_from_the_future_or_too_old_asks_for_resync(daphne_server, alice, pair):
     from realtime.models import Event
 
     rest_post(daphne_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": "one"})
-    a = socket_for(daphne_server, alice)
+    a = Socket.open(daphne_server, alice)
     a.send(type="resume", after=10**6)
-    assert a.expect("resync", skip=[])["last"] >= 1
+    assert a.expect("resync")["last"] >= 1
     Event.objects.filter(user=alice).delete()
     a.send(type="resume", after=0)
-    assert a.expect("resync", skip=[])["type"] == "resync"
+    assert a.expect("resync")["type"] == "resync"
 
 
-def test_contact_requests_and_acceptances_are_pushed_live(socket_for, daphne_server, alice, bob):
-    a, b = socket_for(daphne_server, alice), socket_for(daphne_server, bob)
+def test_contact_requests_and_acceptances_are_pushed_live(daphne_server, alice, bob):
+    a, b = Socket.open(daphne_server, alice), Socket.open(daphne_server, bob)
     sent = rest_post(daphne_server, alice, "/api/contact-requests/", {"to": "bob", "note": "hello"})
-    pushed = b.expect("contact.request", skip=[])
+    pushed = b.expect("contact.request")
     assert pushed["request"]["id"] == sent["id"] and pushed["request"]["note"] == "hello"
     accepted = rest_post(daphne_server, bob, f"/api/contact-requests/{sent['id']}/accept/", {})
     for side in (a, b):
@@ -179,21 +154,19 @@ def test_contact_requests_and_acceptances_are_pushed_live(socket_for, daphne_ser
         assert frame["request"]["status"] == "accepted"
 
 
-def test_pushes_that_came_live_before_a_resume_are_not_replayed_again(socket_for, daphne_server, alice, bob, pair):
-    b = socket_for(daphne_server, bob)
+def test_pushes_that_came_live_before_a_resume_are_not_replayed_again(daphne_server, alice, bob, pair):
+    b = Socket.open(daphne_server, bob)
     b.send(type="resume", after=0)
     start = b.expect("resume.done", skip=["contact.request", "contact.accepted", "presence"])["last"]
     rest_post(daphne_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": "missed"})
     b.close()
-    b = socket_for(daphne_server, bob)
+    b = Socket.open(daphne_server, bob)
     live = rest_post(daphne_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": "live"})
-    assert b.expect("message.new", skip=[])["message"]["id"] == live["id"]  # pushed before the client resumes
+    assert b.expect("message.new")["message"]["id"] == live["id"]  # pushed before the client resumes
     b.send(type="resume", after=start)
-    frames = []
-    while (frame := b.recv())["type"] != "resume.done":
-        frames.append(frame)
+    *frames, done = b.until("resume.done")
     assert [f["message"]["body"] for f in frames] == ["missed"]  # "live" is not sent twice
-    assert frame["last"] == start + 2
+    assert done["last"] == start + 2
 
 
 # A daphne of this module's own with small limits, so the tests reach them in a few frames.
@@ -206,7 +179,7 @@ def tight_server(django_db_setup):
         yield server
 
 
-def answers_to_sends(client: SocketClient, count: int) -> list[dict]:
+def answers_to_sends(client: Socket, count: int) -> list[dict]:
     """The ack or error of each of `count` sends; the sender's own message.new pushes come in between."""
     answers = []
     while len(answers) < count:
@@ -218,8 +191,8 @@ def answers_to_sends(client: SocketClient, count: int) -> list[dict]:
     return answers
 
 
-def test_flooding_is_rate_limited_not_crashed(socket_for, tight_server, alice, pair):
-    a = socket_for(tight_server, alice)
+def test_flooding_is_rate_limited_not_crashed(tight_server, alice, pair):
+    a = Socket.open(tight_server, alice)
     for n in range(40):
         a.send(type="message.send", conversation=pair.pk, body=f"flood {n}", client_id=f"f{n}")
     answers = answers_to_sends(a, 40)
@@ -231,11 +204,11 @@ def test_flooding_is_rate_limited_not_crashed(socket_for, tight_server, alice, p
     assert a.expect("pong", skip=["message.new"])  # and the socket stays open
 
 
-def test_rest_and_every_socket_take_from_one_message_budget(socket_for, tight_server, alice, pair):
+def test_rest_and_every_socket_take_from_one_message_budget(tight_server, alice, pair):
     """30 a minute per user: 20 over REST leave 10 for two sockets together, then REST is refused too."""
     for n in range(20):
         rest_post(tight_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": f"rest {n}"})
-    tabs = [socket_for(tight_server, alice) for _ in range(2)]
+    tabs = [Socket.open(tight_server, alice) for _ in range(2)]
     for n in range(10):
         for index, tab in enumerate(tabs):
             tab.send(type="message.send", conversation=pair.pk, body=f"tab {index}.{n}", client_id=f"t{index}.{n}")
@@ -243,32 +216,29 @@ def test_rest_and_every_socket_take_from_one_message_budget(socket_for, tight_se
     acked = [f for f in answers if f["type"] == "message.ack"]
     limited = [f for f in answers if f["type"] == "error" and f["code"] == "rate_limited"]
     assert (len(acked), len(limited)) == (10, 10)
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        rest_post(tight_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": "one more"})
-    assert refused.value.code == 429
+    refused = rest(tight_server, alice, "POST", f"/api/conversations/{pair.pk}/messages/", {"body": "one more"})
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) > 0
     assert Message.objects.count() == 30
 
 
-def ponged(client: SocketClient) -> bool:
+def ponged(client: Socket) -> bool:
     client.send(type="ping")
     return client.expect("pong", skip=["presence"])["type"] == "pong"
 
 
-def test_sockets_past_the_per_user_cap_are_closed_with_4429(socket_for, tight_server, alice, bob):
-    held = [socket_for(tight_server, alice) for _ in range(3)]
+def test_sockets_past_the_per_user_cap_are_closed_with_4429(tight_server, alice, bob):
+    held = [Socket.open(tight_server, alice) for _ in range(3)]
     assert all(ponged(client) for client in held)
-    refused = SocketClient(tight_server.ws_url, token_for(user=alice).key)  # accepted, then closed
-    with pytest.raises(ConnectionClosed) as closed:
-        refused.recv()
-    assert closed.value.rcvd.code == 4429
+    refused = Socket.open(tight_server, alice)  # accepted, then closed before any frame
+    assert refused.wait_closed()[:2] == (4429, [])
     refused.close()
-    assert ponged(socket_for(tight_server, bob))  # a cap per user: others are not affected
+    assert ponged(Socket.open(tight_server, bob))  # a cap per user: others are not affected
     assert all(ponged(client) for client in held)  # nor the user's open sockets
 
     held[0].close()
     deadline = time.monotonic() + 5
     while True:  # the closed one is uncounted (a moment later: its close is handled after it)
-        again = SocketClient(tight_server.ws_url, token_for(user=alice).key)
+        again = Socket.open(tight_server, alice)
         try:
             assert ponged(again)
             break
@@ -280,52 +250,50 @@ def test_sockets_past_the_per_user_cap_are_closed_with_4429(socket_for, tight_se
 
 
 def test_a_refused_socket_is_told_why_not_answered_http_403(tight_server, alice):
-    sockets = [SocketClient(tight_server.ws_url, token_for(user=alice).key) for _ in range(4)]
+    held = [Socket.open(tight_server, alice) for _ in range(3)]
+    assert all(ponged(client) for client in held)
     try:
-        with pytest.raises(ConnectionClosed) as closed:
-            sockets[-1].recv()
-        assert closed.value.rcvd.code == 4429
+        fourth = Socket.open(tight_server, alice)
     except InvalidStatus as refused:  # pragma: no cover - what a close before accept would give
         pytest.fail(f"refused at the handshake: {refused}")
-    finally:
-        for client in sockets:
-            client.close()
+    assert fourth.wait_closed()[:2] == (4429, [])
 
 
-def test_typing_is_limited_per_user_and_conversation_not_per_socket(socket_for, tight_server, alice, bob, pair):
-    tabs = [socket_for(tight_server, alice) for _ in range(3)]
-    watcher = socket_for(tight_server, bob)
+def test_typing_is_limited_per_user_and_conversation_not_per_socket(tight_server, alice, bob, pair):
+    tabs = [Socket.open(tight_server, alice) for _ in range(3)]
+    watcher = Socket.open(tight_server, bob)
     assert all(ponged(client) for client in [*tabs, watcher])
     for _ in range(10):
         for tab in tabs:
             tab.send(type="typing", conversation=pair.pk)
-    typing = [f for f in watcher.quiet(1.5) if f["type"] == "typing"]
+    typing = watcher.drain(1.5)
+    assert {f["type"] for f in typing} <= {"typing"}
     # 5 a second for alice in this conversation, however many sockets she types from (a burst
     # may fall into two of the counter's one-second windows); per socket it was 3 x 5.
     assert 1 <= len(typing) <= 10, len(typing)
 
 
-def test_resumes_are_rate_limited_per_user(socket_for, tight_server, alice, pair):
-    a = socket_for(tight_server, alice)
+def test_resumes_are_rate_limited_per_user(tight_server, alice, pair):
+    a = Socket.open(tight_server, alice)
     for _ in range(3):
         a.send(type="resume", after=0)
-        a.frames_until("resume.done")
+        a.until("resume.done")
     a.send(type="resume", after=0)
-    refused = a.expect("error", skip=[])
+    refused = a.expect("error")
     assert refused["code"] == "rate_limited" and 1 <= refused["retry_after"] <= 60
     assert ponged(a)
 
 
-def test_one_resume_runs_at_a_time_per_socket(socket_for, daphne_server, alice, bob, pair):
+def test_one_resume_runs_at_a_time_per_socket(daphne_server, alice, bob, pair):
     sends = [OutgoingMessage(sender=bob, conversation_id=pair.pk, body=f"m{n}", client_id=f"m{n}") for n in range(300)]
     message_send_many(sends=sends)
-    a = socket_for(daphne_server, alice)
+    a = Socket.open(daphne_server, alice)
     a.send(type="resume", after=0)
     a.send(type="resume", after=0)
-    replayed, done = a.frames_until("resume.done", timeout=20)
+    *replayed, done = a.until("resume.done", timeout=20)
     busy = [f for f in replayed if f["type"] == "error"]
     assert [f["code"] for f in busy] == ["resume_in_progress"]
     seqs = [f["seq"] for f in replayed if "seq" in f]
     assert seqs == sorted(set(seqs)) and seqs[-1] == done["last"]  # one replay, in order, each once
     a.send(type="ping")
-    assert a.expect("pong", skip=[])
+    assert a.expect("pong")

@@ -57,7 +57,7 @@ def workers(django_db_setup, media_root):
     env = {
         **daphne_env(),
         "MEDIA_SERVE": "accel",
-        "MEDIA_ROOT": str(media_root),
+        "TEST_MEDIA_ROOT": str(media_root),
         "TRUSTED_PROXY_COUNT": "1",
         "LOGIN_FAILURE_LIMIT_PER_ADDRESS": str(ADDRESS_LIMIT),
     }

@@ -334,7 +334,7 @@ def test_redirect_mode_sends_a_short_lived_presigned_url(make_user, as_, setting
 def live_server_with_media(django_db_setup, tmp_path_factory):
     """A daphne of its own whose MEDIA_ROOT is the directory this module's files are written to."""
     root = tmp_path_factory.mktemp("live-media")
-    with own_daphne(MEDIA_ROOT=str(root), MEDIA_SERVE="direct") as server:
+    with own_daphne(TEST_MEDIA_ROOT=str(root), MEDIA_SERVE="direct") as server:
         server.media_root = root
         yield server
 

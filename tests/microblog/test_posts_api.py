@@ -3,6 +3,7 @@
 import pytest
 
 from microblog.models import Post
+from tests.media.ready import default_avatar_of
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,8 @@ POST_FIELDS = {
     "bookmarked",
     "hashtags",
     "mentions",
+    "media",
+    "original_media",
 }
 
 
@@ -34,7 +37,8 @@ def test_a_post_has_the_contract_shape(client_for, alice, bob):
     assert response.status_code == 201
     post = response.json()
     assert set(post) == POST_FIELDS
-    assert post["author"] == {"username": "alice", "display_name": "Alice"}
+    assert post["author"] == {"username": "alice", "display_name": "Alice", "avatar_url": default_avatar_of("alice")}
+    assert (post["media"], post["original_media"]) == ([], [])
     assert post["body"] == "Hi @Bob, see #Django and #北京 <b>now</b>"
     assert post["visibility"] == "public"
     assert post["hashtags"] == ["django", "北京"]

@@ -1,8 +1,11 @@
 """Follows, mutes, profiles, the feed, search, tags, notifications — and what each page of a list costs."""
 
+import json
+
 import pytest
 
 from microblog.models import Post
+from tests.media.ready import default_avatar_of, ready_media, use_media_root
 
 pytestmark = pytest.mark.django_db
 
@@ -14,6 +17,7 @@ def test_follow_is_idempotent_and_shows_on_the_profile(client_for, api, alice, b
     assert profile == {
         "username": "alice",
         "display_name": "Alice",
+        "avatar_url": default_avatar_of("alice"),
         "bio": "",
         "followers_count": 1,
         "following_count": 0,
@@ -22,9 +26,10 @@ def test_follow_is_idempotent_and_shows_on_the_profile(client_for, api, alice, b
         "is_contact": False,
     }
     followers = api.get("/api/users/alice/followers/").json()
-    assert followers["results"] == [{"username": "bob", "display_name": "Bob"}]
+    assert followers["results"] == [{"username": "bob", "display_name": "Bob", "avatar_url": default_avatar_of("bob")}]
     assert set(followers) == {"next", "previous", "results"}
-    assert api.get("/api/users/bob/following/").json()["results"] == [{"username": "alice", "display_name": "Alice"}]
+    following = api.get("/api/users/bob/following/").json()["results"]
+    assert following == [{"username": "alice", "display_name": "Alice", "avatar_url": default_avatar_of("alice")}]
     assert bob_api.delete("/api/users/alice/follow/").json()["is_following"] is False
     assert bob_api.delete("/api/users/alice/follow/").json()["followers_count"] == 0
     assert bob_api.post("/api/users/bob/follow/").status_code == 400
@@ -149,7 +154,11 @@ def test_notifications_for_mention_reply_repost_like_follow(
     body = alice_api.get("/api/notifications/").json()
     assert [n["kind"] for n in body["results"]] == ["repost", "reply", "mention", "like", "follow"]
     assert body["unread"] == 5
-    assert body["results"][0]["actor"] == {"username": "bob", "display_name": "Bob"}
+    assert body["results"][0]["actor"] == {
+        "username": "bob",
+        "display_name": "Bob",
+        "avatar_url": default_avatar_of("bob"),
+    }
     assert body["results"][-1]["post"] is None
     assert set(body["results"][0]) == {"id", "kind", "actor", "post", "created_at", "read"}
     assert alice_api.get("/api/notifications/unread/").json() == {"unread": 5}
@@ -178,32 +187,39 @@ def test_list_pages_cost_a_fixed_number_of_queries(
     post_as,
     django_assert_num_queries,
     django_capture_on_commit_callbacks,
+    settings,
+    tmp_path,
 ):
+    use_media_root(settings, tmp_path)
     follow(alice, bob)
     follow(carol, alice)
-    root = post_as(bob, "root #tag")
+    root = post_as(bob, "root #tag", media=[ready_media(bob).pk])
 
     def grow():
+        # Each person has an avatar, and posts a photo: the page's avatars and photos must not cost a query each.
         person = make_user()
+        client_for(person).patch("/api/me/", {"avatar": ready_media(person).pk}, format="json")
         follow(person, alice)
         follow(alice, person)
+        photos = [ready_media(person).pk, ready_media(person).pk]
         with django_capture_on_commit_callbacks(execute=True):  # mentions notify after commit
-            post_as(person, f"more #tag by {person.username} @alice", reply_to=root["id"])
+            post_as(person, f"more #tag by {person.username} @alice", reply_to=root["id"], media=photos)
         client_for(person).post(f"/api/posts/{root['id']}/repost/", {"comment": "#tag"}, format="json")
         client_for(person).post(f"/api/posts/{root['id']}/like/")
 
-    # The token lookup, then what each list needs: at most a lookup or two and the page itself.
+    # The token lookup, then what each list needs: at most a lookup or two, the page itself (authors
+    # and their avatars joined), and the page's photos (the reposted originals' too).
     costs = {
-        "/api/feed/?order=latest": 3,  # + the newest ids, picked on the index
-        "/api/timeline/public/": 2,
-        "/api/tags/tag/posts/": 2,
-        "/api/users/bob/posts/": 4,  # + the user, + the block check
+        "/api/feed/?order=latest": 4,  # + the newest ids, picked on the index
+        "/api/timeline/public/": 3,
+        "/api/tags/tag/posts/": 3,
+        "/api/users/bob/posts/": 5,  # + the user, + the block check
         "/api/users/alice/followers/": 3,
         "/api/users/alice/following/": 3,
-        f"/api/posts/{root['id']}/replies/": 3,  # + the post
-        f"/api/posts/{root['id']}/reposts/": 3,
-        "/api/notifications/": 4,  # + the unread count, + the posts of the page
-        "/api/search/?q=more": 3,  # posts, people
+        f"/api/posts/{root['id']}/replies/": 4,  # + the post
+        f"/api/posts/{root['id']}/reposts/": 4,
+        "/api/notifications/": 5,  # + the unread count, + the posts of the page
+        "/api/search/?q=more": 4,  # posts, people
     }
     alice_api = client_for(alice)
     for rounds in (2, 5):
@@ -215,3 +231,5 @@ def test_list_pages_cost_a_fixed_number_of_queries(
             assert response.status_code == 200
             rows = response.json().get("results") or response.json().get("posts")
             assert rows, path
+            shown = json.dumps(rows)
+            assert "/thumbnail" in shown, f"{path} shows no avatar or photo"

@@ -46,12 +46,6 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(f"{name}: {value}")
 
 
-def without_event_loop(function, /, *args, **kwargs):
-    """Compatibility only, to be removed: `function(*args, **kwargs)`. The browser now runs in a
-    thread of its own (tests/browser.py), so no test's thread has an event loop to avoid."""
-    return function(*args, **kwargs)
-
-
 @dataclass
 class World:
     """The owner's things and the people around them.

@@ -119,3 +119,24 @@ def test_the_page_forms_share_the_limits(client, alice, make_user):
         assert client.post(f"/u/{other.username}/follow/").status_code == 302
     assert client.post(f"/u/{others[-1].username}/follow/").status_code == 429
     assert Post.objects.filter(author=alice).count() == LIMIT
+
+
+@override_settings(ACTION_LIMITS=SMALL_LIMITS)
+def test_the_chat_page_forms_answer_429_with_retry_after(client, alice, make_user, befriend):
+    """Past a limit the page answers as the API does, not with a form error the client cannot time."""
+    conversation = befriend(alice, make_user())
+    others = [make_user() for _ in range(LIMIT + 1)]
+    client.force_login(alice)
+    for other in others[:LIMIT]:
+        assert client.post("/contacts/", {"action": "request", "username": other.username}).status_code == 302
+    refused = client.post("/contacts/", {"action": "request", "username": others[-1].username})
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    assert ContactRequest.objects.filter(from_user=alice, to_user__in=others).count() == LIMIT
+
+    for n in range(LIMIT):
+        assert client.post(f"/chat/{conversation.pk}/", {"body": f"from the page {n}"}).status_code == 302
+    refused = client.post(f"/chat/{conversation.pk}/", {"body": "one too many"})
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    assert Message.objects.filter(sender=alice).count() == LIMIT

@@ -6,21 +6,15 @@ socket still got within QUIET_SECONDS: it must be nothing. Sockets whose credent
 must close with 4401.
 """
 
-import json
 import time
-import urllib.error
-import urllib.request
-from urllib.parse import urlencode
 
-import django.test
 import pytest
 
 from accounts.services import token_for
 from chat.services import conversation_create, message_send
-from tests.live import Socket, log_in, rest
+from tests.live import Socket, log_in, rest, session_socket
 
 from .conftest import FIGURES
-from .live import NoRedirect, SessionBrowser, api
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -147,13 +141,15 @@ def test_session_logout_closes_the_sockets_of_that_session(live_daphne, people):
     phone = Socket.open(live_daphne, alice)
     tab.settle()
 
+    ended = browser.session_key
     since = time.monotonic()
     assert browser.post_form("/logout/", {}) == 302
     frames = closed_in_time("session logout", tab, since)
     assert rest(live_daphne, bob, "POST", f"/api/conversations/{direct.pk}/messages/", {"body": "hello?"}).status == 201
     phone.expect("message.new")  # the phone's token was not the session that ended
     assert after_revocation("session logout", frames) == []
-    assert browser.socket().wait_closed().code == 4401
+    assert "sessionid" not in browser.cookies  # the logout deleted it; a browser that kept it gets nothing:
+    assert session_socket(live_daphne, ended).wait_closed().code == 4401
 
 
 def test_deactivating_a_user_closes_their_sockets_and_ends_their_token(live_daphne, make_user, people):
@@ -177,55 +173,23 @@ def test_deactivating_a_user_closes_their_sockets_and_ends_their_token(live_daph
     assert rest(live_daphne, key, "GET", "/api/me/").status == 401
 
 
-class ChangingBrowser(SessionBrowser):
-    """A browser that follows its session cookie when the server replaces it, as a password
-    change does (the session keeps going under a new key)."""
-
-    def post_form(self, path: str, fields: dict | list) -> int:
-        data = urlencode([*dict(fields).items(), ("csrfmiddlewaretoken", self.csrf)]).encode()
-        request = urllib.request.Request(self.server.url + path, data=data, method="POST")
-        request.add_header("Cookie", f"sessionid={self.session_key}; csrftoken={self.csrf}")
-        try:
-            response = urllib.request.build_opener(NoRedirect).open(request, timeout=10)
-        except urllib.error.HTTPError as error:
-            response = error
-        for header in response.headers.get_all("Set-Cookie") or []:
-            if header.startswith("sessionid="):
-                self.session_key = header.split(";", 1)[0].split("=", 1)[1]
-        return response.status if hasattr(response, "status") else response.code
-
-    def page_status(self, path: str) -> int:
-        """The status of `path` itself: 302 (to the login page) once the session has ended."""
-        request = urllib.request.Request(self.server.url + path, headers={"Cookie": f"sessionid={self.session_key}"})
-        try:
-            return urllib.request.build_opener(NoRedirect).open(request, timeout=10).status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-
 def token_login(server, username: str, password: str) -> tuple[int, str | None]:
-    request = urllib.request.Request(
-        server.url + "/api/auth/token/",
-        data=json.dumps({"username": username, "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())["token"]
-    except urllib.error.HTTPError as error:
-        return error.code, None
+    """Signing in for a token, as an app does: (the status, the token or None)."""
+    reply = rest(server, None, "POST", "/api/auth/token/", {"username": username, "password": password})
+    return reply.status, reply.data["token"] if reply.status == 200 else None
 
 
-def test_a_password_change_rotates_the_token_and_closes_every_other_socket_and_session(
-    live_daphne, client, password, people
-):
+def test_a_password_change_rotates_the_token_and_closes_every_other_socket_and_session(live_daphne, password, people):
     alice, bob, _, direct = people
     old_key = token_for(user=alice).key
     phone = Socket.open(live_daphne, alice)
     # Another browser: its HTTP access ends with the change, and its open socket must end too.
-    other_browser = ChangingBrowser(live_daphne, django.test.Client(), alice)
+    other_browser = log_in(live_daphne, alice, password)
+    other_session = other_browser.session_key
     other_tab = other_browser.socket()
-    changer = ChangingBrowser(live_daphne, client, alice)
+    # The browser that changes it follows its session cookie when the server replaces it (the
+    # session keeps going under a new key).
+    changer = log_in(live_daphne, alice, password)
     assert changer.get("/settings/password/") == 200
     changer_tab = changer.socket()
     for socket in (phone, other_tab, changer_tab):
@@ -240,31 +204,31 @@ def test_a_password_change_rotates_the_token_and_closes_every_other_socket_and_s
         *closed_in_time("password change", phone, since),
         *closed_in_time("password change", other_tab, since),
     ]
-    assert api(live_daphne, bob, "POST", f"/api/conversations/{direct.pk}/messages/", {"body": "hello?"})[0] == 201
+    assert rest(live_daphne, bob, "POST", f"/api/conversations/{direct.pk}/messages/", {"body": "hello?"}).status == 201
     changer_tab.expect("message.new")  # the session that made the change goes on, socket included
     assert after_revocation("password change", frames) == []
 
-    assert api(live_daphne, old_key, "GET", "/api/me/")[0] == 401
+    assert rest(live_daphne, old_key, "GET", "/api/me/").status == 401
     assert refused_socket_code(live_daphne, old_key) == 4401
-    assert other_browser.page_status("/settings/") == 302
-    assert other_browser.socket().wait_closed()[0] == 4401
+    assert session_socket(live_daphne, other_session).wait_closed().code == 4401
+    assert other_browser.get("/settings/") == 302
     assert changer.session_key != key_before  # a new key for the session that goes on
-    assert changer.page_status("/settings/") == 200
+    assert changer.get("/settings/") == 200
     changer.socket().settle()
     assert token_login(live_daphne, "alice", password) == (400, None)
     status, new_key = token_login(live_daphne, "alice", new)
     assert status == 200 and new_key != old_key
-    assert api(live_daphne, new_key, "GET", "/api/me/")[0] == 200
+    assert rest(live_daphne, new_key, "GET", "/api/me/").status == 200
 
 
-def test_an_administrators_password_reset_signs_the_user_out_everywhere(live_daphne, client, make_user, people):
+def test_an_administrators_password_reset_signs_the_user_out_everywhere(live_daphne, make_user, people):
     alice, bob, _, direct = people
     old_key = token_for(user=alice).key
-    own_browser = SessionBrowser(live_daphne, django.test.Client(), alice)
+    own_browser = log_in(live_daphne, alice)
     tab, phone = own_browser.socket(), Socket.open(live_daphne, alice)
     tab.settle()
     phone.settle()
-    moderator = SessionBrowser(live_daphne, client, make_user(username="moderator", is_staff=True, is_superuser=True))
+    moderator = log_in(live_daphne, make_user(username="moderator", is_staff=True, is_superuser=True))
     assert moderator.get(f"/admin/accounts/user/{alice.pk}/password/") == 200
 
     new = "reset-by-Admin-2026"
@@ -272,9 +236,9 @@ def test_an_administrators_password_reset_signs_the_user_out_everywhere(live_dap
     since = time.monotonic()
     assert moderator.post_form(f"/admin/accounts/user/{alice.pk}/password/", form) == 302
     frames = [*closed_in_time("password reset", tab, since), *closed_in_time("password reset", phone, since)]
-    api(live_daphne, bob, "POST", f"/api/conversations/{direct.pk}/messages/", {"body": "hello?"})
+    rest(live_daphne, bob, "POST", f"/api/conversations/{direct.pk}/messages/", {"body": "hello?"})
     assert after_revocation("password reset", frames) == []
-    assert api(live_daphne, old_key, "GET", "/api/me/")[0] == 401
-    assert own_browser.socket().wait_closed()[0] == 4401
+    assert rest(live_daphne, old_key, "GET", "/api/me/").status == 401
+    assert own_browser.socket().wait_closed().code == 4401
     status, new_key = token_login(live_daphne, "alice", new)
     assert status == 200 and new_key != old_key

@@ -22,7 +22,7 @@ from websockets.sync.client import connect
 from accounts.services import token_for
 from tests import live as shared
 from tests.conftest import skip_or_fail
-from tests.live import ROOT, LiveDaphne, daphne_env, free_port
+from tests.live import ROOT, LiveDaphne, daphne_env, free_port, wait_listening
 
 from .conftest import FIGURES
 
@@ -65,16 +65,7 @@ def running_nginx(prefix, upstreams: list[int]):
     subprocess.run(render, check=True, capture_output=True)
     command = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
     process = subprocess.Popen([*command, "-g", "daemon off;"], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"nginx did not start: {process.communicate()[1].decode()}")
-            time.sleep(0.1)
+    wait_listening(port, process, "nginx", timeout=10)
     try:
         yield port
     finally:
