@@ -2,9 +2,10 @@
 
 from accounts.models import User
 from accounts.selectors import are_contacts
+from media.demo import demo_upload, scene
 
 from . import services
-from .models import Conversation
+from .models import Conversation, Message
 
 GROUP_TITLE = "Weekend climbing"
 DIRECT_HISTORY = [
@@ -30,10 +31,21 @@ def _befriend(a: User, b: User):
     return conversation
 
 
-def _say(conversation, people: dict[str, User], history) -> None:
+# A photo with some messages (by their index in DIRECT_HISTORY): (picture seed, alt text).
+DIRECT_PHOTOS = {1: (6, "Sunrise over the harbour last week, the hills still dark.")}
+
+
+def _say(conversation, people: dict[str, User], history, photos=None) -> None:
     for index, (username, body) in enumerate(history):
+        client_id = f"demo-{conversation.pk}-{index}"
+        media = []
+        # A second run sends nothing new (the client_id is stored once): no upload for it either.
+        sent = Message.objects.filter(sender=people[username], client_id=client_id).exists()
+        if index in (photos or {}) and not sent:
+            seed, alt = photos[index]
+            media = [demo_upload(owner=people[username], image=scene(seed), alt=alt).pk]
         services.message_send(
-            sender=people[username], conversation=conversation, body=body, client_id=f"demo-{conversation.pk}-{index}"
+            sender=people[username], conversation=conversation, body=body, client_id=client_id, media=media
         )
 
 
@@ -43,7 +55,7 @@ def seed(people: list[User]) -> None:
     direct = _befriend(alice, by_name["bob"])
     for other in ("carol", "dave"):
         _befriend(alice, by_name[other])
-    _say(direct, by_name, DIRECT_HISTORY)
+    _say(direct, by_name, DIRECT_HISTORY, DIRECT_PHOTOS)
     group = Conversation.objects.filter(kind=Conversation.Kind.GROUP, created_by=alice, title=GROUP_TITLE).first()
     if group is None:
         group, _ = services.conversation_create(creator=alice, usernames=["bob", "carol", "dave"], title=GROUP_TITLE)

@@ -55,11 +55,12 @@ class NoStoreMiddleware:
 
 # The multipart envelope around an uploaded image (boundaries, part headers, the alt text) fits in this.
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
-UPLOAD_PATHS = frozenset({"/api/media/"})
+# The API's, and /settings/' avatar form (media/pages.py), which goes through the same upload service.
+UPLOAD_PATHS = frozenset({"/api/media/", "/settings/avatar/"})
 
 
 def body_size_limit(request) -> int:
-    """The most bytes a request body may carry: an image's worth on the upload path, a few KB elsewhere."""
+    """The most bytes a request body may carry: an image's worth on the upload paths, a few KB elsewhere."""
     if request.method == "POST" and request.path_info in UPLOAD_PATHS:
         return settings.MEDIA_IMAGE_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -1,11 +1,14 @@
-"""Demo content for `seed_demo`: follows among the demo people, posts with tags and mentions, reposts, likes.
+"""Demo content for `seed_demo`: avatars, follows among the demo people, posts with tags, mentions and
+photos, reposts, likes.
 
-Everything goes through the services, so counters, tags, notifications and the
-event log are what real use would make. Safe to run twice: it does nothing once
-the demo people have posts.
+Everything goes through the services, so counters, tags, notifications, the event log and the
+uploads are what real use would make. Safe to run twice: it does nothing once the demo people have
+posts.
 """
 
 from accounts.models import User
+from accounts.services import profile_update
+from media.demo import demo_upload, portrait, scene
 
 from . import services
 from .models import Post
@@ -44,6 +47,18 @@ POSTS = [
     ("bob", "Shot the climbing gym for @alice today. #climbing #photography", "public"),
 ]
 
+# Photos of some posts (by their index in POSTS): one shown large, three, and a full grid of nine,
+# each (picture seed, alt text).
+PHOTOS = {
+    1: [(0, "The harbour at golden hour: a low sun over dark hills and the water.")],
+    14: [
+        (4, "A rainy street at night, lamps reflected in the puddles."),
+        (10, "Neon over wet stones, blurred by the rain."),
+        (16, "The last tram leaving in the rain."),
+    ],
+    12: [(3 + 6 * n, f"Snow in Beijing, picture {n + 1} of 9.") for n in range(9)],
+}
+
 REPLIES = [
     (5, "alice", "好啊！周六早上？"),
     (3, "bob", "Save me a slice please!"),
@@ -76,15 +91,23 @@ LIKES = [
 ]
 
 
+def _photos(author: User, index: int) -> list[int]:
+    return [demo_upload(owner=author, image=scene(seed), alt=alt).pk for seed, alt in PHOTOS.get(index, [])]
+
+
 def seed(people: list[User]) -> None:
     by_name = {person.username: person for person in people}
     if Post.objects.filter(author__in=people).exists():
         return
+    for number, person in enumerate(people):
+        profile_update(user=person, avatar=demo_upload(owner=person, image=portrait(number)).pk)
     for follower, followee in FOLLOWS:
         services.user_follow(follower=by_name[follower], followee=by_name[followee])
     posts = [
-        services.post_create(author=by_name[author], body=body, visibility=visibility)
-        for author, body, visibility in POSTS
+        services.post_create(
+            author=by_name[author], body=body, visibility=visibility, media=_photos(by_name[author], index)
+        )
+        for index, (author, body, visibility) in enumerate(POSTS)
     ]
     for index, author, body in REPLIES:
         services.post_create(author=by_name[author], body=body, reply_to=posts[index])

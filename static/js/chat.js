@@ -1,9 +1,11 @@
-// The live chat page: messages, local echo by client_id, typing, read state, history, unread badges.
-// Messages and cards are clones of the server's own partials (templates.js); user text is only ever set
-// through textContent, never parsed as HTML.
+// The live chat page: messages, local echo by client_id, typing, read state, history, unread badges,
+// photos. Messages, cards and galleries are clones of the server's own partials (templates.js); user text
+// is only ever set through textContent, never parsed as HTML.
 import { recount, stripLikeServer } from "./compose.js";
 import { live } from "./live.js";
+import { galleryElement, setPlaceholder } from "./photos.js";
 import { cloneTemplate, templateText } from "./templates.js";
+import { Attachments } from "./uploads.js";
 
 const root = document.getElementById("chat");
 const conversationId = root.dataset.conversation ? Number(root.dataset.conversation) : null;
@@ -30,6 +32,7 @@ function messageElement(message, { pending = false } = {}) {
   if (pending) item.classList.add("pending");
   if (message.client_id) item.dataset.clientId = message.client_id;
   item.querySelector(".who .name").textContent = message.sender.display_name || message.sender.username;
+  if (message.sender.avatar_url) item.querySelector(".who .avatar").src = message.sender.avatar_url;
   item.querySelector(".who .handle").textContent = `@${message.sender.username}`;
   fill(item, message);
   return item;
@@ -40,6 +43,14 @@ function postCard(card) {
   if (card.unavailable) return cloneTemplate("#card-unavailable-template");
   const link = cloneTemplate("#card-template");
   link.href = `/p/${Number(card.id)}/`;
+  const image = link.querySelector(".card-image");
+  if (card.image) {
+    image.src = card.image.thumbnail_url;
+    image.alt = card.image.alt || "";
+    setPlaceholder(image, card.image.blurhash);
+  } else {
+    image.remove();
+  }
   link.querySelector(".name").textContent = card.author.display_name || card.author.username;
   link.querySelector(".handle").textContent = `@${card.author.username}`;
   link.querySelector(".card-text").textContent = card.body;
@@ -53,6 +64,7 @@ function fill(item, message) {
   if (message.id) item.dataset.id = message.id;
   item.classList.toggle("recalled", Boolean(message.recalled));
   item.querySelector(".body").textContent = message.recalled ? templateText("#recalled-text") : message.body;
+  showPhotos(item, message.recalled ? [] : (message.media ?? []));
   item.querySelector(".card-post")?.remove();
   if (message.shared_post) item.dataset.sharedPost = message.shared_post.id;
   if (message.shared_post && !message.recalled) item.querySelector(".body").after(postCard(message.shared_post));
@@ -61,6 +73,65 @@ function fill(item, message) {
     time.dateTime = message.created_at;
     time.textContent = timeLabel(message.created_at);
   }
+}
+
+// The photos of a message, after its text. A local echo's photos (the picked files) stay on screen
+// until the server's copies have loaded in their place, so the bubble does not flash empty.
+function showPhotos(item, media) {
+  const old = item.querySelector(".gallery");
+  if (old && !old.classList.contains("local") && media.length) return; // the server's photos never change
+  if (!media.length) {
+    old?.remove();
+    return;
+  }
+  const gallery = galleryElement(media);
+  if (old) {
+    const local = [...old.querySelectorAll("img")];
+    gallery.querySelectorAll("img").forEach((img, index) => {
+      const shown = local[index]?.getAttribute("src");
+      const wanted = img.src;
+      if (!shown) return;
+      img.src = shown;
+      const swap = () => {
+        img.src = wanted;
+        if (shown.startsWith("blob:")) URL.revokeObjectURL(shown); // the picked file is no longer shown
+      };
+      const loader = new Image();
+      loader.src = wanted;
+      loader.decode().then(swap, swap);
+    });
+    old.replaceWith(gallery);
+  } else {
+    item.querySelector(".body").after(gallery);
+  }
+}
+
+// A message being sent with photos: the picked files, each with its upload's progress.
+function localGallery(photos) {
+  const gallery = galleryElement(
+    photos.map(({ upload, alt }) => ({
+      local: true,
+      url: upload.previewUrl,
+      width: upload.width,
+      height: upload.height,
+      alt,
+    })),
+  );
+  gallery.classList.add("local");
+  gallery.querySelectorAll(".photo").forEach((cell, index) => {
+    const { upload } = photos[index];
+    const progress = document.createElement("progress");
+    progress.max = 100;
+    progress.className = "upload-progress";
+    const show = () => {
+      progress.value = Math.round(upload.sent * 100);
+      progress.hidden = upload.finished;
+    };
+    upload.onChange(show);
+    show();
+    cell.append(progress);
+  });
+  return gallery;
 }
 
 // A shared post's counts changed, or it became unavailable: the server sends each member the card
@@ -119,12 +190,17 @@ function updateListEntry(message) {
   }
   entry.querySelector(".preview").textContent = message.recalled
     ? templateText("#recalled-text")
-    : message.body || (message.shared_post ? templateText("#shared-text") : "");
+    : message.body || previewWithoutText(message);
   entry.parentElement.prepend(entry);
   if (message.conversation !== conversationId && message.sender.username !== me) {
     const badge = entry.querySelector(".badge");
     badge.textContent = String(Number(badge.textContent || 0) + 1);
   }
+}
+
+function previewWithoutText(message) {
+  if (message.media?.length) return templateText("#photo-text");
+  return message.shared_post ? templateText("#shared-text") : "";
 }
 
 // Muted from another tab: the list shows the marker (live.js already keeps it out of the nav badge).
@@ -169,7 +245,8 @@ function showMembers(change) {
     const input = composer.querySelector("textarea");
     input.disabled = true;
     input.placeholder = "You are no longer in this group.";
-    composer.querySelector("button").disabled = true;
+    composer.querySelector("button[type=submit]").disabled = true;
+    composer.querySelector(".attach-input").disabled = true;
     clearTimeout(typingTimer);
     typingLine.textContent = "";
   }
@@ -222,11 +299,7 @@ function onFrame(frame) {
       if (frame.client_id) {
         unacknowledged.delete(frame.client_id);
         const item = list.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`);
-        if (item) {
-          item.classList.remove("pending");
-          item.classList.add("failed");
-          item.title = frame.detail;
-        }
+        if (item) failed(item, frame.detail);
       }
       break;
   }
@@ -238,6 +311,32 @@ live.onStatus((status) => {
   // Whatever was sent but not acknowledged goes again: the same client_id is stored once.
   if (status === "online") for (const frame of unacknowledged.values()) live.send(frame);
 });
+
+function failed(item, detail) {
+  item.classList.remove("pending");
+  item.classList.add("failed");
+  item.title = detail;
+}
+
+// A message with photos goes out once they are uploaded and processed; its echo shows them meanwhile.
+// An upload that fails fails the message, saying why.
+async function sendWithPhotos(item, frame, photos) {
+  try {
+    await Promise.all(photos.map(({ upload, alt }) => upload.done.then(() => upload.saveAlt(alt))));
+  } catch (error) {
+    const reason = photos.find(({ upload }) => upload.error)?.upload.error || error.message;
+    failed(item, reason);
+    const line = document.createElement("p");
+    line.className = "msg-error";
+    line.setAttribute("role", "alert");
+    line.textContent = reason;
+    item.append(line);
+    return;
+  }
+  frame.media = photos.map(({ upload }) => upload.media.id);
+  unacknowledged.set(frame.client_id, frame);
+  live.send(frame);
+}
 
 async function loadOlder() {
   const first = list.querySelector("[data-id]");
@@ -268,6 +367,8 @@ if (conversationId !== null) {
     if (list.scrollTop < 40) loadOlder();
   });
   const input = composer.querySelector("textarea");
+  // With photos, the text may be empty.
+  const attachments = new Attachments(composer, { onChange: () => (input.required = !attachments.count) });
   input.addEventListener("input", () => {
     const now = Date.now();
     if (now - lastTypingSent > 2000) {
@@ -284,14 +385,21 @@ if (conversationId !== null) {
   composer.addEventListener("submit", (event) => {
     event.preventDefault();
     const body = stripLikeServer(input.value);
-    if (!body) return;
+    const photos = attachments.count ? attachments.take() : [];
+    if (photos === null || (!body && !photos.length)) return; // a failed photo must be removed first
     const clientId = crypto.randomUUID();
     const echo = { client_id: clientId, body, sender: { username: me, display_name: "" } };
-    list.append(messageElement(echo, { pending: true }));
+    const item = messageElement(echo, { pending: true });
+    if (photos.length) item.querySelector(".body").after(localGallery(photos));
+    list.append(item);
     scrollToBottom();
     const frame = { type: "message.send", conversation: conversationId, body, client_id: clientId };
-    unacknowledged.set(clientId, frame);
-    live.send(frame);
+    if (photos.length) {
+      sendWithPhotos(item, frame, photos);
+    } else {
+      unacknowledged.set(clientId, frame);
+      live.send(frame);
+    }
     input.value = "";
     recount(input);
   });

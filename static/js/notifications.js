@@ -30,6 +30,9 @@ function notificationElement(notification) {
   item.dataset.id = notification.id;
   const actor = item.querySelector(".actor");
   actor.href = `/u/${encodeURIComponent(notification.actor.username)}/`;
+  const avatarLink = item.querySelector(".actor-avatar");
+  avatarLink.href = actor.href;
+  avatarLink.querySelector(".avatar").src = notification.actor.avatar_url;
   actor.querySelector(".name").textContent = notification.actor.display_name || notification.actor.username;
   item.querySelector(".handle").textContent = `@${notification.actor.username}`;
   const time = item.querySelector("time");

@@ -2,8 +2,8 @@
 // for its own items, empty, into a <template>; this clones it. Callers fill the clone through
 // textContent and attributes only, never HTML, so user text cannot become markup.
 
-export function cloneTemplate(selector) {
-  const template = document.querySelector(selector);
+export function cloneTemplate(selector, root = document) {
+  const template = root.querySelector(selector);
   if (!template) throw new Error(`no ${selector} on this page`);
   return template.content.firstElementChild.cloneNode(true);
 }
