@@ -258,7 +258,8 @@ def render(data: bytes, source_format: str) -> Rendered:
 # The upload's row and files ------------------------------------------------------------------
 
 
-def _delete_files(names) -> None:
+def delete_files(names) -> None:
+    """Removes stored files, logging (not raising) a failure: a file left behind is only disk space."""
     for name in names:
         if not name:
             continue
@@ -273,7 +274,7 @@ def _fail(media: Media, reason: str) -> None:
         status=Media.Status.FAILED, error=reason[:200], original_name=""
     )
     if failed:
-        _delete_files([media.original_name])
+        delete_files([media.original_name])
 
 
 def process(media_id: int) -> None:
@@ -320,6 +321,6 @@ def process(media_id: int) -> None:
         # Deleted meanwhile, or another run finished first: remove what this one wrote, unless
         # the storage overwrote the winner's files under the same names.
         kept = Media.objects.filter(pk=media.pk).values_list("display_name", "thumbnail_name").first() or ()
-        _delete_files(name for name in (display_name, thumbnail_name) if name not in kept)
+        delete_files(name for name in (display_name, thumbnail_name) if name not in kept)
         return
-    _delete_files([media.original_name])
+    delete_files([media.original_name])

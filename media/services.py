@@ -24,7 +24,7 @@ from common.text import is_blank
 
 from .inspect import inspect_image
 from .models import Media, random_key
-from .processing import schedule, storage_name
+from .processing import delete_files, schedule, storage_name
 
 logger = logging.getLogger(__name__)
 
@@ -50,17 +50,6 @@ def _alt_clean(alt: str) -> str:
     if len(alt) > settings.MEDIA_ALT_MAX_LENGTH:
         raise MediaError("alt_too_long", f"Alt text is limited to {settings.MEDIA_ALT_MAX_LENGTH} characters.")
     return alt
-
-
-def _delete_files(names) -> None:
-    for name in names:
-        if not name:
-            continue
-        try:
-            default_storage.delete(name)
-        except Exception:
-            # The row is gone already; a file left behind is only disk space, said here.
-            logger.exception("could not delete the media file %s", name)
 
 
 def _files_of(media: Media) -> list[str]:
@@ -101,7 +90,7 @@ def media_upload(*, owner, file, alt: str = "") -> Media:
             # `processing` (pruned after MEDIA_UNATTACHED_TTL), not the request failed.
             transaction.on_commit(lambda: schedule(media.pk), robust=True)
     except BaseException:
-        _delete_files([original_name])
+        delete_files([original_name])
         raise
     # Inline processing ran at commit: answer what it made.
     media.refresh_from_db()
@@ -151,7 +140,7 @@ def media_delete(*, owner, media_id: int) -> None:
         names = _files_of(media)
         media.delete()
         # A processing run still going finds the row gone and removes what it wrote itself.
-        transaction.on_commit(lambda: _delete_files(names))
+        transaction.on_commit(lambda: delete_files(names))
 
 
 def media_prune(*, now: datetime | None = None) -> dict:
@@ -172,7 +161,7 @@ def media_prune(*, now: datetime | None = None) -> dict:
                     break
                 names = [name for media in batch for name in _files_of(media)]
                 Media.objects.filter(pk__in=[media.pk for media in batch]).delete()
-                transaction.on_commit(lambda names=names: _delete_files(names))
+                transaction.on_commit(lambda names=names: delete_files(names))
             counts[label] += len(batch)
             counts["files"] += len(names)
             if len(batch) < PRUNE_BATCH:

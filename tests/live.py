@@ -151,9 +151,12 @@ def _token_key(user) -> str:
     return user if isinstance(user, str) else token_for(user=user).key
 
 
-def rest(server, user, method: str, path: str, body: Any = None, *, headers: dict | None = None) -> Reply:
+def rest(
+    server, user, method: str, path: str, body: Any = None, *, headers: dict | None = None, raw: bytes | None = None
+) -> Reply:
     """One REST call to the live server as `user` (a User, a token key, or None for a visitor).
 
+    `body` goes as JSON; `raw` bytes go as they are (with their Content-Type in `headers`).
     Every status comes back as a `Reply` (4xx and 5xx too): `.status` and `.data` to look at,
     `.json()` for the body of a call that must succeed.
     """
@@ -163,7 +166,7 @@ def rest(server, user, method: str, path: str, body: Any = None, *, headers: dic
     request = urllib.request.Request(
         server.url + path,
         method=method,
-        data=json.dumps(body).encode() if body is not None else None,
+        data=raw if raw is not None else json.dumps(body).encode() if body is not None else None,
         headers=sent,
     )
     try:
@@ -177,6 +180,22 @@ def rest(server, user, method: str, path: str, body: Any = None, *, headers: dic
     except ValueError:
         data = None
     return Reply(response.status, data, response.headers)
+
+
+def upload(
+    server, user, data: bytes, *, name: str = "photo.jpg", alt: str = "", content_type: str = "image/jpeg"
+) -> Reply:
+    """POST /api/media/ as a browser sends it: multipart, `data` as the `file` part, then `alt`."""
+    boundary = "tandem-test-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode() + data
+    body += (
+        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="alt"\r\n\r\n{alt}\r\n--{boundary}--\r\n'.encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    return rest(server, user, "POST", "/api/media/", raw=body, headers=headers)
 
 
 # Sockets ------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ skipped without it, failed instead with REQUIRE_SERVICES=1.
 """
 
 import io
-import json
 import os
 import signal
 import subprocess
@@ -29,7 +28,7 @@ from PIL import Image
 from accounts.services import token_for
 from media.models import Media
 from tests.conftest import skip_or_fail
-from tests.live import ROOT, LiveDaphne, Reply, daphne_env, rest
+from tests.live import ROOT, LiveDaphne, daphne_env, rest, upload
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -107,31 +106,6 @@ def jpeg(width: int = 640, height: int = 480) -> bytes:
     return out.getvalue()
 
 
-def upload(server, user, data: bytes, name: str = "photo.jpg") -> Reply:
-    """POST /api/media/ as a client sends it: multipart, with the user's token."""
-    boundary = uuid.uuid4().hex
-    body = b"".join(
-        [
-            f"--{boundary}\r\n".encode(),
-            b'Content-Disposition: form-data; name="alt"\r\n\r\nblue\r\n',
-            f"--{boundary}\r\n".encode(),
-            f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'.encode(),
-            b"Content-Type: image/jpeg\r\n\r\n",
-            data,
-            f"\r\n--{boundary}--\r\n".encode(),
-        ]
-    )
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", **signed_in(user)}
-    request = urllib.request.Request(server.url + "/api/media/", data=body, method="POST", headers=headers)
-    try:
-        response = urllib.request.urlopen(request, timeout=30)
-    except urllib.error.HTTPError as error:
-        response = error
-    with response:
-        raw = response.read()
-    return Reply(response.status, json.loads(raw) if raw else None, response.headers)
-
-
 def signed_in(user) -> dict:
     return {"Authorization": f"Token {token_for(user=user).key}"}
 
@@ -150,7 +124,7 @@ def wait_for(check, what: str, worker: subprocess.Popen, log_path: Path):
 
 
 def test_a_worker_makes_an_upload_ready(server, cluster_env, tmp_path, alice):
-    sent = upload(server, alice, jpeg())
+    sent = upload(server, alice, jpeg(), alt="blue")
     media = sent.json()
     assert sent.status == 201
     assert media["status"] == "processing"
@@ -182,8 +156,8 @@ def test_beat_has_a_worker_remove_uploads_nobody_attached_in_time(server, cluste
     log_path = tmp_path / "worker.log"
     media_root = Path(settings.MEDIA_ROOT)
     with celery_worker(cluster_env, log_path, beat=True) as worker:
-        stale = upload(server, alice, jpeg()).json()
-        fresh = upload(server, alice, jpeg()).json()
+        stale = upload(server, alice, jpeg(), alt="blue").json()
+        fresh = upload(server, alice, jpeg(), alt="blue").json()
 
         def processed():
             return all(

@@ -4,11 +4,8 @@ What is served is read back from storage (the serving view is media.views'): re-
 without metadata, at most MEDIA_DISPLAY_SIDE wide, with a square thumbnail.
 """
 
-import json
 import struct
 import time
-import urllib.error
-import urllib.request
 import zlib
 from io import BytesIO
 from zipfile import ZipFile
@@ -22,6 +19,7 @@ from accounts.services import token_for
 from media import processing
 from media.models import Media
 from tests.live import own_daphne, rest
+from tests.live import upload as live_upload
 
 from .conftest import BASE_COLOUR, MARK_COLOUR, make_image, open_stored, png_chunk, stored_files, undecodable_png
 
@@ -383,7 +381,8 @@ def test_in_a_thread_the_upload_answers_processing_then_turns_ready(alice):
     Image.effect_noise((3000, 2000), 60).convert("RGB").save(photo, "JPEG", quality=90)
     token = token_for(user=alice).key
     with own_daphne(MEDIA_PROCESSING="thread") as server:
-        status, media = post_multipart(server, token, photo.getvalue())
+        answer = live_upload(server, token, photo.getvalue(), alt="Noise")
+        status, media = answer.status, answer.data
         assert status == 201, media
         assert media["status"] == "processing" and media["url"] is None
         deadline = time.monotonic() + 20
@@ -399,38 +398,12 @@ def test_in_a_thread_the_upload_answers_processing_then_turns_ready(alice):
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_a_malformed_multipart_body_gets_the_apis_json_400_from_daphne(live_daphne, alice):
-    status, answer = post_multipart(live_daphne, token_for(user=alice).key, None)
-    assert status == 400
-    assert answer == {"file": ["No file was submitted."]}  # DRF's answer, not Twisted's bare page
+    not_multipart = b"--not-the-boundary\r\nnothing here"
+    headers = {"Content-Type": "multipart/form-data; boundary=tandem-test-boundary"}
+    answer = rest(live_daphne, alice, "POST", "/api/media/", raw=not_multipart, headers=headers)
+    assert answer.status == 400
+    assert answer.data == {"file": ["No file was submitted."]}  # DRF's answer, not Twisted's bare page
     assert not Media.objects.exists()
-
-
-def post_multipart(server, token: str, data: bytes | None) -> tuple[int, dict]:
-    """POST /api/media/ over HTTP with `data` as the file part (None: a body that is not multipart at all)."""
-    boundary = "tandem-test-boundary"
-    if data is None:
-        body = b"--not-the-boundary\r\nnothing here"
-    else:
-        body = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="photo.jpg"\r\n'
-            "Content-Type: image/jpeg\r\n\r\n"
-        ).encode() + data
-        alt = f'Content-Disposition: form-data; name="alt"\r\n\r\nNoise\r\n--{boundary}--\r\n'
-        body += f"\r\n--{boundary}\r\n{alt}".encode()
-    request = urllib.request.Request(
-        server.url + "/api/media/",
-        data=body,
-        method="POST",
-        headers={"Authorization": f"Token {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-    try:
-        response = urllib.request.urlopen(request, timeout=30)
-    except urllib.error.HTTPError as error:
-        response = error
-    with response:
-        raw = response.read()
-        is_json = response.headers.get("Content-Type", "").startswith("application/json")
-        return response.status, json.loads(raw) if is_json else raw
 
 
 def get_json(server, token: str, path: str) -> dict:
