@@ -88,15 +88,17 @@ run-nginx: $(VENV)/.runtime
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	mkdir -p $(MEDIA_ROOT)
+	@# The pids are kept by hand, as in run-cluster (dash's $$(jobs -p) sees no jobs in a trap).
 	@prefix=$$(mktemp -d /tmp/tandem-nginx.XXXXXX); \
 	ports=$$(seq $(PORT) $$(($(PORT) + $(WORKERS) - 1))); \
 	$(BIN)/python deploy/nginx/render.py --prefix $$prefix --listen $(HOST):$(NGINX_PORT) --media-root $(MEDIA_ROOT) \
 		$$(for port in $$ports; do printf -- '--upstream $(HOST):%s ' $$port; done) >/dev/null || exit 1; \
-	trap 'kill $$(jobs -p) 2>/dev/null; wait; rm -rf $$prefix' INT TERM EXIT; \
+	pids=; trap 'kill $$pids 2>/dev/null; wait; rm -rf $$prefix' INT TERM EXIT; \
 	for port in $$ports; do \
 		MEDIA_ROOT=$(MEDIA_ROOT) MEDIA_SERVE=accel TRUSTED_PROXY_COUNT=1 $(DAPHNE) -b $(HOST) -p $$port config.asgi:application & \
+		pids="$$pids $$!"; \
 	done; \
-	$(NGINX) -p $$prefix -c $$prefix/nginx.conf -e $$prefix/error.log -g 'daemon off;' & \
+	$(NGINX) -p $$prefix -c $$prefix/nginx.conf -e $$prefix/error.log -g 'daemon off;' & pids="$$pids $$!"; \
 	echo "Tandem is at http://$(HOST):$(NGINX_PORT)/ through nginx, $(WORKERS) worker(s) from port $(PORT) (logs: $$prefix)"; \
 	wait
 
