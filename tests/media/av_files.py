@@ -1,0 +1,104 @@
+"""Voice clips and videos made now with PyAV, for the tests of taking them in (no binary files committed).
+
+- `make_audio(container, codec, seconds)`: a tone (440 Hz, louder in its second half, so a waveform
+  has a shape), e.g. ("webm", "libopus"), ("ogg", "libopus"), ("ipod", "aac") for an M4A, ("mp3", "libmp3lame").
+- `make_video(container, codec, seconds, audio_codec=, size=, metadata=)`: frames black for the
+  first 0.5 s, then a coloured picture, so the poster (the first frame that is not black near 1 s)
+  can be told from the start; ("mp4", "libx264", audio_codec="aac"), ("webm", "libvpx-vp9"),
+  ("mp4", "mpeg4") and ("mp4", "libx265") for codecs browsers cannot play.
+
+Everything is tiny (64 x 48, 8 fps, 8 kHz-ish audio), so each file is made in milliseconds.
+"""
+
+import math
+from fractions import Fraction
+from io import BytesIO
+
+import av
+
+POSTER_COLOUR = (200, 40, 40)
+TONE_HZ = 440
+
+
+def _tone_frames(stream, seconds: float):
+    rate = stream.codec_context.sample_rate
+    frame_size = stream.codec_context.frame_size or 1024
+    total = int(seconds * rate)
+    layout = stream.codec_context.layout.name
+    channels = len(stream.codec_context.layout.channels)
+    sample_format = stream.codec_context.format.name
+    produced = 0
+    while produced < total:
+        count = min(frame_size, total - produced)
+        samples = []
+        for n in range(produced, produced + count):
+            loudness = 0.2 if n < total // 2 else 0.8
+            samples.append(loudness * math.sin(2 * math.pi * TONE_HZ * n / rate))
+        frame = av.AudioFrame(format="flt", layout=layout, samples=count)
+        import array
+
+        interleaved = array.array("f", [value for value in samples for _ in range(channels)])
+        frame.planes[0].update(interleaved.tobytes())
+        frame.sample_rate = rate
+        frame.pts = produced
+        frame.time_base = Fraction(1, rate)
+        produced += count
+        if sample_format != "flt":
+            resampler = av.AudioResampler(format=sample_format, layout=layout, rate=rate)
+            yield from resampler.resample(frame)
+        else:
+            yield frame
+
+
+def _add_audio(output, codec: str):
+    rate = 48000 if "opus" in codec else 16000 if codec != "libmp3lame" else 22050
+    stream = output.add_stream(codec, rate=rate, layout="mono")
+    return stream
+
+
+def make_audio(container: str = "webm", codec: str = "libopus", seconds: float = 2.0, metadata=None) -> bytes:
+    """An audio-only file: a tone of `seconds` in `codec` inside `container` (an FFmpeg muxer name)."""
+    buffer = BytesIO()
+    with av.open(buffer, "w", format=container) as output:
+        output.metadata.update(metadata or {})
+        stream = _add_audio(output, codec)
+        for frame in _tone_frames(stream, seconds):
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def make_video(
+    container: str = "mp4",
+    codec: str = "libx264",
+    seconds: float = 2.0,
+    *,
+    audio_codec: str | None = None,
+    size: tuple[int, int] = (64, 48),
+    fps: int = 8,
+    metadata: dict | None = None,
+    pixel_format: str = "yuv420p",
+) -> bytes:
+    """A video of `seconds`: black for its first half second, then POSTER_COLOUR; with a tone if `audio_codec`."""
+    from PIL import Image
+
+    buffer = BytesIO()
+    with av.open(buffer, "w", format=container) as output:
+        output.metadata.update(metadata or {})
+        video = output.add_stream(codec, rate=fps)
+        video.width, video.height = size
+        video.pix_fmt = pixel_format
+        audio = _add_audio(output, audio_codec) if audio_codec else None
+        black = Image.new("RGB", size, (0, 0, 0))
+        picture = Image.new("RGB", size, POSTER_COLOUR)
+        for index in range(int(seconds * fps)):
+            frame = av.VideoFrame.from_image(black if index < fps // 2 else picture)
+            frame.pts = index
+            frame.time_base = Fraction(1, fps)
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+        if audio is not None:
+            for frame in _tone_frames(audio, seconds):
+                output.mux(audio.encode(frame))
+            output.mux(audio.encode(None))
+    return buffer.getvalue()
