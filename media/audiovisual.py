@@ -5,9 +5,9 @@ the one FFmpeg recognises in the bytes, and the codecs are those its streams dec
 
 - voice (kind "audio"): one audio stream, Opus in WebM/Matroska or Ogg (Chrome's and Firefox's
   MediaRecorder), or AAC in MP4/M4A (Safari's); no video stream. MP3, Vorbis, FLAC, WAV, ... are
-  refused (`not_an_image`, the code of any file that is none of the three, for what is not in
-  these containers; `unsupported_codec` for another codec inside them): recorders do not make them, and a narrow set keeps what players must handle small.
-  At most MEDIA_AUDIO_MAX_SECONDS and MEDIA_AUDIO_MAX_BYTES.
+  refused: recorders do not make them, and a narrow set keeps what players must handle small
+  (`not_an_image`, the code of a file that is none of the three kinds, outside these containers;
+  `unsupported_codec` for another codec inside them). At most MEDIA_AUDIO_MAX_SECONDS and MEDIA_AUDIO_MAX_BYTES.
 - video: H.264 (with AAC audio or none) in MP4/QuickTime, or VP8/VP9/AV1 (with Opus or Vorbis
   audio or none) in WebM/Matroska: what every current browser plays. MPEG-4 Part 2, HEVC (Chrome
   and Firefox on most systems cannot), ... are refused. At most MEDIA_VIDEO_MAX_SECONDS and

@@ -7,10 +7,11 @@
   can be told from the start; ("mp4", "libx264", audio_codec="aac"), ("webm", "libvpx-vp9"),
   ("mp4", "mpeg4") and ("mp4", "libx265") for codecs browsers cannot play.
 
-Everything is tiny (64 x 48, 8 fps, 8 kHz-ish audio), so each file is made in milliseconds.
+Everything is tiny (64 x 48, 8 fps, 16 kHz mono audio), so each file is made in milliseconds.
 """
 
 import math
+from array import array
 from fractions import Fraction
 from io import BytesIO
 
@@ -21,37 +22,33 @@ TONE_HZ = 440
 
 
 def _tone_frames(stream, seconds: float):
+    """Frames of a 440 Hz tone, quiet (0.2) for the first half and loud (0.8) for the second."""
     rate = stream.codec_context.sample_rate
     frame_size = stream.codec_context.frame_size or 1024
     total = int(seconds * rate)
     layout = stream.codec_context.layout.name
-    channels = len(stream.codec_context.layout.channels)
     sample_format = stream.codec_context.format.name
+    # A whole number of periods fits in a second: one second of samples is cut into every frame.
+    quiet = array("f", [0.2 * math.sin(2 * math.pi * TONE_HZ * n / rate) for n in range(rate)])
+    loud = array("f", [4 * value for value in quiet])
+    resampler = av.AudioResampler(format=sample_format, layout=layout, rate=rate)
     produced = 0
     while produced < total:
         count = min(frame_size, total - produced)
-        samples = []
-        for n in range(produced, produced + count):
-            loudness = 0.2 if n < total // 2 else 0.8
-            samples.append(loudness * math.sin(2 * math.pi * TONE_HZ * n / rate))
-        frame = av.AudioFrame(format="flt", layout=layout, samples=count)
-        import array
-
-        interleaved = array.array("f", [value for value in samples for _ in range(channels)])
-        frame.planes[0].update(interleaved.tobytes())
+        table = quiet if produced < total // 2 else loud
+        start = produced % rate
+        samples = (table[start:] + table)[:count] if start + count > rate else table[start : start + count]
+        frame = av.AudioFrame(format="flt", layout="mono", samples=count)
+        frame.planes[0].update(samples.tobytes())
         frame.sample_rate = rate
         frame.pts = produced
         frame.time_base = Fraction(1, rate)
         produced += count
-        if sample_format != "flt":
-            resampler = av.AudioResampler(format=sample_format, layout=layout, rate=rate)
-            yield from resampler.resample(frame)
-        else:
-            yield frame
+        yield from resampler.resample(frame)
 
 
 def _add_audio(output, codec: str):
-    rate = 48000 if "opus" in codec else 16000 if codec != "libmp3lame" else 22050
+    rate = 22050 if codec == "libmp3lame" else 16000
     stream = output.add_stream(codec, rate=rate, layout="mono")
     return stream
 
