@@ -11,6 +11,7 @@ Everything is tiny (64 x 48, 8 fps, 16 kHz mono audio), so each file is made in 
 """
 
 import math
+import tempfile
 from array import array
 from fractions import Fraction
 from io import BytesIO
@@ -75,12 +76,26 @@ def make_video(
     fps: int = 8,
     metadata: dict | None = None,
     pixel_format: str = "yuv420p",
+    index_first: bool = False,
 ) -> bytes:
-    """A video of `seconds`: black for its first half second, then POSTER_COLOUR; with a tone if `audio_codec`."""
+    """A video of `seconds`: black for its first half second, then POSTER_COLOUR; with a tone if `audio_codec`.
+
+    `index_first`: an MP4 with its index ("moov") before the data, as phones and web encoders write them
+    (written to a file: FFmpeg moves the index in a second pass)."""
+    if index_first:
+        with tempfile.NamedTemporaryFile(suffix=".mp4") as written:
+            _write_video(written.name, container, codec, seconds, audio_codec, size, fps, metadata, pixel_format, True)
+            return written.read()
+    buffer = BytesIO()
+    _write_video(buffer, container, codec, seconds, audio_codec, size, fps, metadata, pixel_format, False)
+    return buffer.getvalue()
+
+
+def _write_video(target, container, codec, seconds, audio_codec, size, fps, metadata, pixel_format, index_first):
     from PIL import Image
 
-    buffer = BytesIO()
-    with av.open(buffer, "w", format=container) as output:
+    options = {"movflags": "+faststart"} if index_first else {}
+    with av.open(target, "w", format=container, options=options) as output:
         output.metadata.update(metadata or {})
         video = output.add_stream(codec, rate=fps)
         video.width, video.height = size
@@ -98,4 +113,3 @@ def make_video(
             for frame in _tone_frames(audio, seconds):
                 output.mux(audio.encode(frame))
             output.mux(audio.encode(None))
-    return buffer.getvalue()

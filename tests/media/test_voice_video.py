@@ -115,6 +115,11 @@ def refused(response, code: str) -> None:
             lambda: make_video("mp4", "libx264", audio_codec="libmp3lame"), "unsupported_codec", id="mp3-sound"
         ),
         pytest.param(lambda: make_video("mp4", "libx264", audio_codec="aac")[:-3000], "truncated", id="truncated-mp4"),
+        pytest.param(
+            lambda: make_video("mp4", "libx264", audio_codec="aac", index_first=True)[:-3000],
+            "truncated",
+            id="truncated-mp4-index-first",
+        ),
         pytest.param(lambda: make_audio("webm", "libopus", 61), "too_long", id="61-second-voice"),
         pytest.param(lambda: b"\x1a\x45\xdf\xa3" + b"\x00" * 200, "truncated", id="broken-webm"),
     ],
