@@ -274,7 +274,7 @@ def waveform(data: bytes, bars: int = WAVEFORM_BARS) -> list[float]:
 
 def poster(data: bytes) -> Image.Image:
     """The video's poster: the first frame from POSTER_AT_SECONDS on that is not black (else the
-    first frame decoded), as an RGB image at the picture's size."""
+    first frame decoded), as an RGB image at the picture's size, upright as players show it."""
     with av.open(BytesIO(data), "r") as source:
         stream = next(s for s in source.streams.video if not _is_cover_art(s))
         stream.thread_type = "AUTO"
@@ -289,7 +289,7 @@ def poster(data: bytes) -> Image.Image:
             last = frame
             if frame.pts is not None and frame.time_base is not None and float(frame.pts * frame.time_base) < at:
                 continue
-            image = frame.to_image()
+            image = _upright(frame)
             if first is None:
                 first = image
             if ImageStat.Stat(image.convert("L")).mean[0] > BLACK_LEVEL or seen >= POSTER_SEARCH_FRAMES:
@@ -298,4 +298,17 @@ def poster(data: bytes) -> Image.Image:
             return first
         if last is None:
             raise ValueError("the video holds no decodable frame")
-        return last.to_image()
+        return _upright(last)
+
+
+# A frame's display rotation (counter-clockwise degrees, FFmpeg's display matrix: a phone held
+# upright records landscape frames and says -90) -> what turns the picture as players show it.
+TURNS = {-90: Image.Transpose.ROTATE_270, 270: Image.Transpose.ROTATE_270, 90: Image.Transpose.ROTATE_90}
+TURNS.update({180: Image.Transpose.ROTATE_180, -180: Image.Transpose.ROTATE_180})
+
+
+def _upright(frame) -> Image.Image:
+    """The frame as players show it: turned by its display matrix (the stored file keeps the matrix)."""
+    image = frame.to_image()
+    turn = TURNS.get(round(getattr(frame, "rotation", 0) or 0))
+    return image.transpose(turn) if turn is not None else image

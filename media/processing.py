@@ -366,8 +366,9 @@ def _recording_files(data: bytes) -> tuple[dict, dict]:
     files["thumbnail"] = (_encode(_thumbnail(picture), None), ENCODING.extension)
     fields.update(
         thumbnail_type=ENCODING.content_type,
-        width=probed.width,
-        height=probed.height,
+        # As shown: a phone's portrait video is stored landscape with a display matrix turning it.
+        width=picture.width,
+        height=picture.height,
         blurhash=_blurhash(full),
     )
     return files, fields

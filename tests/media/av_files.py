@@ -11,6 +11,7 @@ Everything is tiny (64 x 48, 8 fps, 16 kHz mono audio), so each file is made in 
 """
 
 import math
+import struct
 import tempfile
 from array import array
 from fractions import Fraction
@@ -19,7 +20,21 @@ from io import BytesIO
 import av
 
 POSTER_COLOUR = (200, 40, 40)
+MARK_COLOUR = (40, 40, 200)
 TONE_HZ = 440
+
+
+def turned_upright(mp4: bytes) -> bytes:
+    """The MP4 with its (first) video track's display matrix saying "turn 90 degrees clockwise to
+    show": what a phone held upright writes over the landscape frames its sensor records."""
+    data = bytearray(mp4)
+    at = data.find(b"tkhd")
+    version = data[at + 4]
+    # After version+flags: times and track id (20 bytes, 32 in version 1), 8 reserved, layer,
+    # alternate group, volume, 2 reserved; then the 3 x 3 matrix of 32-bit numbers.
+    matrix_at = at + 4 + 4 + (32 if version == 1 else 20) + 8 + 8
+    data[matrix_at : matrix_at + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    return bytes(data)
 
 
 def _tone_frames(stream, seconds: float):
@@ -77,21 +92,36 @@ def make_video(
     metadata: dict | None = None,
     pixel_format: str = "yuv420p",
     index_first: bool = False,
+    marked: bool = False,
 ) -> bytes:
     """A video of `seconds`: black for its first half second, then POSTER_COLOUR; with a tone if `audio_codec`.
 
+    `marked`: the picture's top-left quarter is MARK_COLOUR (the rest POSTER_COLOUR), to tell which way up it shows.
     `index_first`: an MP4 with its index ("moov") before the data, as phones and web encoders write them
     (written to a file: FFmpeg moves the index in a second pass)."""
+    how = {
+        "container": container,
+        "codec": codec,
+        "seconds": seconds,
+        "audio_codec": audio_codec,
+        "size": size,
+        "fps": fps,
+        "metadata": metadata,
+        "pixel_format": pixel_format,
+        "marked": marked,
+    }
     if index_first:
         with tempfile.NamedTemporaryFile(suffix=".mp4") as written:
-            _write_video(written.name, container, codec, seconds, audio_codec, size, fps, metadata, pixel_format, True)
+            _write_video(written.name, index_first=True, **how)
             return written.read()
     buffer = BytesIO()
-    _write_video(buffer, container, codec, seconds, audio_codec, size, fps, metadata, pixel_format, False)
+    _write_video(buffer, index_first=False, **how)
     return buffer.getvalue()
 
 
-def _write_video(target, container, codec, seconds, audio_codec, size, fps, metadata, pixel_format, index_first):
+def _write_video(
+    target, *, container, codec, seconds, audio_codec, size, fps, metadata, pixel_format, index_first, marked
+):
     from PIL import Image
 
     options = {"movflags": "+faststart"} if index_first else {}
@@ -103,6 +133,8 @@ def _write_video(target, container, codec, seconds, audio_codec, size, fps, meta
         audio = _add_audio(output, audio_codec) if audio_codec else None
         black = Image.new("RGB", size, (0, 0, 0))
         picture = Image.new("RGB", size, POSTER_COLOUR)
+        if marked:
+            picture.paste(MARK_COLOUR, (0, 0, size[0] // 2, size[1] // 2))
         for index in range(int(seconds * fps)):
             frame = av.VideoFrame.from_image(black if index < fps // 2 else picture)
             frame.pts = index

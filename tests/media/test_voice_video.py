@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.test import override_settings
 
 from media.models import Media
-from tests.media.av_files import make_audio, make_video
+from tests.media.av_files import MARK_COLOUR, POSTER_COLOUR, make_audio, make_video, turned_upright
 from tests.media.conftest import make_image, open_stored, stored_files
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +88,23 @@ def test_an_mp4_video_is_taken_without_its_metadata_and_with_a_poster(client_for
     poster = open_stored(stored.poster_name)
     assert poster.size == (64, 48) and poster.format == "WEBP"
     assert media["poster_url"] == f"/media/{stored.key}/poster"
+
+
+def test_a_phone_video_held_upright_is_measured_and_postered_as_shown(client_for, alice, uploaded):
+    landscape = make_video("mp4", "libx264", size=(64, 48), marked=True)
+    media = uploaded(client_for(alice), turned_upright(landscape), name="clip.mp4")
+    assert (media["width"], media["height"]) == (48, 64)
+    stored = Media.objects.get(pk=media["id"])
+    poster = open_stored(stored.poster_name).convert("RGB")
+    assert poster.size == (48, 64)
+    # Turned a quarter clockwise: the stored frames' top-left corner shows at the top right.
+    assert _near(poster.getpixel((40, 8)), MARK_COLOUR) and _near(poster.getpixel((8, 8)), POSTER_COLOUR)
+    with stored_container(stored) as played:  # the turn is kept for players
+        assert next(played.decode(video=0)).rotation == -90
+
+
+def _near(colour, expected) -> bool:
+    return all(abs(a - b) < 40 for a, b in zip(colour, expected, strict=True))
 
 
 def test_a_vp9_webm_video_without_sound_is_taken(client_for, alice, uploaded):
