@@ -55,14 +55,20 @@ class NoStoreMiddleware:
 
 # The multipart envelope around an uploaded image (boundaries, part headers, the alt text) fits in this.
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
-# The API's, and /settings/' avatar form (media/pages.py), which goes through the same upload service.
+# The API's (photos, voice, video), and /settings/' avatar form (media/pages.py, images only), which go
+# through the same upload service.
 UPLOAD_PATHS = frozenset({"/api/media/", "/settings/avatar/"})
+IMAGE_UPLOAD_PATHS = frozenset({"/settings/avatar/"})
 
 
 def body_size_limit(request) -> int:
-    """The most bytes a request body may carry: an image's worth on the upload paths, a few KB elsewhere."""
+    """The most bytes a request body may carry: on the upload paths the largest kind's they take (an
+    image's on the avatar form, a video's on the API; each kind's own limit is media.services'), a few KB elsewhere."""
     if request.method == "POST" and request.path_info in UPLOAD_PATHS:
-        return settings.MEDIA_IMAGE_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
+        if request.path_info in IMAGE_UPLOAD_PATHS:
+            return settings.MEDIA_IMAGE_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
+        largest = max(settings.MEDIA_IMAGE_MAX_BYTES, settings.MEDIA_AUDIO_MAX_BYTES, settings.MEDIA_VIDEO_MAX_BYTES)
+        return largest + UPLOAD_ENVELOPE_BYTES
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
@@ -70,7 +76,7 @@ class BodySizeLimitMiddleware:
     """Answers 413 to a body whose Content-Length is past its path's limit (`body_size_limit`), before a view reads it.
 
     Django's DATA_UPLOAD_MAX_MEMORY_SIZE bounds the other fields of a multipart body, never its
-    files; the upload path's limit is here, and the image's own (MEDIA_IMAGE_MAX_BYTES) in media.services.
+    files; the upload path's limit is here, and each kind's own (MEDIA_IMAGE_MAX_BYTES, ...) in media.services.
     """
 
     def __init__(self, get_response):

@@ -17,19 +17,29 @@ from . import services
 from .serializers import MediaSerializer
 
 TOO_LARGE_RESPONSE = OpenApiResponse(
-    description="The image is past the size limit (`code` too_large), or the whole request body is past "
+    description="The file is past its kind's size limit (`code` too_large: images 20 MB, voice 2 MB, "
+    "video 100 MB), or the whole request body is past "
     "the limit of the upload path (a plain-text answer, before the body is read)."
 )
 REFUSED_RESPONSE = OpenApiResponse(
-    description="Not an image Tandem takes: `code` says why (not_an_image, truncated, corrupt, polyglot, "
-    "too_many_pixels, too_many_frames, alt_too_long), `detail` says it for people; or a field error."
+    description="Not a photo, voice message or video Tandem takes: `code` says why (not_an_image, "
+    "empty, truncated, corrupt, polyglot, too_many_pixels, too_many_frames, unsupported_codec, too_long, not_audio, "
+    "not_video, alt_too_long), `detail` says it for people; or a field error."
 )
 
 
 class MediaUploadSerializer(serializers.Serializer):
     file = serializers.FileField(
-        help_text="A JPEG, PNG, WebP, GIF (animated too) or HEIC/HEIF image. What it is, is read from its "
-        "bytes: its name and Content-Type are ignored."
+        help_text="A JPEG, PNG, WebP, GIF (animated too) or HEIC/HEIF image; a voice message (Opus in WebM or "
+        "Ogg, AAC in MP4/M4A; at most 60 s); or a video (MP4 with H.264 and AAC, WebM with VP8, VP9 or AV1 and "
+        "Opus or Vorbis; at most 180 s). What it is, is read from its bytes: its name and Content-Type are ignored."
+    )
+    kind = serializers.ChoiceField(
+        choices=["image", "audio", "video"],
+        required=False,
+        default=None,
+        help_text="What the sender means to send (a voice recorder says audio): a file that is something else "
+        "is refused (not_audio, not_video, not_an_image). Without it, the kind is the file's.",
     )
     alt = serializers.CharField(
         required=False,

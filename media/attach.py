@@ -1,4 +1,5 @@
-"""Attaching uploads to what they belong to: a post's or a message's photos, a user's avatar.
+"""Attaching uploads to what they belong to: a post's or a message's photos (or its video, or a
+message's voice message: `_mix_refusal`), a user's avatar.
 
 The services of microblog and chat call these inside their own transaction, after their own
 checks and before they store the post or message: `media_claim` (or `media_claim_many` for a
@@ -78,6 +79,22 @@ def _refusal(item: Media | None, *, owner_id: int, kind: str, taken: set[int]) -
     return None
 
 
+def _mix_refusal(items: list[Media], *, kind: str) -> MediaRefused | None:
+    """What a post or message may carry together: photos (up to MEDIA_PER_ITEM), or one video alone
+    (as Mastodon: a player beside photos makes a confusing grid), or, in a message only, one voice
+    message alone (a recording is what the message says; posts are read, not listened to)."""
+    kinds = [item.kind for item in items]
+    if Media.Kind.AUDIO in kinds:
+        if kind != Media.AttachedKind.MESSAGE:
+            return MediaRefused("voice_not_allowed", "Voice messages can be sent in chats only.")
+        if len(items) > 1:
+            return MediaRefused("voice_alone", "A voice message is sent on its own, without photos or videos.")
+    if Media.Kind.VIDEO in kinds and len(items) > 1:
+        noun = NOUNS.get(kind, "item")
+        return MediaRefused("video_alone", f"A {noun} takes one video, without photos or other videos.")
+    return None
+
+
 def media_claim_many(*, requests: Sequence[tuple[object, object]], kind: str) -> list[list[Media] | MediaRefused]:
     """For each (owner, ids) of `requests`: the uploads in the order named, or the refusal of them.
 
@@ -107,7 +124,7 @@ def media_claim_many(*, requests: Sequence[tuple[object, object]], kind: str) ->
             continue
         items = [found.get(media_id) for media_id in ids]
         refusals = [_refusal(item, owner_id=owner_id, kind=kind, taken=taken) for item in items]
-        refusal = next((r for r in refusals if r is not None), None)
+        refusal = next((r for r in refusals if r is not None), None) or _mix_refusal(items, kind=kind)
         if refusal is not None:
             answers[index] = refusal
             continue

@@ -441,6 +441,16 @@ def read_all(file) -> bytes:
     return data
 
 
+def looks_like_image(head: bytes) -> bool:
+    """Whether the first bytes of a file (a few KB) claim an image format Tandem takes: its structure
+    is checked by `inspect_image`; anything else is for media.audiovisual."""
+    try:
+        _sniff(head)
+    except MediaRefused:
+        return False
+    return True
+
+
 def inspect_image(file) -> Inspected:
     """What the image in `file` (an upload, or any binary file object) is; MediaRefused if Tandem does not take it."""
     data = read_all(file)

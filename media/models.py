@@ -1,4 +1,4 @@
-"""Uploaded photos (and, later, voice and video): one row per upload, whatever it is attached to.
+"""Uploaded photos, voice messages and videos: one row per upload, whatever it is attached to.
 
 media sits above accounts and below microblog and chat (docs/architecture.md): it knows nothing
 of posts or messages. What an upload belongs to is the pair (`attached_kind`, `attached_id`),
@@ -47,7 +47,7 @@ class Media(models.Model):
     # Random, unique, and part of every file name and ETag: a new upload never reuses a cached answer.
     key = models.CharField(max_length=32, unique=True, default=random_key)
     alt = models.TextField(blank=True)
-    # The format the upload decoded as ("JPEG", "PNG", "WEBP", "GIF", "HEIF").
+    # The format the upload decoded as ("JPEG", "PNG", "WEBP", "GIF", "HEIF"; "MP4", "WEBM", "OGG").
     source_format = models.CharField(max_length=8, blank=True)
     width = models.PositiveIntegerField(null=True)
     height = models.PositiveIntegerField(null=True)
@@ -61,6 +61,11 @@ class Media(models.Model):
     display_type = models.CharField(max_length=40, blank=True)
     thumbnail_name = models.CharField(max_length=200, blank=True)
     thumbnail_type = models.CharField(max_length=40, blank=True)
+    # A video's poster frame, full size (at most MEDIA_DISPLAY_SIDE) as WebP: the thumbnail is its
+    # square cut, the display file the video itself. Served as the variant "poster".
+    poster_name = models.CharField(max_length=200, blank=True)
+    # A voice message's loudness: media.audiovisual.WAVEFORM_BARS peaks, 0..1, for drawing it.
+    waveform = models.JSONField(null=True, blank=True)
 
     attached_kind = models.CharField(max_length=7, choices=AttachedKind.choices, blank=True, default="")
     attached_id = models.BigIntegerField(null=True)

@@ -45,7 +45,7 @@ def avatar_change(request):
         return redirect(back)
     action_take(action="media-upload", user=request.user)
     try:
-        media = _when_processed(media_upload(owner=request.user, file=form.cleaned_data["photo"]))
+        media = _when_processed(media_upload(owner=request.user, file=form.cleaned_data["photo"], kind="image"))
         profile_update(user=request.user, avatar=media.pk)
     except ServiceError as refusal:  # not an image, too large, still processing: the reason, on the page
         messages.error(request, refusal.detail)

@@ -33,6 +33,7 @@ from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection
 from PIL import Image, ImageCms, ImageOps, ImageSequence
 
+from . import audiovisual
 from .inspect import check_limits, decompression_bombs_refused
 from .models import Media
 
@@ -290,37 +291,84 @@ def process(media_id: int) -> None:
         _fail(media, "The uploaded file is gone.")
         return
     try:
-        rendered = render(data, media.source_format)
+        if media.kind == Media.Kind.IMAGE:
+            files, fields = _image_files(data, media.source_format)
+        else:
+            files, fields = _recording_files(data)
     except Exception as exc:
         # Whatever the decoder says of a file the structural check let through, the upload fails
         # with it; a bug here looks the same to the uploader, so it is logged in full too.
         logger.warning("upload %s could not be decoded", media.pk, exc_info=True)
-        _fail(media, f"This image could not be decoded ({type(exc).__name__}: {exc}).")
+        noun = "image" if media.kind == Media.Kind.IMAGE else "recording"
+        _fail(media, f"This {noun} could not be decoded ({type(exc).__name__}: {exc}).")
         return
     del data
-    display_name = default_storage.save(
-        storage_name(media.key, "display", ENCODING.extension), ContentFile(rendered.display)
-    )
-    thumbnail_name = default_storage.save(
-        storage_name(media.key, "thumbnail", ENCODING.extension), ContentFile(rendered.thumbnail)
-    )
+    names = {
+        variant: default_storage.save(storage_name(media.key, variant, extension), ContentFile(content))
+        for variant, (content, extension) in files.items()
+    }
     done = Media.objects.filter(pk=media.pk, status=Media.Status.PROCESSING).update(
         status=Media.Status.READY,
         error="",
-        display_name=display_name,
-        display_type=ENCODING.content_type,
-        thumbnail_name=thumbnail_name,
-        thumbnail_type=ENCODING.content_type,
-        size=len(rendered.display),
-        width=rendered.width,
-        height=rendered.height,
-        blurhash=rendered.blurhash,
+        display_name=names["display"],
+        thumbnail_name=names.get("thumbnail", ""),
+        poster_name=names.get("poster", ""),
+        size=len(files["display"][0]),
         original_name="",
+        **fields,
     )
     if not done:
         # Deleted meanwhile, or another run finished first: remove what this one wrote, unless
         # the storage overwrote the winner's files under the same names.
-        kept = Media.objects.filter(pk=media.pk).values_list("display_name", "thumbnail_name").first() or ()
-        delete_files(name for name in (display_name, thumbnail_name) if name not in kept)
+        kept = (
+            Media.objects.filter(pk=media.pk).values_list("display_name", "thumbnail_name", "poster_name").first() or ()
+        )
+        delete_files(name for name in names.values() if name not in kept)
         return
     delete_files([media.original_name])
+
+
+def _image_files(data: bytes, source_format: str) -> tuple[dict, dict]:
+    """The files of a photo ({variant: (bytes, extension)}) and the fields they set."""
+    rendered = render(data, source_format)
+    files = {"display": (rendered.display, ENCODING.extension), "thumbnail": (rendered.thumbnail, ENCODING.extension)}
+    fields = {
+        "display_type": ENCODING.content_type,
+        "thumbnail_type": ENCODING.content_type,
+        "width": rendered.width,
+        "height": rendered.height,
+        "blurhash": rendered.blurhash,
+    }
+    return files, fields
+
+
+def _recording_files(data: bytes) -> tuple[dict, dict]:
+    """The files of a voice message or video and the fields they set.
+
+    Both: the display file is the upload remuxed (media.audiovisual.remux: the same packets, no
+    metadata), with the duration the packets give. Voice: a waveform of WAVEFORM_BARS peaks, and no
+    thumbnail (there is no picture: `thumbnail_url` is null). Video: the poster frame (the first that is
+    not black from 1 s on) made into a `poster` (at most MEDIA_DISPLAY_SIDE, WebP), the thumbnail
+    (its MEDIA_THUMBNAIL_SIDE square) and the blurhash, through the photos' encoder.
+    """
+    probed = audiovisual.probe(BytesIO(data))
+    _, extension, content_type = probed.output
+    remuxed = audiovisual.remux(data, probed)
+    fields = {"display_type": content_type, "duration": probed.duration}
+    files = {"display": (remuxed, extension)}
+    if probed.kind == Media.Kind.AUDIO:
+        fields["waveform"] = audiovisual.waveform(remuxed)
+        return files, fields
+    picture, _ = _normalised(audiovisual.poster(remuxed), None)
+    full = picture.copy()
+    full.thumbnail((settings.MEDIA_DISPLAY_SIDE, settings.MEDIA_DISPLAY_SIDE), Image.Resampling.LANCZOS)
+    files["poster"] = (_encode(full, None), ENCODING.extension)
+    files["thumbnail"] = (_encode(_thumbnail(picture), None), ENCODING.extension)
+    fields.update(
+        thumbnail_type=ENCODING.content_type,
+        # As shown: a phone's portrait video is stored landscape with a display matrix turning it.
+        width=picture.width,
+        height=picture.height,
+        blurhash=_blurhash(full),
+    )
+    return files, fields

@@ -7,13 +7,22 @@ from .models import Media
 
 
 def file_url(media: Media, variant: str) -> str:
-    """Where `variant` ("display" or "thumbnail") of `media` is served, after the check (media.views)."""
+    """Where `variant` ("display", "thumbnail", a video's "poster") of `media` is served, after the check."""
     return reverse("media-file", kwargs={"key": media.key, "variant": variant})
 
 
 class MediaSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField(help_text="The display file; null until `status` is ready.")
-    thumbnail_url = serializers.SerializerMethodField(help_text="A square thumbnail; null until ready.")
+    thumbnail_url = serializers.SerializerMethodField(
+        help_text="A square thumbnail (a video's: of its poster frame); null until ready, and for voice messages."
+    )
+    poster_url = serializers.SerializerMethodField(
+        help_text="A video's poster frame, full size (WebP): for the player's `poster`; null for anything else."
+    )
+    waveform = serializers.JSONField(
+        read_only=True,
+        help_text="A voice message's loudness: 48 peaks from 0 to 1, start to end; null for anything else.",
+    )
 
     class Meta:
         model = Media
@@ -23,12 +32,14 @@ class MediaSerializer(serializers.ModelSerializer):
             "status",
             "url",
             "thumbnail_url",
+            "poster_url",
             "width",
             "height",
             "duration",
             "alt",
             "blurhash",
             "size",
+            "waveform",
         )
         read_only_fields = tuple(f for f in fields if f != "alt")
 
@@ -36,4 +47,7 @@ class MediaSerializer(serializers.ModelSerializer):
         return file_url(media, "display") if media.status == Media.Status.READY else None
 
     def get_thumbnail_url(self, media: Media) -> str | None:
-        return file_url(media, "thumbnail") if media.status == Media.Status.READY else None
+        return file_url(media, "thumbnail") if media.status == Media.Status.READY and media.thumbnail_name else None
+
+    def get_poster_url(self, media: Media) -> str | None:
+        return file_url(media, "poster") if media.status == Media.Status.READY and media.poster_name else None

@@ -2,7 +2,8 @@
 
 Every rule of an upload is here, whichever surface calls (media.api today). Refusals are
 ServiceErrors (config maps them): `MediaError` for the rules below, `media.inspect.MediaRefused`
-for a file that is not an image Tandem takes, `NotFound` for an id that is not the caller's,
+for a file that is not an image (media.inspect), voice message or video (media.audiovisual) Tandem
+takes, `NotFound` for an id that is not the caller's,
 `RateLimited` past ACTION_LIMITS["media-upload"].
 
 Attaching uploads to posts, messages and avatars is media.attach's.
@@ -22,7 +23,8 @@ from accounts.services import action_take
 from common.errors import NotFound, ServiceError
 from common.text import is_blank
 
-from .inspect import inspect_image
+from .audiovisual import probe
+from .inspect import MediaRefused, inspect_image, looks_like_image
 from .models import Media, random_key
 from .processing import delete_files, schedule, storage_name
 
@@ -53,22 +55,78 @@ def _alt_clean(alt: str) -> str:
 
 
 def _files_of(media: Media) -> list[str]:
-    return [name for name in (media.original_name, media.display_name, media.thumbnail_name) if name]
+    names = (media.original_name, media.display_name, media.thumbnail_name, media.poster_name)
+    return [name for name in names if name]
 
 
-def media_upload(*, owner, file, alt: str = "") -> Media:
-    """Takes in an image upload of `owner`: checked, stored, and processed after commit.
+# What the size limit's refusal says, per kind.
+NOUNS = {Media.Kind.IMAGE: "Images", Media.Kind.AUDIO: "Voice messages", Media.Kind.VIDEO: "Videos"}
+# Enough of a file's start to tell an image from audio or video (a HEIF's "ftyp" box fits easily).
+HEAD_BYTES = 4096
 
-    Refused, in this order: past MEDIA_IMAGE_MAX_BYTES (413 `too_large`); alt text past its length;
-    past the upload rate (429); a file media.inspect does not take (400 with its reason). A refused
-    upload stores nothing. The media answered is `processing` until its files are made (already
-    `ready` when MEDIA_PROCESSING is "inline"), or `failed` with the decoder's reason.
+
+def size_limit(kind: str) -> int:
+    """The most bytes an upload of `kind` ("image", "audio", "video") may have."""
+    return {
+        Media.Kind.IMAGE: settings.MEDIA_IMAGE_MAX_BYTES,
+        Media.Kind.AUDIO: settings.MEDIA_AUDIO_MAX_BYTES,
+        Media.Kind.VIDEO: settings.MEDIA_VIDEO_MAX_BYTES,
+    }[kind]
+
+
+def _too_large(kind: str) -> MediaError:
+    return MediaError("too_large", f"{NOUNS[kind]} are limited to {size_limit(kind):,} bytes.", status=413)
+
+
+def media_upload(*, owner, file, alt: str = "", kind: str | None = None) -> Media:
+    """Takes in an upload of `owner` (a photo, a voice message, a video): checked, stored, and
+    processed after commit.
+
+    What it is comes from its bytes; `kind` ("image", "audio", "video"), when the sender says what
+    it sends (a voice recorder says "audio"), refuses a file that is something else.
+    Refused, in this order: an empty file (400 `empty`); past its kind's size limit (413 `too_large`:
+    MEDIA_IMAGE_MAX_BYTES for what starts as an image, else MEDIA_VIDEO_MAX_BYTES, and
+    MEDIA_AUDIO_MAX_BYTES once it is known to be audio); alt text past its length; past the upload
+    rate (429); a file media.inspect or media.audiovisual does not take (400 with its reason). A
+    refused upload stores nothing. The media answered is `processing` until its files are made
+    (already `ready` when MEDIA_PROCESSING is "inline"), or `failed` with the decoder's reason.
     """
-    if file.size > settings.MEDIA_IMAGE_MAX_BYTES:
-        raise MediaError("too_large", f"Images are limited to {settings.MEDIA_IMAGE_MAX_BYTES:,} bytes.", status=413)
+    if kind not in (None, *Media.Kind.values):
+        raise MediaError("invalid", "kind must be image, audio or video.")
+    if not file.size:
+        raise MediaRefused("empty", "This file is empty.")
+    file.seek(0)
+    is_image = looks_like_image(file.read(HEAD_BYTES))
+    file.seek(0)
+    if file.size > size_limit(Media.Kind.IMAGE if is_image else Media.Kind.VIDEO):
+        raise _too_large(Media.Kind.IMAGE if is_image else Media.Kind.VIDEO)
     alt = _alt_clean(alt)
     action_take(action="media-upload", user=owner)
-    inspected = inspect_image(file)
+    if is_image:
+        if kind not in (None, Media.Kind.IMAGE):
+            wanted = "a voice message" if kind == Media.Kind.AUDIO else "a video"
+            raise MediaRefused(f"not_{kind}", f"This file is an image, not {wanted}.")
+        inspected = inspect_image(file)
+        fields = {
+            "kind": Media.Kind.IMAGE,
+            "source_format": inspected.format,
+            "width": inspected.width,
+            "height": inspected.height,
+        }
+    else:
+        if kind == Media.Kind.IMAGE:
+            inspect_image(file)  # raises its refusal: not an image
+        probed = probe(file, wanted=kind)
+        if file.size > size_limit(probed.kind):
+            raise _too_large(probed.kind)
+        fields = {
+            "kind": probed.kind,
+            "source_format": probed.source_format,
+            "width": probed.width,
+            "height": probed.height,
+            "duration": probed.duration,
+        }
+        file.seek(0)
     key = random_key()
     # Stored before the transaction: writing megabytes (to S3, say) must not hold the database.
     original_name = default_storage.save(storage_name(key, "original"), file)
@@ -76,14 +134,11 @@ def media_upload(*, owner, file, alt: str = "") -> Media:
         with transaction.atomic():
             media = Media.objects.create(
                 owner=owner,
-                kind=Media.Kind.IMAGE,
                 status=Media.Status.PROCESSING,
                 key=key,
                 alt=alt,
-                source_format=inspected.format,
-                width=inspected.width,
-                height=inspected.height,
                 size=file.size,
+                **fields,
                 original_name=original_name,
             )
             # robust: a processing backend that is down (a Celery broker) leaves the upload

@@ -333,6 +333,12 @@ MEDIA_IMAGE_MAX_BYTES = int(os.environ.get("MEDIA_IMAGE_MAX_BYTES", 20 * 1024 * 
 MEDIA_IMAGE_MAX_PIXELS = int(os.environ.get("MEDIA_IMAGE_MAX_PIXELS", 50_000_000))
 # Frames of an animated GIF or WebP kept; past it the upload is refused.
 MEDIA_IMAGE_MAX_FRAMES = int(os.environ.get("MEDIA_IMAGE_MAX_FRAMES", 300))
+# Voice messages (media.audiovisual: Opus or AAC) and videos (H.264 MP4, VP8/VP9/AV1 WebM): past the
+# bytes 413, past the seconds 400. The upload path's body limit is the largest kind's (config.middleware).
+MEDIA_AUDIO_MAX_BYTES = int(os.environ.get("MEDIA_AUDIO_MAX_BYTES", 2 * 1024 * 1024))
+MEDIA_AUDIO_MAX_SECONDS = int(os.environ.get("MEDIA_AUDIO_MAX_SECONDS", 60))
+MEDIA_VIDEO_MAX_BYTES = int(os.environ.get("MEDIA_VIDEO_MAX_BYTES", 100 * 1024 * 1024))
+MEDIA_VIDEO_MAX_SECONDS = int(os.environ.get("MEDIA_VIDEO_MAX_SECONDS", 180))
 MEDIA_ALT_MAX_LENGTH = 1500
 # Photos on one post or message.
 MEDIA_PER_ITEM = 9

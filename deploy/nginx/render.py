@@ -46,10 +46,13 @@ class NginxTemplate(Template):
 
 DEFAULT_HEADER_TIMEOUT = 10
 DEFAULT_BODY_TIMEOUT = 5
-# Room for the multipart envelope around an upload of MEDIA_IMAGE_MAX_BYTES: the part headers and
-# the alt text (MEDIA_ALT_MAX_LENGTH characters, up to 4 bytes each), with plenty to spare.
+# Room for the multipart envelope around an upload of the largest kind (a video, MEDIA_VIDEO_MAX_BYTES):
+# the part headers and the alt text (MEDIA_ALT_MAX_LENGTH characters, up to 4 bytes each), with plenty
+# to spare. Django holds each kind (and the avatar form) to its own limit behind it (config.middleware).
 UPLOAD_ENVELOPE = 64 * 1024
-DEFAULT_MAX_UPLOAD_SIZE = base.MEDIA_IMAGE_MAX_BYTES + UPLOAD_ENVELOPE
+DEFAULT_MAX_UPLOAD_SIZE = (
+    max(base.MEDIA_IMAGE_MAX_BYTES, base.MEDIA_AUDIO_MAX_BYTES, base.MEDIA_VIDEO_MAX_BYTES) + UPLOAD_ENVELOPE
+)
 
 
 def security_headers() -> dict[str, str]:

@@ -213,9 +213,9 @@ def test_a_new_avatar_from_settings_without_javascript(client, alice):
     shown = {a["src"] for a in images(html) if a.get("class") == "avatar"}
     assert f"/media/{alice.avatar.key}/thumbnail" in shown and default[0] not in shown
 
-    # Not an image: the upload service's reason, and the avatar stays.
+    # Not an image: the upload service's reason (for an upload meant to be an image), and the avatar stays.
     refused = client.post("/settings/avatar/", {"photo": svg_named_png()}, follow=True).content.decode()
-    api_reason = client.post("/api/media/", {"file": svg_named_png()}).json()["detail"]
+    api_reason = client.post("/api/media/", {"file": svg_named_png(), "kind": "image"}).json()["detail"]
     assert api_reason and escape(api_reason) in refused
     assert "Profile photo updated." not in refused
     kept = alice.avatar_id

@@ -320,10 +320,10 @@ def test_an_image_past_the_size_limit_gets_413(client_for, alice, upload):
     assert not Media.objects.exists() and stored_files() == []
 
 
-@override_settings(MEDIA_IMAGE_MAX_BYTES=2000)
+@override_settings(MEDIA_IMAGE_MAX_BYTES=2000, MEDIA_AUDIO_MAX_BYTES=1000, MEDIA_VIDEO_MAX_BYTES=3000)
 def test_a_body_past_the_upload_limit_gets_413_before_it_is_read(client_for, alice):
-    # The image's limit plus the multipart envelope's 64 KiB; the view never runs.
-    body = b"x" * (2000 + 64 * 1024 + 1)
+    # The largest kind's limit (a video's) plus the multipart envelope's 64 KiB; the view never runs.
+    body = b"x" * (3000 + 64 * 1024 + 1)
     response = client_for(alice).generic("POST", "/api/media/", body, content_type="multipart/form-data; boundary=b")
     assert response.status_code == 413
     assert not Media.objects.exists()
