@@ -32,7 +32,12 @@ from . import access
 from .models import Media
 
 # variant -> (the Media field with the file's storage name, the one with its content type)
-VARIANTS = {"display": ("display_name", "display_type"), "thumbnail": ("thumbnail_name", "thumbnail_type")}
+# A video's poster is a WebP like its thumbnail (media.audiovisual), so it shares the thumbnail's type.
+VARIANTS = {
+    "display": ("display_name", "display_type"),
+    "thumbnail": ("thumbnail_name", "thumbnail_type"),
+    "poster": ("poster_name", "thumbnail_type"),
+}
 # Shown in the page rather than downloaded. Not SVG: an image that can carry script.
 INLINE_PREFIXES = ("image/", "audio/", "video/")
 NOT_INLINE = frozenset({"image/svg+xml"})

@@ -8,6 +8,8 @@ import av
 import pytest
 from django.core.files.storage import default_storage
 from django.test import override_settings
+from PIL import Image
+from rest_framework.test import APIClient
 
 from media.models import Media
 from tests.media.av_files import MARK_COLOUR, POSTER_COLOUR, make_audio, make_video, turned_upright
@@ -88,6 +90,16 @@ def test_an_mp4_video_is_taken_without_its_metadata_and_with_a_poster(client_for
     poster = open_stored(stored.poster_name)
     assert poster.size == (64, 48) and poster.format == "WEBP"
     assert media["poster_url"] == f"/media/{stored.key}/poster"
+    # Served to the uploader (the only one who may see an unattached upload); a stranger gets the 404.
+    served = api.get(media["poster_url"])
+    assert served.status_code == 200 and served["Content-Type"] == "image/webp"
+    assert Image.open(BytesIO(b"".join(served.streaming_content) if served.streaming else served.content)).size == (
+        64,
+        48,
+    )
+    video = api.get(media["url"])
+    assert video.status_code == 200 and video["Content-Type"] == "video/mp4"
+    assert APIClient().get(media["poster_url"]).status_code == 404
 
 
 def test_a_phone_video_held_upright_is_measured_and_postered_as_shown(client_for, alice, uploaded):
