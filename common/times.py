@@ -16,7 +16,7 @@ WORDS = {
 
 
 def language_of(accept_language: str) -> str:
-    """Chinese ("zh") when the reader's first language is Chinese (Accept-Language or navigator.language), else English ("en")."""
+    """The language code, zh or en: Chinese when the first language (Accept-Language, navigator.language) is Chinese."""
     first = (accept_language or "").split(",")[0].strip().lower()
     return "zh" if first.startswith("zh") else "en"
 
