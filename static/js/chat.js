@@ -208,9 +208,9 @@ function markRead() {
   if (!list || document.visibilityState !== "visible") return;
   const ids = [...list.querySelectorAll("[data-id]")].map((item) => Number(item.dataset.id));
   const newest = Math.max(0, ...ids);
-  if (newest > (markRead.sent || 0)) {
+  // Sent once the socket is open (a page opens before its socket does; onStatus calls again).
+  if (newest > (markRead.sent || 0) && live.send({ type: "read", conversation: conversationId, up_to: newest })) {
     markRead.sent = newest;
-    live.send({ type: "read", conversation: conversationId, up_to: newest });
   }
 }
 
@@ -384,6 +384,7 @@ live.onStatus((status) => {
   if (connection) connection.textContent = status === "online" ? "" : "Reconnecting…";
   // Whatever was sent but not acknowledged goes again: the same client_id is stored once.
   if (status === "online") for (const frame of unacknowledged.values()) live.send(frame);
+  if (status === "online" && conversationId !== null) markRead();
 });
 
 function failed(item, detail) {
@@ -623,7 +624,8 @@ if (conversationId !== null) {
     const clientId = crypto.randomUUID();
     const replyTo = document.getElementById("reply-to");
     const quoted = replyTo.disabled ? null : Number(replyTo.value);
-    const echo = { client_id: clientId, body, reply_to: quoted, sender: { username: me, display_name: "" } };
+    const sender = { username: me, display_name: memberNames[me] || "" };
+    const echo = { client_id: clientId, body, reply_to: quoted, sender };
     const item = messageElement(echo, { pending: true });
     if (photos.length) item.querySelector(".body").after(localGallery(photos));
     list.append(item);
