@@ -60,7 +60,6 @@ export function refreshTimes(root = document) {
   const now = new Date();
   for (const time of root.querySelectorAll("time[data-when=relative][datetime]")) {
     time.textContent = relativeTime(time.dateTime, now);
-    time.title = new Date(time.dateTime).toLocaleString();
   }
 }
 
