@@ -217,6 +217,7 @@ def test_a_contact_request_shows_live_and_accept_leads_to_message(new_page, alic
     entry.get_by_role("button", name="Accept").click()
     expect(bob_page.get_by_text("You are now contacts.")).to_be_visible()
     expect(badge).to_have_text("")
+    bob_page.wait_for_load_state()  # the page's scripts have run (clicked sooner, Remove posts as without them)
 
     contact = bob_page.locator('[data-contact="alice"]')
     expect(contact.get_by_role("link", name="Alice")).to_have_attribute("href", "/u/alice/")
