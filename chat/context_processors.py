@@ -1,5 +1,7 @@
-"""What every signed-in page's one socket needs: the user's current seq, unread chat count, muted chats."""
+"""What every signed-in page's one socket needs: the user's current seq, unread chat count, muted chats,
+and how many contact requests wait for them."""
 
+from accounts.selectors import contact_requests_for
 from realtime.selectors import last_seq
 
 from .selectors import conversations_for
@@ -15,4 +17,10 @@ def inbox(request) -> dict:
     muted = [pk for pk, _, is_muted in rows if is_muted]
     # The conversation on screen is being read as the page opens, and a muted one raises no badge.
     unread = sum(count for pk, count, is_muted in rows if not is_muted and pk != open_conversation)
-    return {"last_seq": last_seq(user.pk), "chat_unread": unread, "muted_conversations": muted}
+    return {
+        "last_seq": last_seq(user.pk),
+        "chat_unread": unread,
+        "muted_conversations": muted,
+        # Requests waiting for an answer: a badge on Contacts (static/js/live.js keeps it live).
+        "contact_requests": contact_requests_for(user, direction="incoming").count(),
+    }

@@ -108,6 +108,7 @@ def chat_page(request, conversation_id=None):
                 conversation=current,
                 body=request.POST.get("body", ""),
                 client_id=request.POST.get("client_id") or None,
+                reply_to=_post_id(request.POST.get("reply_to")),
                 shared_post=_post_id(request.POST.get("shared_post")),
                 media=[_post_id(value) for value in request.POST.getlist("media")],
             )
@@ -129,14 +130,20 @@ def chat_page(request, conversation_id=None):
             viewer=request.user, conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE
         )
         cards = post_cards(request.user, [message.shared_post_id for message in page["results"]])
+        shown = {message.pk: message for message in page["results"]}
         for message in page["results"]:
             message.card = cards.get(message.shared_post_id)
+            # A quote shows what it answers when that message is on the page (so the viewer sees it).
+            message.quoted = shown.get(message.reply_to_id)
         context["messages_page"] = page["results"]
         context["has_older"] = page["has_older"]
         context["others_read_up_to"] = selectors.others_read_up_to(conversation=current, user=request.user)
         others = [m.user for m in current.memberships.all() if m.user_id != request.user.pk]
         muted = set(muted_by(request.user).filter(pk__in=[o.pk for o in others]).values_list("pk", flat=True))
         context["others"] = [(person, person.pk in muted) for person in others]
+        # Typing lines name people as the header does: display name first (chat.js, by username).
+        context["member_names"] = {person.username: person.shown_name for person in [request.user, *others]}
+        context["recall_seconds"] = int(services.RECALL_WINDOW.total_seconds())
     return render(request, "chat/chat.html", context, status=status)
 
 

@@ -114,6 +114,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "chat.context_processors.inbox",
             ],
+            # {% when %}: one way to show times on every page (common/times.py, static/js/times.js).
+            "builtins": ["common.templatetags.times"],
         },
     },
 ]

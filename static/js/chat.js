@@ -5,6 +5,7 @@ import { recount, stripLikeServer } from "./compose.js";
 import { live } from "./live.js";
 import { galleryElement, setPlaceholder } from "./photos.js";
 import { cloneTemplate, templateText } from "./templates.js";
+import { dayKey, dayLabel, relativeTime } from "./times.js";
 import { Attachments } from "./uploads.js";
 
 const root = document.getElementById("chat");
@@ -20,6 +21,13 @@ let hasOlder = root.dataset.hasOlder === "true";
 let typingTimer = null;
 const unacknowledged = new Map(); // client_id -> message.send frame, until acked or refused
 let lastTypingSent = 0;
+const recallMs = Number(root.dataset.recallSeconds || 0) * 1000;
+const memberNames = JSON.parse(document.getElementById("member-names")?.textContent || "{}");
+
+// People are named as the header names them: display name first, else @username.
+function shownName(username) {
+  return memberNames[username] || `@${username}`;
+}
 
 function timeLabel(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
@@ -60,10 +68,39 @@ function postCard(card) {
   return link;
 }
 
+// "You recalled a message" / "Ann recalled a message" (templates/chat/_recalled.html).
+function recalledText(message) {
+  if (message.sender.username === me) return cloneTemplate("#recalled-mine");
+  const text = cloneTemplate("#recalled-other");
+  text.querySelector(".name").textContent = message.sender.display_name || message.sender.username;
+  return text;
+}
+
+// The message this one answers, quoted above its text, when it is on the page.
+function showQuote(item, message) {
+  const quote = item.querySelector(".reply-quote");
+  const target = message.reply_to && !message.recalled && list?.querySelector(`.msg[data-id="${Number(message.reply_to)}"]`);
+  if (message.reply_to) item.dataset.replyTo = message.reply_to;
+  if (!target) {
+    if (message.recalled) quote.hidden = true;
+    return;
+  }
+  quote.querySelector(".name").textContent = target.querySelector(".who .name").textContent;
+  quote.querySelector(".quote-text").textContent = target.classList.contains("recalled")
+    ? "…"
+    : [...target.querySelector(".body").textContent].slice(0, 80).join("");
+  quote.hidden = false;
+}
+
 function fill(item, message) {
   if (message.id) item.dataset.id = message.id;
   item.classList.toggle("recalled", Boolean(message.recalled));
-  item.querySelector(".body").textContent = message.recalled ? templateText("#recalled-text") : message.body;
+  const body = item.querySelector(".body");
+  if (message.recalled) body.replaceChildren(...recalledText(message).childNodes);
+  else body.textContent = message.body;
+  item.querySelector(".msg-actions").hidden = Boolean(message.recalled);
+  if (message.recalled && menu.owner === item) closeMenu();
+  showQuote(item, message);
   showPhotos(item, message.recalled ? [] : (message.media ?? []));
   item.querySelector(".card-post")?.remove();
   if (message.shared_post) item.dataset.sharedPost = message.shared_post.id;
@@ -158,10 +195,12 @@ function showMessage(message) {
   if (existing) {
     existing.classList.remove("pending", "failed");
     fill(existing, message);
+    showDays();
     return;
   }
   const stick = nearBottom() || message.sender.username === me;
   list.append(messageElement(message));
+  showDays();
   if (stick) scrollToBottom();
 }
 
@@ -169,17 +208,46 @@ function markRead() {
   if (!list || document.visibilityState !== "visible") return;
   const ids = [...list.querySelectorAll("[data-id]")].map((item) => Number(item.dataset.id));
   const newest = Math.max(0, ...ids);
-  if (newest > (markRead.sent || 0)) {
+  // Sent once the socket is open (a page opens before its socket does; onStatus calls again).
+  if (newest > (markRead.sent || 0) && live.send({ type: "read", conversation: conversationId, up_to: newest })) {
     markRead.sent = newest;
-    live.send({ type: "read", conversation: conversationId, up_to: newest });
   }
 }
 
+// "Read" under the last of my messages the others have read (not under theirs, not under an unread one).
 function showReadState() {
   if (!readLine) return;
-  const mine = [...list.querySelectorAll(".msg.mine[data-id]")];
-  const last = mine[mine.length - 1];
-  readLine.textContent = last && Number(last.dataset.id) <= othersReadUpTo ? "Read" : "";
+  const read = [...list.querySelectorAll(".msg.mine[data-id]")].filter(
+    (item) => Number(item.dataset.id) <= othersReadUpTo,
+  );
+  const last = read[read.length - 1];
+  if (last) {
+    last.append(readLine);
+    readLine.textContent = "Read";
+  } else {
+    readLine.textContent = "";
+  }
+}
+
+// Day separators ("Today", "Yesterday", a date) between messages of different days, in the reader's
+// own calendar (the server drew them in its timezone; this redraws them wherever they differ).
+function showDays() {
+  if (!list) return;
+  const now = new Date();
+  list.querySelectorAll(".day-separator").forEach((line) => line.remove());
+  let previous = null;
+  for (const item of list.querySelectorAll(".msg:not(.system)")) {
+    const time = item.querySelector("time[datetime]");
+    if (!time) continue;
+    const key = dayKey(time.dateTime);
+    if (key !== previous) {
+      const line = document.createElement("li");
+      line.className = "day-separator";
+      line.append(Object.assign(document.createElement("span"), { textContent: dayLabel(time.dateTime, now) }));
+      item.before(line);
+    }
+    previous = key;
+  }
 }
 
 function updateListEntry(message) {
@@ -189,8 +257,14 @@ function updateListEntry(message) {
     return;
   }
   entry.querySelector(".preview").textContent = message.recalled
-    ? templateText("#recalled-text")
+    ? recalledText(message).textContent
     : message.body || previewWithoutText(message);
+  const time = entry.querySelector(".last-time");
+  if (time && message.created_at && !message.recalled) {
+    time.replaceChildren(Object.assign(document.createElement("time"), { dateTime: message.created_at }));
+    time.firstChild.dataset.when = "relative";
+    time.firstChild.textContent = relativeTime(message.created_at);
+  }
   entry.parentElement.prepend(entry);
   if (message.conversation !== conversationId && message.sender.username !== me) {
     const badge = entry.querySelector(".badge");
@@ -284,7 +358,7 @@ function onFrame(frame) {
       break;
     case "typing":
       if (frame.conversation === conversationId) {
-        typingLine.textContent = `${frame.user} is typing…`;
+        typingLine.textContent = `${shownName(frame.user)} is typing…`;
         clearTimeout(typingTimer);
         typingTimer = setTimeout(() => (typingLine.textContent = ""), 3000);
       }
@@ -310,6 +384,7 @@ live.onStatus((status) => {
   if (connection) connection.textContent = status === "online" ? "" : "Reconnecting…";
   // Whatever was sent but not acknowledged goes again: the same client_id is stored once.
   if (status === "online") for (const frame of unacknowledged.values()) live.send(frame);
+  if (status === "online" && conversationId !== null) markRead();
 });
 
 function failed(item, detail) {
@@ -338,6 +413,163 @@ async function sendWithPhotos(item, frame, photos) {
   live.send(frame);
 }
 
+// The message menu: one list of actions (templates/chat/chat.html #message-menu), moved into the bubble
+// whose "⋯" button opened it. Arrow keys move between its items; Escape closes it and gives the focus
+// back to that button. Right-click or a long press on a bubble opens it too.
+const menu = { element: document.getElementById("message-menu"), owner: null };
+const notice = document.getElementById("message-notice");
+
+function canRecall(item) {
+  const time = item.querySelector("time[datetime]");
+  return (
+    item.classList.contains("mine") &&
+    item.dataset.id &&
+    !item.classList.contains("recalled") &&
+    time &&
+    Date.now() - new Date(time.dateTime) < recallMs
+  );
+}
+
+function menuItems() {
+  return [...menu.element.querySelectorAll("[role=menuitem]:not([hidden])")];
+}
+
+function openMenu(item) {
+  const button = item.querySelector(".msg-actions");
+  if (!menu.element || button.hidden) return;
+  if (menu.owner) closeMenu({ focus: false });
+  menu.owner = item;
+  const action = (name) => menu.element.querySelector(`[data-action="${name}"]`);
+  action("copy").hidden = !item.querySelector(".body").textContent.trim();
+  action("quote").hidden = !item.dataset.id;
+  action("recall").hidden = !canRecall(item);
+  if (!menuItems().length) {
+    menu.owner = null;
+    return;
+  }
+  button.after(menu.element);
+  menu.element.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  menuItems()[0].focus();
+}
+
+function closeMenu({ focus = true } = {}) {
+  const item = menu.owner;
+  if (!item) return;
+  menu.owner = null;
+  menu.element.hidden = true;
+  list.after(menu.element); // back out of the bubble, whose text stays its own
+  const button = item.querySelector(".msg-actions");
+  button.setAttribute("aria-expanded", "false");
+  if (focus && !button.hidden) button.focus();
+}
+
+function say(text) {
+  notice.textContent = text;
+  notice.hidden = !text;
+}
+
+async function recall(item) {
+  const response = await fetch(`/api/messages/${Number(item.dataset.id)}/recall/`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "X-CSRFToken": composer.querySelector("[name=csrfmiddlewaretoken]").value },
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    say(answer.detail || "The message could not be recalled.");
+    return;
+  }
+  say("");
+  showMessage(answer); // message.recalled follows on the socket, for the other tabs and members
+  updateListEntry(answer);
+}
+
+function quote(item) {
+  const preview = document.getElementById("reply-preview");
+  const field = document.getElementById("reply-to");
+  field.value = item.dataset.id;
+  field.disabled = false;
+  preview.querySelector(".name").textContent = item.querySelector(".who .name").textContent;
+  preview.querySelector(".quote-text").textContent = [...item.querySelector(".body").textContent].slice(0, 80).join("");
+  preview.hidden = false;
+  composer.querySelector("textarea").focus();
+}
+
+function clearQuote() {
+  const field = document.getElementById("reply-to");
+  field.value = "";
+  field.disabled = true;
+  document.getElementById("reply-preview").hidden = true;
+}
+
+if (menu.element) {
+  list.addEventListener("click", (event) => {
+    const button = event.target.closest(".msg-actions");
+    if (!button) return;
+    const item = button.closest(".msg");
+    if (menu.owner === item) closeMenu();
+    else openMenu(item);
+  });
+  list.addEventListener("contextmenu", (event) => {
+    const item = event.target.closest(".msg[data-id]:not(.recalled)");
+    if (!item || event.target.closest("a, img")) return; // links and photos keep the browser's own menu
+    event.preventDefault();
+    openMenu(item);
+  });
+  // A long press on a touch screen: held half a second without moving.
+  let press = null;
+  list.addEventListener("pointerdown", (event) => {
+    const item = event.target.closest(".msg[data-id]:not(.recalled)");
+    if (event.pointerType !== "touch" || !item) return;
+    press = setTimeout(() => openMenu(item), 500);
+  });
+  for (const type of ["pointerup", "pointercancel", "pointermove"]) list.addEventListener(type, () => clearTimeout(press));
+  menu.element.addEventListener("click", async (event) => {
+    const choice = event.target.closest("[data-action]");
+    const item = menu.owner;
+    if (!choice || !item) return;
+    const action = choice.dataset.action;
+    closeMenu({ focus: action !== "quote" });
+    if (action === "copy") {
+      await navigator.clipboard.writeText(item.querySelector(".body").textContent).then(
+        () => say(""),
+        () => say("Copying was not allowed by the browser."),
+      );
+    } else if (action === "quote") {
+      quote(item);
+    } else if (action === "recall") {
+      await recall(item);
+    }
+  });
+  menu.element.addEventListener("keydown", (event) => {
+    const items = menuItems();
+    const at = items.indexOf(document.activeElement);
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeMenu();
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      items[(at + step + items.length) % items.length].focus();
+    } else if (event.key === "Home" || event.key === "End") {
+      event.preventDefault();
+      items[event.key === "Home" ? 0 : items.length - 1].focus();
+    } else if (event.key === "Tab") {
+      closeMenu({ focus: false });
+    }
+  });
+  document.addEventListener("click", (event) => {
+    if (menu.owner && !menu.element.contains(event.target) && !event.target.closest(".msg-actions")) {
+      closeMenu({ focus: false });
+    }
+  });
+  document.getElementById("reply-cancel").addEventListener("click", () => {
+    clearQuote();
+    composer.querySelector("textarea").focus();
+  });
+}
+
 async function loadOlder() {
   const first = list.querySelector("[data-id]");
   if (!hasOlder || !first || loadOlder.busy) return;
@@ -351,6 +583,7 @@ async function loadOlder() {
     const page = await response.json();
     const before = list.scrollHeight;
     list.prepend(...page.results.map((message) => messageElement(message)));
+    showDays();
     list.scrollTop += list.scrollHeight - before; // keep what the reader was looking at in place
     hasOlder = page.older !== null;
   } finally {
@@ -359,6 +592,7 @@ async function loadOlder() {
 }
 
 if (conversationId !== null) {
+  showDays();
   scrollToBottom();
   showReadState();
   markRead();
@@ -388,12 +622,17 @@ if (conversationId !== null) {
     const photos = attachments.count ? attachments.take() : [];
     if (photos === null || (!body && !photos.length)) return; // a failed photo must be removed first
     const clientId = crypto.randomUUID();
-    const echo = { client_id: clientId, body, sender: { username: me, display_name: "" } };
+    const replyTo = document.getElementById("reply-to");
+    const quoted = replyTo.disabled ? null : Number(replyTo.value);
+    const sender = { username: me, display_name: memberNames[me] || "" };
+    const echo = { client_id: clientId, body, reply_to: quoted, sender };
     const item = messageElement(echo, { pending: true });
     if (photos.length) item.querySelector(".body").after(localGallery(photos));
     list.append(item);
     scrollToBottom();
     const frame = { type: "message.send", conversation: conversationId, body, client_id: clientId };
+    if (quoted) frame.reply_to = quoted;
+    clearQuote();
     if (photos.length) {
       sendWithPhotos(item, frame, photos);
     } else {
@@ -403,4 +642,5 @@ if (conversationId !== null) {
     input.value = "";
     recount(input);
   });
+  input.focus({ preventScroll: true }); // a chat opens ready to type
 }

@@ -7,6 +7,8 @@ const body = document.body;
 const me = body.dataset.me;
 const chatBadge = document.getElementById("chat-badge");
 const notificationBadge = document.getElementById("notification-badge");
+const contactBadge = document.getElementById("contact-badge");
+const contactBadgeText = document.getElementById("contact-badge-text");
 const baseTitle = document.title;
 const frameHandlers = [];
 const statusHandlers = [];
@@ -24,6 +26,21 @@ function bump(badge) {
 function showTotal() {
   const total = count(chatBadge) + count(notificationBadge);
   document.title = total > 0 ? `(${total}) ${baseTitle}` : baseTitle;
+}
+
+// Contact requests waiting for an answer: the number on Contacts, and words for screen readers.
+function setContactRequests(waiting) {
+  if (!contactBadge) return;
+  contactBadge.textContent = waiting > 0 ? String(waiting) : "";
+  contactBadgeText.textContent = waiting > 0 ? `${waiting === 1 ? "request" : "requests"} waiting` : "";
+}
+
+function trackContactRequests(frame) {
+  if (frame.type === "contact.request") setContactRequests(count(contactBadge) + 1);
+  // Answered (here or in another tab): one fewer waits for me.
+  if (frame.type === "contact.accepted" && frame.request?.to_user?.username === me) {
+    setContactRequests(count(contactBadge) - 1);
+  }
 }
 
 // Muted chats (WeChat's "mute notifications"): their messages arrive and show, but raise no badge.
@@ -53,6 +70,7 @@ export const live = {
     onFrame(frame) {
       if (frame.type === "notification" && frame.notification) bump(notificationBadge);
       trackMutes(frame);
+      trackContactRequests(frame);
       if (frame.type === "message.new" && frame.message && raisesChatBadge(frame.message)) bump(chatBadge);
       for (const handler of frameHandlers) handler(frame);
     },
@@ -69,6 +87,7 @@ export const live = {
   send(frame) {
     return this.socket.send(frame);
   },
+  setContactRequests,
   // The notifications page marks read without a reload, then says how many stay unread.
   setNotificationCount(unread) {
     if (!notificationBadge) return;

@@ -3,16 +3,10 @@
 // (templates.js); text is only ever set through textContent.
 import { live } from "./live.js";
 import { cloneTemplate } from "./templates.js";
+import { relativeTime } from "./times.js";
 
 const list = document.getElementById("notification-list");
 const markRead = document.getElementById("mark-read");
-
-function when(iso) {
-  const date = new Date(iso);
-  const day = date.toLocaleDateString("en-US", { month: "short", day: "numeric" });
-  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
-  return `${day}, ${time}`;
-}
 
 // Django's truncatechars, in code points as the server counts: at most `limit`, the last one "…".
 function truncate(text, limit) {
@@ -37,7 +31,7 @@ function notificationElement(notification) {
   item.querySelector(".handle").textContent = `@${notification.actor.username}`;
   const time = item.querySelector("time");
   time.dateTime = notification.created_at;
-  time.textContent = when(notification.created_at);
+  time.textContent = relativeTime(notification.created_at);
   const body = item.querySelector(".post-body");
   if (notification.post) {
     const link = body.querySelector("a");

@@ -42,7 +42,7 @@ def test_become_contacts_and_chat_live(new_page, alice, bob):
     expect(alice_page.locator("#read-state")).to_have_text("Read")
 
     bob_page.get_by_label("Message", exact=True).press_sequentially("Hi", delay=50)
-    expect(alice_page.locator("#typing")).to_contain_text("bob is typing")
+    expect(alice_page.locator("#typing")).to_contain_text("Bob is typing")  # named as the header names him
     send(bob_page, "<script>window.pwned = true</script><b>bold?</b>")
     expect(alice_page.locator("#messages")).to_contain_text("<script>window.pwned = true</script><b>bold?</b>")
     assert alice_page.evaluate("window.pwned") is None

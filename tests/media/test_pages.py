@@ -144,7 +144,7 @@ def test_the_chat_page_shows_a_messages_photo_until_it_is_recalled(client, clien
     html = client.get(f"/chat/{conversation.pk}/").content.decode()
     assert gallery_images(html) == []
     assert media["url"] not in html
-    assert "Message recalled" in html
+    assert "recalled a message" in html
     assert Message.objects.get().recalled_at is not None
 
 
