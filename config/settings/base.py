@@ -95,6 +95,9 @@ MIDDLEWARE = [
     "config.middleware.ServiceErrorMiddleware",
 ]
 
+# Django's database sessions, their row read by a query built once (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
+
 # No request body of Tandem's comes near this (a post or a message is a few KB of JSON).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
