@@ -396,7 +396,9 @@ def processing_table(processing: dict) -> str:
         *((label, medians[name], output) for label, name, output in rows),
         ("ours: taking the upload in + processing", both, ""),
     ]:
-        ratios = f"{cpu / jpeg_cpu:.2f}× | {cpu / webp_cpu:.2f}×"
+        ratios = " | ".join(
+            f"{cpu / base:.2f}×" if cpu >= base / 10 else f"{cpu / base:.3f}×" for base in (jpeg_cpu, webp_cpu)
+        )
         lines.append(f"| {label} | {wall:,.0f} | {cpu:,.0f} | {1000 / cpu:.2f} | {ratios} | {output} |")
     return "\n".join(lines)
 
@@ -430,7 +432,7 @@ def worker_table(rows, figures, baselines, before: str | None) -> str:
     floor_p50 = pct(baselines[2][0], 50)
     head = ["fetch"]
     if before:
-        head += [f"before ({before}) p50 ms", "before p99 ms"]
+        head += [f"before ({before}) p50 ms", "before p99 ms", "before p50 / nginx alone"]
     head += ["p50 ms", "p99 ms", "p50 / nginx alone", "p50 / the floor"]
     if before:
         head += ["before p50 / after p50"]
@@ -438,14 +440,12 @@ def worker_table(rows, figures, baselines, before: str | None) -> str:
     for (name, path, *_), per_port in zip(rows, figures, strict=True):
         after = per_port[-1]
         p50 = pct(after, 50)
+        static = static_p50["thumbnail" if "thumbnail" in path else "photo"]
         cells = [name]
         if before:
-            cells += [f"{pct(per_port[0], 50):.2f}", f"{pct(per_port[0], 99):.2f}"]
-        cells += [f"{p50:.2f}", f"{pct(after, 99):.2f}"]
-        cells += [
-            f"{p50 / static_p50['thumbnail' if 'thumbnail' in path else 'photo']:.1f}×",
-            f"{p50 / floor_p50:.1f}×",
-        ]
+            before_p50 = pct(per_port[0], 50)
+            cells += [f"{before_p50:.2f}", f"{pct(per_port[0], 99):.2f}", f"{before_p50 / static:.1f}×"]
+        cells += [f"{p50:.2f}", f"{pct(after, 99):.2f}", f"{p50 / static:.1f}×", f"{p50 / floor_p50:.1f}×"]
         if before:
             cells += [f"{pct(per_port[0], 50) / p50:.1f}×"]
         lines.append("| " + " | ".join(cells) + " |")
