@@ -35,6 +35,7 @@ The section "## Media" of bench/RESULTS.md is replaced with the tables.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import io
 import json
@@ -462,6 +463,8 @@ def main() -> None:
     args = parser.parse_args()
     if not os.access(NGINX, os.X_OK):
         sys.exit(f"{NGINX} is missing (apt-get install nginx)")
+    # Other work on the machine stretches wall times (CPU times and same-run ratios hold up better).
+    load_at_start = os.getloadavg()[0]
     before_commit = None
     if args.before:
         before_commit = subprocess.run(
@@ -572,7 +575,9 @@ def main() -> None:
             f"a row after a tenth more as warm-up, one at a time on one kept-alive connection; the photo is a "
             f"{kib(data['sizes']['display'])} WebP, the thumbnail {kib(data['sizes']['thumbnail'])}"
             + (
-                f". Before: a worker of {args.before} ({before_commit}), measured in the same run, batches of "
+                f". Before: a worker of {args.before}"
+                + (f" ({before_commit})" if not before_commit.startswith(args.before) else "")
+                + f", measured in the same run, batches of "
                 f"{BATCH} requests alternating with after's."
                 if args.before
                 else "."
@@ -582,7 +587,8 @@ def main() -> None:
         ]
     )
     command = "make bench-media" + (f" ARGS='--before {args.before}'" if args.before else "")
-    write_section("Media", command, text)
+    load = f"; 1-minute load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    write_section("Media", command, text, run=f" on {dt.datetime.now(dt.UTC):%Y-%m-%d}", on_machine=load)
 
 
 if __name__ == "__main__":
