@@ -69,6 +69,7 @@ class _Template:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         if self.converters:
+            # The preparing thread's converters: they read settings (USE_TZ, TIME_ZONE), never its database.
             rows = self.compiler.apply_converters(rows, self.converters)
         if self.flat:
             return [row[0] for row in rows]

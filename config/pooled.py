@@ -38,15 +38,11 @@ class PooledPathsHandler(ASGIHandler):
         # The same middleware, built for synchronous calls: what Django's WSGI handler runs.
         self.sync_handler = BaseHandler()
         self.sync_handler.load_middleware(is_async=False)
+        self.threads = threads
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pooled-http")
 
     def pooled(self, scope) -> bool:
-        return (
-            scope["type"] == "http"
-            and scope["method"] in POOLED_METHODS
-            and scope["path"].startswith(self.prefixes)
-            and not scope.get("root_path")
-        )
+        return scope["type"] == "http" and scope["method"] in POOLED_METHODS and scope["path"].startswith(self.prefixes)
 
     async def __call__(self, scope, receive, send):
         if not self.pooled(scope):
@@ -84,14 +80,13 @@ class PooledPathsHandler(ASGIHandler):
 
     def close(self) -> None:
         """Closes each pool thread's database connections and stops the pool (tests, shutdown)."""
-        workers = self.executor._max_workers
-        barrier = threading.Barrier(workers)
+        barrier = threading.Barrier(self.threads)
 
         def close_here():
             # Every thread takes one: the barrier holds each until all have, so none runs twice.
             barrier.wait(timeout=10)
             connections.close_all()
 
-        for future in [self.executor.submit(close_here) for _ in range(workers)]:
+        for future in [self.executor.submit(close_here) for _ in range(self.threads)]:
             future.result(timeout=15)
         self.executor.shutdown()
