@@ -13,7 +13,7 @@ DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --ht
 # A Celery worker (config/celery.py); the prefork pool, the only one that enforces the task time limits.
 CELERY_WORKER := $(BIN)/celery -A config worker --loglevel INFO
 
-.PHONY: run run-cluster worker test lint format bench bench-chat bench-feed bench-scale clean lock schema
+.PHONY: run run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media clean lock schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -114,7 +114,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 # Benchmarks: each compares against a baseline measured in the same run (bench/README.md).
-bench: bench-chat bench-feed bench-scale
+bench: bench-chat bench-feed bench-scale bench-media
 
 # Ours and the Channels tutorial peer under one load client; ARGS=--quick for a smoke run.
 bench-chat: $(VENV)/.dev
@@ -131,6 +131,12 @@ bench-feed: $(VENV)/.bench
 # (needs redis-server; starts its own). ARGS=--quick for a smoke run.
 bench-scale: $(VENV)/.dev
 	$(BIN)/python bench/scale_bench.py $(ARGS)
+
+# Photos: processing a 12-megapixel upload against Pillow's own decode + save, a feed page's
+# thumbnail bytes against the originals, and a fetch through the worker's check against nginx alone
+# (needs Debian's nginx). ARGS="--before main" also measures a worker of that git ref, same run.
+bench-media: $(VENV)/.dev
+	$(BIN)/python bench/media_bench.py $(ARGS)
 
 # Benchmark-only tools (the plot, progress bars), kept out of requirements-dev.txt so CI skips them.
 $(VENV)/.bench: requirements-bench.txt $(VENV)/.dev

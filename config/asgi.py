@@ -2,10 +2,18 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does before making its handler
+
+from django.conf import settings  # noqa: E402
+
+from config.pooled import PooledPathsHandler  # noqa: E402
+
+# Photo fetches (/media/<key>/<variant>: a check of a few small queries, then X-Accel-Redirect or
+# the file) skip the ASGI handler's thread hops and keep their database connections (config.pooled).
+django_asgi_app = PooledPathsHandler(prefixes=("/media/",), threads=settings.MEDIA_SERVE_THREADS)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

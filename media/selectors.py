@@ -1,6 +1,31 @@
-"""Reads of uploads: what hangs off some posts or messages, in their order, in one query."""
+"""Reads of uploads: what hangs off some posts or messages, in their order, in one query; the one
+a fetch of /media/<key>/ asks for."""
+
+from common.prepared import Prepared
 
 from .models import Media
+
+# What serving a file reads of its row (media.views, media.access), in the model's field order.
+SERVED_FIELDS = [
+    field.attname
+    for field in Media._meta.concrete_fields
+    if field.attname
+    in {"id", "owner_id", "key", "display_name", "display_type", "thumbnail_name", "thumbnail_type"}
+    | {"attached_kind", "attached_id", "detached_at"}
+]
+
+
+# Asked on every fetch: the same query each time, built once (common.prepared).
+@Prepared
+def _servable(key: str):
+    ready = Media.objects.filter(key=key, status=Media.Status.READY, detached_at__isnull=True)
+    return ready.values_list(*SERVED_FIELDS)
+
+
+def servable_media(key: str) -> Media | None:
+    """The ready, not detached upload `key` (with only the fields serving reads), or None."""
+    rows = _servable(key)
+    return Media.from_db(None, SERVED_FIELDS, rows[0]) if rows else None
 
 
 def media_for(kind: str, ids) -> dict[int, list[Media]]:

@@ -28,8 +28,11 @@ from django.views.decorators.http import require_safe
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from accounts.models import User
+from common.prepared import Prepared
+
 from . import access
-from .models import Media
+from .selectors import servable_media
 
 # variant -> (the Media field with the file's storage name, the one with its content type)
 # A video's poster is a WebP like its thumbnail (media.audiovisual), so it shares the thumbnail's type.
@@ -52,6 +55,29 @@ PRIVATE_VARY = ("Cookie", "Authorization")
 NOT_FOUND_BODY = b"Not found.\n"
 
 
+# USER_FIELDS, in the model's order: a token's user is loaded whole, as DRF loads it.
+USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+
+
+@Prepared
+def _token_user(key: str):
+    """A token's user, asked on every fetch that sends one: the same query each time, built once."""
+    return User.objects.filter(auth_token__key=key).values_list(*USER_FIELDS)
+
+
+class _TokenAuthentication(TokenAuthentication):
+    """DRF's TokenAuthentication (the header's parsing and refusals), its lookup a prepared query."""
+
+    def authenticate_credentials(self, key):
+        rows = _token_user(key)
+        if not rows:
+            raise AuthenticationFailed("Invalid token.")
+        user = User.from_db(None, USER_FIELDS, rows[0])
+        if not user.is_active:
+            raise AuthenticationFailed("User inactive or deleted.")
+        return (user, None)
+
+
 def viewer_of(request):
     """The user asking: the token's when an `Authorization: Token` header is sent, else the session's.
 
@@ -60,7 +86,7 @@ def viewer_of(request):
     """
     if "HTTP_AUTHORIZATION" in request.META:
         try:
-            found = TokenAuthentication().authenticate(request)
+            found = _TokenAuthentication().authenticate(request)
         except AuthenticationFailed:
             return None
         if found is not None:
@@ -91,7 +117,7 @@ def _serve(request, key: str, variant: str) -> HttpResponse:
     if variant not in VARIANTS:
         raise Http404
     name_field, type_field = VARIANTS[variant]
-    media = Media.objects.filter(key=key, status=Media.Status.READY, detached_at__isnull=True).first()
+    media = servable_media(key)
     if media is None or not getattr(media, name_field):
         raise Http404
     if not access.may_see(viewer_of(request), media):

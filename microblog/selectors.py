@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, Q, QuerySet, Value
 
 from accounts.models import Contact, User
 from accounts.selectors import are_contacts, is_blocked_between, people_hidden_from
+from common.prepared import Prepared
 from media import access
 from media.selectors import media_for
 
@@ -374,11 +375,33 @@ def visible_reply_counts(viewers: list[User], post_ids) -> dict[tuple[int, int],
     return counts
 
 
+# One post's photo checked (media.views, for each fetch): the same queries as below, built once.
+@Prepared
+def _post_visible_to_user(viewer_id: int, post_id: int):
+    return Post.objects.visible_to(User(pk=viewer_id)).filter(pk=post_id).values_list("pk", flat=True)
+
+
+@Prepared
+def _post_visible_to_anyone(post_id: int):
+    return Post.objects.visible_to(None).filter(pk=post_id).values_list("pk", flat=True)
+
+
+@Prepared
+def _post_public(post_id: int):
+    return Post.objects.alive().public().filter(pk=post_id).values_list("pk", flat=True)
+
+
 def _posts_visible(viewer, ids: list[int]) -> set[int]:
+    if len(ids) == 1:
+        if _signed_in(viewer):
+            return set(_post_visible_to_user(viewer.pk, ids[0]))
+        return set(_post_visible_to_anyone(ids[0]))
     return set(Post.objects.visible_to(viewer).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def _posts_public(ids: list[int]) -> set[int]:
+    if len(ids) == 1:
+        return set(_post_public(ids[0]))
     return set(Post.objects.alive().public().filter(pk__in=ids).values_list("pk", flat=True))
 
 

@@ -95,6 +95,9 @@ MIDDLEWARE = [
     "config.middleware.ServiceErrorMiddleware",
 ]
 
+# Django's database sessions, their row read by a query built once (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
+
 # No request body of Tandem's comes near this (a post or a message is a few KB of JSON).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
@@ -358,6 +361,8 @@ MEDIA_PROCESSING = os.environ.get("MEDIA_PROCESSING", "celery" if REDIS_URL else
 # to nginx's internal location MEDIA_ACCEL_PREFIX), "redirect" (a presigned S3 URL, S3 only).
 MEDIA_SERVE = os.environ.get("MEDIA_SERVE", "direct")
 MEDIA_ACCEL_PREFIX = "/_protected-media/"
+# Threads of a worker that answer /media/ fetches (config.pooled), each holding a database connection.
+MEDIA_SERVE_THREADS = int(os.environ.get("MEDIA_SERVE_THREADS", 4))
 MEDIA_PRESIGNED_SECONDS = 60
 ACTION_LIMITS["media-upload"] = (int(os.environ.get("MEDIA_UPLOADS_PER_HOUR", 300)), timedelta(hours=1))
 
