@@ -10,7 +10,7 @@ SERVED_FIELDS = [
     field.attname
     for field in Media._meta.concrete_fields
     if field.attname
-    in {"id", "owner_id", "key", "display_name", "display_type", "thumbnail_name", "thumbnail_type"}
+    in {"id", "owner_id", "key", "display_name", "display_type", "thumbnail_name", "thumbnail_type", "poster_name"}
     | {"attached_kind", "attached_id", "detached_at"}
 ]
 
