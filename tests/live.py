@@ -89,6 +89,18 @@ def daphne_env() -> dict:
     }
 
 
+def stop_process(process: subprocess.Popen | None) -> None:
+    """Ends a server a test started: SIGTERM, then SIGKILL if it has not gone within 10 s."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class LiveDaphne:
     """A daphne process on a fixed port, which a test may stop and start again (a worker restart)."""
 
@@ -107,14 +119,7 @@ class LiveDaphne:
         wait_listening(self.port, self.process, "daphne")
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.process = None
 
 
@@ -169,17 +174,29 @@ def rest(
         data=raw if raw is not None else json.dumps(body).encode() if body is not None else None,
         headers=sent,
     )
-    try:
-        response = urllib.request.urlopen(request, timeout=30)
-    except urllib.error.HTTPError as error:
-        response = error
-    with response:
-        raw = response.read()
+    status, answer_headers, raw = _answer(request, timeout=30)
     try:
         data = json.loads(raw) if raw else None
     except ValueError:
         data = None
-    return Reply(response.status, data, response.headers)
+    return Reply(status, data, answer_headers)
+
+
+def _answer(request: urllib.request.Request, *, timeout: float) -> tuple[int, Message, bytes]:
+    """The status, headers and body of a request, whatever the status (4xx and 5xx too)."""
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
+        return response.status, response.headers, response.read()
+
+
+def fetch(server, path: str, method: str = "GET", body: bytes | None = None, **headers) -> tuple[int, dict, bytes]:
+    """One plain HTTP request to the live server (a file, a page): status, headers and the raw body."""
+    request = urllib.request.Request(server.url + path, data=body, method=method, headers=headers)
+    status, answer_headers, raw = _answer(request, timeout=10)
+    return status, dict(answer_headers.items()), raw
 
 
 def upload(

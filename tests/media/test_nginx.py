@@ -14,8 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,7 +22,7 @@ import pytest
 from accounts.services import token_for
 from chat import services as chat
 from tests.conftest import skip_or_fail
-from tests.live import ROOT, LiveDaphne, Socket, daphne_env, free_port, log_in
+from tests.live import ROOT, LiveDaphne, Socket, daphne_env, fetch, free_port, log_in
 
 from .files import stored_bytes, stored_photo, url
 
@@ -104,16 +102,6 @@ def nginx(workers, media_root, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def files_where_the_workers_read_them(settings, media_root):
     settings.MEDIA_ROOT = media_root
-
-
-def fetch(server, path: str, method: str = "GET", body: bytes | None = None, **headers) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(server.url + path, data=body, method=method, headers=headers)
-    try:
-        response = urllib.request.urlopen(request, timeout=10)
-    except urllib.error.HTTPError as error:
-        response = error
-    with response:
-        return response.status, dict(response.headers.items()), response.read()
 
 
 def token(user) -> dict[str, str]:

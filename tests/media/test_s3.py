@@ -29,7 +29,7 @@ from PIL import Image
 
 from media.models import Media
 from media.storage import s3_storage
-from tests.live import ROOT, free_port
+from tests.live import ROOT, free_port, stop_process
 
 REGION = "us-east-1"
 # moto takes any keys; these only have to be the same on both sides.
@@ -63,14 +63,7 @@ class MotoServer:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def requests(self, bucket: str) -> list[tuple[str, str]]:

@@ -5,8 +5,6 @@ no answer tells that a file is there. The rules are asked as people ask: with a 
 apps), a session cookie (the pages) or nothing, in-process and against a live daphne.
 """
 
-import urllib.error
-import urllib.request
 from unittest import mock
 
 import pytest
@@ -19,7 +17,7 @@ from chat import services as chat
 from media.models import Media
 from microblog import services as microblog
 from tests.factories import ConversationFactory
-from tests.live import log_in, own_daphne
+from tests.live import fetch, log_in, own_daphne
 
 from .files import detach, stored_bytes, stored_photo, url
 
@@ -337,16 +335,6 @@ def live_server_with_media(django_db_setup, tmp_path_factory):
     with own_daphne(TEST_MEDIA_ROOT=str(root), MEDIA_SERVE="direct") as server:
         server.media_root = root
         yield server
-
-
-def fetch(server, path, **headers) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(server.url + path, headers=headers)
-    try:
-        response = urllib.request.urlopen(request, timeout=10)
-    except urllib.error.HTTPError as error:
-        response = error
-    with response:
-        return response.status, dict(response.headers.items()), response.read()
 
 
 @pytest.mark.live
