@@ -11,11 +11,19 @@ is nobody, as if no credentials were sent). The bytes go out as settings.MEDIA_S
 to send the file from its internal location MEDIA_ACCEL_PREFIX: deploy/nginx), or "redirect"
 (a short-lived presigned S3 URL). The check runs first in every mode.
 
+Audio and video are played by seeking: in "direct" mode the view answers a `Range: bytes=...`
+request itself (206 with Content-Range; 416 with `Content-Range: bytes */<size>` for a range past
+the end; a malformed or multi-part Range, or an If-Range that is not the current ETag, gets the
+whole file, as RFC 9110 allows), always after the check: a stranger's range request gets the
+one 404. In "accel" mode nginx answers the range from the file (the worker's answer is empty);
+in "redirect" mode S3 does.
+
 Files never change under a key, so the ETag is the key and variant. A file anyone may see
 (an avatar, a public post's photo) may be cached by anyone for a year; any other is revalidated
 on every use (`private, no-cache`), so a recall, a removal or a block answers 404 at once.
 """
 
+import re
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
@@ -53,6 +61,10 @@ PRIVATE_VARY = ("Cookie", "Authorization")
 # One refusal for everything: not the site's 404 page, whose signed-in header (a fresh CSRF
 # token on each render, unread counts) would differ from one request to the next.
 NOT_FOUND_BODY = b"Not found.\n"
+
+# One range of bytes: "first-last", "first-" or "-suffix length" (RFC 9110, 14.1.2). Anything
+# else (another unit, several ranges, first after last) is no range the view answers: the whole file.
+SINGLE_BYTE_RANGE = re.compile(r"bytes=(?:(\d+)-(\d*)|-(\d+))")
 
 
 # USER_FIELDS, in the model's order: a token's user is loaded whole, as DRF loads it.
@@ -146,8 +158,8 @@ def _serve(request, key: str, variant: str) -> HttpResponse:
             file = default_storage.open(name, "rb")
         except FileNotFoundError:  # the row outlived its file: as missing as a key that never was
             raise Http404 from None
-        response = _FileStream(file, content_type=content_type)
-    if response.status_code == 200:
+        response = _file_answer(request, file, content_type, etag)
+    if response.status_code in (200, 206):
         inline = content_type.startswith(INLINE_PREFIXES) and content_type not in NOT_INLINE
         response["Content-Disposition"] = "inline" if inline else "attachment"
     response["ETag"] = etag
@@ -155,6 +167,75 @@ def _serve(request, key: str, variant: str) -> HttpResponse:
     if not public:
         patch_vary_headers(response, PRIVATE_VARY)
     return response
+
+
+def _file_answer(request, file, content_type: str, etag: str) -> HttpResponse:
+    """The file whole (200), the one range asked for (206), or 416 for a range that is past its end."""
+    size = file.size
+    wanted = _byte_range(request, size, etag)
+    if wanted is None:
+        response = _FileStream(file, content_type=content_type)
+    elif wanted == UNSATISFIABLE:
+        file.close()
+        response = HttpResponse(b"", status=416, content_type="text/plain; charset=utf-8")
+        response["Content-Range"] = f"bytes */{size}"
+    else:
+        first, last = wanted
+        file.seek(first)
+        response = _FileStream(_Slice(file, last - first + 1), content_type=content_type, status=206)
+        response["Content-Length"] = str(last - first + 1)
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+UNSATISFIABLE = "unsatisfiable"
+
+
+def _byte_range(request, size: int, etag: str):
+    """(first, last) byte of the one range `request` asks for and may have, UNSATISFIABLE, or None (the whole file).
+
+    If-Range names the file the client already holds part of: unless it is this ETag (a date is
+    never a match: no Last-Modified is sent), the client gets the whole file.
+    """
+    header = request.META.get("HTTP_RANGE")
+    if not header:
+        return None
+    if_range = request.META.get("HTTP_IF_RANGE")
+    if if_range is not None and if_range.strip() != etag:
+        return None
+    matched = SINGLE_BYTE_RANGE.fullmatch(header.strip())
+    if matched is None:
+        return None
+    first, last, suffix = matched.groups()
+    if suffix is not None:
+        length = int(suffix)
+        if length == 0 or size == 0:
+            return UNSATISFIABLE
+        return max(0, size - length), size - 1
+    first = int(first)
+    if last and int(last) < first:
+        return None  # not a valid range: ignored, as a malformed header is
+    if first >= size:
+        return UNSATISFIABLE
+    return first, min(int(last), size - 1) if last else size - 1
+
+
+class _Slice:
+    """`length` bytes of an open file from where it stands: what FileResponse streams for a range."""
+
+    def __init__(self, file, length: int):
+        self.file, self.remaining = file, length
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        block = self.file.read(self.remaining if size < 0 else min(size, self.remaining))
+        self.remaining -= len(block)
+        return block
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class _FileStream(FileResponse):

@@ -11,6 +11,7 @@ Everything is tiny (64 x 48, 8 fps, 16 kHz mono audio), so each file is made in 
 """
 
 import math
+import os
 import struct
 import tempfile
 from array import array
@@ -145,3 +146,61 @@ def _write_video(
             for frame in _tone_frames(audio, seconds):
                 output.mux(audio.encode(frame))
             output.mux(audio.encode(None))
+
+
+# Stored voice clips and videos, as processing leaves them (for the tests of serving them) ------
+
+
+def stored_voice(owner, *, attach_to=None, key: str | None = None, padding: int = 0):
+    """A ready voice clip of `owner`'s (an Opus WebM tone), attached to `attach_to` ("message", id) if given.
+
+    `padding` random bytes are appended to the stored file, so range tests can span several of
+    the view's 64 KiB blocks (the view serves bytes; it never parses what it sends).
+    """
+    data = make_audio("webm", "libopus", seconds=2.0) + os.urandom(padding)
+    return _stored(owner, "audio", data, "audio/webm", "webm", attach_to=attach_to, key=key, duration=2.0)
+
+
+def stored_video(owner, *, attach_to=None, key: str | None = None, padding: int = 0):
+    """A ready H.264 MP4 of `owner`'s with its poster (thumbnail and full-size WebP), attached if `attach_to`."""
+    data = make_video("mp4", "libx264", seconds=2.0, audio_codec="aac", index_first=True) + os.urandom(padding)
+    return _stored(
+        owner, "video", data, "video/mp4", "mp4", attach_to=attach_to, key=key, duration=2.0, width=64, height=48
+    )
+
+
+def _stored(owner, kind, data, content_type, extension, *, attach_to, key, **fields):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from media.models import Media
+    from tests.media.files import webp
+
+    media = Media(
+        owner=owner, status=Media.Status.READY, kind=kind, size=len(data), display_type=content_type, **fields
+    )
+    if key is not None:
+        media.key = key
+    folder = f"{kind}/{media.key[:2]}"
+    media.display_name = default_storage.save(f"{folder}/{media.key}.{extension}", ContentFile(data))
+    if kind == "video":
+        media.thumbnail_name = default_storage.save(f"{folder}/{media.key}.thumb.webp", ContentFile(webp(16)))
+        media.poster_name = default_storage.save(f"{folder}/{media.key}.poster.webp", ContentFile(webp(64)))
+        media.thumbnail_type = "image/webp"
+    else:
+        media.waveform = [0.5] * 48
+    if attach_to is not None:
+        media.attached_kind, media.attached_id = attach_to
+        media.attached_at = timezone.now()
+    media.save()
+    return media
+
+
+def stored_variant(media, variant: str = "display") -> bytes:
+    """The bytes of one of a stored upload's files ("display", "thumbnail", "poster")."""
+    from django.core.files.storage import default_storage
+
+    name = {"display": media.display_name, "thumbnail": media.thumbnail_name, "poster": media.poster_name}[variant]
+    with default_storage.open(name, "rb") as file:
+        return file.read()
