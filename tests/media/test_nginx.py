@@ -217,3 +217,46 @@ def test_a_client_cannot_choose_its_address_with_x_forwarded_for(nginx, make_use
     right = f'{{"username": "carol", "password": "{password}"}}'.encode()
     headers = {"Content-Type": "application/json", "X-Forwarded-For": "198.51.100.9"}
     assert fetch(nginx, "/api/auth/token/", "POST", right, **headers)[0] == 429
+
+
+def test_a_voice_clip_and_a_video_answer_ranges_through_nginx(nginx, chat_photo):
+    """A player seeking: the worker checks, nginx answers the range from the file; If-Range is held
+    against the worker's ETag (nginx's own are off); a stranger's range request gets the 404."""
+    from .av_files import stored_variant, stored_video, stored_voice
+
+    message, _ = chat.message_send(sender=chat_photo.sender, conversation=chat_photo.conversation, body="clips")
+    clips = [
+        stored_video(chat_photo.sender, attach_to=("message", message.pk), padding=200_000),
+        stored_voice(chat_photo.sender, attach_to=("message", message.pk), padding=200_000),
+    ]
+    member, stranger = token(chat_photo.member), token(chat_photo.stranger)
+    for clip in clips:
+        whole, etag = stored_variant(clip), f'"{clip.key}.display"'
+        size = len(whole)
+        status, headers, body = fetch(nginx, url(clip), **member)
+        assert (status, body, headers["Accept-Ranges"]) == (200, whole, "bytes")
+        assert headers["Content-Type"] == clip.display_type and headers["ETag"] == etag
+        for asked, (first, last) in {
+            "bytes=0-9": (0, 9),
+            "bytes=70000-199999": (70000, 199999),
+            "bytes=150000-": (150000, size - 1),
+            "bytes=-1000": (size - 1000, size - 1),
+        }.items():
+            status, headers, body = fetch(nginx, url(clip), Range=asked, **member)
+            assert (status, headers["Content-Range"]) == (206, f"bytes {first}-{last}/{size}"), asked
+            assert body == whole[first : last + 1] and headers["Content-Type"] == clip.display_type
+            assert headers["ETag"] == etag and headers["Cache-Control"] == "private, no-cache"
+        status, headers, _ = fetch(nginx, url(clip), Range=f"bytes={size}-", **member)
+        assert (status, headers["Content-Range"]) == (416, f"bytes */{size}")
+        assert fetch(nginx, url(clip), Range="bytes=10-19", **{"If-Range": etag}, **member)[::2] == (206, whole[10:20])
+        assert fetch(nginx, url(clip), Range="bytes=10-19", **{"If-Range": '"other"'}, **member)[::2] == (200, whole)
+        for credentials in (stranger, {}):
+            for asked in ("bytes=0-9", f"bytes={size}-"):
+                refused = fetch(nginx, url(clip), Range=asked, **credentials)
+                missing = fetch(nginx, "/media/no-such-key-at-all/display", Range=asked, **credentials)
+                assert refused[0] == 404
+                assert (refused[0], comparable(refused[1]), refused[2]) == (
+                    missing[0],
+                    comparable(missing[1]),
+                    missing[2],
+                )
