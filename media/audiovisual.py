@@ -11,7 +11,8 @@ the one FFmpeg recognises in the bytes, and the codecs are those its streams dec
 - video: H.264 (with AAC audio or none) in MP4/QuickTime, or VP8/VP9/AV1 (with Opus or Vorbis
   audio or none) in WebM/Matroska: what every current browser plays. MPEG-4 Part 2, HEVC (Chrome
   and Firefox on most systems cannot), ... are refused. At most MEDIA_VIDEO_MAX_SECONDS and
-  MEDIA_VIDEO_MAX_BYTES, and VIDEO_MAX_PIXELS a frame.
+  MEDIA_VIDEO_MAX_BYTES, and VIDEO_MAX_PIXELS a frame. H.264 only as 8-bit 4:2:0: High 10, 4:2:2
+  and 4:4:4 are refused (browsers cannot play them).
 
 `probe` opens the container and reads every packet's timing without decoding anything: that is
 what the duration needs (MediaRecorder's WebM carries none in its header) and what finds a file cut
@@ -41,6 +42,8 @@ MATROSKA_FAMILY = "matroska,webm"
 OGG_FAMILY = "ogg"
 AUDIO_CODECS = {MATROSKA_FAMILY: {"opus"}, OGG_FAMILY: {"opus"}, MP4_FAMILY: {"aac"}}
 VIDEO_CODECS = {MP4_FAMILY: {"h264"}, MATROSKA_FAMILY: {"vp8", "vp9", "av1"}}
+# The pixel formats of 8-bit 4:2:0 H.264 (yuvj420p: the same with full-range levels, as phones write).
+H264_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 VIDEO_AUDIO_CODECS = {MP4_FAMILY: {"aac"}, MATROSKA_FAMILY: {"opus", "vorbis"}}
 SOURCE_FORMATS = {MP4_FAMILY: "MP4", MATROSKA_FAMILY: "WEBM", OGG_FAMILY: "OGG"}
 # The muxer written, its extension, and the content type served, per family and kind.
@@ -174,6 +177,7 @@ def probe(source, *, wanted: str | None = None) -> Probed:
                     f"This video's picture ({video_codec}) is not one browsers play: "
                     "MP4 with H.264, or WebM with VP8, VP9 or AV1.",
                 )
+            _check_h264_profile(video, video_codec)
             if len(audios) > 1 or (audio is not None and audio_codec not in VIDEO_AUDIO_CODECS[family]):
                 raise MediaRefused(
                     "unsupported_codec",
@@ -200,6 +204,23 @@ def probe(source, *, wanted: str | None = None) -> Probed:
             width=video.codec_context.width if video is not None else None,
             height=video.codec_context.height if video is not None else None,
         )
+
+
+def _check_h264_profile(video, video_codec: str) -> None:
+    """H.264 as browsers decode it: 8-bit 4:2:0 (Baseline, Main, High). High 10, High 4:2:2 and
+    High 4:4:4 (what some cameras and screen recorders write) play in no browser without a
+    hardware decoder that has them, so they are refused rather than shown as a broken player."""
+    if video_codec != "h264":
+        return
+    pixel_format = video.codec_context.pix_fmt
+    if pixel_format is None or pixel_format in H264_PIXEL_FORMATS:
+        return  # not stated in the stream's parameters: left to the decoder, as before
+    profile = video.codec_context.profile or "H.264"
+    raise MediaRefused(
+        "unsupported_codec",
+        f"This video is H.264 {profile} ({pixel_format}), which browsers cannot play: "
+        "H.264 must be 8-bit 4:2:0 (Baseline, Main or High profile).",
+    )
 
 
 def _codec_name(stream) -> str:
