@@ -10,7 +10,8 @@ a hit; hits must be 0.
 
 Photos hang off the same posts and messages (and one upload is never attached). Their keys are
 markers as well, and every crawler also fetches every photo's files: a file answered to a
-crawler who may not see what it belongs to is a hit too.
+crawler who may not see what it belongs to is a hit too. Voice clips and videos the same way:
+their keys are markers, and every crawler fetches each of their files, whole and by Range.
 """
 
 import uuid
@@ -22,6 +23,7 @@ from rest_framework.test import APIClient
 from accounts.services import token_for
 from tests.factories import ConversationFactory
 from tests.live import Socket, rest
+from tests.media.av_files import stored_variant, stored_video, stored_voice
 from tests.media.files import detach, stored_bytes, stored_photo
 
 from .conftest import FIGURES
@@ -49,6 +51,26 @@ MEDIA_KEYS = {kind: canary(f"m{kind}") for kind in ("direct", "group", "contacts
 MEDIA_KEYS["unattached"] = canary("munattached")
 
 
+# Voice clips and videos: name -> (what they belong to, as MEDIA_KEYS' kinds; voice or video).
+CLIPS = {
+    "voice direct": ("direct", "voice"),
+    "voice group": ("group", "voice"),
+    "voice recalled": ("recalled", "voice"),
+    "video contacts": ("contacts", "video"),
+    "video followers": ("followers", "video"),
+    "video group": ("group", "video"),
+    "video deleted": ("deleted", "video"),
+    "video unattached": ("unattached", "video"),
+}
+CLIP_KEYS = {name: canary(f"a{kind[:2]}{belongs[:6]}") for name, (belongs, kind) in CLIPS.items()}
+
+
+def forbidden_clips(crawler: str) -> dict[str, str]:
+    """{name: key} of the voice clips and videos `crawler` may not see."""
+    allowed = ALLOWED.get(crawler, set())
+    return {name: key for name, key in CLIP_KEYS.items() if CLIPS[name][0] not in allowed}
+
+
 def forbidden_media(crawler: str) -> dict[str, str]:
     """{kind: key} of the photos `crawler` may not see."""
     return {kind: key for kind, key in MEDIA_KEYS.items() if kind not in ALLOWED.get(crawler, set())}
@@ -59,6 +81,7 @@ def forbidden(crawler: str) -> set[str]:
         {marker for kind, marker in MARKERS.items() if kind not in ALLOWED.get(crawler, set())}
         | ({TAG} if crawler != "member" else set())
         | set(forbidden_media(crawler).values())
+        | set(forbidden_clips(crawler).values())
     )
 
 
@@ -123,7 +146,24 @@ def scene(make_user, befriend, live_daphne, settings, tmp_path):
     assert rest(live_daphne, author, "POST", f"/api/messages/{recalled}/recall/").status == 200
     detach("message", recalled)
     photo("unattached")
-    return {"people": people, "sockets": sockets, "posts": posts, "group": group, "direct": direct, "photos": photos}
+    # Each clip beside the photo of what it belongs to; recalled and deleted ones detached with it.
+    clips = {}
+    for name, (belongs, kind) in CLIPS.items():
+        attach_to = (photos[belongs].attached_kind, photos[belongs].attached_id) if belongs != "unattached" else None
+        clips[name] = (stored_voice if kind == "voice" else stored_video)(
+            author, key=CLIP_KEYS[name], attach_to=attach_to
+        )
+    detach("post", posts["deleted"])
+    detach("message", recalled)
+    return {
+        "people": people,
+        "sockets": sockets,
+        "posts": posts,
+        "group": group,
+        "direct": direct,
+        "photos": photos,
+        "clips": clips,
+    }
 
 
 def rest_surfaces(scene) -> list[str]:
@@ -182,6 +222,7 @@ def crawl_stream(socket: Socket, crawler: str) -> list[str]:
     only what the crawler could see at the time. A replay renders things as they are now.
     """
     once_visible = {MARKERS["deleted"], MARKERS["recalled"], MEDIA_KEYS["deleted"], MEDIA_KEYS["recalled"]}
+    once_visible |= {CLIP_KEYS["voice recalled"], CLIP_KEYS["video deleted"]}
     live = socket.drain()
     socket.send(type="resume", after=0)
     replayed = socket.until("resume.done")
@@ -212,9 +253,34 @@ def crawl_files(client, way: str, scene, crawler: str, served: set[str]) -> list
     return hits
 
 
+def clip_variants(clip) -> tuple[str, ...]:
+    return ("display", "thumbnail", "poster") if clip.kind == "video" else ("display",)
+
+
+def crawl_clip_files(client, way: str, scene, crawler: str, served: set[str]) -> list[str]:
+    """Every voice clip's and video's files, fetched by `crawler` whole and by Range (a player's
+    first request, a seek): one it may not see must be the 404 without its bytes."""
+    hits = []
+    refused = forbidden_clips(crawler)
+    for name, clip in scene["clips"].items():
+        for variant in clip_variants(clip):
+            whole = stored_variant(clip, variant)
+            for asked in (None, "bytes=0-", "bytes=100-199"):
+                response = client.get(f"/media/{clip.key}/{variant}", **({"HTTP_RANGE": asked} if asked else {}))
+                body = b"".join(response.streaming_content) if response.streaming else response.content
+                if name not in refused:
+                    expected = whole if asked in (None, "bytes=0-") else whole[100:200]
+                    if response.status_code in (200, 206) and body == expected:
+                        served.add(f"{name} {variant} {asked or 'whole'} by {way}")
+                elif response.status_code != 404 or (body and body in whole):
+                    hits.append(f"{crawler} fetched the {variant} of the {name} ({asked}): {response.status_code}")
+    return hits
+
+
 def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
     people, hits, crawled, seen = scene["people"], [], 0, []
     served: dict[str, set[str]] = {crawler: set() for crawler in CRAWLERS}
+    served_clips: dict[str, set[str]] = {crawler: set() for crawler in CRAWLERS}
     for crawler in CRAWLERS:
         rest, pages = APIClient(), django.test.Client()
         if crawler != "anonymous":
@@ -226,6 +292,8 @@ def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
                 hits += hits_in(text, crawler, path)
                 seen.append(text if crawler == "member" else "")
             hits += crawl_files(client, way, scene, crawler, served[crawler])
+            hits += crawl_clip_files(client, way, scene, crawler, served_clips[crawler])
+            crawled += 3 * sum(len(clip_variants(clip)) for clip in scene["clips"].values())
         crawled += len(rest_surfaces(scene)) + len(page_surfaces(scene)) + 2 * 2 * len(scene["photos"])
         if crawler != "anonymous":
             hits += crawl_stream(scene["sockets"][crawler], crawler)
@@ -233,12 +301,23 @@ def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
     # The canaries are alive: the member's crawl finds every marker meant for them, and the
     # member and the follower get the files of every photo theirs to see, by token and session.
     assert all(MARKERS[kind] in "".join(seen) for kind in ALLOWED["member"])
+    assert all(CLIP_KEYS[name] in "".join(seen) for name, (belongs, _) in CLIPS.items() if belongs in ALLOWED["member"])
     for crawler in ("member", "follower"):
         theirs = {kind for kind in MEDIA_KEYS if kind in ALLOWED[crawler]}
         ways = [f"{kind} {variant} by {way}" for kind in theirs for variant in ("display", "thumbnail") for way in WAYS]
         assert served[crawler] == set(ways)
+        theirs = [(name, clip) for name, clip in scene["clips"].items() if CLIPS[name][0] in ALLOWED[crawler]]
+        ways = [
+            f"{name} {variant} {asked} by {way}"
+            for name, clip in theirs
+            for variant in clip_variants(clip)
+            for asked in ("whole", "bytes=0-", "bytes=100-199")
+            for way in WAYS
+        ]
+        assert theirs and served_clips[crawler] == set(ways)
     FIGURES["leak canaries: markers"] = len(MARKERS) + 1
     FIGURES["leak canaries: photo markers"] = len(MEDIA_KEYS)
+    FIGURES["leak canaries: voice and video markers"] = len(CLIP_KEYS)
     FIGURES["leak canaries: surfaces crawled"] += crawled
     FIGURES["leak canaries: marker hits"] += len(hits)
     assert not hits, "\n".join(hits)
