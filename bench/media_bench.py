@@ -1,7 +1,8 @@
-"""Photos: what processing an upload costs, what a feed page's photos weigh, and what the privacy
-check costs a fetch, each against a baseline measured in the same run.
+"""Photos, voice and video: what processing an upload costs, what a feed page's photos weigh, and what the privacy
+check costs a fetch (and a range request), each against a baseline measured in the same run.
 
     .venv/bin/python bench/media_bench.py [--reps 5] [--feed-posts 20] [--requests 500] [--before REF] [--no-write]
+        [--only photos|voice-video] [--video-seconds 60] [--video-preset ultrafast] [--video-reps 3]
 
 Everything runs on a fresh temp SQLite file and MEDIA_ROOT: seeded by `manage.py shell` (the
 fetch rows' users, posts and files), then by this process (django.setup() on the same database).
@@ -29,7 +30,19 @@ fetch rows' users, posts and files), then by this process (django.setup() on the
    database and files) and measures every worker row on both, alternating batches of requests,
    so before and after see the same machine load.
 
-The section "## Media" of bench/RESULTS.md is replaced with the tables.
+4. Voice and video (its own subsection, "### Voice and video"; `--only voice-video` runs and rewrites
+   it alone). A `--video-seconds` (60) 1080p30 H.264 + AAC MP4 made at bench time with PyAV (FFmpeg's
+   `testsrc2` pattern and a tone; libx264 at `--video-preset`, ultrafast by default so a fresh clone
+   makes it in about a minute; kept in the system's temporary directory for the next run). In this
+   process: media.audiovisual's probe and poster, the remux, and the whole upload + processing,
+   against PyAV opening the same bytes and decoding the first second's frames (the baseline), medians
+   of `--video-reps` interleaved rounds. Then the processed video, attached to a chat message, is
+   fetched by Range (64 KiB and 1 MiB from the middle, a member's token) through the view three ways
+   (accel behind nginx; direct behind nginx; direct, daphne alone) against nginx sending the same
+   range of the same file from a static location; `uptime` at the start and end.
+
+The section "## Media" of bench/RESULTS.md is replaced with the tables (`--only photos` keeps the
+voice and video subsection as it was).
 """
 
 from __future__ import annotations
@@ -38,6 +51,7 @@ import argparse
 import datetime as dt
 import http.client
 import io
+import itertools
 import json
 import os
 import random
@@ -69,6 +83,7 @@ from harness import (
 
 NGINX = "/usr/sbin/nginx"
 GIT = shutil.which("git") or "git"
+UPTIME = shutil.which("uptime") or "/usr/bin/uptime"
 STATIC_PREFIX = "/_bench-static/"
 BATCH = 50  # requests per turn when two workers alternate
 
@@ -124,7 +139,7 @@ report({
     "keys": keys, "display": display, "thumbnail": thumbnail,
     "sizes": {"display": default_storage.size(display), "thumbnail": default_storage.size(thumbnail)},
     "tokens": {u.pk: token_for(user=u).key for u in (author, member)}, "member": member.pk,
-    "session": pages.cookies["sessionid"].value,
+    "session": pages.cookies["sessionid"].value, "conversation": conversation.pk,
 })
 """
 
@@ -453,18 +468,260 @@ def worker_table(rows, figures, baselines, before: str | None) -> str:
     return "\n".join(lines)
 
 
+# Voice and video: probe and poster, and Range requests -------------------------------------
+
+VIDEO_SIZE, VIDEO_FPS = (1920, 1080), 30
+# libx264's quality: at 28 the ultrafast minute of the test pattern stays under MEDIA_VIDEO_MAX_BYTES (100 MB)
+VIDEO_CRF = 28
+SUBSECTION = "### Voice and video"
+
+
+def _filter_frames(*specs: tuple[str, str]):
+    """The frames of an FFmpeg source filter (then any filters after it), as PyAV pulls them."""
+    import av
+
+    graph = av.filter.Graph()
+    nodes = [graph.add(name, arguments) for name, arguments in specs]
+    nodes.append(graph.add("abuffersink" if specs[0][0] == "sine" else "buffersink"))
+    for node, following in itertools.pairwise(nodes):
+        node.link_to(following)
+    graph.configure()
+    while True:
+        try:
+            yield graph.pull()
+        except (av.error.EOFError, av.error.BlockingIOError):
+            return
+
+
+def test_video(seconds: int, preset: str) -> Path:
+    """A `seconds`-long 1080p30 H.264/AAC MP4 (FFmpeg's moving test pattern `testsrc2` and a 440 Hz
+    tone), encoded now with the libx264 that PyAV bundles at `preset`, index in front as phones write
+    it. Kept in the system's temporary directory: a second run on the machine reuses it."""
+    import av
+
+    cache = Path(tempfile.gettempdir()) / "tandem-bench-video"
+    cache.mkdir(exist_ok=True)
+    path = cache / f"testsrc2-{VIDEO_SIZE[1]}p{VIDEO_FPS}-{seconds}s-{preset}-crf{VIDEO_CRF}.mp4"
+    if path.exists():
+        return path
+    print(f"  making a {seconds}-second 1080p video (libx264 {preset}) ...", file=sys.stderr)
+    partial_path = path.with_suffix(".part.mp4")
+    with av.open(str(partial_path), "w", format="mp4", options={"movflags": "+faststart"}) as output:
+        video = output.add_stream("libx264", rate=VIDEO_FPS, options={"preset": preset, "crf": str(VIDEO_CRF)})
+        video.width, video.height = VIDEO_SIZE
+        video.pix_fmt = "yuv420p"
+        audio = output.add_stream("aac", rate=48000, layout="stereo")
+        size = f"{VIDEO_SIZE[0]}x{VIDEO_SIZE[1]}"
+        for frame in _filter_frames(("testsrc2", f"size={size}:rate={VIDEO_FPS}:duration={seconds}")):
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48000, frame_size=1024)
+        tone = (("sine", f"frequency=440:sample_rate=48000:duration={seconds}"), ("aformat", "channel_layouts=stereo"))
+        for frame in [*_filter_frames(*tone), None]:
+            for resampled in resampler.resample(frame):
+                output.mux(audio.encode(resampled))
+        output.mux(audio.encode(None))
+    partial_path.rename(path)
+    return path
+
+
+def decode_first_second(data: bytes) -> int:
+    """The baseline: PyAV opening the file and decoding its frames up to 1 s (threads as our poster's)."""
+    import av
+
+    with av.open(io.BytesIO(data), "r") as source:
+        stream = source.streams.video[0]
+        stream.thread_type = "AUTO"
+        for count, frame in enumerate(source.decode(stream), 1):
+            if frame.time >= 1.0:
+                return count
+    return 0
+
+
+def measure_video(path: Path, reps: int) -> dict:
+    """Probe, poster, remux and the whole upload + processing of the video at `path`, against the
+    baseline, `reps` interleaved rounds after one warm-up; medians of wall and CPU (all threads)."""
+    from django.conf import settings
+
+    from media import audiovisual
+    from media.models import Media
+
+    data = path.read_bytes()
+    settings.MEDIA_VIDEO_MAX_BYTES = max(settings.MEDIA_VIDEO_MAX_BYTES, len(data))
+    probed = audiovisual.probe(io.BytesIO(data))
+    uploader = Uploader(make_user("filmmaker"))
+    rounds = {
+        "first_second": partial(decode_first_second, data),
+        "probe": lambda: audiovisual.probe(io.BytesIO(data)),
+        "poster": partial(audiovisual.poster, data),
+        "remux": partial(audiovisual.remux, data, probed),
+        "upload": partial(uploader.upload, data, "clip.mp4"),
+    }
+    figures: dict[str, list[tuple[float, float]]] = {}
+    for rep in range(reps + 1):
+        for name, function in rounds.items():
+            wall, cpu, result = timed_call(function)
+            if rep:
+                figures.setdefault(name, []).append((wall, cpu))
+        wall, cpu, _ = timed_call(partial(uploader.process, result.pk))
+        if rep:
+            figures.setdefault("process", []).append((wall, cpu))
+        print(f"  video round {rep}/{reps}", file=sys.stderr)
+    media = Media.objects.get(pk=result.pk)
+    assert media.status == Media.Status.READY, media.error
+    medians = {
+        name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
+        for name, values in figures.items()
+    }
+    return {"medians": medians, "reps": reps, "size": len(data), "probed": probed, "media": media}
+
+
+def attach_to_a_message(media, conversation_id: int) -> None:
+    """The processed video in the chat between "author" and "member" (the fetch rows' member)."""
+    from django.utils import timezone
+
+    from accounts.models import User
+    from chat.models import Conversation
+    from chat.services import message_send
+    from media.models import Media
+
+    author = User.objects.get(username="author")
+    conversation = Conversation.objects.get(pk=conversation_id)
+    message, _ = message_send(sender=author, conversation=conversation, body="a video")
+    Media.objects.filter(pk=media.pk).update(
+        owner=author, attached_kind="message", attached_id=message.pk, attached_at=timezone.now()
+    )
+
+
+def video_table(video: dict) -> str:
+    medians = video["medians"]
+    base_wall, base_cpu = medians["first_second"]
+    both = tuple(p + q for p, q in zip(medians["probe"], medians["poster"], strict=True))
+    whole = tuple(p + q for p, q in zip(medians["upload"], medians["process"], strict=True))
+    rows = [
+        ("PyAV: open and decode the first second's frames (baseline)", medians["first_second"]),
+        ("ours: probe (media.audiovisual.probe: every packet read, none decoded)", medians["probe"]),
+        ("ours: poster (the first frame from 1 s that is not black, upright)", medians["poster"]),
+        ("**ours: probe + poster**", both),
+        ("ours: remux without re-encoding (no metadata, index in front)", medians["remux"]),
+        (
+            "ours: taking the upload in (its checks and probe, stored) + processing (probe, remux, poster, "
+            "poster and thumbnail WebP, blurhash)",
+            whole,
+        ),
+    ]
+    lines = ["| step | wall ms | CPU ms | wall / baseline | CPU / baseline |", "|---|---|---|---|---|"]
+    for label, (wall, cpu) in rows:
+        lines.append(f"| {label} | {wall:,.0f} | {cpu:,.0f} | {wall / base_wall:.2f}× | {cpu / base_cpu:.2f}× |")
+    return "\n".join(lines)
+
+
+def range_rows(display_name: str, key: str, size: int, token: dict) -> tuple[list, list]:
+    """(nginx alone's rows, the view's rows): the same ranges from the middle of the file."""
+    middle = size // 2
+    spans = [("64 KiB", 64 * 1024), ("1 MiB", 1024 * 1024)]
+    static, view = [], []
+    for label, length in spans:
+        asked = {"Range": f"bytes={middle}-{middle + length - 1}"}
+        static.append(
+            (
+                f"nginx alone: {label} from the middle, the file as a static file",
+                STATIC_PREFIX + display_name,
+                asked,
+                206,
+            )
+        )
+        view.append((label, f"/media/{key}/display", {**asked, **token}, 206))
+    return static, view
+
+
+def range_table(static_rows, static_figures, labelled: list[tuple[str, list, list]]) -> str:
+    """p50 and p99 of each way of fetching each range, against nginx alone sending the same range."""
+    lines = ["| range request | p50 ms | p99 ms | p50 / nginx alone | p99 / nginx alone |", "|---|---|---|---|---|"]
+    base = {}
+    for (name, *_), (took,) in zip(static_rows, static_figures, strict=True):
+        span = name.split(": ")[1].split(" from")[0]
+        base[span] = took
+        lines.append(f"| {name} | {pct(took, 50):.2f} | {pct(took, 99):.2f} | 1.0× | 1.0× |")
+    for way, rows, figures in labelled:
+        for (span, *_), (took,) in zip(rows, figures, strict=True):
+            ratio50 = pct(took, 50) / pct(base[span], 50)
+            ratio99 = pct(took, 99) / pct(base[span], 99)
+            lines.append(
+                f"| {way}: {span} from the middle | {pct(took, 50):.2f} | {pct(took, 99):.2f} | "
+                f"{ratio50:.1f}× | {ratio99:.1f}× |"
+            )
+    return "\n".join(lines)
+
+
+def check_range(port: int, path: str, headers: dict, expected: bytes) -> None:
+    """One request of a row, its bytes compared with the file's: a row measures the right answer."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    if (response.status, body) != (206, expected):
+        raise RuntimeError(f"{path} {headers.get('Range')}: {response.status}, {len(body)} bytes")
+
+
+def uptime() -> str:
+    return subprocess.run([UPTIME], capture_output=True, text=True).stdout.strip()
+
+
+def current_subsection() -> str:
+    """The voice and video subsection now in RESULTS' "## Media" ("" if none): kept by a photos-only run."""
+    from harness import RESULTS
+
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    start = old.find("\n## Media\n")
+    at = old.find(f"\n{SUBSECTION}\n", start) if start >= 0 else -1
+    if at < 0:
+        return ""
+    end = old.find("\n## ", at + 1)
+    return old[at + 1 : end if end >= 0 else len(old)].rstrip()
+
+
+def replace_subsection(text: str) -> None:
+    """Writes `text` (which starts with SUBSECTION) into "## Media" of RESULTS, replacing the one there."""
+    from harness import RESULTS
+
+    old = RESULTS.read_text()
+    start = old.index("\n## Media\n")
+    end = old.find("\n## ", start + 1)
+    end = len(old) if end < 0 else end
+    section = old[start:end]
+    at = section.find(f"\n{SUBSECTION}\n")
+    if at >= 0:
+        after = section.find("\n### ", at + 1)
+        section = section[:at] + "\n" + text.rstrip() + "\n" + (section[after:] if after >= 0 else "")
+    else:
+        section = section.rstrip() + "\n\n" + text.rstrip() + "\n"
+    RESULTS.write_text(old[:start] + section + old[end:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=5, help="processing repetitions (after one warm-up)")
     parser.add_argument("--feed-posts", type=int, default=20, help="photo posts on the feed page")
     parser.add_argument("--requests", type=int, default=500, help="requests per fetch row")
     parser.add_argument("--before", metavar="REF", help="also measure a worker of this git ref (e.g. main)")
+    parser.add_argument(
+        "--only",
+        choices=("photos", "voice-video"),
+        help="one part; the other's figures in bench/RESULTS.md are kept (voice-video rewrites its subsection only)",
+    )
+    parser.add_argument("--video-seconds", type=int, default=60, help="length of the 1080p test video")
+    parser.add_argument("--video-preset", default="ultrafast", help="libx264 preset the test video is made with")
+    parser.add_argument("--video-reps", type=int, default=3, help="video processing repetitions (after one warm-up)")
     parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
     args = parser.parse_args()
+    photos, voice_video = args.only != "voice-video", args.only != "photos"
     if not os.access(NGINX, os.X_OK):
         sys.exit(f"{NGINX} is missing (apt-get install nginx)")
     # Other work on the machine stretches wall times (CPU times and same-run ratios hold up better).
     load_at_start = os.getloadavg()[0]
+    uptime_at_start = uptime()
     before_commit = None
     if args.before:
         before_commit = subprocess.run(
@@ -492,17 +749,24 @@ def main() -> None:
         import django
 
         django.setup()
-        print("processing ...", file=sys.stderr)
-        processing = measure_processing(args.reps)
-        print(processing_table(processing), file=sys.stderr)
-        print("the feed's photos ...", file=sys.stderr)
-        originals = seed_feed(args.feed_posts)
+        if photos:
+            print("processing ...", file=sys.stderr)
+            processing = measure_processing(args.reps)
+            print(processing_table(processing), file=sys.stderr)
+            print("the feed's photos ...", file=sys.stderr)
+            originals = seed_feed(args.feed_posts)
+        if voice_video:
+            print("a 1080p video: probe and poster ...", file=sys.stderr)
+            video_path = test_video(args.video_seconds, args.video_preset)
+            video = measure_video(video_path, args.video_reps)
+            attach_to_a_message(video["media"], data["conversation"])
+            print(video_table(video), file=sys.stderr)
 
         processes = []
         try:
             ports = {}
             workers = {"after": ROOT}
-            if args.before:
+            if args.before and photos:
                 workers = {"before": exported(args.before, tmp / "before"), **workers}
             for label, tree in workers.items():
                 worker_port, nginx_port = free_port(), free_port()
@@ -510,53 +774,116 @@ def main() -> None:
                 processes.append(start_daphne("config.asgi:application", worker_port, log, cwd=tree, env=env))
                 processes.append(start_nginx(tmp / f"nginx-{label}", nginx_port, worker_port, media_root))
                 ports[label] = nginx_port
-            floor_port, floor_nginx = free_port(), free_port()
-            processes.append(start_daphne("floor_app:application", floor_port, tmp / "floor.log", cwd=ROOT / "bench"))
-            processes.append(start_nginx(tmp / "nginx-floor", floor_nginx, floor_port, media_root))
-
             member_token = {"Authorization": f"Token {data['tokens'][data['member']]}"}
             member_cookie = {"Cookie": f"sessionid={data['session']}"}
-            keys = data["keys"]
-            worker_rows = [
-                ("a message's photo, a member's token", f"/media/{keys['message']}/display", member_token, 200),
-                (
-                    "a followers-only post's photo, a follower's token",
-                    f"/media/{keys['followers']}/display",
-                    member_token,
-                    200,
-                ),
-                (
-                    "a followers-only post's thumbnail, a follower's session cookie (a feed page's fetch)",
-                    f"/media/{keys['followers']}/thumbnail",
-                    member_cookie,
-                    200,
-                ),
-                ("a public post's photo, nobody signed in", f"/media/{keys['public']}/display", {}, 200),
-                ("a key that does not exist, a token (404)", "/media/no-such-key/display", member_token, 404),
-            ]
-            fixed_rows = [
-                ("nginx alone: the photo as a static file", STATIC_PREFIX + data["display"], {}, 200),
-                ("nginx alone: the thumbnail as a static file", STATIC_PREFIX + data["thumbnail"], {}, 200),
-            ]
-            floor = "the floor: nginx and daphne, an app that answers at once (no Django, no check)"
-            floor_rows = [(floor, f"/media/{data['display']}", {}, 200)]
-            print("fetches ...", file=sys.stderr)
-            baselines = measure_rows(fixed_rows, [ports["after"]], args.requests)
-            baselines += measure_rows(floor_rows, [floor_nginx], args.requests)
-            figures = measure_rows(worker_rows, list(ports.values()), args.requests)
-            feed = feed_page_bytes(ports["after"], member_token, originals)
+            if photos:
+                floor_port, floor_nginx = free_port(), free_port()
+                processes.append(
+                    start_daphne("floor_app:application", floor_port, tmp / "floor.log", cwd=ROOT / "bench")
+                )
+                processes.append(start_nginx(tmp / "nginx-floor", floor_nginx, floor_port, media_root))
+                keys = data["keys"]
+                worker_rows = [
+                    ("a message's photo, a member's token", f"/media/{keys['message']}/display", member_token, 200),
+                    (
+                        "a followers-only post's photo, a follower's token",
+                        f"/media/{keys['followers']}/display",
+                        member_token,
+                        200,
+                    ),
+                    (
+                        "a followers-only post's thumbnail, a follower's session cookie (a feed page's fetch)",
+                        f"/media/{keys['followers']}/thumbnail",
+                        member_cookie,
+                        200,
+                    ),
+                    ("a public post's photo, nobody signed in", f"/media/{keys['public']}/display", {}, 200),
+                    ("a key that does not exist, a token (404)", "/media/no-such-key/display", member_token, 404),
+                ]
+                fixed_rows = [
+                    ("nginx alone: the photo as a static file", STATIC_PREFIX + data["display"], {}, 200),
+                    ("nginx alone: the thumbnail as a static file", STATIC_PREFIX + data["thumbnail"], {}, 200),
+                ]
+                floor = "the floor: nginx and daphne, an app that answers at once (no Django, no check)"
+                floor_rows = [(floor, f"/media/{data['display']}", {}, 200)]
+                print("fetches ...", file=sys.stderr)
+                baselines = measure_rows(fixed_rows, [ports["after"]], args.requests)
+                baselines += measure_rows(floor_rows, [floor_nginx], args.requests)
+                figures = measure_rows(worker_rows, list(ports.values()), args.requests)
+                feed = feed_page_bytes(ports["after"], member_token, originals)
+            if voice_video:
+                # A worker answering ranges itself (MEDIA_SERVE=direct): behind its own nginx, and alone.
+                direct_port, direct_nginx = free_port(), free_port()
+                log = tmp / "daphne-direct.log"
+                direct_env = {**env, "MEDIA_SERVE": "direct"}
+                processes.append(start_daphne("config.asgi:application", direct_port, log, env=direct_env))
+                processes.append(start_nginx(tmp / "nginx-direct", direct_nginx, direct_port, media_root))
+                media = video["media"]
+                whole = (media_root / media.display_name).read_bytes()
+                static_rows, view_rows = range_rows(media.display_name, media.key, len(whole), member_token)
+                ways = [
+                    ("the view (accel) behind nginx: the worker checks, nginx sends the range", ports["after"]),
+                    ("the view (direct) behind nginx: the worker checks and sends the range", direct_nginx),
+                    ("the view (direct), daphne alone, no nginx", direct_port),
+                ]
+                for _name, path, headers, _ in static_rows:
+                    first, last = map(int, headers["Range"].removeprefix("bytes=").split("-"))
+                    check_range(ports["after"], path, headers, whole[first : last + 1])
+                    for _, port in ways:
+                        check_range(
+                            port, f"/media/{media.key}/display", {**headers, **member_token}, whole[first : last + 1]
+                        )
+                print("range requests ...", file=sys.stderr)
+                static_figures = measure_rows(static_rows, [ports["after"]], args.requests)
+                range_figures = [(way, view_rows, measure_rows(view_rows, [port], args.requests)) for way, port in ways]
         finally:
             for process in reversed(processes):
                 stop(process)
 
-    fetches = "\n\n".join(
-        [
-            baseline_table(fixed_rows + floor_rows, baselines),
-            worker_table(worker_rows, figures, baselines, before_commit),
-        ]
-    )
-    print(processing_table(processing), feed_table(feed), fetches, sep="\n\n")
+    command = "make bench-media" + (f" ARGS='{' '.join(sys.argv[1:])}'" if sys.argv[1:] else "")
+    voice_video_text = ""
+    if voice_video:
+        probed = video["probed"]
+        voice_video_text = "\n".join(
+            [
+                SUBSECTION,
+                "",
+                f"Command: `{command}`, finished {dt.datetime.now(dt.UTC):%H:%M} UTC on "
+                f"{dt.datetime.now(dt.UTC):%Y-%m-%d}. Load (`uptime`) at the start: `{uptime_at_start}`; "
+                f"at the end: `{uptime()}` (other work shares this machine: same-run ratios hold up better "
+                "than times).",
+                "",
+                f"A {probed.duration:.0f}-second {probed.width}×{probed.height} {VIDEO_FPS} fps H.264 + AAC MP4 "
+                f"({kib(video['size'])}; FFmpeg's moving test pattern `testsrc2` and a tone, encoded at bench time "
+                f"with the libx264 that PyAV bundles, preset {args.video_preset}, CRF {VIDEO_CRF}), "
+                f"median of {video['reps']} rounds after a warm-up, in one process; "
+                "CPU is the process's (decoding uses threads). "
+                "The baseline: PyAV opening the same bytes and decoding the first second's frames.",
+                "",
+                video_table(video),
+                "",
+                f"Range requests for that video as served (the remuxed file, {kib(len(whole))}), attached to a "
+                f"chat message and fetched with a member's token; {args.requests} requests a row after a tenth more "
+                "as warm-up, one at a time on one kept-alive connection; each row's answer checked once against "
+                "the file's bytes. nginx alone: the same nginx sending the same file from a plain static "
+                "location, the same Range header.",
+                "",
+                range_table(static_rows, static_figures, range_figures),
+            ]
+        )
+        print(voice_video_text, file=sys.stderr)
+    if photos:
+        fetches = "\n\n".join(
+            [
+                baseline_table(fixed_rows + floor_rows, baselines),
+                worker_table(worker_rows, figures, baselines, before_commit),
+            ]
+        )
+        print(processing_table(processing), feed_table(feed), fetches, sep="\n\n")
     if args.no_write:
+        return
+    if not photos:
+        replace_subsection(voice_video_text)
         return
     text = "\n".join(
         [
@@ -584,9 +911,10 @@ def main() -> None:
             ),
             "",
             fetches,
+            "",
+            voice_video_text or current_subsection(),
         ]
     )
-    command = "make bench-media" + (f" ARGS='--before {args.before}'" if args.before else "")
     load = f"; 1-minute load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     write_section("Media", command, text, run=f" on {dt.datetime.now(dt.UTC):%Y-%m-%d}", on_machine=load)
 
