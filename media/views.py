@@ -64,7 +64,9 @@ NOT_FOUND_BODY = b"Not found.\n"
 
 # One range of bytes: "first-last", "first-" or "-suffix length" (RFC 9110, 14.1.2). Anything
 # else (another unit, several ranges, first after last) is no range the view answers: the whole file.
-SINGLE_BYTE_RANGE = re.compile(r"bytes=(?:(\d+)-(\d*)|-(\d+))")
+# Positions of at most 18 digits (past any file's size): a longer run of digits is not turned into
+# a number at all (Python refuses to convert more than 4,300, which would be a 500).
+SINGLE_BYTE_RANGE = re.compile(r"bytes=(?:(\d{1,18})-(\d{0,18})|-(\d{1,18}))")
 
 
 # USER_FIELDS, in the model's order: a token's user is loaded whole, as DRF loads it.
@@ -218,7 +220,7 @@ def _byte_range(request, size: int, etag: str):
         return None  # not a valid range: ignored, as a malformed header is
     if first >= size:
         return UNSATISFIABLE
-    return first, min(int(last), size - 1) if last else size - 1
+    return first, (min(int(last), size - 1) if last else size - 1)
 
 
 class _Slice:

@@ -120,6 +120,7 @@ def test_what_is_not_one_valid_range_gets_the_whole_file(scene):
         "bytes=--5",
         "0-9",
         "bytes = 5-7",
+        "bytes=" + "9" * 5000 + "-",  # more digits than Python turns into a number: no 500
     ):
         status, headers, body = answer(client, url(media), HTTP_RANGE=header)
         assert (status, body) == (200, whole), header
