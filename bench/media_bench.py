@@ -471,8 +471,9 @@ def worker_table(rows, figures, baselines, before: str | None) -> str:
 # Voice and video: probe and poster, and Range requests -------------------------------------
 
 VIDEO_SIZE, VIDEO_FPS = (1920, 1080), 30
-# libx264's quality (its default).
-VIDEO_CRF = 23
+# libx264's quality: at 28 (its default is 23) a minute of the test pattern at the ultrafast preset
+# stays under MEDIA_VIDEO_MAX_BYTES (100 MB), so it is a video Tandem takes.
+VIDEO_CRF = 28
 SUBSECTION = "### Voice and video"
 
 
@@ -551,7 +552,10 @@ def measure_video(path: Path, reps: int) -> dict:
     from media.models import Media
 
     data = path.read_bytes()
-    settings.MEDIA_VIDEO_MAX_BYTES = max(settings.MEDIA_VIDEO_MAX_BYTES, len(data))
+    if len(data) > settings.MEDIA_VIDEO_MAX_BYTES:
+        # Measured all the same (the limit raised for this process), and said in the report.
+        print(f"  the video ({len(data)} bytes) is past MEDIA_VIDEO_MAX_BYTES: raised for this run", file=sys.stderr)
+        settings.MEDIA_VIDEO_MAX_BYTES = len(data)
     probed = audiovisual.probe(io.BytesIO(data))
     uploader = Uploader(make_user("filmmaker"))
     rounds = {
