@@ -54,7 +54,7 @@ async function notificationElement(notification) {
     const subject = await subjectOf(notification);
     const link = item.querySelector(".subject");
     if (subject) link.href = `/p/${Number(subject.id)}/`;
-    link.querySelector("q").textContent = truncate(subject?.body || "(no text)", QUOTE_CHARS);
+    link.querySelector(".quote").textContent = truncate(subject?.body || "(no text)", QUOTE_CHARS);
   }
   const body = item.querySelector(".post-body");
   if (body) {
