@@ -29,9 +29,10 @@ live.onFrame((frame) => {
   incoming.prepend(requestElement(frame.request));
 });
 
-// Accept and Decline in place, wherever a request is shown (the contacts page, the notifications page's
-// Requests tab): the same form posts through the API instead, and the row says what happened, with
-// "Message" after an accept. Without JavaScript the form posts to /contacts/ as before.
+// Accept and Decline in place on the notifications page's Requests tab (a list marked
+// data-contact-requests): the same form posts through the API instead, and the row says what happened,
+// with "Message" after an accept. The contacts page keeps its round trip, which also lists the new
+// contact under "Your contacts"; without JavaScript both post to /contacts/.
 function csrfToken(form) {
   return form.querySelector("[name=csrfmiddlewaretoken]")?.value ?? "";
 }
@@ -56,7 +57,7 @@ function submitPlainly(form, button) {
 
 document.addEventListener("submit", async (event) => {
   const form = event.target;
-  const item = form.closest("[data-request]");
+  const item = form.closest("[data-contact-requests] [data-request]");
   const button = event.submitter;
   if (!item || !button || !["accept", "decline"].includes(button.value)) return;
   event.preventDefault();
