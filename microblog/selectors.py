@@ -299,6 +299,101 @@ def notifications_for(viewer) -> QuerySet[Notification]:
     )
 
 
+# Repeats of these kinds about one thing fold into one line ("Tom and 3 others liked your post");
+# a reply or a mention is its own line, since each says something of its own.
+GROUPED_KINDS = frozenset({Notification.Kind.LIKE, Notification.Kind.REPOST, Notification.Kind.FOLLOW})
+# The kinds the Mentions tab shows: a reply speaks to you as a mention does.
+MENTION_KINDS = (Notification.Kind.MENTION, Notification.Kind.REPLY)
+
+
+@dataclass
+class NotificationGroup:
+    """One line of the notifications page: notifications of one kind about one thing, newest first."""
+
+    kind: str
+    notifications: list[Notification]
+    post: Post | None  # what the newest one points at: the like's post, the reply, the repost, the mention
+    subject: Post | None  # the viewer's own post it is about (liked, replied to, reposted), quoted
+
+    @property
+    def id(self) -> int:
+        return self.notifications[0].pk
+
+    @property
+    def created_at(self):
+        return self.notifications[0].created_at
+
+    @property
+    def unread(self) -> bool:
+        return any(not n.read for n in self.notifications)
+
+    @property
+    def actors(self) -> list[User]:
+        seen: dict[int, User] = {}
+        for notification in self.notifications:
+            seen.setdefault(notification.actor_id, notification.actor)
+        return list(seen.values())
+
+    @property
+    def actor(self) -> User:
+        return self.actors[0]
+
+    @property
+    def others(self) -> str:
+        """What follows the first name: "", " and Ann", " and 3 others"."""
+        rest = self.actors[1:]
+        if not rest:
+            return ""
+        if len(rest) == 1:
+            return f" and {rest[0].shown_name}"
+        return f" and {len(rest)} others"
+
+
+def _subject_candidates(kind: str, post: Post) -> list[int]:
+    if kind == Notification.Kind.LIKE:
+        return [post.pk]
+    if kind == Notification.Kind.REPLY:
+        return [post.reply_to_id] if post.reply_to_id else []
+    if kind == Notification.Kind.REPOST:
+        # The post reposted, or for the author of a chain's root, the root.
+        return [pk for pk in (post.repost_of_id, post.original_id) if pk]
+    return []
+
+
+def notification_groups(viewer, *, kinds=None, limit: int = 50) -> list[NotificationGroup]:
+    """The viewer's newest `limit` notifications (of `kinds`, else all) as page lines: repeats of a
+    like, a repost or a follow about the same thing grouped, each with the post it is about. Four
+    queries (notifications, their posts, the posts they are about, those posts' media) at most."""
+    items = notifications_for(viewer)
+    if kinds:
+        items = items.filter(kind__in=kinds)
+    items = list(items[:limit])
+    posts = posts_by_id(viewer, [n.post_id for n in items if n.post_id])
+    wanted = {pk for n in items if n.post_id in posts for pk in _subject_candidates(n.kind, posts[n.post_id])}
+    wanted -= posts.keys()
+    subjects = {**posts, **posts_by_id(viewer, list(wanted))}
+    groups: dict[tuple, NotificationGroup] = {}
+    for notification in items:
+        post = posts.get(notification.post_id)
+        if notification.post_id and post is None:
+            continue  # gone since (deleted): nothing left to say
+        subject = None
+        if post is not None:
+            candidates = [subjects[pk] for pk in _subject_candidates(notification.kind, post) if pk in subjects]
+            mine = [candidate for candidate in candidates if candidate.author_id == viewer.pk]
+            subject = (mine or candidates or [None])[0]
+        if notification.kind in GROUPED_KINDS:
+            key = (notification.kind, subject.pk if subject else None)
+        else:
+            key = (notification.kind, "own", notification.pk)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = NotificationGroup(notification.kind, [notification], post, subject)
+        else:
+            group.notifications.append(notification)
+    return list(groups.values())
+
+
 def notifications_unread(viewer) -> int:
     return notifications_for(viewer).filter(read=False).count()
 

@@ -9,8 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.selectors import contact_requests_for
 from accounts.services import action_take
 from media.attach import MediaRefused
 
@@ -33,6 +35,17 @@ def _page(request, posts) -> tuple[list[Post], int | None]:
     more = len(page) > PAGE_SIZE
     page = selectors.posts_with_media(page[:PAGE_SIZE])
     return page, (page[-1].pk if more else None)
+
+
+def _back(request, default: str):
+    """Where a post's action bar sends the browser after a form post: the page it was on (`next`,
+    a path on this site only), else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
 
 
 def _visible_post(request, pk: int) -> Post:
@@ -125,7 +138,7 @@ def post_detail(request, pk: int):
                 reply_form.add_error("body", error.detail)
             else:
                 messages.success(request, "Replied.")
-                return redirect("post", pk=post.pk)
+                return _back(request, reverse("post", args=[post.pk]))
     reposts = selectors.post_reposts(request.user, post).select_related("original__author__avatar")[:20]
     context = {
         "post": selectors.posts_with_media([post])[0],
@@ -143,18 +156,21 @@ def post_detail(request, pk: int):
 @login_required
 def post_repost(request, pk: int):
     post = _visible_post(request, pk)
+    back = reverse("post", args=[post.pk])
     form = RepostForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Could not repost.")
-        return redirect("post", pk=post.pk)
+        return _back(request, back)
     action_take(action="post", user=request.user)
     try:
-        repost, _ = services.post_repost(author=request.user, post=post, comment=form.cleaned_data["comment"])
+        services.post_repost(author=request.user, post=post, comment=form.cleaned_data["comment"])
     except MicroblogError as error:
         messages.error(request, error.detail)
-        return redirect("post", pk=post.pk)
+        return _back(request, back)
+    # Back where the person was (the reposted post's page by default), not onto the new repost: a
+    # repost is a side effect of reading, and its own page would greet them with a Delete button.
     messages.success(request, "Reposted.")
-    return redirect("post", pk=repost.pk)
+    return _back(request, back)
 
 
 @require_POST
@@ -162,7 +178,7 @@ def post_repost(request, pk: int):
 def post_like(request, pk: int):
     post = _visible_post(request, pk)
     (services.post_unlike if post.viewer_liked else services.post_like)(user=request.user, post=post)
-    return redirect("post", pk=post.pk)
+    return _back(request, f"{reverse('post', args=[post.pk])}#post-{post.pk}")
 
 
 @require_POST
@@ -213,12 +229,24 @@ def user_mute(request, username: str):
     )
 
 
+NOTIFICATION_TABS = (("all", "All"), ("mentions", "Mentions"), ("requests", "Requests"))
+
+
 @login_required
 def notifications(request):
-    items = list(selectors.notifications_for(request.user)[:50])
-    posts = selectors.posts_by_id(request.user, [n.post_id for n in items if n.post_id])
-    rows = [{"notification": n, "post": posts.get(n.post_id)} for n in items]
-    return render(request, "microblog/notifications.html", {"rows": rows})
+    tab = request.GET.get("tab") if request.GET.get("tab") in dict(NOTIFICATION_TABS) else "all"
+    requests = list(contact_requests_for(request.user, direction="incoming")[:50])
+    groups = []
+    if tab != "requests":
+        kinds = selectors.MENTION_KINDS if tab == "mentions" else None
+        groups = selectors.notification_groups(request.user, kinds=kinds)
+    # Opening the page is seeing them: every notification up to the newest one now is read, so the
+    # badge clears (it is rendered after this). The lines above keep their unread mark for this view.
+    newest = selectors.notifications_for(request.user).values_list("pk", flat=True).first()
+    if newest is not None:
+        services.notifications_mark_read(user=request.user, up_to=newest)
+    context = {"tab": tab, "tabs": NOTIFICATION_TABS, "groups": groups, "requests": requests}
+    return render(request, "microblog/notifications.html", context)
 
 
 @require_POST

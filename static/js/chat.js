@@ -62,9 +62,11 @@ function postCard(card) {
   link.querySelector(".name").textContent = card.author.display_name || card.author.username;
   link.querySelector(".handle").textContent = `@${card.author.username}`;
   link.querySelector(".card-text").textContent = card.body;
-  link.querySelector(".replies").textContent = String(card.reply_count);
-  link.querySelector(".reposts").textContent = String(card.repost_count);
-  link.querySelector(".likes").textContent = String(card.like_count);
+  // Counted as the card's partial counts them: "1 reply · 2 reposts · 1 like".
+  const counted = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+  link.querySelector(".replies").textContent = counted(card.reply_count, "reply", "replies");
+  link.querySelector(".reposts").textContent = counted(card.repost_count, "repost", "reposts");
+  link.querySelector(".likes").textContent = counted(card.like_count, "like", "likes");
   return link;
 }
 

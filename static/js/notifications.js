@@ -14,9 +14,27 @@ function truncate(text, limit) {
   return characters.length > limit ? `${characters.slice(0, limit - 1).join("")}…` : text;
 }
 
+const QUOTE_CHARS = 60; // the partial's truncatechars for the quoted post
+const QUOTING_KINDS = new Set(["like", "reply", "repost"]);
+
+// The post a notification is about, as the server picks it (microblog.selectors.notification_groups):
+// the liked post, the post replied to, the post reposted (or the chain's root, if that one is mine).
+async function subjectOf(notification) {
+  const post = notification.post;
+  if (!post) return null;
+  if (notification.kind === "like") return post;
+  const candidates = notification.kind === "reply" ? [post.reply_to] : [post.repost_of, post.original];
+  const found = [];
+  for (const id of candidates.filter(Boolean)) {
+    const response = await fetch(`/api/posts/${Number(id)}/`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (response.ok) found.push(await response.json());
+  }
+  return found.find((candidate) => candidate.author.username === document.body.dataset.me) || found[0] || null;
+}
+
 // A notification as the server renders it (templates/microblog/_notification.html), cloned from the
 // page's <template> for its kind; a kind the page has no template for is left to the next reload.
-function notificationElement(notification) {
+async function notificationElement(notification) {
   const template = `template.notification-template[data-kind="${CSS.escape(String(notification.kind))}"]`;
   if (!document.querySelector(template)) return null;
   const item = cloneTemplate(template);
@@ -32,27 +50,41 @@ function notificationElement(notification) {
   const time = item.querySelector("time");
   time.dateTime = notification.created_at;
   time.textContent = relativeTime(notification.created_at);
+  if (QUOTING_KINDS.has(notification.kind)) {
+    const subject = await subjectOf(notification);
+    const link = item.querySelector(".subject");
+    if (subject) link.href = `/p/${Number(subject.id)}/`;
+    link.querySelector(".quote").textContent = truncate(subject?.body || "(no text)", QUOTE_CHARS);
+  }
   const body = item.querySelector(".post-body");
-  if (notification.post) {
-    const link = body.querySelector("a");
-    link.href = `/p/${Number(notification.post.id)}/`;
-    if (notification.post.body) link.textContent = truncate(notification.post.body, 140); // else the template's "(repost)"
-  } else {
-    body.remove();
+  if (body) {
+    if (notification.post && (notification.kind !== "repost" || notification.post.body)) {
+      const link = body.querySelector("a");
+      link.href = `/p/${Number(notification.post.id)}/`;
+      link.textContent = truncate(notification.post.body || "", 140);
+    } else {
+      body.remove();
+    }
   }
   return item;
 }
 
-live.onFrame((frame) => {
-  if (frame.type !== "notification" || !frame.notification) return;
+// The Mentions tab takes only mentions and replies; the Requests tab has no list of notifications.
+const MENTION_KINDS = new Set(["mention", "reply"]);
+
+live.onFrame(async (frame) => {
+  if (!list || frame.type !== "notification" || !frame.notification) return;
+  if (list.dataset.tab === "mentions" && !MENTION_KINDS.has(frame.notification.kind)) return;
   if (list.querySelector(`[data-id="${Number(frame.notification.id)}"]`)) return;
-  const item = notificationElement(frame.notification);
-  if (!item) return;
+  const item = await notificationElement(frame.notification);
+  if (!item || list.querySelector(`[data-id="${Number(frame.notification.id)}"]`)) return;
   document.getElementById("no-notifications")?.remove();
-  list.prepend(item);
+  // Newest first, by id: a reply waits for the post it quotes, so a later frame may be drawn sooner.
+  const older = [...list.querySelectorAll("[data-id]")].find((other) => Number(other.dataset.id) < Number(item.dataset.id));
+  list.insertBefore(item, older || null);
 });
 
-markRead.addEventListener("submit", async (event) => {
+markRead?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const newest = Math.max(0, ...[...list.querySelectorAll("[data-id]")].map((item) => Number(item.dataset.id)));
   const response = await fetch("/api/notifications/read/", {

@@ -124,10 +124,12 @@ def test_share_a_post_into_a_chat_and_take_a_thread_private(new_page, alice, bob
     log_in(alice_page, alice)
     alice_page.get_by_label("What's happening?").fill("Harbour walk on Sunday? #walk")
     alice_page.get_by_role("button", name="Post", exact=True).click()
-    alice_page.locator("article.post").filter(has_text="Harbour walk").get_by_role("link", name="0 replies").click()
+    alice_page.locator("article.post").filter(has_text="Harbour walk").locator("header a[href^='/p/']").click()
     post_url = alice_page.url
 
-    alice_page.get_by_role("link", name="Share to chat").click()
+    alice_page.locator("article.post.focus").get_by_role("link", name="Share to chat").click()
+    # The dialog lists recent chats; a note goes through the full share page.
+    alice_page.get_by_role("dialog", name="Share to chat").get_by_role("link", name="All chats, with a note…").click()
     alice_page.get_by_label("Say something to Bob (optional)").fill("look!")
     alice_page.get_by_role("button", name="Send to Bob").click()
     expect(bob_page.locator("#messages .card-post")).to_contain_text("Harbour walk on Sunday?")  # live, as a card

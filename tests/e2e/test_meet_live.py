@@ -105,10 +105,10 @@ def test_a_shared_cards_counts_change_live_and_it_turns_unavailable_when_deleted
 
     bob_page.goto(f"/p/{post.pk}/")
     bob_page.get_by_role("button", name="Like").click()
-    expect(card).to_contain_text("0 replies · 0 reposts · 1 likes")
+    expect(card).to_contain_text("0 replies · 0 reposts · 1 like")
     bob_page.get_by_label("Reply", exact=True).fill("it was lovely")
     bob_page.get_by_role("button", name="Reply").click()
-    expect(card).to_contain_text("1 replies · 0 reposts · 1 likes")
+    expect(card).to_contain_text("1 reply · 0 reposts · 1 like")
 
     bob_page.goto(f"/p/{post.pk}/")
     bob_page.get_by_role("button", name="Delete").click()

@@ -41,9 +41,11 @@ def test_post_page_reply_repost_like_and_delete(client, alice, bob, post_as):
     assert Like.objects.filter(user=bob).count() == 1
     response = client.post(f"/p/{root['id']}/repost/", {"comment": "bob says"}, follow=True)
     repost = Post.objects.get(repost_of_id=root["id"])
-    assert response.redirect_chain[-1][0] == f"/p/{repost.pk}/"
+    # Back on the post reposted (issue 16: not onto the new repost, next to its Delete button).
+    assert response.redirect_chain[-1][0] == f"/p/{root['id']}/"
     assert b"root post" in response.content and b"bob says" in response.content
-    chained = client.post(f"/p/{repost.pk}/repost/", {"comment": "again"}, follow=True)
+    client.post(f"/p/{repost.pk}/repost/", {"comment": "again"})
+    chained = client.get(f"/p/{Post.objects.get(repost_of_id=repost.pk).pk}/")
     assert b'//<a href="/u/bob/">@bob</a>:' in chained.content
     root_page = client.get(f"/p/{root['id']}/").content
     assert b"my reply" in root_page
