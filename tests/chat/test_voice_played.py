@@ -16,7 +16,7 @@ def carol(make_user):
 
 
 @pytest.fixture
-def voice_message(client_for, alice, bob, befriend, uploaded):
+def voice_message(client_for, alice, bob, befriend, uploaded):  # noqa: F811 (the imported fixture)
     """Alice's voice message to Bob, as her client sends it (the message's id)."""
 
     conversation = befriend(alice, bob)
