@@ -109,9 +109,7 @@ def test_the_chat_page_shows_the_dot_until_played(client, alice, bob, voice_mess
     assert 'class="voice unplayed"' not in client.get(f"/chat/{message['conversation']}/").content.decode()
 
 
-def test_a_history_page_of_voice_messages_costs_one_more_query_whatever_its_length(
-    client_for, bob, voice_message
-):
+def test_a_history_page_of_voice_messages_costs_one_more_query_whatever_its_length(client_for, bob, voice_message):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
