@@ -101,7 +101,7 @@ def test_the_chat_page_shows_the_dot_until_played(client, alice, bob, voice_mess
     message = voice_message()
     client.force_login(bob)
     page = client.get(f"/chat/{message['conversation']}/").content.decode()
-    assert 'class="voice unplayed"' in page and "[Voice]" in page
+    assert 'class="voice unplayed"' in page and '<span class="preview" dir="auto">[Voice]</span>' in page
     client_for(bob).post(f"/api/messages/{message['id']}/played/")
     page = client.get(f"/chat/{message['conversation']}/").content.decode()
     assert 'class="voice"' in page and 'class="voice unplayed"' not in page
