@@ -165,9 +165,8 @@ def video_clip(seconds: float = 4.0, size: tuple[int, int] = (320, 180), fps: in
 def demo_clip(*, owner, data: bytes, name: str, kind: str, alt: str = "") -> Media:
     """Uploads a generated voice message or video as `owner`'s, processed at once (as `demo_upload`)."""
     with override_settings(MEDIA_PROCESSING="inline"):
-        media = media_upload(
-            owner=owner, file=SimpleUploadedFile(name, data, content_type="application/octet-stream"), alt=alt, kind=kind
-        )
+        file = SimpleUploadedFile(name, data, content_type="application/octet-stream")
+        media = media_upload(owner=owner, file=file, alt=alt, kind=kind)
     media.refresh_from_db()
     if media.status == Media.Status.PROCESSING:
         process(media.pk)

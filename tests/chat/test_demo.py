@@ -33,7 +33,8 @@ def test_seed_demo_has_a_voice_message_and_a_video_made_at_seed_time(client):
     call_command("seed_demo")
     voice = Media.objects.get(kind="audio")
     video = Media.objects.get(kind="video")
-    assert (voice.status, voice.attached_kind, video.status, video.attached_kind) == ("ready", "message", "ready", "post")
+    assert (voice.status, voice.attached_kind) == ("ready", "message")
+    assert (video.status, video.attached_kind) == ("ready", "post")
     assert 3 < voice.duration < 5 and len(voice.waveform) == 48 and max(voice.waveform) > 0.3
     assert 3 < video.duration < 5 and (video.width, video.height) == (320, 180) and video.poster_name
     # Alice has not listened yet: her chat list says so, and her page shows the dot.
