@@ -137,7 +137,7 @@ def video_clip(seconds: float = 4.0, size: tuple[int, int] = (320, 180), fps: in
     import av
 
     width, height = size
-    background = scene(3, size)
+    background = scene(0, size)  # golden hour
     bars = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0), (255, 0, 255), (255, 0, 0), (0, 0, 255)]
     buffer = BytesIO()
     with av.open(buffer, "w", format="mp4") as output:

@@ -49,7 +49,10 @@ POSTS = [
 ]
 
 # A video on some posts (by their index in POSTS): its alt text. Made with PyAV as the demo is seeded.
-VIDEOS = {18: "The sun crossing a pink sky above coloured bars: a test pattern standing in for a sunrise."}
+VIDEOS = {
+    18: "A sun drifting across a golden sky over dark hills, coloured bars sliding along the bottom: "
+    "a test pattern standing in for a sunrise."
+}
 
 # Photos of some posts (by their index in POSTS): one shown large, three, and a full grid of nine,
 # each (picture seed, alt text).
