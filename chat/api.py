@@ -179,6 +179,7 @@ class MessageListView(APIView):
         context = {
             "cards": post_cards(request.user, [row.shared_post_id for row in rows]),
             "replies_seen": selectors.replies_seen(request.user, rows),
+            "played": selectors.voice_played_ids(request.user, rows),
             "viewer": request.user,
         }
         results = MessageSerializer(rows, many=True, context=context).data
@@ -236,6 +237,19 @@ class RecallView(APIView):
     @extend_schema(request=None, responses=MessageSerializer)
     def post(self, request, message_id):
         message = services.message_recall(user=request.user, message_id=message_id)
+        return Response(MessageSerializer(message, context={"viewer": request.user}).data)
+
+
+class PlayedView(APIView):
+    @extend_schema(
+        request=None,
+        responses=MessageSerializer,
+        description="Marks a voice message played by you (its unplayed dot goes, in your other tabs too: "
+        "`message.played`). Idempotent; your own voice messages are always played to you. 404 for a message "
+        "you do not see, 400 `not_voice` for one without a voice clip (a recalled one among them).",
+    )
+    def post(self, request, message_id):
+        message = services.voice_played(user=request.user, message_id=message_id)
         return Response(MessageSerializer(message, context={"viewer": request.user}).data)
 
 

@@ -19,4 +19,5 @@ urlpatterns = [
     path("conversations/<str:conversation_id>/members/", api.MembersView.as_view()),
     path("conversations/<str:conversation_id>/members/<str:username>/", api.MemberDetailView.as_view()),
     path("messages/<str:message_id>/recall/", api.RecallView.as_view()),
+    path("messages/<str:message_id>/played/", api.PlayedView.as_view()),
 ]

@@ -2,7 +2,7 @@
 
 from accounts.models import User
 from accounts.selectors import are_contacts
-from media.demo import demo_upload, scene
+from media.demo import demo_clip, demo_upload, scene, voice_clip
 
 from . import services
 from .models import Conversation, Message
@@ -49,6 +49,15 @@ def _say(conversation, people: dict[str, User], history, photos=None) -> None:
         )
 
 
+def _voice(conversation, sender: User) -> None:
+    """A voice message after the history (a tone shaped like speech, made with PyAV now): unplayed for alice."""
+    client_id = f"demo-{conversation.pk}-voice"
+    if Message.objects.filter(sender=sender, client_id=client_id).exists():
+        return  # a second run records nothing
+    clip = demo_clip(owner=sender, data=voice_clip(), name="voice.webm", kind="audio")
+    services.message_send(sender=sender, conversation=conversation, body="", client_id=client_id, media=[clip.pk])
+
+
 def seed(people: list[User]) -> None:
     by_name = {person.username: person for person in people}
     alice = by_name["alice"]
@@ -56,6 +65,7 @@ def seed(people: list[User]) -> None:
     for other in ("carol", "dave"):
         _befriend(alice, by_name[other])
     _say(direct, by_name, DIRECT_HISTORY, DIRECT_PHOTOS)
+    _voice(direct, by_name["bob"])
     group = Conversation.objects.filter(kind=Conversation.Kind.GROUP, created_by=alice, title=GROUP_TITLE).first()
     if group is None:
         group, _ = services.conversation_create(creator=alice, usernames=["bob", "carol", "dave"], title=GROUP_TITLE)

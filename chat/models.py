@@ -73,3 +73,18 @@ class Message(models.Model):
     @property
     def recalled(self) -> bool:
         return self.recalled_at is not None
+
+
+class VoicePlay(models.Model):
+    """A voice message its listener has played: WeChat's red dot goes once this row exists.
+
+    The listener's own state, stored apart from the message (one row per listener and message, made
+    once, never changed): a sender's own voice messages have none and never show the dot.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    played_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "message"], name="chat_voiceplay_unique")]

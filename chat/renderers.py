@@ -11,7 +11,7 @@ from realtime import renderers
 
 from .cards import post_cards
 from .models import Message
-from .selectors import messages_with_media
+from .selectors import messages_with_media, voice_played_ids
 from .serializers import ContactRequestSerializer, message_data
 from .visibility import messages_seen_by, replies_seen
 
@@ -22,11 +22,17 @@ def _messages(events, viewer) -> list[dict]:
     found = {m.pk: m for m in rows}
     cards = post_cards(viewer, [m.shared_post_id for m in found.values()])
     replies = replies_seen(viewer, found.values())
-    return [{"message": _shown(found[i], cards, replies) if i in found else None} for i in ids]
+    played = voice_played_ids(viewer, found.values())
+    return [{"message": _shown(found[i], cards, replies, played) if i in found else None} for i in ids]
 
 
-def _shown(message: Message, cards: dict, replies: set[int]) -> dict:
-    return message_data(message, cards.get(message.shared_post_id), reply_seen=message.reply_to_id in replies)
+def _shown(message: Message, cards: dict, replies: set[int], played: set[int]) -> dict:
+    return message_data(
+        message,
+        cards.get(message.shared_post_id),
+        reply_seen=message.reply_to_id in replies,
+        played=message.pk in played,
+    )
 
 
 def _requests(events, viewer) -> list[dict]:

@@ -11,7 +11,7 @@ from media.models import Media
 from media.selectors import media_for
 
 from .cards import post_cards
-from .models import Conversation, Membership, Message
+from .models import Conversation, Membership, Message, VoicePlay
 from .visibility import messages_seen_by, replies_seen
 
 MESSAGE_PAGE = 50
@@ -85,9 +85,10 @@ def with_last_messages(user: User, conversations) -> list[Conversation]:
     messages_with_media(messages.values())
     cards = post_cards(user, [message.shared_post_id for message in messages.values()])
     replies = replies_seen(user, messages.values())
+    played = voice_played_ids(user, messages.values())
     for row in rows:
         row.last_seen_message = messages.get(row.last_seen_id)
-        row.presentation = {"cards": cards, "replies_seen": replies}
+        row.presentation = {"cards": cards, "replies_seen": replies, "played": played}
     return rows
 
 
@@ -150,3 +151,20 @@ def messages_with_media(messages) -> list[Message]:
     for message in messages:
         message.media_items = found.get(message.pk, [])
     return messages
+
+
+def is_voice(message: Message) -> bool:
+    """A message whose media (attached by `messages_with_media`) is a voice clip: never once recalled."""
+    return any(item.kind == Media.Kind.AUDIO for item in getattr(message, "media_items", None) or ())
+
+
+def voice_played_ids(user: User, messages) -> set[int]:
+    """The ids of the voice messages among `messages` (their media attached) that `user` has played,
+    their own included (a sender never sees the unplayed dot on theirs). One query, and none at all
+    when no message is a voice message, so pages without voice cost what they did."""
+    voice = [message for message in messages if is_voice(message)]
+    own = {message.pk for message in voice if message.sender_id == user.pk}
+    others = [message.pk for message in voice if message.pk not in own]
+    if not others:
+        return own
+    return own | set(VoicePlay.objects.filter(user=user, message_id__in=others).values_list("message_id", flat=True))

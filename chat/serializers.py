@@ -12,7 +12,7 @@ from media.serializers import MediaSerializer
 from .cards import post_cards, unavailable
 from .limits import MAX_BODY, MAX_CLIENT_ID, MAX_NOTE, MAX_TITLE
 from .models import Conversation, Message
-from .selectors import messages_with_media, with_last_messages
+from .selectors import is_voice, messages_with_media, voice_played_ids, with_last_messages
 from .visibility import replies_seen
 
 USERNAME_MAX = User._meta.get_field("username").max_length
@@ -31,7 +31,9 @@ def _media(message: Message) -> list[dict]:
     return MediaSerializer(message.media_items, many=True).data if message.media_items else []
 
 
-def message_data(message: Message, shared_card: dict | None = None, *, reply_seen: bool = True) -> dict:
+def message_data(
+    message: Message, shared_card: dict | None = None, *, reply_seen: bool = True, played: bool = False
+) -> dict:
     """A message as every client sees it (REST answers, socket frames, replays).
 
     Written out by hand because it is on the send path of every message: DRF's field
@@ -39,9 +41,11 @@ def message_data(message: Message, shared_card: dict | None = None, *, reply_see
     shared post's card as made for this reader (chat.cards); without one, a shared
     post shows as unavailable, so a card is never shown to the wrong reader. `reply_seen`
     False leaves out what it replies to, a message this reader does not see (chat.visibility).
-    The photos are the message's `media_items` (chat.selectors.messages_with_media).
+    The photos are the message's `media_items` (chat.selectors.messages_with_media). `played`: this
+    reader has played its voice clip (chat.selectors.voice_played_ids); null for a message without one.
     """
     recalled = message.recalled_at is not None
+    media = [] if recalled else _media(message)
     shared = None if message.shared_post_id is None or recalled else shared_card or unavailable(message.shared_post_id)
     return {
         "id": message.pk,
@@ -50,12 +54,15 @@ def message_data(message: Message, shared_card: dict | None = None, *, reply_see
         # A recalled message stays as a marker; its text, its photos (and what it answered) are
         # served to nobody, replays included.
         "body": "" if recalled else message.body,
-        "media": [] if recalled else _media(message),
+        "media": media,
         "client_id": message.client_id,
         "reply_to": message.reply_to_id if reply_seen and not recalled else None,
         "shared_post": shared,
         "created_at": _timestamp(message.created_at),
         "recalled": recalled,
+        # Pushes of new messages carry false (nobody has played them yet; clients never show the
+        # unplayed dot on the reader's own messages); pages and replays carry the reader's state.
+        "played": played if is_voice(message) else None,
     }
 
 
@@ -66,6 +73,12 @@ class MessageSerializer(serializers.ModelSerializer):
     body = serializers.CharField(read_only=True, help_text="Empty once the message is recalled.")
     media = MediaSerializer(many=True, read_only=True, help_text="The message's photos, in order; none once recalled.")
     recalled = serializers.BooleanField(read_only=True)
+    played = serializers.BooleanField(
+        read_only=True,
+        allow_null=True,
+        help_text="For a voice message: whether this reader has played it (POST /api/messages/{id}/played/; "
+        "true for the sender's own). False in pushes of new messages. Null for any other message.",
+    )
     shared_post = serializers.JSONField(
         read_only=True,
         allow_null=True,
@@ -86,6 +99,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "shared_post",
             "created_at",
             "recalled",
+            "played",
         )
         read_only_fields = fields
 
@@ -101,7 +115,14 @@ class MessageSerializer(serializers.ModelSerializer):
         replies = self.context.get("replies_seen")
         if replies is None and message.reply_to_id is not None:
             replies = replies_seen(viewer, [message]) if viewer is not None else set()
-        return message_data(message, card, reply_seen=message.reply_to_id in (replies or ()))
+        played = self.context.get("played")
+        if played is None and viewer is not None:
+            if not hasattr(message, "media_items"):
+                messages_with_media([message])  # what `message_data` would look up anyway
+            played = voice_played_ids(viewer, [message])
+        return message_data(
+            message, card, reply_seen=message.reply_to_id in (replies or ()), played=message.pk in (played or ())
+        )
 
 
 class MessageCreateSerializer(serializers.Serializer):

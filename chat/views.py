@@ -131,8 +131,11 @@ def chat_page(request, conversation_id=None):
         )
         cards = post_cards(request.user, [message.shared_post_id for message in page["results"]])
         shown = {message.pk: message for message in page["results"]}
+        played = selectors.voice_played_ids(request.user, page["results"])
         for message in page["results"]:
             message.card = cards.get(message.shared_post_id)
+            # A voice message's dot (templates/chat/_voice.html): not played by the reader (never their own).
+            message.unplayed = selectors.is_voice(message) and message.pk not in played
             # A quote shows what it answers when that message is on the page (so the viewer sees it).
             message.quoted = shown.get(message.reply_to_id)
         context["messages_page"] = page["results"]

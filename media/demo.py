@@ -85,3 +85,90 @@ def demo_upload(*, owner, image: Image.Image, alt: str = "") -> Media:
         process(media.pk)
         media.refresh_from_db()
     return media
+
+
+# Voice and video, made with PyAV (FFmpeg's libraries, in its wheel) when the demo is seeded ----------
+
+VOICE_RATE = 48_000  # Opus's own rate
+
+
+def voice_clip(seconds: float = 4.0) -> bytes:
+    """A voice message as a browser records one (Opus in WebM): a tone that rises and falls like a
+    sentence, in three bursts with pauses between, so its waveform has words in it."""
+    import math
+    from array import array
+    from fractions import Fraction
+
+    import av
+
+    buffer = BytesIO()
+    with av.open(buffer, "w", format="webm") as output:
+        stream = output.add_stream("libopus", rate=VOICE_RATE, layout="mono")
+        frame_size = stream.codec_context.frame_size or 960
+        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=VOICE_RATE)
+        total = int(seconds * VOICE_RATE)
+        phase = 0.0
+        for start in range(0, total, frame_size):
+            count = min(frame_size, total - start)
+            samples = array("f")
+            for n in range(start, start + count):
+                t = n / VOICE_RATE
+                burst = (t * 3 / seconds) % 1  # three "words"
+                loudness = math.sin(math.pi * min(burst / 0.8, 1)) ** 2 if burst < 0.8 else 0.0
+                phase += 2 * math.pi * (180 + 60 * math.sin(2 * math.pi * t / seconds)) / VOICE_RATE
+                samples.append(0.6 * loudness * math.sin(phase))
+            frame = av.AudioFrame(format="flt", layout="mono", samples=count)
+            frame.planes[0].update(samples.tobytes())
+            frame.sample_rate = VOICE_RATE
+            frame.pts = start
+            frame.time_base = Fraction(1, VOICE_RATE)
+            for resampled in resampler.resample(frame):
+                output.mux(stream.encode(resampled))
+        output.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def video_clip(seconds: float = 4.0, size: tuple[int, int] = (320, 180), fps: int = 15) -> bytes:
+    """A short video every browser plays (H.264 in MP4): a sky gradient with a sun crossing it and
+    colour bars along the bottom, a moving test pattern; the first frame is already light, so
+    the poster (the first frame that is not black near 1 s) shows the scene."""
+    from fractions import Fraction
+
+    import av
+
+    width, height = size
+    background = scene(0, size)  # golden hour
+    bars = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0), (255, 0, 255), (255, 0, 0), (0, 0, 255)]
+    buffer = BytesIO()
+    with av.open(buffer, "w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        frames = int(seconds * fps)
+        for index in range(frames):
+            picture = background.copy()
+            draw = ImageDraw.Draw(picture)
+            x = int((width + 60) * index / frames) - 30
+            draw.ellipse((x - 24, height // 3 - 24, x + 24, height // 3 + 24), fill=(255, 236, 180))
+            bar_width = width // len(bars)
+            for number, colour in enumerate(bars):
+                left = (number * bar_width + index * 4) % width
+                draw.rectangle((left, height - 20, left + bar_width - 1, height), fill=colour)
+            frame = av.VideoFrame.from_image(picture)
+            frame.pts = index
+            frame.time_base = Fraction(1, fps)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def demo_clip(*, owner, data: bytes, name: str, kind: str, alt: str = "") -> Media:
+    """Uploads a generated voice message or video as `owner`'s, processed at once (as `demo_upload`)."""
+    with override_settings(MEDIA_PROCESSING="inline"):
+        file = SimpleUploadedFile(name, data, content_type="application/octet-stream")
+        media = media_upload(owner=owner, file=file, alt=alt, kind=kind)
+    media.refresh_from_db()
+    if media.status == Media.Status.PROCESSING:
+        process(media.pk)
+        media.refresh_from_db()
+    return media

@@ -8,7 +8,7 @@ posts.
 
 from accounts.models import User
 from accounts.services import profile_update
-from media.demo import demo_upload, portrait, scene
+from media.demo import demo_clip, demo_upload, portrait, scene, video_clip
 
 from . import services
 from .models import Post
@@ -45,7 +45,14 @@ POSTS = [
     ("alice", "Hang-board session, fingers sore. #climbing", "public"),
     ("dave", "#北京# 有好吃的面包店吗？", "public"),
     ("bob", "Shot the climbing gym for @alice today. #climbing #photography", "public"),
+    ("dave", "Sunrise from the bakery window, speeded up. #baking", "public"),
 ]
+
+# A video on some posts (by their index in POSTS): its alt text. Made with PyAV as the demo is seeded.
+VIDEOS = {
+    18: "A sun drifting across a golden sky over dark hills, coloured bars sliding along the bottom: "
+    "a test pattern standing in for a sunrise."
+}
 
 # Photos of some posts (by their index in POSTS): one shown large, three, and a full grid of nine,
 # each (picture seed, alt text).
@@ -92,6 +99,8 @@ LIKES = [
 
 
 def _photos(author: User, index: int) -> list[int]:
+    if index in VIDEOS:
+        return [demo_clip(owner=author, data=video_clip(), name="sunrise.mp4", kind="video", alt=VIDEOS[index]).pk]
     return [demo_upload(owner=author, image=scene(seed), alt=alt).pk for seed, alt in PHOTOS.get(index, [])]
 
 

@@ -40,20 +40,25 @@ CHROMIUM_ARGS = [
 class BrowserThread:
     """The one thread that talks to Playwright: it starts Chromium, then runs the calls it is given."""
 
-    def __init__(self, executable: str = CHROMIUM):
+    def __init__(self, executable: str = CHROMIUM, *, extra_args: tuple[str, ...] = ()):
+        """`extra_args`: Chromium switches beyond CHROMIUM_ARGS (a fake microphone and camera, say)."""
         self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future] | None] = queue.SimpleQueue()
         self._ready: Future = Future()
-        self._thread = threading.Thread(target=self._serve, args=(executable,), name="playwright", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(executable, extra_args), name="playwright", daemon=True
+        )
         self._thread.start()
         self.browser = Remote(self._ready.result(timeout=60), self)
         _let_playwright_expect_take_remotes()
 
-    def _serve(self, executable: str) -> None:
+    def _serve(self, executable: str, extra_args: tuple[str, ...]) -> None:
         from playwright.sync_api import sync_playwright
 
         try:
             playwright = sync_playwright().start()
-            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+            )
         except BaseException as error:
             self._ready.set_exception(error)
             return

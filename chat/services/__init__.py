@@ -40,6 +40,7 @@ from .conversations import (
 )
 from .messages import OutgoingMessage, SendResult, message_recall, message_send, message_send_many
 from .private import PrivateThread, conversation_from_post, invitable_ids, post_people
+from .voice import voice_played
 
 __all__ = [
     "MAX_BODY",
@@ -74,4 +75,5 @@ __all__ = [
     "message_send_many",
     "post_people",
     "typing_send",
+    "voice_played",
 ]

@@ -6,7 +6,8 @@ import { live } from "./live.js";
 import { galleryElement, setPlaceholder } from "./photos.js";
 import { cloneTemplate, templateText } from "./templates.js";
 import { dayKey, dayLabel, relativeTime } from "./times.js";
-import { Attachments } from "./uploads.js";
+import { Attachments, Upload } from "./uploads.js";
+import { markPlayed, voiceElement, voicePlayback, VoiceRecorder } from "./voice.js";
 
 const root = document.getElementById("chat");
 const conversationId = root.dataset.conversation ? Number(root.dataset.conversation) : null;
@@ -103,7 +104,10 @@ function fill(item, message) {
   item.querySelector(".msg-actions").hidden = Boolean(message.recalled);
   if (message.recalled && menu.owner === item) closeMenu();
   showQuote(item, message);
-  showPhotos(item, message.recalled ? [] : (message.media ?? []));
+  const media = message.recalled ? [] : (message.media ?? []);
+  const voice = media.length === 1 && media[0].kind === "audio" ? media[0] : null;
+  showVoice(item, voice, message);
+  showPhotos(item, voice ? [] : media);
   item.querySelector(".card-post")?.remove();
   if (message.shared_post) item.dataset.sharedPost = message.shared_post.id;
   if (message.shared_post && !message.recalled) item.querySelector(".body").after(postCard(message.shared_post));
@@ -145,10 +149,42 @@ function showPhotos(item, media) {
   }
 }
 
+// A voice message's bubble (templates/chat/_voice.html), after its (empty) text. The dot shows until
+// the reader plays it, never on their own; a recalled one loses its bubble (its clip is served to no one).
+function showVoice(item, voice, message) {
+  const old = item.querySelector(".voice");
+  if (!voice) {
+    if (old) {
+      old.remove();
+      playback?.forget(old);
+    }
+    return;
+  }
+  if (old && !old.classList.contains("local")) return; // the server's bubble never changes but for its dot
+  const unplayed = message.sender.username !== me && message.played === false;
+  const element = voiceElement(voice, { unplayed });
+  if (old) old.replaceWith(element);
+  else item.querySelector(".body").after(element);
+}
+
+// The reader played a voice message: the server keeps it (and tells the reader's other tabs).
+function voicePlayed(element) {
+  const id = element.closest(".msg[data-id]")?.dataset.id;
+  if (!id) return;
+  fetch(`/api/messages/${Number(id)}/played/`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "X-CSRFToken": composer.querySelector("[name=csrfmiddlewaretoken]").value },
+  }).catch(() => {}); // the dot is gone here; the next page load shows what the server kept
+}
+
+const playback = list ? voicePlayback(list, { onPlayed: voicePlayed }) : null;
+
 // A message being sent with photos: the picked files, each with its upload's progress.
 function localGallery(photos) {
   const gallery = galleryElement(
     photos.map(({ upload, alt }) => ({
+      kind: upload.noun === "video" ? "video" : "image",
       local: true,
       url: upload.previewUrl,
       width: upload.width,
@@ -275,6 +311,9 @@ function updateListEntry(message) {
 }
 
 function previewWithoutText(message) {
+  const kind = message.media?.[0]?.kind;
+  if (kind === "audio") return templateText("#voice-text");
+  if (kind === "video") return templateText("#video-text");
   if (message.media?.length) return templateText("#photo-text");
   return message.shared_post ? templateText("#shared-text") : "";
 }
@@ -323,6 +362,8 @@ function showMembers(change) {
     input.placeholder = "You are no longer in this group.";
     composer.querySelector("button[type=submit]").disabled = true;
     composer.querySelector(".attach-input").disabled = true;
+    const microphone = document.getElementById("voice-record");
+    if (microphone) microphone.disabled = true;
     clearTimeout(typingTimer);
     typingLine.textContent = "";
   }
@@ -349,6 +390,12 @@ function onFrame(frame) {
       if (frame.message.conversation === conversationId) showMessage(frame.message);
       showReadState();
       break;
+    case "message.played": {
+      // Played in another of the reader's tabs: the dot goes here too.
+      const voice = list?.querySelector(`.msg[data-id="${Number(frame.message)}"] .voice.unplayed`);
+      if (voice) markPlayed(voice);
+      break;
+    }
     case "conversation.muted":
       showMuted(frame.conversation, frame.muted);
       break;
@@ -645,4 +692,31 @@ if (conversationId !== null) {
     recount(input);
   });
   input.focus({ preventScroll: true }); // a chat opens ready to type
+
+  // Voice messages: recorded with the microphone button, uploaded as kind "audio", then sent as a
+  // message of that one upload, the way photos are. The echo shows the bubble meanwhile.
+  const microphone = document.getElementById("voice-record");
+  const voiceStatus = document.getElementById("voice-status");
+  if (microphone) {
+    const csrfToken = composer.querySelector("[name=csrfmiddlewaretoken]").value;
+    new VoiceRecorder(microphone, {
+      say: (text) => {
+        voiceStatus.textContent = text;
+        voiceStatus.hidden = !text;
+      },
+      onState: (recording) => composer.classList.toggle("recording", recording),
+      onRecorded: (file, seconds) => {
+        const upload = new Upload(file, csrfToken, { kind: "audio" });
+        const clientId = crypto.randomUUID();
+        const sender = { username: me, display_name: memberNames[me] || "" };
+        const item = messageElement({ client_id: clientId, body: "", sender }, { pending: true });
+        item.querySelector(".body").after(voiceElement({ duration: seconds }, { local: true }));
+        list.append(item);
+        showDays();
+        scrollToBottom();
+        const frame = { type: "message.send", conversation: conversationId, body: "", client_id: clientId };
+        sendWithPhotos(item, frame, [{ upload, alt: "" }]);
+      },
+    });
+  }
 }

@@ -23,12 +23,51 @@ export function setPlaceholder(img, blurhash) {
   if (colour) img.style.setProperty("--placeholder", colour);
 }
 
+// A video's length as its poster says it: "0:07" (media/templatetags/av_tags.py's `clock`).
+export function clock(seconds) {
+  const total = Math.max(0, Math.round(Number(seconds) || 0));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
+}
+
+// A video's poster with its length (templates/media/_video.html). A `local` one (a chat message's own
+// echo, still uploading) has no poster yet: it shows the frame with the play mark only.
+function videoCell(cell, video) {
+  const img = cell.querySelector("img");
+  cell.querySelector(".video-duration").textContent = video.duration ? clock(video.duration) : "";
+  cell.setAttribute("aria-label", video.duration ? `Play video, ${clock(video.duration)}` : "Video");
+  if (video.local || !video.url) {
+    img.removeAttribute("src");
+    return cell;
+  }
+  cell.href = video.url;
+  cell.dataset.poster = video.poster_url || "";
+  cell.dataset.width = String(video.width);
+  cell.dataset.height = String(video.height);
+  cell.dataset.duration = String(video.duration);
+  if (video.poster_url) img.src = video.poster_url;
+  img.alt = video.alt || "";
+  img.width = video.width || 1;
+  img.height = video.height || 1;
+  img.style.setProperty("--w", String(video.width || 1));
+  img.style.setProperty("--h", String(video.height || 1));
+  return cell;
+}
+
 // A media object's gallery, as the server renders it: one photo large at its own size, more as square
-// thumbnails. `local` photos (a chat message's own echo) are shown from the picked file, not linked.
+// thumbnails, or one video's poster. `local` photos (a chat message's own echo) are shown from the
+// picked file, not linked.
 export function galleryElement(photos) {
   const gallery = cloneTemplate("#gallery-template");
-  const cell = gallery.querySelector(".photo");
+  const cell = gallery.querySelector(".photo:not(.video)");
+  const video = gallery.querySelector(".video");
   cell.remove();
+  video?.remove();
+  if (video && photos.length === 1 && photos[0].kind === "video") {
+    gallery.dataset.count = "1";
+    gallery.dataset.kind = "video";
+    gallery.append(videoCell(video, photos[0]));
+    return gallery;
+  }
   const single = photos.length === 1;
   gallery.dataset.count = String(photos.length);
   for (const photo of photos) {
@@ -60,6 +99,7 @@ const dialog = document.getElementById("lightbox");
 
 if (dialog) {
   const image = dialog.querySelector(".lightbox-image");
+  const player = dialog.querySelector(".lightbox-video");
   const caption = dialog.querySelector(".lightbox-caption");
   const count = dialog.querySelector(".lightbox-count");
   const previous = dialog.querySelector(".lightbox-prev");
@@ -68,8 +108,30 @@ if (dialog) {
   let index = 0;
   let opener = null;
 
+  // A video plays in the same dialog: its poster first, nothing fetched past its metadata until Play.
+  const showVideo = (link) => {
+    const poster = link.querySelector("img");
+    image.hidden = true;
+    player.hidden = false;
+    player.width = Number(link.dataset.width) || poster.width;
+    player.height = Number(link.dataset.height) || poster.height;
+    player.poster = link.dataset.poster || "";
+    player.src = link.href;
+    caption.textContent = poster.alt;
+    count.textContent = "";
+    previous.hidden = next.hidden = true;
+    dialog.setAttribute("aria-label", "Video");
+  };
+
   const show = () => {
     const link = links[index];
+    if (link.classList.contains("video")) {
+      showVideo(link);
+      return;
+    }
+    image.hidden = false;
+    player.hidden = true;
+    dialog.setAttribute("aria-label", "Photo");
     const thumbnail = link.querySelector("img");
     image.removeAttribute("src"); // the old photo must not linger while the next one loads
     image.width = Number(link.dataset.width) || thumbnail.width;
@@ -106,6 +168,7 @@ if (dialog) {
   next.addEventListener("click", () => step(1));
   dialog.querySelector(".lightbox-close").addEventListener("click", () => dialog.close());
   dialog.addEventListener("keydown", (event) => {
+    if (!player.hidden) return; // the player's own keys (seeking) stay the player's
     if (event.key === "ArrowRight") step(document.dir === "rtl" ? -1 : 1);
     else if (event.key === "ArrowLeft") step(document.dir === "rtl" ? 1 : -1);
     else return;
@@ -118,6 +181,9 @@ if (dialog) {
   // Escape closes the dialog natively; either way, focus goes back to the photo that opened it.
   dialog.addEventListener("close", () => {
     image.removeAttribute("src");
+    player.pause();
+    player.removeAttribute("src");
+    player.load(); // lets go of the connection and the buffered bytes
     opener?.focus();
     opener = null;
   });

@@ -10,14 +10,21 @@ const POLL_LIMIT_MS = 120_000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// What a picked file is, for the sentences about it: a video, a voice message, else a photo.
+function nounOf(file) {
+  if (file.type?.startsWith("video/")) return "video";
+  if (file.type?.startsWith("audio/")) return "voice message";
+  return "photo";
+}
+
 // What the API said was wrong: its `detail`, or DRF's first field error, else a sentence for the status.
-function reason(status, data) {
+function reason(status, data, noun = "photo") {
   if (data && typeof data === "object") {
     if (typeof data.detail === "string") return data.detail;
     const first = Object.values(data).flat()[0];
     if (typeof first === "string") return first;
   }
-  if (status === 413) return "This photo is too large.";
+  if (status === 413) return `This ${noun} is too large.`;
   if (status === 429) return "Too many uploads: try again later.";
   if (status === 0) return "The upload failed: check your connection and try again.";
   return `The upload failed (HTTP ${status}).`;
@@ -43,11 +50,14 @@ async function api(method, path, csrfToken, body) {
   return data;
 }
 
-// One picked file on its way to being a ready media object.
+// One picked file on its way to being a ready media object. `kind` ("audio" for a recorded voice
+// message) tells the server what the sender means to send, so anything else is refused.
 export class Upload {
-  constructor(file, csrfToken) {
+  constructor(file, csrfToken, { kind = null } = {}) {
     this.file = file;
     this.csrfToken = csrfToken;
+    this.kind = kind;
+    this.noun = kind === "audio" ? "voice message" : nounOf(file);
     this.previewUrl = URL.createObjectURL(file);
     this.sent = 0; // fraction of the bytes sent
     this.media = null; // the API's media object, once it answered
@@ -95,14 +105,19 @@ export class Upload {
       xhr.addEventListener("load", () => {
         const data = parse(xhr.responseText);
         if (xhr.status === 201 && data) resolve(data);
-        else reject(new Error(reason(xhr.status, data)));
+        else reject(new Error(reason(xhr.status, data, this.noun)));
       });
       xhr.addEventListener("error", () => reject(new Error(reason(0, null))));
       xhr.addEventListener("abort", () => reject(new Error("Removed.")));
       const form = new FormData();
       form.append("file", this.file);
+      if (this.kind) form.append("kind", this.kind);
       xhr.send(form);
     });
+  }
+
+  get processing() {
+    return this.media?.status === "processing";
   }
 
   // Processing runs in the background (a thread or a worker): ask until the photo is ready or failed.
@@ -112,12 +127,14 @@ export class Upload {
     this.changed();
     const started = Date.now();
     for (let attempt = 0; this.media.status === "processing"; attempt += 1) {
-      if (Date.now() - started > POLL_LIMIT_MS) throw new Error("Processing this photo is taking too long: try again.");
+      if (Date.now() - started > POLL_LIMIT_MS) {
+        throw new Error(`Processing this ${this.noun} is taking too long: try again.`);
+      }
       await sleep(POLL_MS[Math.min(attempt, POLL_MS.length - 1)]);
       if (this.cancelled) throw new Error("Removed.");
       this.media = await api("GET", `/api/media/${Number(media.id)}/`, this.csrfToken);
     }
-    if (this.media.status !== "ready") throw new Error("This photo could not be read: try another one.");
+    if (this.media.status !== "ready") throw new Error(`This ${this.noun} could not be read: try another one.`);
     return this.media;
   }
 
@@ -225,6 +242,11 @@ export class Attachments {
     const preview = element.querySelector(".upload-preview");
     const progress = element.querySelector(".upload-progress");
     const error = element.querySelector(".upload-error");
+    const state = element.querySelector(".upload-state");
+    if (upload.noun === "video") {
+      element.classList.add("is-video");
+      element.querySelector(".upload-what").textContent = "video";
+    }
     preview.src = upload.previewUrl;
     preview.decode().then(
       () => {
@@ -237,6 +259,8 @@ export class Attachments {
       element.classList.toggle("failed", Boolean(upload.error));
       element.classList.toggle("ready", upload.ready && !upload.error);
       error.textContent = upload.error;
+      // Sent and being processed (a video's probe and poster take a moment): the page says so.
+      if (state) state.textContent = upload.processing && !upload.error ? "Processing…" : "";
       progress.hidden = upload.finished;
       if (upload.media) progress.removeAttribute("value"); // sent, being processed: no fraction to show
       else progress.value = Math.round(upload.sent * 100);

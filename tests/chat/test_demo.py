@@ -16,7 +16,7 @@ def test_seed_demo_is_repeatable(capsys):
     assert User.objects.count() == 4
     assert Contact.objects.count() == 6
     assert Conversation.objects.filter(kind="group").count() == 1
-    assert Message.objects.count() == 8
+    assert Message.objects.count() == 9
     alice = User.objects.get(username="alice")
     assert alice.check_password("tandem-demo-2026")
 
@@ -25,3 +25,22 @@ def test_seed_demo_if_empty_leaves_a_used_database_alone(make_user):
     make_user(username="someone")
     call_command("seed_demo", "--if-empty")
     assert not User.objects.filter(username="alice").exists()
+
+
+def test_seed_demo_has_a_voice_message_and_a_video_made_at_seed_time(client):
+    from media.models import Media
+
+    call_command("seed_demo")
+    voice = Media.objects.get(kind="audio")
+    video = Media.objects.get(kind="video")
+    assert (voice.status, voice.attached_kind) == ("ready", "message")
+    assert (video.status, video.attached_kind) == ("ready", "post")
+    assert 3 < voice.duration < 5 and len(voice.waveform) == 48 and max(voice.waveform) > 0.3
+    assert 3 < video.duration < 5 and (video.width, video.height) == (320, 180) and video.poster_name
+    # Alice has not listened yet: her chat list says so, and her page shows the dot.
+    client.force_login(User.objects.get(username="alice"))
+    conversation = Message.objects.get(pk=voice.attached_id).conversation_id
+    page = client.get(f"/chat/{conversation}/").content.decode()
+    assert '<span class="preview" dir="auto">[Voice]</span>' in page and 'class="voice unplayed"' in page
+    explore = client.get("/explore/").content.decode()
+    assert 'class="photo video"' in explore and "0:04" in explore

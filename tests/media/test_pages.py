@@ -157,9 +157,12 @@ def test_live_pages_hold_the_partials_their_scripts_fill(client, alice, bob, bef
         # The attach area: hidden until its script shows it, a real file input with its label.
         assert re.search(r'<div class="attach" data-max="9" hidden>', page)
         field = re.search(
-            r'<input type="file" id="([\w-]+)" class="attach-input visually-hidden" accept="image/\*" multiple>', page
+            r'<input type="file" id="([\w-]+)" class="attach-input visually-hidden" '
+            r'accept="image/\*,video/mp4,video/webm" multiple>',
+            page,
         )
-        assert field and f'<label for="{field[1]}" class="button secondary attach-button">Add photos</label>' in page
+        label = f'<label for="{field[1]}" class="button secondary attach-button">Add photos or a video</label>'
+        assert field and label in page
         assert re.search(r'<template class="upload-template"><li class="upload">', page)
     assert '<dialog id="lightbox" class="lightbox" aria-label="Photo">' in chat
 
