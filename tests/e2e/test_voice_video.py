@@ -236,11 +236,6 @@ def test_a_video_posted_shows_its_poster_and_length_and_plays_and_seeks(media_pa
     assert errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HTTP Range (206) in media/views.py comes from the voiceserve branch: the lead un-marks this at merge "
-    "(strict: it fails the run once it passes, so the mark cannot be forgotten)",
-)
 def test_a_video_seeks_through_ranges(media_page, alice, tmp_path):
     """Without 206 answers Chromium cannot seek into a file served whole: it starts again from 0."""
     page = log_in(media_page(), alice)

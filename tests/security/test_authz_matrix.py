@@ -281,6 +281,14 @@ CASES = [
         args={"message_id": "message"},
         secret="message",
     ),
+    # marking a voice clip played: the matrix's message is text, so members get the reason (400)
+    Case(
+        "POST",
+        "/api/messages/{message_id}/played/",
+        answers((("owner", "member"), 400), ((*FORMER, *OUTSIDERS), 404), ("anonymous", 401)),
+        args={"message_id": "message"},
+        secret="message",
+    ),
     # uploads: each person's own, and nobody else's (the matrix sends JSON, which is no upload)
     Case("POST", "/api/media/", signed_in(415), body={"file": "not a file"}),
     Case("GET", "/api/media/{id}/", uploader_only(200), args={"id": "upload"}, secret="upload"),
