@@ -57,6 +57,7 @@ class PostSerializer(serializers.ModelSerializer):
             "like_count",
             "repost_count",
             "reply_count",
+            "read_count",
             "liked",
             "reposted",
             "bookmarked",
@@ -136,6 +137,12 @@ class FeedQuerySerializer(serializers.Serializer):
 
 class TrendSerializer(serializers.Serializer):
     tag = serializers.CharField()
+    drivers = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Up to 3 usernames whose public posts and reposts under the tag drew the most reads in the "
+        "window (people the viewer blocked, muted or is blocked by left out).",
+    )
     posts = serializers.IntegerField()
     authors = serializers.IntegerField()
     score = serializers.FloatField()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.services import action_take
 from media.attach import MediaRefused
 
-from . import ranking, selectors, services, trending
+from . import ranking, reach, reads, selectors, services, trending
 from .forms import PostForm, ReplyForm, RepostForm
 from .models import Post
 from .services import MicroblogError
@@ -32,6 +32,7 @@ def _page(request, posts) -> tuple[list[Post], int | None]:
     page = list(posts.select_related("original__author__avatar")[: PAGE_SIZE + 1])
     more = len(page) > PAGE_SIZE
     page = selectors.posts_with_media(page[:PAGE_SIZE])
+    reads.reads_record(request.user, page)
     return page, (page[-1].pk if more else None)
 
 
@@ -74,6 +75,7 @@ def home(request):
     except ranking.InvalidCursor:
         page = ranking.feed_page(viewer=request.user, order=order, limit=PAGE_SIZE)
     selectors.posts_with_media(item.post for item in page.items)
+    reads.reads_record(request.user, (item.post for item in page.items))
     context = {"form": form, "order": order, "page": page, "feed_tabs": FEED_TABS}
     return render(request, "microblog/home.html", context)
 
@@ -136,6 +138,10 @@ def post_detail(request, pk: int):
         "reply_form": reply_form,
         "repost_form": RepostForm(),
     }
+    # The post itself is read; the replies and reposts listed under it are shown too.
+    reads.reads_record(request.user, [post, *context["replies"], *context["reposts"]])
+    if request.user.is_authenticated and post.author_id == request.user.pk:
+        context["reach"] = reach.reach_of(post)
     return render(request, "microblog/post.html", context)
 
 
