@@ -330,7 +330,7 @@ class TrendingView(APIView):
 
     @extend_schema(responses=TrendSerializer(many=True))
     def get(self, request):
-        return Response(TrendSerializer(trending.trending(), many=True).data)
+        return Response(TrendSerializer(trending.trending_for(request.user), many=True).data)
 
 
 class SearchView(APIView):

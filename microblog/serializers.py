@@ -139,7 +139,6 @@ class TrendSerializer(serializers.Serializer):
     tag = serializers.CharField()
     drivers = serializers.ListField(
         child=serializers.CharField(),
-        required=False,
         help_text="Up to 3 usernames whose public posts and reposts under the tag drew the most reads in the "
         "window (people the viewer blocked, muted or is blocked by left out).",
     )

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.services import action_take
@@ -87,7 +88,7 @@ def explore(request):
     context = {
         "posts": posts,
         "before": before,
-        "trends": trending.trending(),
+        "trends": trending.trending_for(request.user),
         "query": query,
         "found_posts": found_posts,
         "found_users": found_users,
@@ -187,6 +188,12 @@ def _toggle(request, username: str, *, is_on, turn_on, turn_off):
         (turn_off if is_on(request.user, user) else turn_on)(request.user, user)
     except MicroblogError as error:  # a refusal to show on the page; a rate limit answers 429
         messages.error(request, error.detail)
+    # A button elsewhere ("Who to follow") comes back where it was pressed; only to this site.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect("profile", username=user.username)
 
 
