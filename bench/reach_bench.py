@@ -46,6 +46,10 @@ def setup(database: str) -> None:
     call_command("migrate", verbosity=0)
 
 
+def progress(what: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
 def p50(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
@@ -66,6 +70,7 @@ def main() -> None:
     from microblog.models import Follow, Post, PostAncestor
     from microblog.services import post_create
 
+    progress("seeding")
     rng = random.Random(1)
     people = User.objects.bulk_create([User(username=f"r{n}", display_name=f"R {n}") for n in range(1000)])
     viewer = people[0]
@@ -75,6 +80,7 @@ def main() -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user=viewer).key}")
 
+    progress("feed pages")
     # 1. Ranked first page, counting on and off, interleaved.
     real_record = reads.reads_record
     on, off = [], []
@@ -88,6 +94,7 @@ def main() -> None:
     reads.reads_record = real_record
     reads.reads_fold()
 
+    progress("folding")
     # 2. Folding EVENTS read events.
     post_ids = list(Post.objects.values_list("pk", flat=True))
     user_ids = [person.pk for person in people]
@@ -99,6 +106,7 @@ def main() -> None:
     reads.fold_pairs(events)
     fold_seconds = time.perf_counter() - start
 
+    progress(f"folded in {fold_seconds:.1f} s; building the cascade")
     # 3. Reach of a post with 10,000 reposts (a random tree: each repost of the post or of an earlier repost).
     root = post_create(author=people[1], body="viral")
     reposts = Post.objects.bulk_create(
@@ -115,6 +123,7 @@ def main() -> None:
     PostAncestor.objects.bulk_create(
         [PostAncestor(post=repost, ancestor=root, depth=1, via_repost=True) for repost in reposts], batch_size=2000
     )
+    progress("reach requests")
     author = APIClient()
     author.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user=people[1]).key}")
     reach, detail = [], []

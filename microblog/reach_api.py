@@ -50,6 +50,8 @@ class ReachSummarySerializer(serializers.Serializer):
 
 
 class ReachSerializer(serializers.Serializer):
+    """The response's shape, for the schema (the view returns `reach_of`'s values as they are)."""
+
     post = serializers.IntegerField()
     reads = serializers.IntegerField()
     likes = serializers.IntegerField()
@@ -73,4 +75,6 @@ def authored_post(request, pk):
 class ReachView(APIView):
     @extend_schema(responses=ReachSerializer)
     def get(self, request, pk: int):
-        return Response(ReachSerializer(reach_of(authored_post(request, pk))).data)
+        # reach_of already gives plain values in ReachSerializer's shape: run through the serializer,
+        # 10,000 cascade rows took most of the request (bench/RESULTS.md, "Reach").
+        return Response(reach_of(authored_post(request, pk)))

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.avatars import avatar_url
-from accounts.serializers import AVATAR_URL_HELP, UserSummarySerializer
+from accounts.serializers import AVATAR_URL_HELP, UserSummarySerializer, VerificationSerializer
 from media.serializers import MediaSerializer
 from realtime.models import Event
 
@@ -112,9 +112,14 @@ class ProfileSerializer(serializers.Serializer):
     posts_count = serializers.IntegerField()
     is_following = serializers.BooleanField()
     is_contact = serializers.BooleanField()
+    verification = serializers.SerializerMethodField(help_text="Their V badge, or null.")
 
     def get_avatar_url(self, profile) -> str:
         return avatar_url(profile.user)
+
+    @extend_schema_field(VerificationSerializer(allow_null=True))
+    def get_verification(self, profile) -> dict | None:
+        return profile.user.verification_summary
 
 
 class FeedItemSerializer(serializers.Serializer):

@@ -159,3 +159,21 @@ def test_concurrent_views_while_folding_lose_nothing(make_user):
     reads.reads_fold()
     assert list(Post.objects.filter(pk__in=[p.pk for p in posts]).values_list("read_count", flat=True)) == [40] * 10
     assert PostRead.objects.count() == 400
+
+
+def test_beat_folds_the_reads(client_for, alice, bob, settings):
+    from microblog.tasks import fold_reads
+
+    assert settings.CELERY_BEAT_SCHEDULE["fold-reads"]["task"] == "microblog.tasks.fold_reads"
+    post = PostFactory(author=alice, body="read me")
+    client_for(bob).get(f"/api/posts/{post.pk}/")
+    assert Post.objects.get(pk=post.pk).read_count == 0  # nothing written by the view itself
+    fold_reads.apply()
+    assert Post.objects.get(pk=post.pk).read_count == 1
+
+
+def test_pages_still_answer_when_redis_is_away(client_for, alice, bob, settings):
+    settings.READS_BUFFER = "redis"
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    post = PostFactory(author=alice, body="still here")
+    assert client_for(bob).get(f"/api/posts/{post.pk}/").status_code == 200
