@@ -83,7 +83,8 @@ def fold_pairs(pairs: Iterable[tuple[int, int, float]]) -> int:
     user_ids = {user_id for _, user_id, _ in pairs}
     live_posts = _existing(Post, post_ids)
     live_users = _existing(User, user_ids)
-    # Many reads share a second (a page, a busy minute): each time is converted once.
+    # Many reads share a second (a page, a busy minute): each time is converted once. Floored, never
+    # rounded up: a read must not land after the moment it was seen (a window ending now holds it).
     stamps: dict[float, object] = {}
 
     def stamp(seen: float):
@@ -92,7 +93,7 @@ def fold_pairs(pairs: Iterable[tuple[int, int, float]]) -> int:
         return stamps[seen]
 
     rows = [
-        (post_id, user_id, stamp(round(seen)))
+        (post_id, user_id, stamp(float(int(seen))))
         for post_id, user_id, seen in pairs
         if post_id in live_posts and user_id in live_users
     ]

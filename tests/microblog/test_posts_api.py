@@ -20,6 +20,7 @@ POST_FIELDS = {
     "like_count",
     "repost_count",
     "reply_count",
+    "read_count",
     "liked",
     "reposted",
     "bookmarked",
