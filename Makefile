@@ -13,7 +13,7 @@ DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --ht
 # A Celery worker (config/celery.py); the prefork pool, the only one that enforces the task time limits.
 CELERY_WORKER := $(BIN)/celery -A config worker --loglevel INFO
 
-.PHONY: run run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media clean lock schema
+.PHONY: run run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media bench-reach clean lock schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -135,6 +135,11 @@ bench-scale: $(VENV)/.dev
 # Photos: processing a 12-megapixel upload against Pillow's own decode + save, a feed page's
 # thumbnail bytes against the originals, and a fetch through the worker's check against nginx alone
 # (needs Debian's nginx). ARGS="--before main" also measures a worker of that git ref, same run.
+# Read counting on the ranked feed (on vs off), folding a million reads, the reach endpoint at 10,000 reposts.
+bench-reach: $(VENV)/.dev
+	$(BIN)/python bench/reach_bench.py --database sqlite
+	$(BIN)/python bench/reach_bench.py --database postgres
+
 bench-media: $(VENV)/.dev
 	$(BIN)/python bench/media_bench.py $(ARGS)
 

@@ -31,6 +31,20 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", text.casefold())
 
 
+class Verification(models.TextChoices):
+    """The badge tiers; each label is what a screen reader says for the badge."""
+
+    NONE = "none", "Not verified"
+    IDENTITY = "identity", "Verified identity"
+    ORGANISATION = "organisation", "Verified organisation"
+    INFLUENCER = "influencer", "Influencer"
+    TOP_INFLUENCER = "top_influencer", "Top influencer"
+
+
+GRANTED_TIERS = (Verification.IDENTITY, Verification.ORGANISATION)
+EARNED_TIERS = (Verification.INFLUENCER, Verification.TOP_INFLUENCER)
+
+
 class TandemUserManager(UserManager):
     def get_by_natural_key(self, username):
         # Login ignores case, as the uniqueness rule does (ModelBackend looks users up here).
@@ -57,6 +71,10 @@ class User(AbstractUser):
     # An upload of the user's own, attached to them (media.attach.avatar_set). Named by string:
     # accounts sits below media and never imports it. None: a generated default (accounts.avatars).
     avatar = models.ForeignKey("media.Media", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The V badge beside the name. identity and organisation are granted by an admin on request
+    # (VerificationRequest); influencer and top_influencer are earned, recomputed daily from reach
+    # (microblog.reach_tiers), and never replace a granted badge.
+    verification = models.CharField(max_length=16, choices=Verification.choices, default=Verification.NONE)
 
     objects = TandemUserManager()
 
@@ -76,6 +94,47 @@ class User(AbstractUser):
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def verification_summary(self) -> dict | None:
+        """What user summaries carry: null, or the tier and its accessible label."""
+        if self.verification == Verification.NONE:
+            return None
+        return {"tier": self.verification, "label": Verification(self.verification).label}
+
+
+class VerificationRequest(models.Model):
+    """A person's request for a granted badge (identity or organisation), decided by an admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REFUSED = "refused"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verification_requests")
+    tier = models.CharField(
+        max_length=16, choices=[(tier.value, tier.label) for tier in GRANTED_TIERS], default=Verification.IDENTITY
+    )
+    real_name = models.CharField(max_length=100)
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # One open request per person: asking again waits for the answer.
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(status="pending"), name="accounts_one_pending_verification"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="accounts_verification_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks for {self.tier}"
 
 
 class ContactRequest(models.Model):

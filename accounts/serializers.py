@@ -3,10 +3,11 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .avatars import avatar_url
-from .models import DISPLAY_NAME_MAX_LENGTH, User, username_validator
+from .models import DISPLAY_NAME_MAX_LENGTH, User, Verification, username_validator
 from .validators import DISPLAY_NAME_TOO_LONG
 
 # Parsing only: what a display name may be is accounts.validators' rule, applied by the services.
@@ -19,7 +20,17 @@ AVATAR_URL_HELP = "Their avatar's thumbnail, or a generated default (initials on
 def user_summary(user: User) -> dict:
     """`UserSummarySerializer`'s shape written by hand, for paths that skip DRF's fields for speed
     (chat's message frames, cards). The user's `avatar` should be joined (select_related)."""
-    return {"username": user.username, "display_name": user.display_name, "avatar_url": avatar_url(user)}
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "avatar_url": avatar_url(user),
+        "verification": user.verification_summary,
+    }
+
+
+class VerificationSerializer(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=[tier for tier in Verification.values if tier != Verification.NONE])
+    label = serializers.CharField(help_text='What the badge says to a screen reader ("Verified organisation").')
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
@@ -29,14 +40,19 @@ class UserSummarySerializer(serializers.ModelSerializer):
     """
 
     avatar_url = serializers.SerializerMethodField(help_text=AVATAR_URL_HELP)
+    verification = serializers.SerializerMethodField(help_text="Their V badge, or null.")
 
     class Meta:
         model = User
-        fields = ("username", "display_name", "avatar_url")
+        fields = ("username", "display_name", "avatar_url", "verification")
         read_only_fields = fields
 
     def get_avatar_url(self, user: User) -> str:
         return avatar_url(user)
+
+    @extend_schema_field(VerificationSerializer(allow_null=True))
+    def get_verification(self, user: User) -> dict | None:
+        return user.verification_summary
 
 
 class MeSerializer(serializers.ModelSerializer):

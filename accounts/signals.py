@@ -10,3 +10,8 @@ token_revoked = Signal()
 # change: the changing session goes on). Arguments: user, keep (a frozenset of socket
 # credentials, "session:<key>"). Every other open socket of the user must close.
 credentials_revoked = Signal()
+
+# Sent after commit when a person's V badge changed or their request was refused. Arguments: user,
+# outcome ("verified": a badge given or raised; "refused": a request turned down; "unverified": a
+# badge taken away). microblog tells the person through a notification.
+verification_changed = Signal()

@@ -12,6 +12,7 @@ from accounts.selectors import blocked_pairs_among
 from accounts.serializers import user_summary
 from media.serializers import MediaSerializer
 from microblog.models import Post
+from microblog.reads import reads_record
 from microblog.selectors import posts_by_id, posts_with_media, visible_reply_counts
 from realtime.presence import presence_of
 from realtime.services import ephemeral_send
@@ -31,6 +32,7 @@ def post_cards(viewer, post_ids) -> dict[int, dict]:
     "unavailable" when the viewer may not see it (visibility, blocks) or it was deleted."""
     ids = sorted({pid for pid in post_ids if pid is not None})
     visible = posts_by_id(viewer, ids) if ids else {}
+    reads_record(viewer, visible.values())  # a card in a chat is a read (the post as its reader may see it)
     cards = {}
     for post_id in ids:
         post = visible.get(post_id)

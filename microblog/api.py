@@ -18,7 +18,7 @@ from common.errors import NotFound
 from config.pagination import CursorPagination
 from config.schema import RATE_LIMITED_RESPONSE
 
-from . import ranking, selectors, services, trending
+from . import ranking, reads, selectors, services, trending
 from .models import Post
 from .serializers import (
     FeedItemSerializer,
@@ -93,7 +93,10 @@ class PostListView(generics.ListAPIView):
     def paginate_queryset(self, queryset):
         # The page's photos in one query, not one per post.
         page = super().paginate_queryset(queryset)
-        return None if page is None else selectors.posts_with_media(page)
+        if page is None:
+            return None
+        reads.reads_record(self.request.user, page)
+        return selectors.posts_with_media(page)
 
 
 class PostsView(APIView):
@@ -117,7 +120,9 @@ class PostDetailView(APIView):
 
     @extend_schema(responses=PostSerializer)
     def get(self, request, pk: int):
-        return Response(_present(request, pk))
+        post = _visible_post(request, pk)
+        reads.reads_record(request.user, [post])
+        return Response(PostSerializer(post).data)
 
     @extend_schema(responses={204: None, 403: NOT_AUTHOR_RESPONSE})
     def delete(self, request, pk: int):
@@ -313,6 +318,7 @@ class FeedView(APIView):
         if page.next_cursor is not None:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
         selectors.posts_with_media(item.post for item in page.items)
+        reads.reads_record(request.user, (item.post for item in page.items))
         body = {"results": FeedItemSerializer(page.items, many=True).data, "next": next_url}
         if page.restarted:
             body["restarted"] = True
@@ -324,7 +330,7 @@ class TrendingView(APIView):
 
     @extend_schema(responses=TrendSerializer(many=True))
     def get(self, request):
-        return Response(TrendSerializer(trending.trending(), many=True).data)
+        return Response(TrendSerializer(trending.trending_for(request.user), many=True).data)
 
 
 class SearchView(APIView):

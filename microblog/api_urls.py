@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, reach_api
 
 urlpatterns = [
     path("posts/", api.PostsView.as_view(), name="api-posts"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("posts/<int:pk>/bookmark/", api.BookmarkView.as_view(), name="api-post-bookmark"),
     path("posts/<int:pk>/replies/", api.PostRepliesView.as_view(), name="api-post-replies"),
     path("posts/<int:pk>/reposts/", api.PostRepostsView.as_view(), name="api-post-reposts"),
+    path("posts/<int:pk>/reach/", reach_api.ReachView.as_view(), name="api-post-reach"),
     path("users/<str:username>/", api.UserProfileView.as_view(), name="api-user"),
     path("users/<str:username>/follow/", api.FollowView.as_view(), name="api-user-follow"),
     path("users/<str:username>/mute/", api.MuteView.as_view(), name="api-user-mute"),

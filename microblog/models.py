@@ -149,6 +149,9 @@ class Post(models.Model):
     # Every alive reply, whoever may see it: a ranking signal, never shown. People are shown
     # `visible_reply_count` (`PostQuerySet.presented_to`), the replies they may see.
     reply_count = models.IntegerField(default=0)
+    # Distinct signed-in people (author aside) it was shown to: the PostRead rows, folded in batches
+    # (microblog.reads), never written on a page view.
+    read_count = models.IntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
@@ -270,6 +273,10 @@ class Notification(models.Model):
         REPOST = "repost"
         LIKE = "like"
         FOLLOW = "follow"
+        # About the recipient's own badge (accounts.Verification); the actor is the recipient.
+        VERIFIED = "verified"
+        REFUSED = "refused"
+        UNVERIFIED = "unverified"
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -283,3 +290,19 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "-id"], name="microblog_notification_inbox"),
             models.Index(fields=["recipient", "read"], name="microblog_notification_unread"),
         ]
+
+
+class PostRead(models.Model):
+    """One person shown one post, once (the first time, to within a fold's batching).
+
+    Written only by `microblog.reads` folds, in bulk; `Post.read_count` is their count.
+    """
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="microblog_postread_unique")]
+        # Reach over time (per post) and 30-day reads (per post, by time).
+        indexes = [models.Index(fields=["post", "created_at"], name="microblog_postread_post_time")]

@@ -1,10 +1,11 @@
-"""Keeps the follow graph in step with blocks: a block ends follows both ways."""
+"""Keeps the follow graph in step with blocks (a block ends follows both ways), and tells people about their V badge."""
 
 from django.db.models import Q
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.models import Block
+from accounts.signals import verification_changed
 
 from .models import Follow
 
@@ -16,3 +17,10 @@ def end_follows_across_block(sender, instance: Block, created: bool, raw: bool =
             Q(follower_id=instance.blocker_id, followee_id=instance.blocked_id)
             | Q(follower_id=instance.blocked_id, followee_id=instance.blocker_id)
         ).delete()
+
+
+@receiver(verification_changed)
+def tell_about_badge(sender, user, outcome: str, **kwargs):
+    from .reach_tiers import badge_notify
+
+    badge_notify(user=user, outcome=outcome)

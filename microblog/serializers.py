@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.avatars import avatar_url
-from accounts.serializers import AVATAR_URL_HELP, UserSummarySerializer
+from accounts.serializers import AVATAR_URL_HELP, UserSummarySerializer, VerificationSerializer
 from media.serializers import MediaSerializer
 from realtime.models import Event
 
@@ -57,6 +57,7 @@ class PostSerializer(serializers.ModelSerializer):
             "like_count",
             "repost_count",
             "reply_count",
+            "read_count",
             "liked",
             "reposted",
             "bookmarked",
@@ -111,9 +112,14 @@ class ProfileSerializer(serializers.Serializer):
     posts_count = serializers.IntegerField()
     is_following = serializers.BooleanField()
     is_contact = serializers.BooleanField()
+    verification = serializers.SerializerMethodField(help_text="Their V badge, or null.")
 
     def get_avatar_url(self, profile) -> str:
         return avatar_url(profile.user)
+
+    @extend_schema_field(VerificationSerializer(allow_null=True))
+    def get_verification(self, profile) -> dict | None:
+        return profile.user.verification_summary
 
 
 class FeedItemSerializer(serializers.Serializer):
@@ -136,6 +142,11 @@ class FeedQuerySerializer(serializers.Serializer):
 
 class TrendSerializer(serializers.Serializer):
     tag = serializers.CharField()
+    drivers = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Up to 3 usernames whose public posts and reposts under the tag drew the most reads in the "
+        "window (people the viewer blocked, muted or is blocked by left out).",
+    )
     posts = serializers.IntegerField()
     authors = serializers.IntegerField()
     score = serializers.FloatField()

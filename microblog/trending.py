@@ -11,7 +11,9 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
-from .models import PostTag
+from accounts.selectors import people_hidden_from
+
+from .models import Mute, PostRead, PostTag
 
 TRENDING_WINDOW = timedelta(hours=24)
 TRENDING_BASELINE_DAYS = 7
@@ -19,6 +21,10 @@ TRENDING_MIN_AUTHORS = 3
 TRENDING_CACHE_SECONDS = 10
 TRENDING_CACHE_KEY = "microblog:trending"
 TRENDING_LIMIT = 20
+# Drivers shown per trend, and kept in the shared cache per trend (more, so a viewer's blocks and
+# mutes can drop some and still leave three).
+DRIVERS_SHOWN = 3
+DRIVERS_KEPT = 10
 
 
 def trending(now=None) -> list[dict]:
@@ -84,4 +90,52 @@ def _trending_compute(now) -> list[dict]:
             }
         )
     trends.sort(key=lambda trend: (-trend["score"], -trend["authors"], trend["tag"]))
-    return trends[:TRENDING_LIMIT]
+    trends = trends[:TRENDING_LIMIT]
+    shown = {trend["tag"] for trend in trends}
+    drivers = _drivers(
+        {row["hashtag__name"]: row["hashtag_id"] for row in recent if row["hashtag__name"] in shown},
+        since=since,
+        now=now,
+    )
+    for trend in trends:
+        trend["driver_candidates"] = drivers.get(trend["tag"], [])
+    return trends
+
+
+def _drivers(tag_ids: dict[str, int], *, since, now) -> dict[str, list[tuple[int, str]]]:
+    """{tag: [(author id, username), ...]}: whose public posts under the tag, and public reposts of such
+    posts, drew the most reads in the window; most first, DRIVERS_KEPT at most. Two queries."""
+    reads = PostRead.objects.filter(
+        created_at__gte=since, created_at__lte=now, post__fully_public=True, post__deleted_at__isnull=True
+    )
+    tally: dict[int, dict[tuple[int, str], int]] = {}
+    for through in ("post__tag_links__hashtag_id", "post__original__tag_links__hashtag_id"):
+        rows = (
+            reads.filter(**{f"{through}__in": list(tag_ids.values())})
+            .values(through, "post__author_id", "post__author__username")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            person = (row["post__author_id"], row["post__author__username"])
+            tally.setdefault(row[through], {})
+            tally[row[through]][person] = tally[row[through]].get(person, 0) + row["n"]
+    return {
+        tag: [person for person, _ in sorted(tally.get(tag_id, {}).items(), key=lambda kv: (-kv[1], kv[0][1]))][
+            :DRIVERS_KEPT
+        ]
+        for tag, tag_id in tag_ids.items()
+    }
+
+
+def trending_for(viewer) -> list[dict]:
+    """`trending()` with each trend's `drivers` (usernames) as this viewer may see them: nobody they
+    blocked or are blocked by, nobody they muted."""
+    hidden: set[int] = set()
+    if viewer is not None and viewer.is_authenticated:
+        hidden = set(people_hidden_from([viewer.pk]).values_list("pk", flat=True))
+        hidden |= set(Mute.objects.filter(user_id=viewer.pk).values_list("muted_id", flat=True))
+    return [
+        {**trend, "drivers": [name for pk, name in trend["driver_candidates"] if pk not in hidden][:DRIVERS_SHOWN]}
+        for trend in trending()
+    ]

@@ -16,7 +16,7 @@ from accounts.selectors import contact_requests_for
 from accounts.services import action_take
 from media.attach import MediaRefused
 
-from . import ranking, selectors, services, trending
+from . import ranking, reach, reads, selectors, services, trending
 from .forms import PostForm, ReplyForm, RepostForm
 from .models import Post
 from .services import MicroblogError
@@ -34,6 +34,7 @@ def _page(request, posts) -> tuple[list[Post], int | None]:
     page = list(posts.select_related("original__author__avatar")[: PAGE_SIZE + 1])
     more = len(page) > PAGE_SIZE
     page = selectors.posts_with_media(page[:PAGE_SIZE])
+    reads.reads_record(request.user, page)
     return page, (page[-1].pk if more else None)
 
 
@@ -87,6 +88,7 @@ def home(request):
     except ranking.InvalidCursor:
         page = ranking.feed_page(viewer=request.user, order=order, limit=PAGE_SIZE)
     selectors.posts_with_media(item.post for item in page.items)
+    reads.reads_record(request.user, (item.post for item in page.items))
     context = {"form": form, "order": order, "page": page, "feed_tabs": FEED_TABS}
     return render(request, "microblog/home.html", context)
 
@@ -98,7 +100,7 @@ def explore(request):
     context = {
         "posts": posts,
         "before": before,
-        "trends": trending.trending(),
+        "trends": trending.trending_for(request.user),
         "query": query,
         "found_posts": found_posts,
         "found_users": found_users,
@@ -149,6 +151,10 @@ def post_detail(request, pk: int):
         "reply_form": reply_form,
         "repost_form": RepostForm(),
     }
+    # The post itself is read; the replies and reposts listed under it are shown too.
+    reads.reads_record(request.user, [post, *context["replies"], *context["reposts"]])
+    if request.user.is_authenticated and post.author_id == request.user.pk:
+        context["reach"] = reach.reach_of(post)
     return render(request, "microblog/post.html", context)
 
 
@@ -197,6 +203,12 @@ def _toggle(request, username: str, *, is_on, turn_on, turn_off):
         (turn_off if is_on(request.user, user) else turn_on)(request.user, user)
     except MicroblogError as error:  # a refusal to show on the page; a rate limit answers 429
         messages.error(request, error.detail)
+    # A button elsewhere ("Who to follow") comes back where it was pressed; only to this site.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect("profile", username=user.username)
 
 

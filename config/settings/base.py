@@ -322,6 +322,21 @@ FEED_SNAPSHOT_SIZE = 500
 # Overrides of microblog.ranking.scoring.Weights (engagement, affinity, gravity, diversity, ...).
 FEED_WEIGHTS: dict[str, float] = {}
 
+# Reads (microblog.reads): who each post was shown to, buffered ("redis": a hash in Redis, the
+# default with REDIS_URL; "memory": in this process) and folded into PostRead rows in batches:
+# by beat every READS_FOLD_INTERVAL (fold_reads), or in process once READS_FOLD_THRESHOLD pairs
+# wait or the oldest has waited READS_FOLD_INTERVAL.
+READS_BUFFER = os.environ.get("READS_BUFFER", "redis" if REDIS_URL else "memory")
+READS_REDIS_KEY = os.environ.get("CACHE_PREFIX", "tandem") + ":reads"
+READS_FOLD_INTERVAL = timedelta(seconds=int(os.environ.get("READS_FOLD_INTERVAL_SECONDS", 30)))
+READS_FOLD_THRESHOLD = int(os.environ.get("READS_FOLD_THRESHOLD", 5000))
+# Earned badges (microblog.reach_tiers, daily): reads of a person's posts over 30 days and their
+# followers, both at least these. Scaled for a young site (a few hundred active people).
+REACH_INFLUENCER_READS = int(os.environ.get("REACH_INFLUENCER_READS", 500))
+REACH_INFLUENCER_FOLLOWERS = int(os.environ.get("REACH_INFLUENCER_FOLLOWERS", 50))
+REACH_TOP_INFLUENCER_READS = int(os.environ.get("REACH_TOP_INFLUENCER_READS", 5000))
+REACH_TOP_INFLUENCER_FOLLOWERS = int(os.environ.get("REACH_TOP_INFLUENCER_FOLLOWERS", 500))
+
 # Mentions: every @name of a post is a link, but only the first MENTIONS_NOTIFIED_PER_POST may
 # notify; and an author's mentions notify at most MENTION_NOTIFICATIONS_TO_STRANGERS_PER_HOUR people
 # who do not follow them (accounts/limits.py; past it the mention stays a link).
@@ -419,6 +434,8 @@ CELERY_TASK_TIME_LIMIT = 90
 MEDIA_PRUNE_INTERVAL = timedelta(seconds=int(os.environ.get("MEDIA_PRUNE_INTERVAL_SECONDS", 3600)))
 CELERY_BEAT_SCHEDULE = {
     "prune-media": {"task": "media.tasks.prune_media", "schedule": MEDIA_PRUNE_INTERVAL},
+    "fold-reads": {"task": "microblog.tasks.fold_reads", "schedule": READS_FOLD_INTERVAL},
+    "compute-reach": {"task": "microblog.tasks.compute_reach", "schedule": timedelta(days=1)},
 }
 # Beat remembers when each periodic task last ran here, across restarts.
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule"))

@@ -8,6 +8,7 @@ result at once; a test of another mode overrides MEDIA_PROCESSING (or a daphne's
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from .base import *  # noqa: F403
@@ -23,3 +24,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # with a directory of its own gets it as TEST_MEDIA_ROOT.
 MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT", BASE_DIR / "test-media-files"))
 MEDIA_PROCESSING = os.environ.get("MEDIA_PROCESSING", "inline")
+
+# Reads fold only when a test asks (microblog.reads.reads_fold): a fold of whatever earlier tests
+# left waiting, inside another test's request, would add queries to it at random.
+READS_FOLD_INTERVAL = timedelta(days=1)
+READS_FOLD_THRESHOLD = 10**9

@@ -2,7 +2,6 @@
 notification kinds the notifications page renders a <template> for."""
 
 from django import template
-from django.template.loader import get_template
 
 from microblog.models import Notification
 from microblog.selectors import notifications_unread
@@ -24,14 +23,3 @@ def unread_notifications(context) -> str:
 def notification_kinds() -> list[str]:
     """Every kind of notification: the page holds one <template> per kind for those arriving live."""
     return list(Notification.Kind.values)
-
-
-@register.simple_tag(takes_context=True)
-def include_if_present(context, name: str) -> str:
-    """Renders the partial `name` with this page's context if the project has it, else nothing: a page
-    can offer a part another change adds (the empty feed's "Who to follow") without depending on it."""
-    try:
-        partial = get_template(name)
-    except template.TemplateDoesNotExist:
-        return ""
-    return partial.render(context.flatten(), context.get("request"))

@@ -20,6 +20,7 @@ POST_FIELDS = {
     "like_count",
     "repost_count",
     "reply_count",
+    "read_count",
     "liked",
     "reposted",
     "bookmarked",
@@ -37,7 +38,12 @@ def test_a_post_has_the_contract_shape(client_for, alice, bob):
     assert response.status_code == 201
     post = response.json()
     assert set(post) == POST_FIELDS
-    assert post["author"] == {"username": "alice", "display_name": "Alice", "avatar_url": default_avatar_of("alice")}
+    assert post["author"] == {
+        "username": "alice",
+        "display_name": "Alice",
+        "avatar_url": default_avatar_of("alice"),
+        "verification": None,
+    }
     assert (post["media"], post["original_media"]) == ([], [])
     assert post["body"] == "Hi @Bob, see #Django and #北京 <b>now</b>"
     assert post["visibility"] == "public"

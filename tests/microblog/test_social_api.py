@@ -24,12 +24,17 @@ def test_follow_is_idempotent_and_shows_on_the_profile(client_for, api, alice, b
         "posts_count": 0,
         "is_following": True,
         "is_contact": False,
+        "verification": None,
     }
     followers = api.get("/api/users/alice/followers/").json()
-    assert followers["results"] == [{"username": "bob", "display_name": "Bob", "avatar_url": default_avatar_of("bob")}]
+    assert followers["results"] == [
+        {"username": "bob", "display_name": "Bob", "avatar_url": default_avatar_of("bob"), "verification": None}
+    ]
     assert set(followers) == {"next", "previous", "results"}
     following = api.get("/api/users/bob/following/").json()["results"]
-    assert following == [{"username": "alice", "display_name": "Alice", "avatar_url": default_avatar_of("alice")}]
+    assert following == [
+        {"username": "alice", "display_name": "Alice", "avatar_url": default_avatar_of("alice"), "verification": None}
+    ]
     assert bob_api.delete("/api/users/alice/follow/").json()["is_following"] is False
     assert bob_api.delete("/api/users/alice/follow/").json()["followers_count"] == 0
     assert bob_api.post("/api/users/bob/follow/").status_code == 400
@@ -158,6 +163,7 @@ def test_notifications_for_mention_reply_repost_like_follow(
         "username": "bob",
         "display_name": "Bob",
         "avatar_url": default_avatar_of("bob"),
+        "verification": None,
     }
     assert body["results"][-1]["post"] is None
     assert set(body["results"][0]) == {"id", "kind", "actor", "post", "created_at", "read"}

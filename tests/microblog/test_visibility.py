@@ -98,7 +98,7 @@ def test_trending_counts_public_posts_only(make_user, client_for, post_as):
     trends = client_for(people[3]).get("/api/trending/").json()
     assert [trend["tag"] for trend in trends] == ["loud day"]
     assert (trends[0]["posts"], trends[0]["authors"]) == (3, 3)
-    assert set(trends[0]) == {"tag", "posts", "authors", "score", "why"}
+    assert set(trends[0]) == {"tag", "posts", "authors", "score", "why", "drivers"}
 
 
 def test_a_public_reply_deep_in_a_followers_only_thread_stays_in_that_circle(

@@ -125,6 +125,17 @@ CASES = [
         Case("GET", f"/api/posts/{{id}}/{kind}/", CONTACTS_POST_LISTED, args=CONTACTS_POST, secret="post:contacts")
         for kind in ("replies", "reposts")
     ],
+    # reach: the author only; everyone else as for a missing post (even those who may see the post)
+    *[
+        Case(
+            "GET",
+            "/api/posts/{id}/reach/",
+            answers(("owner", 200), (SIGNED_IN[1:], 404), ("anonymous", 401)),
+            args={"id": f"post:{kind}"},
+            secret=f"post:{kind}",
+        )
+        for kind in ("public", "contacts")
+    ],
     # people
     Case("GET", "/api/users/{username}/", not_blocked(200), args=OWNER, secret="owner"),
     *[

@@ -37,12 +37,18 @@ def canary(kind: str) -> str:
     return f"zq{kind}{uuid.uuid4().hex[:12]}"
 
 
-MARKERS = {kind: canary(kind) for kind in ("direct", "group", "contacts", "followers", "reply", "deleted", "recalled")}
+MARKERS = {
+    kind: canary(kind)
+    for kind in ("direct", "group", "contacts", "followers", "reply", "deleted", "recalled", "trendfollowers")
+}
 TAG = canary("tag")
+# A public tag that trends (three public authors), holding a followers-only post: trending, its
+# drivers and the tag's page show the tag to everyone, never that post.
+TRENDING_TAG = canary("trend")
 # Who may see which marker: nobody may see what was deleted or recalled, members included.
 ALLOWED = {
-    "follower": {"followers"},
-    "member": {"direct", "group", "contacts", "followers", "reply"},
+    "follower": {"followers", "trendfollowers"},
+    "member": {"direct", "group", "contacts", "followers", "reply", "trendfollowers"},
 }
 
 
@@ -137,6 +143,9 @@ def scene(make_user, befriend, live_daphne, settings, tmp_path):
     posts["reply"] = post(member, f"{MARKERS['reply']} #{TAG} @outsider", reply_to=posts["contacts"])
     post(member, f"mine too #{TAG}", visibility="contacts")
     post(people["third"], f"and mine #{TAG}", visibility="contacts")
+    for person in (author, member, people["third"]):
+        post(person, f"out in the open #{TRENDING_TAG}")
+    posts["trendfollowers"] = post(author, f"{MARKERS['trendfollowers']} #{TRENDING_TAG}", visibility="followers")
     assert rest(live_daphne, author, "DELETE", f"/api/posts/{posts['deleted']}/").status == 204
     detach("post", posts["deleted"])
     photo("direct", ("message", say(direct, f"{MARKERS['direct']} #{TAG} {mentions}")))
@@ -176,6 +185,7 @@ def rest_surfaces(scene) -> list[str]:
         "/api/timeline/public/",
         "/api/trending/",
         f"/api/tags/{TAG}/posts/",
+        f"/api/tags/{TRENDING_TAG}/posts/",
         *[f"/api/search/?q={query}" for query in queries],
         *[f"/api/users/{name}/{part}" for name in ("author", "member") for part in ("", "posts/", "followers/")],
         *[f"/api/posts/{pk}/{part}" for pk in post_ids for part in ("", "replies/", "reposts/")],
@@ -197,6 +207,7 @@ def page_surfaces(scene) -> list[str]:
         "/explore/",
         *[f"/explore/?q={marker[:-3]}" for marker in MARKERS.values()],
         f"/tags/{TAG}/",
+        f"/tags/{TRENDING_TAG}/",
         "/u/author/",
         "/u/member/",
         *[f"/p/{pk}/" for pk in post_ids],
