@@ -56,6 +56,8 @@ def message_data(message: Message, shared_card: dict | None = None, *, reply_see
         "shared_post": shared,
         "created_at": _timestamp(message.created_at),
         "recalled": recalled,
+        # "call": the record of a voice or video call (chat.calls); its body says how it went.
+        "kind": message.kind,
     }
 
 
@@ -86,6 +88,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "shared_post",
             "created_at",
             "recalled",
+            "kind",
         )
         read_only_fields = fields
 
