@@ -40,7 +40,9 @@ CHROMIUM_ARGS = [
 class BrowserThread:
     """The one thread that talks to Playwright: it starts Chromium, then runs the calls it is given."""
 
-    def __init__(self, executable: str = CHROMIUM):
+    def __init__(self, executable: str = CHROMIUM, extra_args: list[str] | None = None):
+        # Flags beyond CHROMIUM_ARGS, for one test module's browser (fake camera and microphone, say).
+        self._extra_args = list(extra_args or [])
         self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future] | None] = queue.SimpleQueue()
         self._ready: Future = Future()
         self._thread = threading.Thread(target=self._serve, args=(executable,), name="playwright", daemon=True)
@@ -53,7 +55,9 @@ class BrowserThread:
 
         try:
             playwright = sync_playwright().start()
-            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, *self._extra_args]
+            )
         except BaseException as error:
             self._ready.set_exception(error)
             return
