@@ -297,7 +297,9 @@ def call_hangup(*, user: User, channel: str, call_id, failed: bool = False) -> C
     )
     if not in_it:
         raise no_such_call()
-    ended = call_end(call_uuid, "failed" if failed else "hangup")
+    # A callee who hangs up on a ringing call refuses it: declined, unless it failed on their side.
+    refused = user.pk == call.callee_id and call.state == Call.State.RINGING
+    ended = call_end(call_uuid, "failed" if failed else ("declined" if refused else "hangup"))
     if ended is None:
         _refuse(user, call_uuid)
     return ended

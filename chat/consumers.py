@@ -250,16 +250,18 @@ class TandemConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             raise FrameError("bad_frame", "Frames must be JSON text.")
         too_long = FrameError("too_long", f"Frames are limited to {MAX_FRAME_CHARS} characters.")
+        # Past MAX_FRAME_CHARS only a call's offer or answer is read; anything else is too long.
+        long = len(text_data) > MAX_FRAME_CHARS
         if len(text_data) > MAX_CALL_FRAME_CHARS:
             raise too_long
         try:
             frame = orjson.loads(text_data)
         except orjson.JSONDecodeError:
-            raise FrameError("bad_json", "Frames must be valid JSON.") from None
+            raise too_long if long else FrameError("bad_json", "Frames must be valid JSON.") from None
+        if long and (not isinstance(frame, dict) or frame.get("type") not in CALL_SDP_FRAMES):
+            raise too_long
         if not isinstance(frame, dict):
             raise FrameError("bad_frame", "A frame is a JSON object with a `type`.")
-        if len(text_data) > MAX_FRAME_CHARS and frame.get("type") not in CALL_SDP_FRAMES:
-            raise too_long
         return frame
 
     async def send(self, text_data=None, bytes_data=None, close=False) -> None:

@@ -6,6 +6,12 @@
 // it names the call it belongs to.
 import { live } from "./live.js";
 
+// The call styles come with the script (the panels are hidden until a call): base.html stays one include.
+const sheet = document.createElement("link");
+sheet.rel = "stylesheet";
+sheet.href = new URL("../css/calls.css", import.meta.url).href;
+document.head.append(sheet);
+
 const incomingPanel = document.getElementById("call-incoming");
 const view = document.getElementById("call-view");
 const notice = document.getElementById("call-notice");

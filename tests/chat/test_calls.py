@@ -282,3 +282,23 @@ def test_no_ice_servers_by_default(live_daphne, alice):
     with Socket.open(live_daphne, alice) as socket:
         socket.send(type="call.config")
         assert socket.expect("call.config")["ice_servers"] == []
+
+
+def test_the_record_says_how_long_a_call_lasted():
+    from datetime import UTC, datetime, timedelta
+
+    from chat.calls import call_summary
+
+    answered = datetime(2026, 1, 1, tzinfo=UTC)
+    for seconds, words in ((151, "Video call · 2:31"), (3 * 3600 + 62, "Video call · 3:01:02")):
+        call = Call(media="video", answered_at=answered, ended_at=answered + timedelta(seconds=seconds))
+        assert call_summary(call, "hangup") == words
+    assert call_summary(Call(media="voice"), "missed") == "Missed voice call"
+
+
+def test_a_callee_who_hangs_up_while_it_rings_declines(live_daphne, alice, bob, befriend):
+    caller, callee = Socket.open(live_daphne, alice), Socket.open(live_daphne, bob)
+    call_id = invite(caller, befriend(alice, bob))
+    callee.expect("call.incoming", skip=NOISE)
+    callee.send(type="call.hangup", call_id=call_id)
+    assert ended(caller, call_id, "declined")["body"] == "Declined voice call"

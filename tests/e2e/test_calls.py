@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from chat.models import Call
 from tests.browser import CHROMIUM, BrowserThread
-from tests.chat.test_calls import ANSWER, NOISE, invite
+from tests.chat.test_calls import ANSWER, NOISE, _calls_end_before_teardown, invite  # noqa: F401 (a fixture)
 from tests.conftest import skip_or_fail
 from tests.live import Socket, log_in, own_daphne
 

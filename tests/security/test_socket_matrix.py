@@ -21,8 +21,11 @@ QUIET = "quiet"  # no answer at all (typing, read): the pong that follows comes 
 SENDERS = answers((MEMBERS, "message.ack"), ((*FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
 ACTIVITY = answers((MEMBERS, QUIET), ((*FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
 # Calls: only the two members of the direct conversation may call (the owner rings the member; the
-# member, rung by then, is in a call already); a group may not be called; the ended call of the world is answered to its two people as over, to anyone else as missing.
-CALLERS = answers(("owner", QUIET), ("member", "in_call"), ((*FORMER, *OUTSIDERS), "not_allowed"), ("anonymous", "closed 4401"))
+# member, rung by then, is in a call already); a group may not be called; the ended call of the
+# world is answered to its two people as over, to anyone else as missing.
+CALLERS = answers(
+    ("owner", QUIET), ("member", "in_call"), ((*FORMER, *OUTSIDERS), "not_allowed"), ("anonymous", "closed 4401")
+)
 NOBODY_CALLS = answers(((*MEMBERS, *FORMER, *OUTSIDERS), "not_allowed"), ("anonymous", "closed 4401"))
 PARTIES = answers((MEMBERS, "call_state"), ((*FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
 NOT_IN_IT = answers(((*MEMBERS, *FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
