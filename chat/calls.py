@@ -418,11 +418,12 @@ def call_expire(call_id) -> Call | None:
 def sweep() -> int:
     """Ends what nobody else will: ringing calls past their deadline (missed), and calls whose
     caller's or answering callee's worker stopped beating (failed). Returns how many it ended."""
-    live = list(
-        Call.objects.filter(state__in=[Call.State.RINGING, Call.State.ACTIVE]).values_list(
-            "pk", "state", "ring_deadline", "caller_worker", "callee_worker"
-        )
-    )
+    in_progress = Call.objects.filter(state__in=[Call.State.RINGING, Call.State.ACTIVE])
+    if not settings.REDIS_URL:
+        # The embedded default: one process, whose local cache knows no other worker's heartbeat.
+        # It judges only its own calls (those of a process before it ended when it started).
+        in_progress = in_progress.filter(Q(caller_worker=WORKER_ID) | Q(callee_worker=WORKER_ID))
+    live = list(in_progress.values_list("pk", "state", "ring_deadline", "caller_worker", "callee_worker"))
     if not live:
         return 0
     workers = {worker for row in live for worker in row[3:] if worker}
@@ -454,6 +455,19 @@ async def sweeper_start() -> None:
         await sync_to_async(worker_beat, thread_sensitive=False)()
     except LAYER_ERRORS as error:
         logger.warning("Call heartbeat not stored (%s)", error)
+    if not settings.REDIS_URL:
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(calls_of_earlier_processes_end)()
+
+
+def calls_of_earlier_processes_end() -> int:
+    """On the embedded default (one process, no shared cache), the calls still in progress when the
+    process starts were its predecessor's (stopped or killed): they end as failed."""
+    earlier = (
+        Call.objects.exclude(state=Call.State.ENDED).exclude(caller_worker=WORKER_ID).exclude(callee_worker=WORKER_ID)
+    )
+    return sum(call_end(pk, "failed") is not None for pk in earlier.values_list("pk", flat=True))
 
 
 async def _sweeper() -> None:

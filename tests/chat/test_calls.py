@@ -4,6 +4,8 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import signal
 import time
 import uuid
 
@@ -302,3 +304,21 @@ def test_a_callee_who_hangs_up_while_it_rings_declines(live_daphne, alice, bob, 
     callee.expect("call.incoming", skip=NOISE)
     callee.send(type="call.hangup", call_id=call_id)
     assert ended(caller, call_id, "declined")["body"] == "Declined voice call"
+
+
+def test_on_the_embedded_default_a_restarted_worker_ends_its_predecessors_calls(transactional_db, alice, bob, befriend):
+    """One process, no shared cache (without REDIS_URL): a call rung by a process killed mid-ring is
+    ended as failed by the next process, once its first socket opens."""
+    if os.environ.get("REDIS_URL"):
+        pytest.skip("the embedded default only (tests/chat/test_calls_cluster.py covers workers on Redis)")
+    conversation = befriend(alice, bob)
+    with own_daphne() as server:
+        caller, callee = Socket.open(server, alice), Socket.open(server, bob)
+        call_id = invite(caller, conversation)
+        callee.expect("call.incoming", skip=NOISE)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+        server.start()
+        with Socket.open(server, bob) as back:
+            assert record_frame(back)["body"] == "Failed voice call"
+    assert Call.objects.get(pk=call_id).outcome == "failed"
