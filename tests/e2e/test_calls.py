@@ -22,6 +22,7 @@ FAKE_MEDIA = [
 ]
 # A page's call once connected (window.tandemCall, static/js/calls.js).
 CONNECTED = "() => window.tandemCall()?.pc?.connectionState === 'connected'"
+CONNECTED_NOW = "window.tandemCall().pc.connectionState === 'connected'"
 INBOUND_BYTES = """async () => {
   const stats = await window.tandemCall().pc.getStats();
   const bytes = {};
@@ -100,6 +101,16 @@ def test_a_video_call_connects_carries_media_and_ends_on_both_sides(open_page, a
     bob_page.get_by_role("button", name="Mute").click()
     expect(bob_page.get_by_role("button", name="Unmute")).to_have_attribute("aria-pressed", "true")
     assert bob_page.evaluate("window.tandemCall().stream.getAudioTracks()[0].enabled") is False
+
+    bob_page.get_by_role("button", name="Camera off").click()
+    expect(bob_page.get_by_role("button", name="Camera on")).to_have_attribute("aria-pressed", "true")
+    assert bob_page.evaluate("window.tandemCall().stream.getVideoTracks()[0].enabled") is False
+    bob_page.get_by_role("button", name="Switch to voice").click()
+    expect(bob_page.locator("[data-call-state]")).to_have_text("Voice only")
+    expect(bob_page.get_by_role("button", name="Switch to voice")).to_be_disabled()
+    assert bob_page.evaluate("window.tandemCall().stream.getVideoTracks()[0].readyState") == "ended"
+    bob_page.wait_for_timeout(500)
+    assert alice_page.evaluate(CONNECTED_NOW), "the call goes on, voice only"
 
     alice_page.get_by_role("button", name="Hang up").click()
     expect(bob_page.locator("#call-view")).to_be_hidden()
