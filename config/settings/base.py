@@ -308,7 +308,12 @@ CALL_ICE_PER_MINUTE = int(os.environ.get("CALL_ICE_PER_MINUTE", 200))
 # default: browsers on one network or one machine need none. With TURN_SECRET set, the servers
 # of TURN_URLS get credentials minted per call (coturn's `use-auth-secret`, the TURN REST API
 # scheme), valid TURN_CREDENTIAL_SECONDS; no static TURN password is ever put in a page.
-ICE_SERVERS = json.loads(os.environ.get("ICE_SERVERS", "[]"))
+try:
+    ICE_SERVERS = json.loads(os.environ.get("ICE_SERVERS", "[]"))
+except json.JSONDecodeError as error:
+    raise ImproperlyConfigured(f"ICE_SERVERS must be JSON: {error}") from None
+if not isinstance(ICE_SERVERS, list) or not all(isinstance(server, dict) for server in ICE_SERVERS):
+    raise ImproperlyConfigured('ICE_SERVERS must be a JSON list of {"urls": ...} objects.')
 TURN_SECRET = os.environ.get("TURN_SECRET", "")
 TURN_URLS = env_list("TURN_URLS", "")
 TURN_CREDENTIAL_SECONDS = int(os.environ.get("TURN_CREDENTIAL_SECONDS", 12 * 60 * 60))
