@@ -35,7 +35,7 @@ from realtime.groups import user_group
 from realtime.layer_watch import LAYER_ERRORS, guard_receive, watch_layer
 from realtime.selectors import replay_batch, replay_plan
 
-from . import services
+from . import calls, services
 from .origins import origin_allowed
 from .writer import message_writer
 
@@ -56,6 +56,9 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 Sent after accept: a close before accept would reach the client as HTTP 403 with no code."""
 
 MAX_FRAME_CHARS = 16_000
+# A call's offer or answer carries an SDP of up to calls.MAX_SDP: those two frames may be longer.
+MAX_CALL_FRAME_CHARS = 24_000
+CALL_SDP_FRAMES = frozenset({"call.invite", "call.answer"})
 # Sends accepted but not yet stored, per socket; past this the client is told to slow down.
 MAX_QUEUED_SENDS = 100
 # Seqs pushed live that a later replay skips (see TandemConsumer.connect).
@@ -191,9 +194,13 @@ class TandemConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
         self.counted = True
+        # The calls this socket is in: call_id -> the channel of the other side's socket (None
+        # while it rings). ICE candidates go there, and the calls end if this socket closes.
+        self.calls: dict[str, str | None] = {}
         await self.accept()
         watch_layer(self.channel_layer, self)
         presence.heartbeat_start()
+        await calls.sweeper_start()
 
     async def dispatch(self, message):
         # Channels' dispatch first closes stale database connections through the one shared
@@ -215,6 +222,12 @@ class TandemConsumer(AsyncWebsocketConsumer):
         # with the same client_id and gets the stored message back.
         for task in getattr(self, "pending_sends", ()):
             task.cancel()
+        # A caller (or an answering callee) who goes away ends the call for both.
+        for call_id in list(getattr(self, "calls", ())):
+            try:
+                await database_sync_to_async(calls.call_end)(call_id, "hangup")
+            except Exception:
+                logger.exception("Ending call %s of a closed socket failed", call_id)
         if self.counted:
             self.counted = False
             await _beside_the_writer(presence.socket_closed)(self.user)
@@ -236,12 +249,17 @@ class TandemConsumer(AsyncWebsocketConsumer):
     def decode(text_data: str | None) -> dict:
         if text_data is None:
             raise FrameError("bad_frame", "Frames must be JSON text.")
-        if len(text_data) > MAX_FRAME_CHARS:
-            raise FrameError("too_long", f"Frames are limited to {MAX_FRAME_CHARS} characters.")
+        too_long = FrameError("too_long", f"Frames are limited to {MAX_FRAME_CHARS} characters.")
+        # Past MAX_FRAME_CHARS only a call's offer or answer is read; anything else is too long.
+        long = len(text_data) > MAX_FRAME_CHARS
+        if len(text_data) > MAX_CALL_FRAME_CHARS:
+            raise too_long
         try:
             frame = orjson.loads(text_data)
         except orjson.JSONDecodeError:
-            raise FrameError("bad_json", "Frames must be valid JSON.") from None
+            raise too_long if long else FrameError("bad_json", "Frames must be valid JSON.") from None
+        if long and (not isinstance(frame, dict) or frame.get("type") not in CALL_SDP_FRAMES):
+            raise too_long
         if not isinstance(frame, dict):
             raise FrameError("bad_frame", "A frame is a JSON object with a `type`.")
         return frame
@@ -380,12 +398,69 @@ class TandemConsumer(AsyncWebsocketConsumer):
         finally:
             self.replay = None
 
+    # Calls (chat.calls): signalling relayed between the two sockets in a call, never stored.
+
+    async def handle_call_config(self, frame: dict) -> None:
+        servers = await database_sync_to_async(calls.ice_servers_for)(self.user)
+        await self.send_frame({"type": "call.config", "ice_servers": servers})
+
+    async def handle_call_invite(self, frame: dict) -> None:
+        invited = await database_sync_to_async(calls.call_invite)(
+            user=self.user,
+            channel=self.channel_name,
+            # `conversation`, as in every other frame (`conversation_id` is taken too).
+            conversation_id=field(frame, "conversation" if "conversation" in frame else "conversation_id", int),
+            call_id=field(frame, "call_id", str),
+            media=field(frame, "media", str),
+            sdp=field(frame, "sdp", str),
+        )
+        if not invited.busy:
+            self.calls[str(invited.call.pk)] = None
+            calls.ring_timer(str(invited.call.pk))
+
+    async def handle_call_answer(self, frame: dict) -> None:
+        call = await database_sync_to_async(calls.call_answer)(
+            user=self.user,
+            channel=self.channel_name,
+            call_id=field(frame, "call_id", str),
+            sdp=field(frame, "sdp", str),
+        )
+        self.calls[str(call.pk)] = call.caller_channel
+
+    async def handle_call_ice(self, frame: dict) -> None:
+        call_id = field(frame, "call_id", str)
+        candidate = calls.check_candidate(frame.get("candidate"))
+        if call_id not in self.calls:
+            raise calls.no_such_call()
+        peer = self.calls[call_id]
+        if peer is None:
+            raise calls.CallError("call_state", "The call is not answered yet; send candidates once it is.", 409)
+        await sync_to_async(calls.ice_take, thread_sensitive=False)(self.user, call_id)
+        relayed = {"type": "call.ice", "call_id": call_id, "candidate": candidate}
+        await self.channel_layer.send(peer, {"type": calls.SIGNAL, "text": orjson.dumps(relayed).decode()})
+
+    async def handle_call_decline(self, frame: dict) -> None:
+        await database_sync_to_async(calls.call_decline)(user=self.user, call_id=field(frame, "call_id", str))
+
+    async def handle_call_hangup(self, frame: dict) -> None:
+        call_id = field(frame, "call_id", str)
+        await database_sync_to_async(calls.call_hangup)(
+            user=self.user, channel=self.channel_name, call_id=call_id, failed=frame.get("reason") == "failed"
+        )
+        self.calls.pop(call_id, None)
+
     handlers = {
         "ping": handle_ping,
         "message.send": handle_message_send,
         "typing": handle_typing,
         "read": handle_read,
         "resume": handle_resume,
+        "call.config": handle_call_config,
+        "call.invite": handle_call_invite,
+        "call.answer": handle_call_answer,
+        "call.ice": handle_call_ice,
+        "call.decline": handle_call_decline,
+        "call.hangup": handle_call_hangup,
     }
 
     # Channel-layer messages, addressed by `type`.
@@ -403,6 +478,16 @@ class TandemConsumer(AsyncWebsocketConsumer):
             self.pushed_live[seq] = None
             if len(self.pushed_live) > PUSHED_LIVE_KEPT:
                 self.pushed_live.popitem(last=False)
+        await self.send(text_data=message["text"])
+
+    async def call_signal(self, message: dict) -> None:
+        """A signalling frame of a call (chat.calls), for this socket or every socket of its user."""
+        if message.get("skip") == self.channel_name or self.closed_for_layer:
+            return
+        if "peer" in message:
+            self.calls[message["call_id"]] = message["peer"]
+        if "ended" in message:
+            self.calls.pop(message["ended"], None)
         await self.send(text_data=message["text"])
 
     async def auth_revoked(self, message: dict) -> None:

@@ -49,6 +49,11 @@ class Membership(models.Model):
 
 
 class Message(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text"
+        # The record of a voice or video call (chat.calls): its body says how it went.
+        CALL = "call"
+
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     body = models.TextField()
@@ -60,6 +65,7 @@ class Message(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     recalled_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.TEXT)
 
     class Meta:
         constraints = [
@@ -88,3 +94,45 @@ class VoicePlay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "message"], name="chat_voiceplay_unique")]
+
+
+class Call(models.Model):
+    """One voice or video call between the two members of a direct conversation (chat.calls).
+
+    The row is what every worker agrees on: each change of state is a conditional UPDATE (or a
+    row lock), so two workers, or two tabs of the callee, cannot both win. The channels and the
+    workers of the two sockets in the call are kept so that another worker can tell when the
+    worker of one side died (its heartbeat key is gone) and end the call as failed.
+    """
+
+    class State(models.TextChoices):
+        RINGING = "ringing"
+        ACTIVE = "active"
+        ENDED = "ended"
+
+    class Media(models.TextChoices):
+        VOICE = "voice"
+        VIDEO = "video"
+
+    # The client's call_id: the caller names the call before the server answers, so its ICE
+    # candidates can carry the id at once.
+    id = models.UUIDField(primary_key=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="calls")
+    caller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    callee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    media = models.CharField(max_length=5, choices=Media.choices)
+    state = models.CharField(max_length=7, choices=State.choices, default=State.RINGING)
+    caller_channel = models.CharField(max_length=200)
+    caller_worker = models.CharField(max_length=64)
+    callee_channel = models.CharField(max_length=200, blank=True)
+    callee_worker = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ring_deadline = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # How it ended: a reason of `call.ended`, or "cancelled" (the caller hung up while it rang).
+    outcome = models.CharField(max_length=20, blank=True)
+    message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["state"], name="chat_call_state")]

@@ -63,6 +63,8 @@ def message_data(
         # Pushes of new messages carry false (nobody has played them yet; clients never show the
         # unplayed dot on the reader's own messages); pages and replays carry the reader's state.
         "played": played if is_voice(message) else None,
+        # "call": the record of a voice or video call (chat.calls); its body says how it went.
+        "kind": message.kind,
     }
 
 
@@ -100,6 +102,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "created_at",
             "recalled",
             "played",
+            "kind",
         )
         read_only_fields = fields
 

@@ -5,6 +5,7 @@ in-memory layer in one daphne process. `DATABASE_URL` and `REDIS_URL` switch to 
 scale-out setup (PostgreSQL, channels-redis, Redis cache) with no code change.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -297,6 +298,25 @@ MAX_SOCKETS_PER_USER = int(os.environ.get("MAX_SOCKETS_PER_USER", 20))
 CHAT_RESUMES_PER_MINUTE = int(os.environ.get("CHAT_RESUMES_PER_MINUTE", 30))
 # Bytes a worker holds for a socket whose client does not read; past it the socket closes (4008).
 CHAT_UNREAD_BYTES = int(os.environ.get("CHAT_UNREAD_BYTES", 1024 * 1024))
+# Calls (chat.calls): seconds a call rings unanswered before it is missed; how often each worker
+# sweeps the calls in progress (missed ones, and those of a worker that died: failed); ICE
+# candidates one user may send a minute in one call (past it they are dropped, not relayed).
+CALL_RING_SECONDS = float(os.environ.get("CALL_RING_SECONDS", 45))
+CALL_SWEEP_SECONDS = float(os.environ.get("CALL_SWEEP_SECONDS", 5))
+CALL_ICE_PER_MINUTE = int(os.environ.get("CALL_ICE_PER_MINUTE", 200))
+# STUN/TURN servers handed to browsers, as RTCPeerConnection's `iceServers` (JSON); none by
+# default: browsers on one network or one machine need none. With TURN_SECRET set, the servers
+# of TURN_URLS get credentials minted per call (coturn's `use-auth-secret`, the TURN REST API
+# scheme), valid TURN_CREDENTIAL_SECONDS; no static TURN password is ever put in a page.
+try:
+    ICE_SERVERS = json.loads(os.environ.get("ICE_SERVERS", "[]"))
+except json.JSONDecodeError as error:
+    raise ImproperlyConfigured(f"ICE_SERVERS must be JSON: {error}") from None
+if not isinstance(ICE_SERVERS, list) or not all(isinstance(server, dict) for server in ICE_SERVERS):
+    raise ImproperlyConfigured('ICE_SERVERS must be a JSON list of {"urls": ...} objects.')
+TURN_SECRET = os.environ.get("TURN_SECRET", "")
+TURN_URLS = env_list("TURN_URLS", "")
+TURN_CREDENTIAL_SECONDS = int(os.environ.get("TURN_CREDENTIAL_SECONDS", 12 * 60 * 60))
 # Seconds a user's presence count lives unless the workers holding their sockets refresh it
 # (a third of this apart): a killed worker's sockets stop counting within this time.
 PRESENCE_TTL = int(os.environ.get("PRESENCE_TTL", 90))

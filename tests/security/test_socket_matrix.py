@@ -5,8 +5,12 @@ not exist. And while the table runs, every role's socket stays open: at the end,
 of someone outside a conversation may have heard anything of it.
 """
 
+import uuid
+
 import pytest
 
+from chat.models import Call
+from tests.chat.test_calls import _calls_end_before_teardown  # noqa: F401 (a fixture: calls end before the flush)
 from tests.live import Socket
 
 from .conftest import FIGURES, FORMER, MEMBERS, MISSING_ID, OUTSIDERS, ROLES, answers, build_world
@@ -16,6 +20,19 @@ pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 QUIET = "quiet"  # no answer at all (typing, read): the pong that follows comes first
 SENDERS = answers((MEMBERS, "message.ack"), ((*FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
 ACTIVITY = answers((MEMBERS, QUIET), ((*FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
+# Calls: only the two members of the direct conversation may call (the owner rings the member; the
+# member, rung by then, is in a call already); a group may not be called; the ended call of the
+# world is answered to its two people as over, to anyone else as missing.
+CALLERS = answers(
+    ("owner", QUIET), ("member", "in_call"), ((*FORMER, *OUTSIDERS), "not_allowed"), ("anonymous", "closed 4401")
+)
+NOBODY_CALLS = answers(((*MEMBERS, *FORMER, *OUTSIDERS), "not_allowed"), ("anonymous", "closed 4401"))
+PARTIES = answers((MEMBERS, "call_state"), ((*FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
+NOT_IN_IT = answers(((*MEMBERS, *FORMER, *OUTSIDERS), "not_found"), ("anonymous", "closed 4401"))
+SDP = "v=0\r\n"
+CANDIDATE = {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host"}
+# The field a refusal names, and what it names instead to be compared with (a conversation by default).
+MISSING = {"call": ("call_id", str(uuid.UUID(int=1)))}
 
 # (frame with "@key" values, {role: answer}, the key a refusal must not tell apart from a missing one)
 FRAMES = [
@@ -30,11 +47,26 @@ FRAMES = [
         ({"type": "read", "conversation": f"@{where}", "up_to": f"@{message}"}, ACTIVITY, where)
         for where, message in (("group", "message"), ("direct", "direct_message"))
     ],
+    ({"type": "call.config"}, answers((ROLES[:-1], "call.config"), ("anonymous", "closed 4401")), None),
+    (
+        {"type": "call.invite", "conversation": "@group", "call_id": "@call_id", "media": "voice", "sdp": SDP},
+        NOBODY_CALLS,
+        "group",
+    ),
+    (
+        {"type": "call.invite", "conversation": "@direct", "call_id": "@call_id", "media": "video", "sdp": SDP},
+        CALLERS,
+        "direct",
+    ),
+    ({"type": "call.answer", "call_id": "@call", "sdp": SDP}, PARTIES, "call"),
+    ({"type": "call.decline", "call_id": "@call"}, PARTIES, "call"),
+    ({"type": "call.hangup", "call_id": "@call"}, NOT_IN_IT, "call"),
+    ({"type": "call.ice", "call_id": "@call", "candidate": CANDIDATE}, NOT_IN_IT, "call"),
 ]
-ANSWERS = ("pong", "resume.done", "resync", "message.ack", "error")
+ANSWERS = ("pong", "resume.done", "resync", "message.ack", "error", "call.config")
 # What the other roles' frames push to a socket while the table runs (presence: the sockets
 # opening), passed over on the way to an answer; whoever must not hear them is checked at the end.
-PUSHES = ("presence", "message.new", "typing", "read")
+PUSHES = ("presence", "message.new", "typing", "read", "call.incoming", "call.ended")
 # What a replay may hold besides those: everything the world's making stored.
 REPLAYED = (*PUSHES, "conversation.members", "contact.request", "contact.accepted", "notification")
 
@@ -88,12 +120,27 @@ def test_each_role_gets_exactly_its_frame_answers(live_daphne, make_user):
         "message": world.message.pk,
         "direct_message": world.direct_message.pk,
     }
+    # A call of the world, over: frames naming it test who may touch a call they are (not) in.
+    values["call"] = str(
+        Call.objects.create(
+            id=uuid.uuid4(),
+            conversation=world.direct,
+            caller=world.user("owner"),
+            callee=world.user("member"),
+            media="voice",
+            state=Call.State.ENDED,
+            caller_channel="gone",
+            caller_worker="gone",
+            ring_deadline=world.direct.created_at,
+        ).pk
+    )
     sockets = {role: Socket.open(live_daphne, world.user(role)) for role in ROLES if role != "anonymous"}
     wrong = []
     for number, (template, expected, secret) in enumerate(FRAMES):
         for role in ROLES:
             FIGURES["authz matrix: socket cases run"] += 1
-            frame = filled(template, {**values, "client_id": f"{role}-{number}"})
+            call_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{role}-{number}"))
+            frame = filled(template, {**values, "client_id": f"{role}-{number}", "call_id": call_id})
             if role == "anonymous":
                 refused = Socket.open(live_daphne)  # no credentials
                 got = f"closed {refused.wait_closed().code}"
@@ -104,8 +151,9 @@ def test_each_role_gets_exactly_its_frame_answers(live_daphne, make_user):
             got, body = answer(sockets[role], frame)
             if got != expected[role]:
                 wrong.append(f"{frame} as {role}: {got} {body} (expected {expected[role]})")
-            elif secret and got == "not_found":
-                missing = {**frame, "conversation": MISSING_ID}
+            elif secret and got in ("not_found", "not_allowed"):
+                named, instead = MISSING.get(secret, ("conversation", MISSING_ID))
+                missing = {**frame, named: instead}
                 FIGURES["authz matrix: socket refusals compared with a missing id's"] += 1
                 unknown = answer(sockets[role], missing)
                 if unknown != (got, body):
