@@ -155,11 +155,36 @@ def _int_param(request, name: str) -> int | None:
     return number
 
 
+def _page_around(viewer, conversation, around: int, limit: int) -> dict:
+    """`limit` messages centred on `around`: it and those before it, then those after, as two pages
+    of the same selector (so the same visibility rule), joined."""
+    upto = min(around, selectors.MAX_ID - 1) + 1
+    older = selectors.message_page(
+        viewer=viewer, conversation=conversation, before=upto, after=None, limit=limit - limit // 2
+    )
+    if limit // 2 == 0:
+        return older
+    newer = selectors.message_page(
+        viewer=viewer, conversation=conversation, before=None, after=around, limit=limit // 2
+    )
+    return {
+        "results": older["results"] + newer["results"],
+        "has_older": older["has_older"],
+        "has_newer": newer["has_newer"],
+    }
+
+
 class MessageListView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("before", int),
             OpenApiParameter("after", int),
+            OpenApiParameter(
+                "around",
+                int,
+                description="A message id: the page holds it (when the viewer sees it) with the messages "
+                "just before and after it, as a search result opens the conversation there.",
+            ),
             OpenApiParameter("limit", int, description=f"1–{selectors.MAX_MESSAGE_PAGE}"),
         ],
         responses=MessagePageSerializer,
@@ -167,11 +192,15 @@ class MessageListView(APIView):
     def get(self, request, conversation_id):
         conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         before, after = _int_param(request, "before"), _int_param(request, "after")
+        around = _int_param(request, "around")
         limit = _int_param(request, "limit") or selectors.MESSAGE_PAGE
         limit = max(1, min(limit, selectors.MAX_MESSAGE_PAGE))
-        page = selectors.message_page(
-            viewer=request.user, conversation=conversation, before=before, after=after, limit=limit
-        )
+        if around is not None:
+            page = _page_around(request.user, conversation, around, limit)
+        else:
+            page = selectors.message_page(
+                viewer=request.user, conversation=conversation, before=before, after=after, limit=limit
+            )
         rows = page["results"]
         base = request.build_absolute_uri(request.path)
         older = f"{base}?before={rows[0].id}&limit={limit}" if page["has_older"] and rows else None
