@@ -137,6 +137,10 @@ def rest_surfaces(scene) -> list[str]:
         "/api/trending/",
         f"/api/tags/{TAG}/posts/",
         *[f"/api/search/?q={query}" for query in queries],
+        *[f"/api/search/suggest/?q={query}" for query in queries],
+        f"/api/search/?q=%23{TAG[:-3]}",
+        *[f"/api/chat/search/?q={query}" for query in queries],
+        *[f"/api/chat/search/?q={query}&conversation={pk}" for query in queries for pk in conversations],
         *[f"/api/users/{name}/{part}" for name in ("author", "member") for part in ("", "posts/", "followers/")],
         *[f"/api/posts/{pk}/{part}" for pk in post_ids for part in ("", "replies/", "reposts/")],
         "/api/notifications/",
@@ -213,7 +217,7 @@ def crawl_files(client, way: str, scene, crawler: str, served: set[str]) -> list
 
 
 def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
-    people, hits, crawled, seen = scene["people"], [], 0, []
+    people, hits, crawled, seen, searched = scene["people"], [], 0, [], []
     served: dict[str, set[str]] = {crawler: set() for crawler in CRAWLERS}
     for crawler in CRAWLERS:
         rest, pages = APIClient(), django.test.Client()
@@ -225,6 +229,8 @@ def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
                 text = client.get(path).content.decode()
                 hits += hits_in(text, crawler, path)
                 seen.append(text if crawler == "member" else "")
+                if crawler == "member" and "search/?q=" in path:
+                    searched.append(text)
             hits += crawl_files(client, way, scene, crawler, served[crawler])
         crawled += len(rest_surfaces(scene)) + len(page_surfaces(scene)) + 2 * 2 * len(scene["photos"])
         if crawler != "anonymous":
@@ -233,6 +239,8 @@ def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
     # The canaries are alive: the member's crawl finds every marker meant for them, and the
     # member and the follower get the files of every photo theirs to see, by token and session.
     assert all(MARKERS[kind] in "".join(seen) for kind in ALLOWED["member"])
+    # ... and search finds each of them for the member (posts, and chat history for the messages).
+    assert all(MARKERS[kind] in "".join(searched) for kind in ALLOWED["member"])
     for crawler in ("member", "follower"):
         theirs = {kind for kind in MEDIA_KEYS if kind in ALLOWED[crawler]}
         ways = [f"{kind} {variant} by {way}" for kind in theirs for variant in ("display", "thumbnail") for way in WAYS]
