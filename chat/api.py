@@ -155,25 +155,6 @@ def _int_param(request, name: str) -> int | None:
     return number
 
 
-def _page_around(viewer, conversation, around: int, limit: int) -> dict:
-    """`limit` messages centred on `around`: it and those before it, then those after, as two pages
-    of the same selector (so the same visibility rule), joined."""
-    upto = min(around, selectors.MAX_ID - 1) + 1
-    older = selectors.message_page(
-        viewer=viewer, conversation=conversation, before=upto, after=None, limit=limit - limit // 2
-    )
-    if limit // 2 == 0:
-        return older
-    newer = selectors.message_page(
-        viewer=viewer, conversation=conversation, before=None, after=around, limit=limit // 2
-    )
-    return {
-        "results": older["results"] + newer["results"],
-        "has_older": older["has_older"],
-        "has_newer": newer["has_newer"],
-    }
-
-
 class MessageListView(APIView):
     @extend_schema(
         parameters=[
@@ -196,7 +177,9 @@ class MessageListView(APIView):
         limit = _int_param(request, "limit") or selectors.MESSAGE_PAGE
         limit = max(1, min(limit, selectors.MAX_MESSAGE_PAGE))
         if around is not None:
-            page = _page_around(request.user, conversation, around, limit)
+            page = selectors.message_page_around(
+                viewer=request.user, conversation=conversation, around=around, limit=limit
+            )
         else:
             page = selectors.message_page(
                 viewer=request.user, conversation=conversation, before=before, after=after, limit=limit
