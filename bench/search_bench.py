@@ -295,7 +295,7 @@ def main() -> None:
         "Search",
         "make bench-search",
         "Over HTTP (one daphne, keep-alive, bench0's token), one request at a time; each figure is "
-        f"{args.requests} requests after 5 of warm-up. Every query reads at most 500 index entries "
+        f"{args.requests} requests after 5 of warm-up. Every query reads at most 200 index entries "
         "(search.selectors.CANDIDATES) before the visibility check.\n\n" + section(results),
     )
 

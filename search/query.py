@@ -1,6 +1,7 @@
 """A search box's text parsed into clauses the index answers, with its limits.
 
-    coffee 北京            every term must match (a Latin word of 3+ letters as a prefix: "coff" finds coffee)
+    coffee 北京            every term must match, words whole (CJK anywhere: 北京 inside 今天北京很冷)
+    coff*                  a word starting so (3 letters at least before the *)
     "exact phrase"         the words (and CJK characters) in this order, next to each other
     from:alice             only posts (or messages) by alice
     #tag                   only posts with this tag
@@ -20,8 +21,10 @@ from .text import Run, bigrams, run_tokens, runs
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
-# A Latin word this long or longer matches as a prefix; shorter ones exactly (a prefix of one or two
-# letters names too many words to be worth the index's time).
+# `word*` matches words starting so when the word has this many characters; a shorter prefix names too
+# many words to be worth the index's time, and matches as a whole word. Prefixes are asked for, not
+# implied: a prefix merges the entries of every word it starts, while a word's own entries come
+# newest first straight off the index (0.4 ms against 96 ms for "post" at 100k posts).
 PREFIX_FROM = 3
 
 _PART = re.compile(r'"([^"]*)"?|(\S+)')
@@ -79,12 +82,12 @@ def tag_token(name: str) -> str:
 PUBLIC_TOKEN = "pub"  # noqa: S105  (an index token for "fully public", no secret)
 
 
-def _clause_for(run: Run) -> Phrase | Unigram:
+def _clause_for(run: Run, *, starred: bool) -> Phrase | Unigram:
     if run.cjk and len(run.text) == 1:
         return Unigram(run.text)
     if run.cjk:
         return Phrase(tuple(bigrams(run.text)))
-    return Phrase((run.text,), prefix=len(run.text) >= PREFIX_FROM)
+    return Phrase((run.text,), prefix=starred and len(run.text) >= PREFIX_FROM)
 
 
 def parse(raw: str) -> Query:
@@ -109,8 +112,8 @@ def parse(raw: str) -> Query:
             query.clauses.append(Phrase(tokens))
             query.marks.extend((run.text, False) for run in parts)
             continue
-        for run in parts:
-            clause = _clause_for(run)
+        for index, run in enumerate(parts):
+            clause = _clause_for(run, starred=index == len(parts) - 1 and word.endswith("*"))
             query.clauses.append(clause)
             query.marks.append((run.text, isinstance(clause, Phrase) and clause.prefix))
     if len(query.clauses) + len(query.tags) + (query.author is not None) > MAX_TERMS:

@@ -18,7 +18,7 @@ class SearchQuerySerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         trim_whitespace=False,
-        help_text='Words (3+ letters match as prefixes), CJK of any length, "exact phrase", from:username, #tag.',
+        help_text='Words (`word*` for a prefix), CJK of any length, "exact phrase", from:username, #tag.',
     )
     cursor = serializers.CharField(max_length=400, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)

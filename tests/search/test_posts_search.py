@@ -33,11 +33,13 @@ def test_mixed_scripts_and_full_width_fold_to_the_same_terms(found, alice, post)
     assert found("ｍｅｅｔｉｎｇ") == [mixed.pk]
 
 
-def test_words_of_three_letters_or_more_match_as_prefixes(found, alice, post):
+def test_words_match_whole_and_a_star_asks_for_a_prefix(found, alice, post):
     thinking = post(alice, "thinking about lunch")
-    assert found("think") == [thinking.pk]
-    assert found("lun") == [thinking.pk]
-    assert found("th") == []  # two letters: whole words only
+    assert found("think") == []
+    assert found("think*") == [thinking.pk]
+    assert found("lun*") == [thinking.pk]
+    assert found("lunch") == [thinking.pk]
+    assert found("th*") == []  # two letters: a whole word only
 
 
 def test_every_term_must_match(found, alice, post):
