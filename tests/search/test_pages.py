@@ -42,7 +42,8 @@ def test_suggestions_appear_as_you_type_with_one_request_in_flight(new_page, ali
 
 
 def test_results_highlight_safely_and_offer_follow_and_add_contact(new_page, alice, bob):
-    PostFactory(author=bob, body='<img src=x onerror="window.pwned=1"> 我们在北京喝咖啡 <script>window.pwned=2</script>')
+    payload = '<img src=x onerror="window.pwned=1"> 我们在北京喝咖啡 <script>window.pwned=2</script>'
+    PostFactory(author=bob, body=payload)
     page = new_page()
     log_in(page, alice)
     page.goto("/explore/?q=咖啡")
