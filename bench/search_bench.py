@@ -42,7 +42,7 @@ TERMS = {
     "no match": "zzyzxq",
     "CJK, 2 chars": "咖啡",
     "CJK, 1 char": "茶",
-    "person prefix": "user12",
+    "person prefix": "bench12",
 }
 HEADLINE = ("frequent", "rare", "no match", "CJK, 2 chars")
 
