@@ -6,10 +6,9 @@ to_tsvector: the text arrives folded and split by search.text, and PostgreSQL's 
 depends on the database's locale, would split CJK differently (or drop it). Queries are tsquery
 literals the same way: a phrase is `'a' <-> 'b'`, a prefix `'word':*`.
 
-A GIN match comes back unordered, so "the newest N matches" of a frequent term would read every
-match. The candidates are read in widening id windows instead (the newest 20k ids, then 400k,
-then all), each a GIN bitmap ANDed with the primary key's range: a frequent term fills the
-first window, a rare one costs three index probes.
+"The newest N matches": for a frequent term the planner walks the primary key backwards and stops
+after N matches; for a rare one it reads the GIN index and sorts the few matches (it knows which
+is which from the tsvector column's statistics: ANALYZE after a bulk load, as search_rebuild does).
 """
 
 from django.db import connection
@@ -18,7 +17,6 @@ from ..query import Phrase, Query, Unigram
 from .base import Entry, SearchBackend
 
 TABLES = {"post": "search_post", "message": "search_message", "person": "search_person"}
-WINDOWS = (20_000, 400_000)
 # tsvector positions stop at 16383.
 MAX_POSITION = 16383
 
@@ -101,24 +99,16 @@ class PostgresBackend(SearchBackend):
             params.append(below)
         relevance = "ts_rank(doc, %s::tsquery, 1)" if "doc" in queries else "0.0"
         rank_params = [queries["doc"]] if "doc" in queries else []
-        sql = f"SELECT id, {relevance} FROM {table} WHERE {where} {{window}} ORDER BY id DESC LIMIT %s"
+        # The newest `limit` matches, then their rank: the planner picks between walking the primary
+        # key backwards until `limit` rows match (a frequent term) and the GIN index then a top-N sort
+        # (a rare one), and ts_rank reads only the rows kept.
+        sql = (
+            f"SELECT id, {relevance} FROM (SELECT id, doc FROM {table} WHERE {where} "
+            "ORDER BY id DESC LIMIT %s) AS newest ORDER BY id DESC"
+        )
         with connection.cursor() as cursor:
-            if below is None:
-                cursor.execute(f"SELECT max(id) FROM {table}")
-                newest = cursor.fetchone()[0] or 0
-            else:
-                newest = below
-            for width in (*WINDOWS, None):
-                if width is None:
-                    cursor.execute(sql.format(window=""), [*rank_params, *params, limit])
-                elif newest > width:
-                    cursor.execute(sql.format(window="AND id > %s"), [*rank_params, *params, newest - width, limit])
-                else:
-                    continue
-                rows = cursor.fetchall()
-                if len(rows) >= limit:
-                    break
-            return [(row[0], float(row[1])) for row in rows]
+            cursor.execute(sql, [*rank_params, *params, limit])
+            return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
 
 def _table(table: str) -> list[str]:
