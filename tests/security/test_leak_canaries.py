@@ -129,7 +129,8 @@ def scene(make_user, befriend, live_daphne, settings, tmp_path):
 def rest_surfaces(scene) -> list[str]:
     post_ids = scene["posts"].values()
     conversations = (scene["group"].pk, scene["direct"].pk)
-    queries = [marker[:-3] for marker in MARKERS.values()] + [TAG[:-3]]
+    # A marker's start as a prefix (`word*`): the address holds no whole marker, so a hit still counts.
+    queries = [f"{marker[:-3]}*" for marker in MARKERS.values()] + [f"{TAG[:-3]}*"]
     return [
         "/api/feed/?order=ranked",
         "/api/feed/?order=latest",
@@ -159,7 +160,7 @@ def page_surfaces(scene) -> list[str]:
         "/",
         "/?order=latest",
         "/explore/",
-        *[f"/explore/?q={marker[:-3]}" for marker in MARKERS.values()],
+        *[f"/explore/?q={marker[:-3]}*" for marker in MARKERS.values()],
         f"/tags/{TAG}/",
         "/u/author/",
         "/u/member/",
