@@ -13,7 +13,7 @@ DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --ht
 # A Celery worker (config/celery.py); the prefork pool, the only one that enforces the task time limits.
 CELERY_WORKER := $(BIN)/celery -A config worker --loglevel INFO
 
-.PHONY: run run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media bench-reach clean lock schema
+.PHONY: run run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media bench-reach bench-search clean lock schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -126,6 +126,11 @@ clean:
 # The feed benchmark (seeds bench/out/ databases once, then reuses them); BENCH_FEED_ARGS="--database both".
 bench-feed: $(VENV)/.bench
 	$(BIN)/python bench/feed_bench.py $(BENCH_FEED_ARGS)
+
+# Search over HTTP on the feed benchmark's network (+ CJK posts): frequent, rare, missing and CJK terms,
+# and post creation with the index against without. BENCH_SEARCH_ARGS="--sizes 100000,1000000 --database both".
+bench-search: $(VENV)/.bench
+	$(BIN)/python bench/search_bench.py $(BENCH_SEARCH_ARGS)
 
 # 1,000 sockets on one worker over each channels-redis layer, and a stalled group member
 # (needs redis-server; starts its own). ARGS=--quick for a smoke run.

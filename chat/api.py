@@ -160,6 +160,12 @@ class MessageListView(APIView):
         parameters=[
             OpenApiParameter("before", int),
             OpenApiParameter("after", int),
+            OpenApiParameter(
+                "around",
+                int,
+                description="A message id: the page holds it (when the viewer sees it) with the messages "
+                "just before and after it, as a search result opens the conversation there.",
+            ),
             OpenApiParameter("limit", int, description=f"1–{selectors.MAX_MESSAGE_PAGE}"),
         ],
         responses=MessagePageSerializer,
@@ -167,11 +173,17 @@ class MessageListView(APIView):
     def get(self, request, conversation_id):
         conversation = services.check_member_conversation(user=request.user, conversation_id=conversation_id)
         before, after = _int_param(request, "before"), _int_param(request, "after")
+        around = _int_param(request, "around")
         limit = _int_param(request, "limit") or selectors.MESSAGE_PAGE
         limit = max(1, min(limit, selectors.MAX_MESSAGE_PAGE))
-        page = selectors.message_page(
-            viewer=request.user, conversation=conversation, before=before, after=after, limit=limit
-        )
+        if around is not None:
+            page = selectors.message_page_around(
+                viewer=request.user, conversation=conversation, around=around, limit=limit
+            )
+        else:
+            page = selectors.message_page(
+                viewer=request.user, conversation=conversation, before=before, after=after, limit=limit
+            )
         rows = page["results"]
         base = request.build_absolute_uri(request.path)
         older = f"{base}?before={rows[0].id}&limit={limit}" if page["has_older"] and rows else None

@@ -125,6 +125,21 @@ def message_page(
     return {"results": messages_with_media(rows), "has_older": has_older, "has_newer": has_newer}
 
 
+def message_page_around(*, viewer: User, conversation: Conversation, around: int, limit: int) -> dict:
+    """`limit` messages centred on the message `around` (a search result opened): it and those just
+    before it, then those just after, as two `message_page`s (so the same rule), joined."""
+    upto = min(around, MAX_ID - 1) + 1
+    older = message_page(viewer=viewer, conversation=conversation, before=upto, after=None, limit=limit - limit // 2)
+    if limit // 2 == 0:
+        return older
+    newer = message_page(viewer=viewer, conversation=conversation, before=None, after=around, limit=limit // 2)
+    return {
+        "results": older["results"] + newer["results"],
+        "has_older": older["has_older"],
+        "has_newer": newer["has_newer"],
+    }
+
+
 def message_for_member(*, user: User, message_id) -> Message | None:
     """A message `user` sees; None alike for one they do not and one that does not exist."""
     try:

@@ -126,9 +126,17 @@ def chat_page(request, conversation_id=None):
     }
     if current is not None:
         context["title"] = conversation_title(current, request.user)
-        page = selectors.message_page(
-            viewer=request.user, conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE
-        )
+        around = request.GET.get("around", "")
+        if around.isdigit() and len(around) < 19:
+            # A search result opened: the page shows the message with its context (chat-search.js scrolls to it).
+            page = selectors.message_page_around(
+                viewer=request.user, conversation=current, around=int(around), limit=selectors.MESSAGE_PAGE
+            )
+            context["around"], context["has_newer"] = int(around), page["has_newer"]
+        else:
+            page = selectors.message_page(
+                viewer=request.user, conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE
+            )
         cards = post_cards(request.user, [message.shared_post_id for message in page["results"]])
         shown = {message.pk: message for message in page["results"]}
         played = selectors.voice_played_ids(request.user, page["results"])

@@ -73,6 +73,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("accounts.api_urls")),
     path("api/", include("microblog.api_urls")),
+    path("api/", include("search.api_urls")),
     path("api/", include("chat.api_urls")),
     path("api/", include("media.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -30,7 +30,6 @@ from .serializers import (
     PostSerializer,
     ProfileSerializer,
     RepostSerializer,
-    SearchResultSerializer,
     TrendSerializer,
     UnreadSerializer,
     serialize_notifications,
@@ -331,19 +330,6 @@ class TrendingView(APIView):
     @extend_schema(responses=TrendSerializer(many=True))
     def get(self, request):
         return Response(TrendSerializer(trending.trending_for(request.user), many=True).data)
-
-
-class SearchView(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Text to find (a substring).")],
-        responses=SearchResultSerializer,
-    )
-    def get(self, request):
-        query = request.query_params.get("q", "")[:200]
-        posts, users = selectors.search(request.user, query)
-        return Response(SearchResultSerializer({"posts": posts, "users": users}).data)
 
 
 class NotificationsView(generics.ListAPIView):

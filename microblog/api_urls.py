@@ -24,7 +24,7 @@ urlpatterns = [
     path("trending/", api.TrendingView.as_view(), name="api-trending"),
     # `path` lets a Weibo topic hold a "/" (#AC/DC#).
     path("tags/<path:tag>/posts/", api.TagPostsView.as_view(), name="api-tag-posts"),
-    path("search/", api.SearchView.as_view(), name="api-search"),
+    # search/ is the search app's (search/api_urls.py).
     path("notifications/", api.NotificationsView.as_view(), name="api-notifications"),
     path("notifications/read/", api.NotificationsReadView.as_view(), name="api-notifications-read"),
     path("notifications/unread/", api.NotificationsUnreadView.as_view(), name="api-notifications-unread"),

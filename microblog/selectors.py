@@ -27,7 +27,6 @@ from .models import (
 )
 from .text import tag_name
 
-SEARCH_LIMIT = 20
 # Viewers checked per query by `visible_pairs` (SQLite allows 500 terms in a compound SELECT).
 VIEWERS_PER_QUERY = 200
 
@@ -267,22 +266,6 @@ def following_of(viewer, user: User) -> QuerySet[Follow]:
         .select_related("followee__avatar")
         .order_by("-id")
     )
-
-
-def search(viewer, query: str) -> tuple[list[Post], list[User]]:
-    """Public posts and people matching `query` (a substring, so CJK needs no word splitting)."""
-    query = query.replace("\x00", "").strip()
-    if not query:
-        return [], []
-    posts = posts_with_media(public_timeline(viewer).filter(body__icontains=query)[:SEARCH_LIMIT])
-    people = (
-        User.objects.filter(is_active=True)
-        .select_related("avatar")
-        .filter(Q(username__icontains=query) | Q(display_name__icontains=query))
-        .exclude(pk__in=_hidden_from(viewer))
-        .order_by("username")[:SEARCH_LIMIT]
-    )
-    return posts, list(people)
 
 
 def notifications_for(viewer) -> QuerySet[Notification]:

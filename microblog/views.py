@@ -16,6 +16,9 @@ from accounts.selectors import contact_requests_for
 from accounts.services import action_take
 from media.attach import MediaRefused
 
+# The search app sits above microblog and chat (it reads both); this page only shows its results.
+from search.views import search_page
+
 from . import ranking, reach, reads, selectors, services, trending
 from .forms import PostForm, ReplyForm, RepostForm
 from .models import Post
@@ -94,17 +97,11 @@ def home(request):
 
 
 def explore(request):
-    query = request.GET.get("q", "")[:200].strip()
-    found_posts, found_users = selectors.search(request.user, query)
+    query = request.GET.get("q", "").strip()
     posts, before = _page(request, selectors.public_timeline(request.user))
-    context = {
-        "posts": posts,
-        "before": before,
-        "trends": trending.trending_for(request.user),
-        "query": query,
-        "found_posts": found_posts,
-        "found_users": found_users,
-    }
+    context = {"posts": posts, "before": before, "trends": trending.trending(), "query": query}
+    if query:
+        context.update(search_page(request, query))
     return render(request, "microblog/explore.html", context)
 
 

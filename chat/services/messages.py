@@ -27,6 +27,7 @@ from ..limits import MAX_BODY, MAX_CLIENT_ID, RECALL_WINDOW
 from ..models import Conversation, Membership, Message
 from ..selectors import is_id, message_for_member
 from ..serializers import message_data
+from ..signals import messages_stored
 from ..visibility import readers_of, sees_message
 from .checks import ChatError, check_text
 from .reach import refused_direct_pairs
@@ -258,6 +259,7 @@ def _store(valid: list[_Checked], results: list[SendResult], targets: dict[int, 
             for item in valid
         ]
     )
+    messages_stored.send(sender=Message, messages=messages)
     latest: dict[int, Message] = {}
     read_by_sender: dict[tuple[int, int], int] = {}
     for item, message in zip(valid, messages, strict=True):

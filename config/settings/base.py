@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "media",
     "microblog",
     "chat",
+    "search",
 ]
 
 # The header-setting middleware comes first (outermost), so answers made further in without
@@ -326,6 +327,12 @@ EVENT_RETENTION = timedelta(days=int(os.environ.get("EVENT_RETENTION_DAYS", 7)))
 # The home feed. `order=ranked` uses FEED_RANKER (a class with `page(viewer=, cursor=, limit=)`);
 # set it to "microblog.ranking.rankers.ChronologicalRanker" to serve newest-first for both orders.
 FEED_RANKER = os.environ.get("FEED_RANKER", "microblog.ranking.rankers.WeightedRanker")
+# Search's index (search.backends): "" picks SQLite FTS5 or PostgreSQL tsvector + GIN by database;
+# a dotted path names another class with the same methods (search.backends.base.SearchBackend).
+SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "")
+# Searches (suggestions as you type count too): (most, window) per client address and per user.
+SEARCH_LIMIT_PER_ADDRESS = (int(os.environ.get("SEARCHES_PER_MINUTE_PER_ADDRESS", 120)), timedelta(minutes=1))
+SEARCH_LIMIT_PER_USER = (int(os.environ.get("SEARCHES_PER_MINUTE_PER_USER", 120)), timedelta(minutes=1))
 # Candidates: the newest posts of the people followed within FEED_WINDOW, 600 shared among them
 # (at least FEED_PER_AUTHOR each), so a page costs what the viewer follows, not what exists;
 # out-of-network posts need this many followed likers (trending-tag posts come in too), and make

@@ -107,7 +107,7 @@ def test_search_finds_cjk_and_people_public_only(client_for, api, alice, bob, ma
     body = api.get("/api/search/", {"q": "北京"}).json()
     assert [p["id"] for p in body["posts"]] == [public["id"]]
     assert [u["username"] for u in body["users"]] == ["beijing_fan"]
-    assert api.get("/api/search/").json() == {"posts": [], "users": []}
+    assert api.get("/api/search/").json()["posts"] == api.get("/api/search/").json()["users"] == []
 
 
 def test_tags_are_case_folded_and_unicode(api, alice, bob, post_as):
@@ -225,7 +225,8 @@ def test_list_pages_cost_a_fixed_number_of_queries(
         f"/api/posts/{root['id']}/replies/": 4,  # + the post
         f"/api/posts/{root['id']}/reposts/": 4,
         "/api/notifications/": 5,  # + the unread count, + the posts of the page
-        "/api/search/?q=more": 4,  # posts, people
+        # posts: index, rows to rank, visibility, page, photos; people: index, rows; tags: one.
+        "/api/search/?q=more": 8,
     }
     alice_api = client_for(alice)
     for rounds in (2, 5):

@@ -171,6 +171,19 @@ CASES = [
     Case("GET", "/api/trending/", everyone(200)),
     Case("GET", "/api/tags/{tag}/posts/", everyone(200), args={"tag": "tag"}),
     Case("GET", "/api/search/", everyone(200), query="?q=crew"),
+    Case("GET", "/api/search/suggest/", everyone(200), query="?q=cr"),
+    Case("GET", "/api/chat/search/", signed_in(200), query="?q=hi"),
+    *[
+        Case(
+            "GET",
+            "/api/chat/search/",
+            MEMBERS_ONLY,
+            args=where,
+            query="?q=hi&conversation={conversation_id}",
+            secret=where["conversation_id"],
+        )
+        for where in (GROUP, DIRECT)
+    ],
     Case("GET", "/api/notifications/", signed_in(200)),
     Case("POST", "/api/notifications/read/", signed_in(200), body={}),
     Case("GET", "/api/notifications/unread/", signed_in(200)),
@@ -346,7 +359,8 @@ def fill(template, values: dict, role: str):
 
 
 def request_as(client: APIClient, case: Case, values: dict, role: str) -> tuple[int, object]:
-    path = re.sub(r"\{(\w+)\}", lambda match: str(values[case.args[match.group(1)]]), case.route) + case.query
+    # The query too: a search within a conversation names it there.
+    path = re.sub(r"\{(\w+)\}", lambda match: str(values[case.args[match.group(1)]]), case.route + case.query)
     body = fill(case.body, values, role) if case.body is not None else None
     with transaction.atomic():
         data = "" if body is None else json.dumps(body)

@@ -178,7 +178,8 @@ def scene(make_user, befriend, live_daphne, settings, tmp_path):
 def rest_surfaces(scene) -> list[str]:
     post_ids = scene["posts"].values()
     conversations = (scene["group"].pk, scene["direct"].pk)
-    queries = [marker[:-3] for marker in MARKERS.values()] + [TAG[:-3]]
+    # A marker's start as a prefix (`word*`): the address holds no whole marker, so a hit still counts.
+    queries = [f"{marker[:-3]}*" for marker in MARKERS.values()] + [f"{TAG[:-3]}*"]
     return [
         "/api/feed/?order=ranked",
         "/api/feed/?order=latest",
@@ -187,6 +188,10 @@ def rest_surfaces(scene) -> list[str]:
         f"/api/tags/{TAG}/posts/",
         f"/api/tags/{TRENDING_TAG}/posts/",
         *[f"/api/search/?q={query}" for query in queries],
+        *[f"/api/search/suggest/?q={query}" for query in queries],
+        f"/api/search/?q=%23{TAG[:-3]}",
+        *[f"/api/chat/search/?q={query}" for query in queries],
+        *[f"/api/chat/search/?q={query}&conversation={pk}" for query in queries for pk in conversations],
         *[f"/api/users/{name}/{part}" for name in ("author", "member") for part in ("", "posts/", "followers/")],
         *[f"/api/posts/{pk}/{part}" for pk in post_ids for part in ("", "replies/", "reposts/")],
         "/api/notifications/",
@@ -205,7 +210,7 @@ def page_surfaces(scene) -> list[str]:
         "/",
         "/?order=latest",
         "/explore/",
-        *[f"/explore/?q={marker[:-3]}" for marker in MARKERS.values()],
+        *[f"/explore/?q={marker[:-3]}*" for marker in MARKERS.values()],
         f"/tags/{TAG}/",
         f"/tags/{TRENDING_TAG}/",
         "/u/author/",
@@ -289,7 +294,7 @@ def crawl_clip_files(client, way: str, scene, crawler: str, served: set[str]) ->
 
 
 def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
-    people, hits, crawled, seen = scene["people"], [], 0, []
+    people, hits, crawled, seen, searched = scene["people"], [], 0, [], []
     served: dict[str, set[str]] = {crawler: set() for crawler in CRAWLERS}
     served_clips: dict[str, set[str]] = {crawler: set() for crawler in CRAWLERS}
     for crawler in CRAWLERS:
@@ -302,6 +307,8 @@ def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
                 text = client.get(path).content.decode()
                 hits += hits_in(text, crawler, path)
                 seen.append(text if crawler == "member" else "")
+                if crawler == "member" and "search/?q=" in path:
+                    searched.append(text)
             hits += crawl_files(client, way, scene, crawler, served[crawler])
             hits += crawl_clip_files(client, way, scene, crawler, served_clips[crawler])
             crawled += 3 * sum(len(clip_variants(clip)) for clip in scene["clips"].values())
@@ -313,6 +320,8 @@ def test_no_marker_reaches_anyone_who_may_not_see_it(scene):
     # member and the follower get the files of every photo theirs to see, by token and session.
     assert all(MARKERS[kind] in "".join(seen) for kind in ALLOWED["member"])
     assert all(CLIP_KEYS[name] in "".join(seen) for name, (belongs, _) in CLIPS.items() if belongs in ALLOWED["member"])
+    # ... and search finds each of them for the member (posts, and chat history for the messages).
+    assert all(MARKERS[kind] in "".join(searched) for kind in ALLOWED["member"])
     for crawler in ("member", "follower"):
         theirs = {kind for kind in MEDIA_KEYS if kind in ALLOWED[crawler]}
         ways = [f"{kind} {variant} by {way}" for kind in theirs for variant in ("display", "thumbnail") for way in WAYS]

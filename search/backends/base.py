@@ -1,0 +1,59 @@
+"""What a search backend does; `NullBackend` indexes and finds nothing (benchmarks' baseline)."""
+
+from dataclasses import dataclass
+
+from ..query import Query
+from ..text import Document
+
+# The three indexes.
+POSTS = "post"
+MESSAGES = "message"
+PEOPLE = "person"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    document: Document
+    meta: tuple[str, ...] = ()  # author, conversation, tag and audience tokens (search.query)
+
+
+class SearchBackend:
+    def index(self, kind: str, entries: list[Entry]) -> None:
+        """Adds (or replaces) these rows, in the caller's transaction."""
+        raise NotImplementedError
+
+    def remove(self, kind: str, ids: list[int]) -> None:
+        raise NotImplementedError
+
+    def clear(self, kind: str) -> None:
+        raise NotImplementedError
+
+    def candidates(
+        self,
+        kind: str,
+        query: Query,
+        *,
+        meta: tuple[str, ...] = (),
+        meta_any: tuple[str, ...] = (),
+        limit: int,
+        below: int | None = None,
+    ) -> list[tuple[int, float]]:
+        """(id, relevance) of the newest `limit` rows (ids under `below`, when given) matching every
+        clause of `query`, every token of `meta` and, when given, one of `meta_any`; newest (highest id)
+        first. Relevance: larger is better."""
+        raise NotImplementedError
+
+
+class NullBackend(SearchBackend):
+    def index(self, kind, entries):
+        pass
+
+    def remove(self, kind, ids):
+        pass
+
+    def clear(self, kind):
+        pass
+
+    def candidates(self, kind, query, *, meta=(), meta_any=(), limit, below=None):
+        return []

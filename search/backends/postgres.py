@@ -1,0 +1,166 @@
+# ruff: noqa: S608  (table names come from TABLES, never from input; every value is a parameter)
+"""PostgreSQL: one table per index, `tsvector` columns with GIN indexes.
+
+The tsvectors are written as literals (each lexeme quoted, with its positions), never through
+to_tsvector: the text arrives folded and split by search.text, and PostgreSQL's parser, which
+depends on the database's locale, would split CJK differently (or drop it). Queries are tsquery
+literals the same way: a phrase is `'a' <-> 'b'`, a prefix `'word':*`.
+
+"The newest N matches": for a frequent term the planner walks the primary key backwards and stops
+after N matches; for a rare one it reads the GIN index and sorts the few matches (it knows which
+is which from the tsvector column's statistics: ANALYZE after a bulk load, as search_rebuild does).
+"""
+
+from django.db import connection
+
+from ..query import Phrase, Query, Unigram
+from .base import Entry, SearchBackend
+
+TABLES = {"post": "search_post", "message": "search_message", "person": "search_person"}
+# tsvector positions stop at 16383.
+MAX_POSITION = 16383
+
+
+def lexeme(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector(tokens: list[str], *, positions: bool) -> str:
+    if not positions:
+        return " ".join(lexeme(token) for token in dict.fromkeys(tokens))
+    found: dict[str, list[int]] = {}
+    for index, token in enumerate(tokens[:MAX_POSITION], start=1):
+        found.setdefault(token, []).append(index)
+    return " ".join(f"{lexeme(token)}:{','.join(map(str, spots[:256]))}" for token, spots in found.items())
+
+
+def _phrase(clause: Phrase) -> str:
+    parts = [lexeme(token) for token in clause.tokens]
+    if clause.prefix:
+        parts[-1] += ":*"
+    return " <-> ".join(parts)
+
+
+def tsqueries(query: Query, meta: tuple[str, ...], meta_any: tuple[str, ...]) -> dict[str, str]:
+    """column → tsquery literal, for the columns the query constrains."""
+    doc = [_phrase(c) for c in query.clauses if isinstance(c, Phrase)]
+    uni = [lexeme(c.char) for c in query.clauses if isinstance(c, Unigram)]
+    metas = [lexeme(token) for token in meta]
+    if meta_any:
+        metas.append("(" + " | ".join(lexeme(token) for token in meta_any) + ")")
+    found = {}
+    if doc:
+        found["doc"] = " & ".join(f"({part})" for part in doc)
+    if uni:
+        found["unigrams"] = " & ".join(uni)
+    if metas:
+        found["meta"] = " & ".join(metas)
+    return found
+
+
+class PostgresBackend(SearchBackend):
+    def index(self, kind, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        table = TABLES[kind]
+        rows = [
+            (
+                entry.id,
+                tsvector(entry.document.tokens, positions=True),
+                tsvector(entry.document.unigrams, positions=False),
+                tsvector(list(entry.meta), positions=False),
+            )
+            for entry in entries
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} (id, doc, unigrams, meta) VALUES (%s, %s::tsvector, %s::tsvector, %s::tsvector) "
+                "ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, unigrams = EXCLUDED.unigrams, meta = EXCLUDED.meta",
+                rows,
+            )
+
+    def remove(self, kind, ids) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLES[kind]} WHERE id = ANY(%s)", [list(ids)])
+
+    def clear(self, kind) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {TABLES[kind]}")
+
+    def candidates(self, kind, query, *, meta=(), meta_any=(), limit, below=None):
+        queries = tsqueries(query, meta, meta_any)
+        if not queries:
+            return []
+        table = TABLES[kind]
+        where = " AND ".join(f"{column} @@ %s::tsquery" for column in queries)
+        params = list(queries.values())
+        if below is not None:
+            where += " AND id < %s"
+            params.append(below)
+        relevance = "ts_rank(doc, %s::tsquery, 1)" if "doc" in queries else "0.0"
+        rank_params = [queries["doc"]] if "doc" in queries else []
+        # The newest `limit` matches, then their rank: the planner picks between walking the primary
+        # key backwards until `limit` rows match (a frequent term) and the GIN index then a top-N sort
+        # (a rare one), and ts_rank reads only the rows kept.
+        sql = (
+            f"SELECT id, {relevance} FROM (SELECT id, doc FROM {table} WHERE {where} "
+            "ORDER BY id DESC LIMIT %s) AS newest ORDER BY id DESC"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*rank_params, *params, limit])
+            return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+def _table(table: str) -> list[str]:
+    return [
+        f"CREATE TABLE IF NOT EXISTS {table} (id bigint PRIMARY KEY, doc tsvector NOT NULL, "
+        "unigrams tsvector NOT NULL, meta tsvector NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {table}_doc ON {table} USING gin (doc)",
+        f"CREATE INDEX IF NOT EXISTS {table}_unigrams ON {table} USING gin (unigrams)",
+        f"CREATE INDEX IF NOT EXISTS {table}_meta ON {table} USING gin (meta)",
+    ]
+
+
+def _follow(source: str, index: str, name: str, *, gone_when: str | None) -> list[str]:
+    """Triggers taking rows out of `index` when their `source` row goes (or turns `gone_when`).
+    TRUNCATE too: Django's test flush truncates the source tables and knows nothing of these."""
+    sql = [
+        f"CREATE OR REPLACE FUNCTION {name}_gone() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN DELETE FROM {index} WHERE id = OLD.id; RETURN NULL; END $$",
+        f"DROP TRIGGER IF EXISTS {name}_gone ON {source}",
+        f"CREATE TRIGGER {name}_gone AFTER DELETE ON {source} FOR EACH ROW EXECUTE FUNCTION {name}_gone()",
+        f"CREATE OR REPLACE FUNCTION {name}_truncated() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN TRUNCATE {index}; RETURN NULL; END $$",
+        f"DROP TRIGGER IF EXISTS {name}_truncated ON {source}",
+        f"CREATE TRIGGER {name}_truncated AFTER TRUNCATE ON {source} FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION {name}_truncated()",
+    ]
+    if gone_when:
+        sql += [
+            f"DROP TRIGGER IF EXISTS {name}_hidden ON {source}",
+            f"CREATE TRIGGER {name}_hidden AFTER UPDATE OF {gone_when} ON {source} FOR EACH ROW "
+            f"WHEN (NEW.{gone_when} IS NOT NULL) EXECUTE FUNCTION {name}_gone()",
+        ]
+    return sql
+
+
+# Created by search/migrations/0001 on PostgreSQL only.
+SCHEMA = [
+    *[statement for table in TABLES.values() for statement in _table(table)],
+    *_follow("microblog_post", "search_post", "search_post", gone_when="deleted_at"),
+    *_follow("chat_message", "search_message", "search_message", gone_when="recalled_at"),
+    *_follow("accounts_user", "search_person", "search_person", gone_when=None),
+]
+
+SCHEMA_REVERSE = [
+    "DROP TRIGGER IF EXISTS search_post_gone ON microblog_post",
+    "DROP TRIGGER IF EXISTS search_post_truncated ON microblog_post",
+    "DROP TRIGGER IF EXISTS search_post_hidden ON microblog_post",
+    "DROP TRIGGER IF EXISTS search_message_gone ON chat_message",
+    "DROP TRIGGER IF EXISTS search_message_truncated ON chat_message",
+    "DROP TRIGGER IF EXISTS search_message_hidden ON chat_message",
+    "DROP TRIGGER IF EXISTS search_person_gone ON accounts_user",
+    "DROP TRIGGER IF EXISTS search_person_truncated ON accounts_user",
+    *[f"DROP FUNCTION IF EXISTS {name}_{kind}()" for name in TABLES.values() for kind in ("gone", "truncated")],
+    *[f"DROP TABLE IF EXISTS {table}" for table in TABLES.values()],
+]

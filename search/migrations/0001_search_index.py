@@ -1,0 +1,38 @@
+"""The search indexes and the triggers that keep deletions in step, per database vendor.
+
+Not Django models: an FTS5 virtual table cannot be one, and the PostgreSQL tables are read
+only through raw SQL. search.backends.{sqlite,postgres}.SCHEMA hold the statements.
+"""
+
+from django.db import migrations
+
+
+def _statements(schema_editor, attribute: str) -> list[str]:
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        from search.backends import sqlite as module
+    elif vendor == "postgresql":
+        from search.backends import postgres as module
+    else:
+        return []
+    return getattr(module, attribute)
+
+
+def create(apps, schema_editor):
+    for statement in _statements(schema_editor, "SCHEMA"):
+        schema_editor.execute(statement)
+
+
+def drop(apps, schema_editor):
+    for statement in _statements(schema_editor, "SCHEMA_REVERSE"):
+        schema_editor.execute(statement)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("accounts", "0004_user_avatar"),
+        ("microblog", "0003_like_user_time_post"),
+        ("chat", "0004_membership_visible_after_message_id"),
+    ]
+
+    operations = [migrations.RunPython(create, drop)]
