@@ -99,7 +99,7 @@ def home(request):
 def explore(request):
     query = request.GET.get("q", "").strip()
     posts, before = _page(request, selectors.public_timeline(request.user))
-    context = {"posts": posts, "before": before, "trends": trending.trending(), "query": query}
+    context = {"posts": posts, "before": before, "trends": trending.trending_for(request.user), "query": query}
     if query:
         context.update(search_page(request, query))
     return render(request, "microblog/explore.html", context)
