@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "media",
     "microblog",
     "chat",
+    "articles",
 ]
 
 # The header-setting middleware comes first (outermost), so answers made further in without
