@@ -36,11 +36,13 @@ def canary(kind: str) -> str:
 
 
 MARKERS = {kind: canary(kind) for kind in ("direct", "group", "contacts", "followers", "reply", "deleted", "recalled")}
+# Articles: a followers-only one (carried by a post) and a draft, which is its author's alone.
+MARKERS.update({kind: canary(kind) for kind in ("article", "draft")})
 TAG = canary("tag")
 # Who may see which marker: nobody may see what was deleted or recalled, members included.
 ALLOWED = {
-    "follower": {"followers"},
-    "member": {"direct", "group", "contacts", "followers", "reply"},
+    "follower": {"followers", "article"},
+    "member": {"direct", "group", "contacts", "followers", "reply", "article"},
 }
 
 
@@ -123,7 +125,22 @@ def scene(make_user, befriend, live_daphne, settings, tmp_path):
     assert rest(live_daphne, author, "POST", f"/api/messages/{recalled}/recall/").status == 200
     detach("message", recalled)
     photo("unattached")
-    return {"people": people, "sockets": sockets, "posts": posts, "group": group, "direct": direct, "photos": photos}
+    articles = {}
+    for kind, visibility in (("article", "followers"), ("draft", "public")):
+        marker = MARKERS[kind]
+        fields = {"title": f"{marker} title", "body": f"{marker} body", "visibility": visibility}
+        articles[kind] = rest(live_daphne, author, "POST", "/api/articles/", fields).json()["id"]
+    assert rest(live_daphne, author, "POST", f"/api/articles/{articles['article']}/publish/").status == 200
+    posts["article"] = post(author, "", article=articles["article"])
+    return {
+        "people": people,
+        "sockets": sockets,
+        "posts": posts,
+        "group": group,
+        "direct": direct,
+        "photos": photos,
+        "articles": articles,
+    }
 
 
 def rest_surfaces(scene) -> list[str]:
@@ -145,6 +162,9 @@ def rest_surfaces(scene) -> list[str]:
         "/api/contacts/",
         "/api/contact-requests/?direction=incoming",
         "/api/me/",
+        *[f"/api/articles/{pk}/" for pk in scene["articles"].values()],
+        *[f"/api/articles/search/?q={MARKERS[kind][:-3]}" for kind in scene["articles"]],
+        "/api/articles/",
     ]
 
 
@@ -165,6 +185,7 @@ def page_surfaces(scene) -> list[str]:
         "/chat/",
         *[f"/chat/{pk}/" for pk in conversations],
         "/contacts/",
+        *[f"/{where}/{pk}/" for pk in scene["articles"].values() for where in ("a", "write")],
     ]
 
 
