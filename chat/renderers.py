@@ -9,7 +9,7 @@ answers only when the reader sees that too.
 from accounts.models import ContactRequest
 from realtime import renderers
 
-from .cards import post_cards
+from .cards import article_cards, post_cards
 from .models import Message
 from .selectors import messages_with_media
 from .serializers import ContactRequestSerializer, message_data
@@ -22,11 +22,17 @@ def _messages(events, viewer) -> list[dict]:
     found = {m.pk: m for m in rows}
     cards = post_cards(viewer, [m.shared_post_id for m in found.values()])
     replies = replies_seen(viewer, found.values())
-    return [{"message": _shown(found[i], cards, replies) if i in found else None} for i in ids]
+    articles = article_cards(viewer, [m.shared_article_id for m in found.values()])
+    return [{"message": _shown(found[i], cards, replies, articles) if i in found else None} for i in ids]
 
 
-def _shown(message: Message, cards: dict, replies: set[int]) -> dict:
-    return message_data(message, cards.get(message.shared_post_id), reply_seen=message.reply_to_id in replies)
+def _shown(message: Message, cards: dict, replies: set[int], articles: dict) -> dict:
+    return message_data(
+        message,
+        cards.get(message.shared_post_id),
+        reply_seen=message.reply_to_id in replies,
+        article_card=articles.get(message.shared_article_id),
+    )
 
 
 def _requests(events, viewer) -> list[dict]:

@@ -9,7 +9,7 @@ from accounts.models import ContactRequest, User
 from accounts.serializers import AVATAR_URL_HELP, UserSummarySerializer, user_summary
 from media.serializers import MediaSerializer
 
-from .cards import post_cards, unavailable
+from .cards import article_cards, post_cards, unavailable
 from .limits import MAX_BODY, MAX_CLIENT_ID, MAX_NOTE, MAX_TITLE
 from .models import Conversation, Message
 from .selectors import messages_with_media, with_last_messages
@@ -31,7 +31,9 @@ def _media(message: Message) -> list[dict]:
     return MediaSerializer(message.media_items, many=True).data if message.media_items else []
 
 
-def message_data(message: Message, shared_card: dict | None = None, *, reply_seen: bool = True) -> dict:
+def message_data(
+    message: Message, shared_card: dict | None = None, *, reply_seen: bool = True, article_card: dict | None = None
+) -> dict:
     """A message as every client sees it (REST answers, socket frames, replays).
 
     Written out by hand because it is on the send path of every message: DRF's field
@@ -39,10 +41,13 @@ def message_data(message: Message, shared_card: dict | None = None, *, reply_see
     shared post's card as made for this reader (chat.cards); without one, a shared
     post shows as unavailable, so a card is never shown to the wrong reader. `reply_seen`
     False leaves out what it replies to, a message this reader does not see (chat.visibility).
+    `article_card` is the shared article's card for this reader, the same way (unavailable without one).
     The photos are the message's `media_items` (chat.selectors.messages_with_media).
     """
     recalled = message.recalled_at is not None
     shared = None if message.shared_post_id is None or recalled else shared_card or unavailable(message.shared_post_id)
+    article_id = message.shared_article_id
+    article = None if article_id is None or recalled else article_card or unavailable(article_id)
     return {
         "id": message.pk,
         "conversation": message.conversation_id,
@@ -54,6 +59,7 @@ def message_data(message: Message, shared_card: dict | None = None, *, reply_see
         "client_id": message.client_id,
         "reply_to": message.reply_to_id if reply_seen and not recalled else None,
         "shared_post": shared,
+        "shared_article": article,
         "created_at": _timestamp(message.created_at),
         "recalled": recalled,
     }
@@ -72,6 +78,12 @@ class MessageSerializer(serializers.ModelSerializer):
         help_text="The shared post's card as this reader may see it (`image`: its first photo, a repost's the "
         "original's, or null; `media_count`), or {id, unavailable: true}.",
     )
+    shared_article = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text="The shared article's card as this reader may read it ({id, author, title, excerpt, cover, "
+        "read_count, url}), or {id, unavailable: true}.",
+    )
 
     class Meta:
         model = Message
@@ -84,6 +96,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "client_id",
             "reply_to",
             "shared_post",
+            "shared_article",
             "created_at",
             "recalled",
         )
@@ -101,7 +114,13 @@ class MessageSerializer(serializers.ModelSerializer):
         replies = self.context.get("replies_seen")
         if replies is None and message.reply_to_id is not None:
             replies = replies_seen(viewer, [message]) if viewer is not None else set()
-        return message_data(message, card, reply_seen=message.reply_to_id in (replies or ()))
+        article = None
+        if message.shared_article_id is not None:
+            article = (self.context.get("article_cards") or {}).get(message.shared_article_id)
+            if article is None and viewer is not None:
+                article = article_cards(viewer, [message.shared_article_id])[message.shared_article_id]
+        reply_seen = message.reply_to_id in (replies or ())
+        return message_data(message, card, reply_seen=reply_seen, article_card=article)
 
 
 class MessageCreateSerializer(serializers.Serializer):
@@ -113,6 +132,9 @@ class MessageCreateSerializer(serializers.Serializer):
     client_id = serializers.CharField(required=False, max_length=MAX_CLIENT_ID)
     reply_to = serializers.IntegerField(required=False)
     shared_post = serializers.IntegerField(required=False, help_text="A post you may see, shown as a card.")
+    shared_article = serializers.IntegerField(
+        required=False, help_text="A published article you may read, shown as a card."
+    )
     media = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,
