@@ -5,6 +5,7 @@ import json
 import pytest
 
 from articles.models import Article
+from articles.serializers import ArticleSerializer
 
 from .conftest import READERS, VIEWERS
 
@@ -192,3 +193,22 @@ def test_the_preview_renders_with_the_page_code_and_is_rate_limited(alice, clien
         client.post("/api/articles/preview/", {"body": "x"}, format="json")
     limited = client.post("/api/articles/preview/", {"body": "x"}, format="json")
     assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+
+
+def test_seed_demo_writes_a_couple_of_articles_once(capsys):
+    from django.core.management import call_command
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    articles = Article.objects.order_by("pk")
+    assert [(a.author.username, a.visibility, a.status) for a in articles] == [
+        ("alice", "public", "published"),
+        ("bob", "followers", "published"),
+    ]
+    wall = articles[0]
+    assert wall.cover is not None and wall.carrying_post.body.startswith("I wrote up our climb")
+    # The inline photo is the article's, so its readers may fetch it.
+    assert '<img src="/media/' in ArticleSerializer(wall).data["html"]
+    from media.models import Media
+
+    assert Media.objects.filter(attached_kind="article", attached_id=wall.pk).count() == 2
