@@ -19,6 +19,7 @@ from .serializers import (
     ArticlePatchSerializer,
     ArticleSearchQuerySerializer,
     ArticleSerializer,
+    ArticleSummarySerializer,
     ArticleWriteSerializer,
     PreviewAnswerSerializer,
     PreviewSerializer,
@@ -45,12 +46,16 @@ class LatestEditedPagination(CursorPagination):
 class ArticlesView(generics.ListAPIView):
     """The caller's own articles, drafts included, latest edited first; and writing a new one."""
 
-    serializer_class = ArticleSerializer
+    serializer_class = ArticleSummarySerializer
     permission_classes = [IsAuthenticated]
     pagination_class = LatestEditedPagination
 
     def get_queryset(self):
         return selectors.articles_of_author(self.request.user)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return None if page is None else selectors.with_carrying_posts(self.request.user, page)
 
     @extend_schema(request=ArticleWriteSerializer, responses={201: ArticleSerializer})
     def post(self, request):
@@ -102,11 +107,11 @@ class ArticleSearchView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="Words in the title or the text.")],
-        responses=ArticleSerializer(many=True),
+        responses=ArticleSummarySerializer(many=True),
     )
     def get(self, request):
         query = ArticleSearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         found = selectors.articles_search(request.user, query.validated_data["q"])
         selectors.with_carrying_posts(request.user, found)
-        return Response(ArticleSerializer(found, many=True).data)
+        return Response(ArticleSummarySerializer(found, many=True).data)

@@ -123,9 +123,13 @@ def plain_text(body: str) -> str:
     return text_of(render(body))
 
 
+# An excerpt renders only the start of the body: the first words do not need the whole article.
+EXCERPT_SOURCE_CHARS = 4000
+
+
 def excerpt(body: str, *, length: int = 200) -> str:
     """The first words of the article, cut at a word boundary, for cards."""
-    text = plain_text(body)
+    text = plain_text(body[:EXCERPT_SOURCE_CHARS])
     if len(text) <= length:
         return text
     cut = text[:length].rsplit(" ", 1)[0] if " " in text[:length] else text[:length]

@@ -14,6 +14,12 @@ from .models import MAX_BODY_CHARS, MAX_TITLE_CHARS, Article
 MAX_ID = 2**63 - 1
 
 
+@extend_schema_field({"type": "string", "pattern": "^(draft|published)$", "description": "`draft` or `published`."})
+class StatusField(serializers.CharField):
+    """An article's status. Spelled as a pattern: drf-spectacular names every enum it finds, and one
+    `status` enum in two article components collides with the media's and contact requests'."""
+
+
 class ArticleSerializer(serializers.ModelSerializer):
     """An article as its reader may see it; `html` is rendered and sanitised now, never read from storage."""
 
@@ -21,6 +27,7 @@ class ArticleSerializer(serializers.ModelSerializer):
     html = serializers.SerializerMethodField(help_text="The body as sanitised HTML (articles.render's allow-list).")
     cover = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField(help_text="The reading page, /a/{id}/.")
+    status = StatusField(read_only=True)
     post = serializers.SerializerMethodField(
         help_text="The post that carries the article, if any (its likes and reposts)."
     )
@@ -61,24 +68,13 @@ class ArticleSerializer(serializers.ModelSerializer):
         return getattr(article, "carrying_post_id", None)
 
 
-class ArticleCardSerializer(serializers.ModelSerializer):
-    """An article as a card (inside a post, a chat message, a broadcast): no body."""
+class ArticleSummarySerializer(ArticleSerializer):
+    """An article in a list (the author's own, search results): everything but the body and its HTML,
+    which a 50,000-character article makes costly to render twenty times (bench/RESULTS.md, "Articles")."""
 
-    author = UserSummarySerializer(read_only=True)
-    cover = serializers.SerializerMethodField()
-    url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Article
-        fields = ("id", "author", "title", "excerpt", "cover", "visibility", "read_count", "published_at", "url")
+    class Meta(ArticleSerializer.Meta):
+        fields = tuple(name for name in ArticleSerializer.Meta.fields if name not in {"body", "html"})
         read_only_fields = fields
-
-    @extend_schema_field(MediaSerializer(allow_null=True))
-    def get_cover(self, article: Article) -> dict | None:
-        return MediaSerializer(article.cover).data if article.cover_id is not None else None
-
-    def get_url(self, article: Article) -> str:
-        return reverse("article", args=[article.pk])
 
 
 def _text_field(max_length: int, **kwargs) -> serializers.CharField:
