@@ -109,6 +109,7 @@ async function refreshPreview() {
 }
 
 function edited() {
+  say("Unsaved changes…");
   clearTimeout(saveTimer);
   saveTimer = setTimeout(save, SAVE_AFTER_MS);
 }

@@ -74,8 +74,8 @@ def test_write_preview_autosave_publish_and_read(new_page, make_user):
     body.press("End")
     body.type("\n\nA second cup.")
     page.locator("#preview p").filter(has_text="A second cup.").wait_for()
+    # Typing marks the draft unsaved at once, so "saved" below is the autosave of this edit.
     page.wait_for_function("() => document.querySelector('#save-status').textContent === 'Draft · saved'")
-    page.wait_for_timeout(200)
     page.reload()
     # What autosave stored comes back on reload, preview included.
     assert page.get_by_label("Title").input_value() == "Notes on tea"
