@@ -31,10 +31,15 @@ NOT_AUTHOR_RESPONSE = OpenApiResponse(
 )
 
 
-def present(viewer, article_id) -> dict:
+def _visible(viewer, article_id):
     article = selectors.article_visible(viewer, article_id)
     if article is None:
         raise NotFound()
+    return article
+
+
+def present(viewer, article) -> dict:
+    article = article if not isinstance(article, int) else _visible(viewer, article)
     selectors.with_carrying_posts(viewer, [article])
     return ArticleSerializer(article).data
 
@@ -70,7 +75,10 @@ class ArticleDetailView(APIView):
 
     @extend_schema(responses=ArticleSerializer)
     def get(self, request, pk: int):
-        return Response(present(request.user, pk))
+        """An article; a signed-in reader other than its author counts once in `read_count`, as on /a/{id}/."""
+        article = _visible(request.user, pk)
+        services.article_read(reader=request.user, article=article)
+        return Response(present(request.user, article))
 
     @extend_schema(request=ArticlePatchSerializer, responses={200: ArticleSerializer, 403: NOT_AUTHOR_RESPONSE})
     def patch(self, request, pk: int):

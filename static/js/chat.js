@@ -305,6 +305,7 @@ function updateListEntry(message) {
 
 function previewWithoutText(message) {
   if (message.media?.length) return templateText("#photo-text");
+  if (message.shared_article) return "Shared an article";
   return message.shared_post ? templateText("#shared-text") : "";
 }
 

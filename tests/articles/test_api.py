@@ -134,6 +134,11 @@ def test_read_count_counts_each_signed_in_reader_once_and_not_the_author(article
     client.logout()
     client.get(f"/a/{article_id}/")
     assert Article.objects.get(pk=article_id).read_count == 2
+    # A client app reading over the API counts the same way, once.
+    for _ in range(2):
+        answer = article_world["clients"]["contact"].get(f"/api/articles/{article_id}/")
+    assert answer.json()["read_count"] == 3
+    assert article_world["clients"]["author"].get(f"/api/articles/{article_id}/").json()["read_count"] == 3
 
 
 def test_a_post_carries_only_its_authors_published_article_once(alice, bob, client_for, write_as):
