@@ -11,7 +11,7 @@ from config.schema import RATE_LIMITED_RESPONSE
 from realtime import presence
 
 from . import selectors, services
-from .cards import post_cards
+from .cards import article_cards, post_cards
 from .serializers import (
     AcceptedSerializer,
     ContactPresenceSerializer,
@@ -190,6 +190,7 @@ class MessageListView(APIView):
         newer = f"{base}?after={rows[-1].id}&limit={limit}" if page["has_newer"] and rows else None
         context = {
             "cards": post_cards(request.user, [row.shared_post_id for row in rows]),
+            "article_cards": article_cards(request.user, [row.shared_article_id for row in rows]),
             "replies_seen": selectors.replies_seen(request.user, rows),
             "played": selectors.voice_played_ids(request.user, rows),
             "viewer": request.user,
@@ -213,6 +214,7 @@ class MessageListView(APIView):
             reply_to=data.get("reply_to"),
             shared_post=data.get("shared_post"),
             media=data.get("media"),
+            shared_article=data.get("shared_article"),
         )
         body = MessageSerializer(message, context={"viewer": request.user}).data
         return Response(body, status=status.HTTP_201_CREATED if created else 200)

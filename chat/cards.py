@@ -1,4 +1,5 @@
-"""Cards of posts shared into chats, made for each reader: a post keeps its visibility in a chat.
+"""Cards of posts and articles shared into chats, made for each reader: a post (an article) keeps its
+visibility in a chat.
 
 Cards also stay live: when a post's counts change or it is deleted, microblog's `post_changed`
 signal (after commit) reaches `shared_cards_push`, which sends the fresh card to the online
@@ -7,9 +8,13 @@ members of the conversations the post was shared into, each as they may see it.
 
 from collections.abc import Iterable
 
+from django.db.models import IntegerField, Value
+
 from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from accounts.serializers import user_summary
+from articles.models import Article
+from articles.selectors import articles_by_id
 from media.serializers import MediaSerializer
 from microblog.models import Post
 from microblog.reads import reads_record
@@ -139,3 +144,57 @@ def shared_cards_push(post_ids: Iterable[int]) -> None:
             ephemeral_send(user_ids=same, frame={"type": CARD_UPDATED, "shared_post": cards[(post_id, min(same))]})
         if present - shown:
             ephemeral_send(user_ids=present - shown, frame={"type": CARD_UPDATED, "shared_post": unavailable(post_id)})
+
+
+# Articles shared into chats: the same rule as posts, the article's own audience (articles.models),
+# published ones only; anyone else gets the "unavailable" card.
+VIEWERS_PER_QUERY = 200
+
+
+def article_card_of(article: Article) -> dict:
+    """The card of an article, for a reader who may read it (the caller checks): cover, title, first lines."""
+    return {
+        "id": article.pk,
+        "unavailable": False,
+        "author": user_summary(article.author),
+        "title": article.title,
+        "excerpt": article.excerpt,
+        "cover": MediaSerializer(article.cover).data if article.cover_id is not None else None,
+        "read_count": article.read_count,
+        "url": f"/a/{article.pk}/",
+    }
+
+
+def article_cards(viewer, article_ids) -> dict[int, dict]:
+    """{article id: card} for the viewer, in one query: the card, or "unavailable" when the viewer may
+    not read it (visibility, blocks, a draft) or it was deleted."""
+    ids = sorted({aid for aid in article_ids if aid is not None})
+    readable = articles_by_id(viewer, ids) if ids else {}
+    return {aid: article_card_of(readable[aid]) if aid in readable else unavailable(aid) for aid in ids}
+
+
+def article_reader_cards(article_ids: Iterable[int], reader_ids: Iterable[int]) -> dict[tuple[int, int], dict]:
+    """{(article id, reader id): card} for every pair: the card to a reader who may read the article,
+    "unavailable" to the others. One query per VIEWERS_PER_QUERY readers (a UNION ALL of each reader's
+    `visible_to`), plus the articles, whatever the number of readers."""
+    article_ids = sorted({aid for aid in article_ids if aid is not None})
+    reader_ids = sorted(set(reader_ids))
+    if not article_ids or not reader_ids:
+        return {}
+    pairs: set[tuple[int, int]] = set()
+    for start in range(0, len(reader_ids), VIEWERS_PER_QUERY):
+        queries = [
+            Article.objects.visible_to(User(pk=reader_id))
+            .filter(pk__in=article_ids, status=Article.Status.PUBLISHED)
+            .annotate(reader_id=Value(reader_id, output_field=IntegerField()))
+            .values_list("pk", "reader_id")
+            for reader_id in reader_ids[start : start + VIEWERS_PER_QUERY]
+        ]
+        pairs.update(queries[0].union(*queries[1:], all=True))
+    articles = Article.objects.select_related("author__avatar", "cover").in_bulk({aid for aid, _ in pairs})
+    made = {aid: article_card_of(article) for aid, article in articles.items()}
+    return {
+        (aid, rid): made[aid] if (aid, rid) in pairs and aid in made else unavailable(aid)
+        for aid in article_ids
+        for rid in reader_ids
+    }

@@ -312,6 +312,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             reply_to=frame.get("reply_to"),
             shared_post=frame.get("shared_post"),
             media=frame.get("media"),
+            shared_article=frame.get("shared_article"),
         )
         task = asyncio.create_task(self.acknowledge(message_writer().submit(send), client_id))
         self.pending_sends.add(task)

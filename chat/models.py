@@ -63,6 +63,10 @@ class Message(models.Model):
     shared_post = models.ForeignKey(
         "microblog.Post", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # An article shared into the chat: each member sees its card as they may read it, or "unavailable".
+    shared_article = models.ForeignKey(
+        "articles.Article", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     recalled_at = models.DateTimeField(null=True, blank=True)
     kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.TEXT)

@@ -9,7 +9,7 @@ answers only when the reader sees that too.
 from accounts.models import ContactRequest
 from realtime import renderers
 
-from .cards import post_cards
+from .cards import article_cards, post_cards
 from .models import Message
 from .selectors import messages_with_media, voice_played_ids
 from .serializers import ContactRequestSerializer, message_data
@@ -23,15 +23,17 @@ def _messages(events, viewer) -> list[dict]:
     cards = post_cards(viewer, [m.shared_post_id for m in found.values()])
     replies = replies_seen(viewer, found.values())
     played = voice_played_ids(viewer, found.values())
-    return [{"message": _shown(found[i], cards, replies, played) if i in found else None} for i in ids]
+    articles = article_cards(viewer, [m.shared_article_id for m in found.values()])
+    return [{"message": _shown(found[i], cards, replies, played, articles) if i in found else None} for i in ids]
 
 
-def _shown(message: Message, cards: dict, replies: set[int], played: set[int]) -> dict:
+def _shown(message: Message, cards: dict, replies: set[int], played: set[int], articles: dict) -> dict:
     return message_data(
         message,
         cards.get(message.shared_post_id),
         reply_seen=message.reply_to_id in replies,
         played=message.pk in played,
+        article_card=articles.get(message.shared_article_id),
     )
 
 

@@ -9,7 +9,7 @@ from accounts.models import ContactRequest, User
 from accounts.serializers import AVATAR_URL_HELP, UserSummarySerializer, user_summary
 from media.serializers import MediaSerializer
 
-from .cards import post_cards, unavailable
+from .cards import article_cards, post_cards, unavailable
 from .limits import MAX_BODY, MAX_CLIENT_ID, MAX_NOTE, MAX_TITLE
 from .models import Conversation, Message
 from .selectors import is_voice, messages_with_media, voice_played_ids, with_last_messages
@@ -32,7 +32,12 @@ def _media(message: Message) -> list[dict]:
 
 
 def message_data(
-    message: Message, shared_card: dict | None = None, *, reply_seen: bool = True, played: bool = False
+    message: Message,
+    shared_card: dict | None = None,
+    *,
+    reply_seen: bool = True,
+    played: bool = False,
+    article_card: dict | None = None,
 ) -> dict:
     """A message as every client sees it (REST answers, socket frames, replays).
 
@@ -41,12 +46,15 @@ def message_data(
     shared post's card as made for this reader (chat.cards); without one, a shared
     post shows as unavailable, so a card is never shown to the wrong reader. `reply_seen`
     False leaves out what it replies to, a message this reader does not see (chat.visibility).
+    `article_card` is the shared article's card for this reader, the same way (unavailable without one).
     The photos are the message's `media_items` (chat.selectors.messages_with_media). `played`: this
     reader has played its voice clip (chat.selectors.voice_played_ids); null for a message without one.
     """
     recalled = message.recalled_at is not None
     media = [] if recalled else _media(message)
     shared = None if message.shared_post_id is None or recalled else shared_card or unavailable(message.shared_post_id)
+    article_id = message.shared_article_id
+    article = None if article_id is None or recalled else article_card or unavailable(article_id)
     return {
         "id": message.pk,
         "conversation": message.conversation_id,
@@ -58,6 +66,7 @@ def message_data(
         "client_id": message.client_id,
         "reply_to": message.reply_to_id if reply_seen and not recalled else None,
         "shared_post": shared,
+        "shared_article": article,
         "created_at": _timestamp(message.created_at),
         "recalled": recalled,
         # Pushes of new messages carry false (nobody has played them yet; clients never show the
@@ -87,6 +96,12 @@ class MessageSerializer(serializers.ModelSerializer):
         help_text="The shared post's card as this reader may see it (`image`: its first photo, a repost's the "
         "original's, or null; `media_count`), or {id, unavailable: true}.",
     )
+    shared_article = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text="The shared article's card as this reader may read it ({id, author, title, excerpt, cover, "
+        "read_count, url}), or {id, unavailable: true}.",
+    )
 
     class Meta:
         model = Message
@@ -99,6 +114,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "client_id",
             "reply_to",
             "shared_post",
+            "shared_article",
             "created_at",
             "recalled",
             "played",
@@ -123,8 +139,17 @@ class MessageSerializer(serializers.ModelSerializer):
             if not hasattr(message, "media_items"):
                 messages_with_media([message])  # what `message_data` would look up anyway
             played = voice_played_ids(viewer, [message])
+        article = None
+        if message.shared_article_id is not None:
+            article = (self.context.get("article_cards") or {}).get(message.shared_article_id)
+            if article is None and viewer is not None:
+                article = article_cards(viewer, [message.shared_article_id])[message.shared_article_id]
         return message_data(
-            message, card, reply_seen=message.reply_to_id in (replies or ()), played=message.pk in (played or ())
+            message,
+            card,
+            reply_seen=message.reply_to_id in (replies or ()),
+            played=message.pk in (played or ()),
+            article_card=article,
         )
 
 
@@ -137,6 +162,9 @@ class MessageCreateSerializer(serializers.Serializer):
     client_id = serializers.CharField(required=False, max_length=MAX_CLIENT_ID)
     reply_to = serializers.IntegerField(required=False)
     shared_post = serializers.IntegerField(required=False, help_text="A post you may see, shown as a card.")
+    shared_article = serializers.IntegerField(
+        required=False, help_text="A published article you may read, shown as a card."
+    )
     media = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,

@@ -16,12 +16,13 @@ from accounts.selectors import (
     user_by_username,
 )
 from accounts.services import action_take
+from articles.selectors import articles_by_id
 from microblog import services as microblog_services
 from microblog.selectors import muted_by, post_visible
 from realtime.selectors import last_seq
 
 from . import selectors, services
-from .cards import post_cards
+from .cards import article_cards, post_cards
 from .serializers import conversation_title
 
 # The refusals a chat page shows in its form: the chat services' own. RateLimited is not one of
@@ -110,6 +111,7 @@ def chat_page(request, conversation_id=None):
                 client_id=request.POST.get("client_id") or None,
                 reply_to=_post_id(request.POST.get("reply_to")),
                 shared_post=_post_id(request.POST.get("shared_post")),
+                shared_article=_post_id(request.POST.get("shared_article")),
                 media=[_post_id(value) for value in request.POST.getlist("media")],
             )
         except FORM_ERRORS as error:
@@ -138,12 +140,14 @@ def chat_page(request, conversation_id=None):
                 viewer=request.user, conversation=current, before=None, after=None, limit=selectors.MESSAGE_PAGE
             )
         cards = post_cards(request.user, [message.shared_post_id for message in page["results"]])
+        articles = article_cards(request.user, [message.shared_article_id for message in page["results"]])
         shown = {message.pk: message for message in page["results"]}
         played = selectors.voice_played_ids(request.user, page["results"])
         for message in page["results"]:
             message.card = cards.get(message.shared_post_id)
             # A voice message's dot (templates/chat/_voice.html): not played by the reader (never their own).
             message.unplayed = selectors.is_voice(message) and message.pk not in played
+            message.article_card = articles.get(message.shared_article_id)
             # A quote shows what it answers when that message is on the page (so the viewer sees it).
             message.quoted = shown.get(message.reply_to_id)
         context["messages_page"] = page["results"]
@@ -170,15 +174,19 @@ def _post_id(value) -> int | None:
 
 @login_required
 def share_page(request):
-    """Pick a conversation to share a post into (the post page links here)."""
-    post = post_visible(request.user, request.GET.get("post"))
-    if post is None:
+    """Pick a conversation to share a post (or, with `?article=`, an article) into (their pages link here)."""
+    post = article = None
+    if "article" in request.GET:
+        article = next(iter(articles_by_id(request.user, [request.GET["article"]]).values()), None)
+    else:
+        post = post_visible(request.user, request.GET.get("post"))
+    if post is None and article is None:
         raise Http404("No such post.")
     conversations = [
         (conversation, conversation_title(conversation, request.user))
         for conversation in selectors.conversations_for(request.user)[:200]
     ]
-    return render(request, "chat/share.html", {"post": post, "conversations": conversations})
+    return render(request, "chat/share.html", {"post": post, "article": article, "conversations": conversations})
 
 
 @login_required

@@ -70,6 +70,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("chat.urls")),
     path("", include("media.urls")),
+    path("", include("articles.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("accounts.api_urls")),
     path("api/", include("microblog.api_urls")),

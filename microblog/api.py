@@ -107,9 +107,10 @@ class PostsView(APIView):
         post = services.post_create(
             author=request.user,
             body=data.validated_data["body"],
-            visibility=data.validated_data["visibility"],
+            visibility=data.validated_data.get("visibility"),
             reply_to=data.validated_data.get("reply_to"),
             media=data.validated_data["media"],
+            article=data.validated_data.get("article"),
         )
         return Response(_present(request, post.pk), status=status.HTTP_201_CREATED)
 

@@ -33,6 +33,8 @@ class PostForm(forms.Form):
     body = _text_field("What's happening?", rows=3, counter="compose-count", required=True)
     visibility = forms.ChoiceField(label="Who can see it", choices=Visibility.choices, initial=Visibility.PUBLIC)
     media = MediaIdsField(required=False)
+    # An article of the author's to carry as a card (the share form of /a/{id}/ names it).
+    article = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
 
 class ReplyForm(forms.Form):

@@ -140,6 +140,12 @@ class Post(models.Model):
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
     repost_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reposts")
     original = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A long-form article the post carries as a card (its author's own, published, with the
+    # post's audience); one post per article, so its likes and reposts are the article's.
+    # By name: articles sits above microblog (docs/architecture.md).
+    article = models.OneToOneField(
+        "articles.Article", null=True, blank=True, on_delete=models.SET_NULL, related_name="carrying_post"
+    )
     # Posts are never edited, so their tags and mentions are kept with them for display;
     # PostTag and PostMention rows serve the queries.
     hashtags = models.JSONField(default=list, blank=True)

@@ -406,7 +406,20 @@ def posts_with_media(posts) -> list[Post]:
         post.original_media_items = found.get(post.original_id, []) if post.original_id is not None else []
         if post.original_id is not None and original_field.is_cached(post):
             post.original.media_items = post.original_media_items
+    _with_articles(posts + [post.original for post in posts if post.original_id and original_field.is_cached(post)])
     return posts
+
+
+def _with_articles(posts: list[Post]) -> None:
+    """Joins the articles the posts carry (with their covers): one query when any does, none otherwise."""
+    article_field = Post._meta.get_field("article")
+    wanted = {post.article_id for post in posts if post.article_id is not None and not article_field.is_cached(post)}
+    if not wanted:
+        return
+    articles = article_field.related_model.objects.select_related("cover").in_bulk(wanted)
+    for post in posts:
+        if post.article_id in articles:
+            post.article = articles[post.article_id]
 
 
 def can_see(viewer, post: Post) -> bool:

@@ -22,6 +22,35 @@ class BodyField(serializers.CharField):
         super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
 
 
+ARTICLE_CARD_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": "The article the post carries, as a card (GET /api/articles/{id}/ has the whole of it); "
+    "null for a post without one (a repost's article is its `original`'s).",
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "excerpt": {"type": "string", "description": "Its first words, as plain text."},
+        "cover": {"allOf": [{"$ref": "#/components/schemas/Media"}], "nullable": True},
+        "read_count": {"type": "integer"},
+        "url": {"type": "string", "description": "The reading page, /a/{id}/."},
+    },
+    "required": ["id", "title", "excerpt", "cover", "read_count", "url"],
+}
+
+
+def article_card(article) -> dict:
+    """A post's article as a card (the article app's own serializers sit above microblog)."""
+    return {
+        "id": article.pk,
+        "title": article.title,
+        "excerpt": article.excerpt,
+        "cover": MediaSerializer(article.cover).data if article.cover_id is not None else None,
+        "read_count": article.read_count,
+        "url": f"/a/{article.pk}/",
+    }
+
+
 class PostSerializer(serializers.ModelSerializer):
     """A post as its viewer sees it; the viewer flags come from `PostQuerySet.presented_to`."""
 
@@ -41,6 +70,7 @@ class PostSerializer(serializers.ModelSerializer):
         help_text="For a repost: the photos of the post it reposts (`original`), in order; empty for other posts "
         "and once the original is deleted."
     )
+    article = serializers.SerializerMethodField()
 
     class Meta:
         model = Post
@@ -65,6 +95,7 @@ class PostSerializer(serializers.ModelSerializer):
             "mentions",
             "media",
             "original_media",
+            "article",
         )
         read_only_fields = fields
 
@@ -79,6 +110,11 @@ class PostSerializer(serializers.ModelSerializer):
     def get_media(self, post: Post) -> list[dict]:
         return MediaSerializer(self._with_media(post).media_items, many=True).data
 
+    @extend_schema_field(ARTICLE_CARD_SCHEMA)
+    def get_article(self, post: Post) -> dict | None:
+        # Lists join the articles set-wise (selectors.posts_with_media); the post's audience is the article's.
+        return article_card(post.article) if post.article_id is not None else None
+
     @extend_schema_field(MediaSerializer(many=True))
     def get_original_media(self, post: Post) -> list[dict]:
         return MediaSerializer(self._with_media(post).original_media_items, many=True).data
@@ -86,8 +122,19 @@ class PostSerializer(serializers.ModelSerializer):
 
 class PostCreateSerializer(serializers.Serializer):
     body = BodyField(required=False, default="", help_text="May be empty when the post has media.")
-    visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
+    visibility = serializers.ChoiceField(
+        choices=Visibility.choices,
+        required=False,
+        help_text="public unless given; a post carrying an article has the article's (and takes it when not given).",
+    )
     reply_to = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
+    article = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="An article of yours (POST /api/articles/), published and in no other post, shown as a card.",
+    )
     # Parsed as ids; the rules (how many, whose, ready, unattached) are the service's.
     media = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),

@@ -228,12 +228,13 @@ def post_create(
     *,
     author: User,
     body: str,
-    visibility: str = Visibility.PUBLIC,
+    visibility: str | None = Visibility.PUBLIC,
     reply_to: Post | int | None = None,
     media: list[int] | None = None,
+    article: int | None = None,
 ) -> Post:
     """A new post by `author`, or a reply when `reply_to` (a post or its id) is given, with the
-    uploads `media` (ids, shown in that order) as its photos.
+    uploads `media` (ids, shown in that order) as its photos, and the article `article` (an id) as a card.
 
     Refuses a too long body, a blank one unless there are photos, an unknown visibility, a reply
     to a post the author may not see (400, the same as one that does not exist: it is a field of
@@ -241,7 +242,10 @@ def post_create(
     already attached, not processed yet): then nothing is stored, and the uploads stay unattached.
     """
     media = media or []
-    body = _body_clean(body, required=not media)
+    body = _body_clean(body, required=not media and article is None)
+    carried = _article_to_carry(author, article, visibility) if article is not None else None
+    if visibility is None:
+        visibility = carried.visibility if carried is not None else Visibility.PUBLIC
     if visibility not in Visibility.values:
         raise MicroblogError("Choose public, followers or contacts.", code="invalid_visibility")
     if reply_to is not None:
@@ -250,6 +254,9 @@ def post_create(
             raise MicroblogError("The post to reply to was not found.", code="reply_to_not_found")
     photos = media_claim(owner=author, ids=media, kind=Media.AttachedKind.POST) if media else []
     post, mentioned = _post_make(author=author, body=body, visibility=visibility, reply_to=reply_to)
+    if carried is not None:
+        post.article = carried
+        post.save(update_fields=["article"])
     if photos:
         media_attach(photos, kind=Media.AttachedKind.POST, target_id=post.pk)
     notified: set[int] = set()
@@ -261,6 +268,28 @@ def post_create(
     _mentions_notify_on_commit(post, mentioned, already=notified)
     _feed_announce_on_commit(post)
     return post
+
+
+def _article_to_carry(author: User, article_id, visibility: str | None):
+    """The article a new post is to carry: the author's own, published, carried by no other post, and
+    shown to the audience it was written for (the post takes its visibility when none is asked).
+    Anything else is refused alike (400): whether someone else's article exists is not told."""
+    articles = Post._meta.get_field("article").related_model.objects  # by name: articles sits above microblog
+    found = (
+        articles.select_for_update().filter(pk=article_id, author_id=author.pk, status="published").first()
+        if isinstance(article_id, int) and 0 < article_id < 2**63
+        else None
+    )
+    if found is None:
+        raise MicroblogError("The article was not found: publish it first.", code="article_not_found")
+    if Post.objects.filter(article_id=found.pk).exists():
+        raise MicroblogError("That article is already in a post.", code="article_in_use")
+    if visibility is not None and visibility != found.visibility:
+        raise MicroblogError(
+            f"The article is for {found.visibility}: a post carrying it has the same visibility.",
+            code="article_visibility",
+        )
+    return found
 
 
 def _plain_repost(author: User, post: Post) -> Post | None:
@@ -317,7 +346,7 @@ def post_delete(*, actor: User, post: Post | int) -> None:
     if post.author_id != actor.pk:
         raise MicroblogError("Only the author may delete a post.", code="not_author", status=403)
     emptied = Post.objects.filter(pk=post.pk, deleted_at__isnull=True).update(
-        deleted_at=timezone.now(), body="", html="", hashtags=[], mentions=[]
+        deleted_at=timezone.now(), body="", html="", hashtags=[], mentions=[], article=None
     )
     if not emptied:
         return

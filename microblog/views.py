@@ -80,6 +80,7 @@ def home(request):
                 body=form.cleaned_data["body"],
                 visibility=form.cleaned_data["visibility"],
                 media=form.cleaned_data["media"],
+                article=form.cleaned_data["article"],
             )
         except (MicroblogError, MediaRefused) as error:
             form.add_error("body", error.detail)

@@ -58,7 +58,7 @@ def test_scale_out_settings_follow_the_environment(settings):
 
 # Dependencies ----------------------------------------------------------------------------
 
-APPS = ("accounts", "chat", "common", "config", "media", "microblog", "realtime", "search")
+APPS = ("accounts", "articles", "chat", "common", "config", "media", "microblog", "realtime", "search")
 # Run only to build benchmark databases, with requirements-bench.txt installed (tqdm).
 BENCH_ONLY = ("microblog/management/commands/seed_bench.py",)
 

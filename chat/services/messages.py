@@ -16,13 +16,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import blocked_pairs_among
+from articles.selectors import articles_by_id
 from common.errors import NotFound, ServiceError
 from media.attach import media_attach_many, media_claim_many, media_detach
 from media.models import Media
 from microblog.selectors import post_visible
 from realtime.services import Publication, events_publish, events_publish_many
 
-from ..cards import reader_cards
+from ..cards import article_reader_cards, reader_cards
 from ..limits import MAX_BODY, MAX_CLIENT_ID, RECALL_WINDOW
 from ..models import Conversation, Membership, Message
 from ..selectors import is_id, message_for_member
@@ -43,6 +44,7 @@ class OutgoingMessage:
     client_id: object = None
     reply_to: object = None
     shared_post: object = None
+    shared_article: object = None
     # Upload ids, shown in this order (media.attach's rules).
     media: object = None
 
@@ -70,11 +72,13 @@ class _Checked:
 def _check_fields(send: OutgoingMessage) -> _Checked:
     if send.shared_post is not None and not is_id(send.shared_post):
         raise ChatError("invalid", "shared_post must be a post id.")
+    if send.shared_article is not None and not is_id(send.shared_article):
+        raise ChatError("invalid", "shared_article must be an article id.")
     media = [] if send.media is None else send.media
     if not isinstance(media, list):
         raise ChatError("invalid", "media must be a list of upload ids.")
     # Sharing a post or sending photos may come without words, as in WeChat.
-    wordless = send.shared_post is not None or bool(media)
+    wordless = send.shared_post is not None or send.shared_article is not None or bool(media)
     body = check_text(
         "" if send.body is None and wordless else send.body,
         field="body",
@@ -168,6 +172,9 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
         elif item.send.shared_post is not None and post_visible(item.send.sender, item.send.shared_post) is None:
             # The same answer for a post that does not exist and one the sender may not see.
             result.error = ChatError("invalid", "shared_post must be a post you can see.")
+        elif item.send.shared_article is not None and not articles_by_id(item.send.sender, [item.send.shared_article]):
+            # The same answer for an article that does not exist, a draft, and one the sender may not read.
+            result.error = ChatError("invalid", "shared_article must be a published article you can read.")
         elif item.client_id and key in seen_in_batch:
             continue  # the same send twice in one batch: answered below with the first one's message
         else:
@@ -255,6 +262,7 @@ def _store(valid: list[_Checked], results: list[SendResult], targets: dict[int, 
                 client_id=item.client_id,
                 reply_to_id=item.reply_to_id,
                 shared_post_id=item.send.shared_post,
+                shared_article_id=item.send.shared_article,
             )
             for item in valid
         ]
@@ -304,6 +312,10 @@ def _publications(valid, messages, results, targets) -> list[Publication]:
     cards = reader_cards(
         [m.shared_post_id for m in shared], {uid for m in shared for uid in members[m.conversation_id]}
     )
+    with_article = [m for m in messages if m.shared_article_id is not None]
+    article_cards = article_reader_cards(
+        [m.shared_article_id for m in with_article], {uid for m in with_article for uid in members[m.conversation_id]}
+    )
     publications = []
     for item, message in zip(valid, messages, strict=True):
         group = message.conversation_id in groups
@@ -321,7 +333,7 @@ def _publications(valid, messages, results, targets) -> list[Publication]:
 
         recipients = [uid for uid in views if sees(uid, message.pk, message.sender_id)]
         target = targets.get(message.reply_to_id)
-        frame = _frames(message, target, cards, sees)
+        frame = _frames(message, target, cards, sees, article_cards)
         results[item.index].rendered = frame(message.sender_id)["message"]
         publications.append(
             Publication(user_ids=recipients, event_type="message.new", ref={"message": message.pk}, frame=frame)
@@ -329,22 +341,31 @@ def _publications(valid, messages, results, targets) -> list[Publication]:
     return publications
 
 
-def _frames(message: Message, target: Message | None, cards: dict, sees):
+def _frames(message: Message, target: Message | None, cards: dict, sees, article_cards: dict):
     """The frame for each reader: the same dict for all unless a card or a reply preview differs."""
-    if message.shared_post_id is None and target is None:
+    if message.shared_post_id is None and message.shared_article_id is None and target is None:
         frame = {"message": message_data(message)}
         return lambda reader_id: frame
 
     def for_reader(reader_id: int) -> dict:
         card = cards.get((message.shared_post_id, reader_id))
+        article = article_cards.get((message.shared_article_id, reader_id))
         reply_seen = target is None or sees(reader_id, target.pk, target.sender_id)
-        return {"message": message_data(message, card, reply_seen=reply_seen)}
+        return {"message": message_data(message, card, reply_seen=reply_seen, article_card=article)}
 
     return for_reader
 
 
 def message_send(
-    *, sender: User, conversation: Conversation, body, client_id=None, reply_to=None, shared_post=None, media=None
+    *,
+    sender: User,
+    conversation: Conversation,
+    body,
+    client_id=None,
+    reply_to=None,
+    shared_post=None,
+    media=None,
+    shared_article=None,
 ) -> tuple[Message, bool]:
     """Sends one message (see message_send_many). Returns (message, created); raises ChatError
     (or media.attach's MediaRefused for photos that may not be attached)."""
@@ -356,6 +377,7 @@ def message_send(
         reply_to=reply_to,
         shared_post=shared_post,
         media=media,
+        shared_article=shared_article,
     )
     [result] = message_send_many(sends=[outgoing])
     if result.error is not None:

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "microblog",
     "chat",
     "search",
+    "articles",
 ]
 
 # The header-setting middleware comes first (outermost), so answers made further in without

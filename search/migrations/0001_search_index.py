@@ -29,10 +29,13 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # After every migration of the tables it indexes: on SQLite, a migration that remakes a table
+    # (a field added with a default, say) drops that table's triggers, so one that comes later must
+    # run search.backends.sqlite.SCHEMA's trigger statements again.
     dependencies = [
-        ("accounts", "0004_user_avatar"),
-        ("microblog", "0003_like_user_time_post"),
-        ("chat", "0004_membership_visible_after_message_id"),
+        ("accounts", "0005_user_verification"),
+        ("microblog", "0005_post_article"),
+        ("chat", "0007_message_shared_article"),
     ]
 
     operations = [migrations.RunPython(create, drop)]

@@ -71,6 +71,35 @@ function postCard(card) {
   return link;
 }
 
+// An article shared into the chat, as this reader may read it (templates/chat/_card_article.html's shape).
+function articleCard(card) {
+  if (card.unavailable) {
+    const gone = document.createElement("span");
+    gone.className = "card-post article-card unavailable";
+    gone.textContent = "This article is unavailable.";
+    return gone;
+  }
+  const link = document.createElement("a");
+  link.className = "card-post article-card";
+  link.href = `/a/${Number(card.id)}/`;
+  if (card.cover?.thumbnail_url) {
+    const image = document.createElement("img");
+    Object.assign(image, { className: "card-image", src: card.cover.thumbnail_url, alt: "", width: 64, height: 64 });
+    link.append(image);
+  }
+  const label = document.createElement("span");
+  label.className = "muted small";
+  label.textContent = `Article · ${card.author.display_name || card.author.username}`;
+  const title = document.createElement("strong");
+  title.className = "article-card-title";
+  title.textContent = card.title;
+  const excerpt = document.createElement("span");
+  excerpt.className = "card-text";
+  excerpt.textContent = card.excerpt;
+  link.append(label, " ", title, " ", excerpt);
+  return link;
+}
+
 // "You recalled a message" / "Ann recalled a message" (templates/chat/_recalled.html).
 function recalledText(message) {
   if (message.sender.username === me) return cloneTemplate("#recalled-mine");
@@ -111,6 +140,8 @@ function fill(item, message) {
   item.querySelector(".card-post")?.remove();
   if (message.shared_post) item.dataset.sharedPost = message.shared_post.id;
   if (message.shared_post && !message.recalled) item.querySelector(".body").after(postCard(message.shared_post));
+  item.querySelector(".article-card")?.remove();
+  if (message.shared_article && !message.recalled) item.querySelector(".body").after(articleCard(message.shared_article));
   if (message.created_at) {
     const time = item.querySelector("time");
     time.dateTime = message.created_at;
@@ -315,6 +346,7 @@ function previewWithoutText(message) {
   if (kind === "audio") return templateText("#voice-text");
   if (kind === "video") return templateText("#video-text");
   if (message.media?.length) return templateText("#photo-text");
+  if (message.shared_article) return "Shared an article";
   return message.shared_post ? templateText("#shared-text") : "";
 }
 

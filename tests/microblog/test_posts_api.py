@@ -28,6 +28,8 @@ POST_FIELDS = {
     "mentions",
     "media",
     "original_media",
+    # The card of an article the post carries (SPEC "Articles"), null without one.
+    "article",
 }
 
 

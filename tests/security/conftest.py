@@ -5,7 +5,7 @@ where SECURITY.md's numbers come from.
 """
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -65,6 +65,8 @@ class World:
     posts: dict[str, Post]
     request: ContactRequest
     upload: Media
+    # {"public", "followers", "contacts": published articles; "draft": a draft}, all the owner's.
+    articles: dict = field(default_factory=dict)
 
     def user(self, role: str) -> User | None:
         return self.people.get(role)
@@ -90,6 +92,16 @@ def build_world(make_user) -> World:
         for visibility in ("public", "followers", "contacts")
     }
     upload = Media.objects.create(owner=owner, status=Media.Status.READY, width=640, height=480, alt="a photo")
+    from articles.services import article_create, article_publish
+
+    articles = {
+        visibility: article_publish(
+            author=owner,
+            article=article_create(author=owner, title=f"A {visibility} article", body="words", visibility=visibility),
+        )
+        for visibility in ("public", "followers", "contacts")
+    }
+    articles["draft"] = article_create(author=owner, title="A draft", body="unfinished")
     return World(
         people=people,
         group=group,
@@ -99,6 +111,7 @@ def build_world(make_user) -> World:
         posts=posts,
         request=request,
         upload=upload,
+        articles=articles,
     )
 
 

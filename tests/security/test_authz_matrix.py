@@ -75,6 +75,10 @@ DIRECT = {"conversation_id": "direct"}
 CONTACTS_POST_SEEN = answers((CONTACTS, 200), (OUTSIDERS, 404), ("anonymous", 401))
 CONTACTS_POST_LISTED = answers((CONTACTS, 200), ((*OUTSIDERS, "anonymous"), 404))
 
+ARTICLE_ID = "/api/articles/{id}/"
+DRAFT_KEY = "article:draft"
+DRAFT = {"id": DRAFT_KEY}
+
 CASES = [
     # accounts
     Case("POST", "/api/auth/register/", everyone(201), body={"username": "@fresh", "password": "Long-enough-pw-42"}),
@@ -318,11 +322,49 @@ CASES = [
     Case("GET", "/api/media/{id}/", uploader_only(200), args={"id": "upload"}, secret="upload"),
     Case("PATCH", "/api/media/{id}/", uploader_only(200), args={"id": "upload"}, body={"alt": "mine"}, secret="upload"),
     Case("DELETE", "/api/media/{id}/", uploader_only(204), args={"id": "upload"}, secret="upload"),
+    # articles: a published one reads as a post of its visibility does; a draft is its author's alone
+    Case("POST", "/api/articles/", signed_in(201), body={"title": "Mine", "body": "**words**"}),
+    Case("GET", "/api/articles/", signed_in(200)),
+    Case("GET", ARTICLE_ID, not_blocked(200), args={"id": "article:public"}, secret="article:public"),
+    Case(
+        "GET",
+        ARTICLE_ID,
+        answers((MEMBERS, 200), ((*FORMER, *OUTSIDERS, "anonymous"), 404)),
+        args={"id": "article:followers"},
+        secret="article:followers",
+    ),
+    Case("GET", ARTICLE_ID, CONTACTS_POST_LISTED, args={"id": "article:contacts"}, secret="article:contacts"),
+    Case(
+        "GET", ARTICLE_ID, answers(("owner", 200), ((*SIGNED_IN[1:], "anonymous"), 404)), args=DRAFT, secret=DRAFT_KEY
+    ),
+    *[
+        Case(method, ARTICLE_ID, expected, args=where, body=body, secret=where["id"])
+        for method, ok, body in (("PATCH", 200, {"title": "Renamed"}), ("DELETE", 204, None))
+        for where, expected in (
+            (
+                {"id": "article:contacts"},
+                answers(("owner", ok), (("member", *FORMER), 403), (OUTSIDERS, 404), ("anonymous", 401)),
+            ),
+            (DRAFT, answers(("owner", ok), (SIGNED_IN[1:], 404), ("anonymous", 401))),
+        )
+    ],
+    Case("POST", ARTICLE_ID + "publish/", uploader_only(200), args=DRAFT, secret=DRAFT_KEY),
+    Case("POST", "/api/articles/preview/", signed_in(200), body={"body": "# A *preview*"}),
+    Case("GET", "/api/articles/search/", everyone(200), query="?q=article"),
+    Case(
+        "POST",
+        "/api/posts/",
+        answers(("owner", 201), (SIGNED_IN[1:], 400), ("anonymous", 401)),
+        body={"article": "@article:public"},
+        secret="article:public",
+        refusal=400,
+    ),
 ]
 
 
 def world_values(world: World) -> dict[str, object]:
     values: dict[str, object] = {f"post:{visibility}": post.pk for visibility, post in world.posts.items()}
+    values.update({f"article:{kind}": article.pk for kind, article in world.articles.items()})
     values.update(
         group=world.group.pk,
         direct=world.direct.pk,

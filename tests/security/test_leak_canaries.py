@@ -41,14 +41,16 @@ MARKERS = {
     kind: canary(kind)
     for kind in ("direct", "group", "contacts", "followers", "reply", "deleted", "recalled", "trendfollowers")
 }
+# Articles: a followers-only one (carried by a post) and a draft, which is its author's alone.
+MARKERS.update({kind: canary(kind) for kind in ("article", "draft")})
 TAG = canary("tag")
 # A public tag that trends (three public authors), holding a followers-only post: trending, its
 # drivers and the tag's page show the tag to everyone, never that post.
 TRENDING_TAG = canary("trend")
 # Who may see which marker: nobody may see what was deleted or recalled, members included.
 ALLOWED = {
-    "follower": {"followers", "trendfollowers"},
-    "member": {"direct", "group", "contacts", "followers", "reply", "trendfollowers"},
+    "follower": {"followers", "trendfollowers", "article"},
+    "member": {"direct", "group", "contacts", "followers", "reply", "trendfollowers", "article"},
 }
 
 
@@ -164,6 +166,13 @@ def scene(make_user, befriend, live_daphne, settings, tmp_path):
         )
     detach("post", posts["deleted"])
     detach("message", recalled)
+    articles = {}
+    for kind, visibility in (("article", "followers"), ("draft", "public")):
+        marker = MARKERS[kind]
+        fields = {"title": f"{marker} title", "body": f"{marker} body", "visibility": visibility}
+        articles[kind] = rest(live_daphne, author, "POST", "/api/articles/", fields).json()["id"]
+    assert rest(live_daphne, author, "POST", f"/api/articles/{articles['article']}/publish/").status == 200
+    posts["article"] = post(author, "", article=articles["article"])
     return {
         "people": people,
         "sockets": sockets,
@@ -172,6 +181,7 @@ def scene(make_user, befriend, live_daphne, settings, tmp_path):
         "direct": direct,
         "photos": photos,
         "clips": clips,
+        "articles": articles,
     }
 
 
@@ -200,6 +210,9 @@ def rest_surfaces(scene) -> list[str]:
         "/api/contacts/",
         "/api/contact-requests/?direction=incoming",
         "/api/me/",
+        *[f"/api/articles/{pk}/" for pk in scene["articles"].values()],
+        *[f"/api/articles/search/?q={MARKERS[kind][:-3]}" for kind in scene["articles"]],
+        "/api/articles/",
     ]
 
 
@@ -221,6 +234,7 @@ def page_surfaces(scene) -> list[str]:
         "/chat/",
         *[f"/chat/{pk}/" for pk in conversations],
         "/contacts/",
+        *[f"/{where}/{pk}/" for pk in scene["articles"].values() for where in ("a", "write")],
     ]
 
 

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, seed_users
 from accounts.models import User
+from articles.demo import seed as seed_articles
 from chat import demo as chat_demo
 from microblog.demo import seed as seed_microblog
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = seed_users()
             seed_microblog(people)
+            seed_articles(people)
             chat_demo.seed(people)
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for each: {DEMO_PASSWORD}):"))
         for person in people:
