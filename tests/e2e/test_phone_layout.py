@@ -24,18 +24,21 @@ SMALL_TARGETS = """(tap) => {
     "button, .button, input:not([type=hidden]), select, textarea, summary, nav a, .icon-link, .fab, .back");
   const small = [];
   for (let control of controls) {
-    if (control.matches("input[type=radio], input[type=checkbox]") && control.closest("label")) control = control.closest("label");
+    const box_ = "input[type=radio], input[type=checkbox]";
+    if (control.matches(box_) && control.closest("label")) control = control.closest("label");
     if (control.matches(".visually-hidden") || control.closest("[hidden], template, dialog:not([open])")) continue;
     const box = control.getBoundingClientRect();
     const style = getComputedStyle(control);
     if (box.width === 0 || box.height === 0 || style.visibility === "hidden") continue;
     // A small box alone in a margin of its own is a target that size (the spacing rule of WCAG 2.5.8).
-    const margin = control.matches("input[type=radio], input[type=checkbox]")
-      ? [parseFloat(style.marginLeft) + parseFloat(style.marginRight), parseFloat(style.marginTop) + parseFloat(style.marginBottom)]
+    const px = (name) => parseFloat(style[name]);
+    const margin = control.matches(box_)
+      ? [px("marginLeft") + px("marginRight"), px("marginTop") + px("marginBottom")]
       : [0, 0];
     if (box.width + margin[0] < tap || box.height + margin[1] < tap) {
-      const name = (control.getAttribute("aria-label") || control.textContent || control.name || "").trim().slice(0, 30);
-      small.push([`${control.tagName.toLowerCase()}.${control.className} "${name}"`, Math.round(box.width), Math.round(box.height)]);
+      const name = (control.getAttribute("aria-label") || control.textContent || control.name || "").trim();
+      const what = `${control.tagName.toLowerCase()}.${control.className} "${name.slice(0, 30)}"`;
+      small.push([what, Math.round(box.width), Math.round(box.height)]);
     }
   }
   return small;
