@@ -16,7 +16,7 @@ MAX_AGE = 60 * 60 * 24 * 365 * 2
 
 
 def chosen_theme(request: HttpRequest) -> str:
-    """The theme to serve: "light", "dark", or "" for the device's own (the cookie unset, "system", or anything else)."""
+    """The theme to serve: "light", "dark", or "" to follow the device (no cookie, "system", or junk)."""
     value = request.COOKIES.get(COOKIE, "")
     return value if value in ("light", "dark") else ""
 
