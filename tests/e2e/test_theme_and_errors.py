@@ -133,7 +133,8 @@ def test_the_emoji_picker_inserts_at_the_caret_by_keyboard(new_page, daphne_serv
 
     box.focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#messages .msg.mine", has_text="Hello😂 world")).to_have_attribute("data-id", re.compile(r"\d+"))
+    sent = page.locator("#messages .msg.mine", has_text="Hello😂 world")
+    expect(sent).to_have_attribute("data-id", re.compile(r"\d+"))
 
 
 def test_an_unknown_page_is_tandems_own_404_with_debug_off(daphne_server, alice):
@@ -149,12 +150,15 @@ def test_an_unknown_page_is_tandems_own_404_with_debug_off(daphne_server, alice)
     assert fetch(daphne_server, "/static/js/emoji.js")[0] == 200
 
 
+PRINT_DEBUG = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+
+
 @pytest.mark.parametrize(("environment", "debug"), [({}, "False"), ({"DEBUG": "1"}, "True")])
 def test_debug_is_off_unless_asked_for(environment, debug):
     env = {key: value for key, value in os.environ.items() if key != "DEBUG"} | environment
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
     shown = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
+        [sys.executable, "-c", PRINT_DEBUG],
         cwd=ROOT,
         env=env,
         capture_output=True,
