@@ -60,7 +60,7 @@ dev: $(VENV)/.runtime
 # PNGs of the main pages at 390x844 and 1280x800, light and dark, into screenshots/ (git-ignored):
 # a live daphne on a fresh SQLite database seeded with the demo data, driven by Chromium.
 screenshots: $(VENV)/.dev
-	$(BIN)/python tools/screenshots.py --out screenshots
+	$(BIN)/python bench/screenshots.py --out screenshots
 
 # Two workers on PORT and PORT+1 sharing PostgreSQL and Redis (DATABASE_URL, REDIS_URL required),
 # and one Celery worker with beat for the background work (processing uploads, pruning).

@@ -105,6 +105,7 @@ def main() -> None:
         try:
             pages = signed_in_pages()
             from accounts.demo import DEMO_PASSWORD
+
             written = 0
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
