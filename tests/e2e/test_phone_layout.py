@@ -102,17 +102,35 @@ def test_phone_pages_have_a_bottom_tab_bar_a_one_row_top_bar_and_big_targets(bro
         context.close()
 
 
-def test_desktop_has_no_bottom_tab_bar_and_no_compose_button(browser, daphne_server):
+def test_desktop_has_a_left_rail_and_no_bottom_tab_bar_or_compose_button(browser, daphne_server):
     world = build_world()
     context, page = signed_in(browser, daphne_server, world.alice, DESKTOP)
     try:
         page.goto("/")
         nav = page.get_by_role("navigation", name="Main")
-        # The sections sit in the top bar instead: not fixed, not at the bottom.
-        assert nav.evaluate("(nav) => getComputedStyle(nav).position") != "fixed"
-        assert nav.bounding_box()["y"] < 60
-        assert page.locator("header.topbar").bounding_box()["height"] <= 60
+        # The sections stand in a rail on the left, one under another, not in a bar along the bottom.
+        box = nav.bounding_box()
+        assert box["x"] < 40 and box["width"] < 300 and box["y"] < 120
+        feed, explore = nav.get_by_role("link", name="Feed"), nav.get_by_role("link", name="Explore")
+        assert explore.bounding_box()["y"] > feed.bounding_box()["y"]
+        expect(nav.get_by_role("link", name="Chats")).to_be_visible()
+        main = page.locator("main").bounding_box()
+        assert main["x"] >= box["x"] + box["width"]
         expect(page.locator(".fab")).to_be_hidden()
+        assert page.evaluate(SIDEWAYS) <= 0
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [640, 800, 1023])
+def test_between_phone_and_desktop_the_sections_sit_in_a_one_row_top_bar(browser, daphne_server, width):
+    world = build_world()
+    context, page = signed_in(browser, daphne_server, world.alice, {"width": width, "height": 900})
+    try:
+        page.goto("/")
+        header = page.locator("header.topbar").bounding_box()
+        nav = page.get_by_role("navigation", name="Main").bounding_box()
+        assert header["height"] <= 60 and nav["y"] < header["height"]
         assert page.evaluate(SIDEWAYS) <= 0
     finally:
         context.close()
