@@ -13,7 +13,7 @@ DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --ht
 # A Celery worker (config/celery.py); the prefork pool, the only one that enforces the task time limits.
 CELERY_WORKER := $(BIN)/celery -A config worker --loglevel INFO
 
-.PHONY: run run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media bench-reach bench-search clean lock schema
+.PHONY: run dev screenshots run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media bench-reach bench-search clean lock schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +40,27 @@ lock: $(VENV)/.dev
 schema: $(VENV)/.runtime
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
+# The product as people see it: DEBUG off (Tandem's own 404/500 pages), static files collected into
+# staticfiles/ and served by WhiteNoise from daphne (compressed, as in production).
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "Tandem is at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	$(DAPHNE) -b $(HOST) -p $(PORT) config.asgi:application
+
+# For working on Tandem: DEBUG on (Django's debug pages, the browsable API), static files read
+# straight from static/, and the server restarts when the code changes (daphne's runserver).
+dev: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	@echo "Tandem (DEBUG on) is at http://$(HOST):$(PORT)/"
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# PNGs of the main pages at 390x844 and 1280x800, light and dark, into screenshots/ (git-ignored):
+# a live daphne on a fresh SQLite database seeded with the demo data, driven by Chromium.
+screenshots: $(VENV)/.dev
+	$(BIN)/python bench/screenshots.py --out screenshots
 
 # Two workers on PORT and PORT+1 sharing PostgreSQL and Redis (DATABASE_URL, REDIS_URL required),
 # and one Celery worker with beat for the background work (processing uploads, pruning).
@@ -121,7 +137,7 @@ bench-chat: $(VENV)/.dev
 	$(BIN)/python bench/chat_bench.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles test-db.sqlite3*
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles screenshots test-db.sqlite3*
 
 # The feed benchmark (seeds bench/out/ databases once, then reuses them); BENCH_FEED_ARGS="--database both".
 bench-feed: $(VENV)/.bench

@@ -11,6 +11,8 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.theme import theme_set
+
 
 def _is_api(request) -> bool:
     return request.path_info.startswith("/api/")
@@ -71,6 +73,7 @@ urlpatterns = [
     path("", include("chat.urls")),
     path("", include("media.urls")),
     path("", include("articles.urls")),
+    path("settings/theme/", theme_set, name="theme"),
     path("admin/", admin.site.urls),
     path("api/", include("accounts.api_urls")),
     path("api/", include("microblog.api_urls")),

@@ -14,6 +14,7 @@ reach them.
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -445,7 +446,9 @@ def log_in(where, user, password: str = PASSWORD):
     where.get_by_label("Username").fill(user.username)
     where.get_by_label("Password").fill(password)
     where.get_by_role("button", name="Log in").click()
-    where.get_by_role("navigation", name="Main").get_by_role("link", name=f"@{user.username}", exact=True).wait_for()
+    # The "Me" tab, named "Me, @username" (the words after the comma are for screen readers only).
+    me_tab = re.compile(rf"(^|\s)@{re.escape(user.username)}$")
+    where.get_by_role("navigation", name="Main").get_by_role("link", name=me_tab).wait_for()
     # The page's stylesheets and scripts too: before them, what CSS hides (the feed's "new posts"
     # button) still counts as visible.
     where.wait_for_load_state("load")

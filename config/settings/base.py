@@ -53,7 +53,9 @@ def database_from_url(url: str | None) -> dict:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-tandem-development-only")
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: `make run` shows the product (Tandem's own error pages, no URL list on a
+# 404); `make dev` sets DEBUG=1 for Django's debug pages and reloading.
+DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -119,6 +121,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chat.context_processors.inbox",
+                # The theme cookie, for <html data-theme> (config/theme.py).
+                "config.theme.theme",
             ],
             # {% when %}: one way to show times on every page (common/times.py, static/js/times.js).
             "builtins": ["common.templatetags.times"],
@@ -216,8 +220,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Lets daphne serve static files in development without collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG
+# WhiteNoise serves static files from daphne itself. With DEBUG off (`make run`) it serves the copies
+# `collectstatic` made in STATIC_ROOT (compressed, as in production; `make run` collects them at every
+# start, so an edit under static/ shows after a restart); with DEBUG on (`make dev`) it reads static/
+# directly through the finders and sees edits at once (autorefresh follows DEBUG). The test settings
+# use the finders too: a test run needs no collectstatic.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 STORAGES = {
     # Media (media/): see MEDIA_* at the end; media.storage swaps in S3 when MEDIA_S3_BUCKET is set.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

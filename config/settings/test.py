@@ -16,6 +16,9 @@ from .base import BASE_DIR, DATABASES
 
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The live daphnes of the browser tests run with DEBUG off, as `make run` does, and serve static/
+# through the finders, so no collectstatic is needed before a test run.
+WHITENOISE_USE_FINDERS = True
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}

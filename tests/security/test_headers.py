@@ -126,7 +126,7 @@ def test_signed_in_answers_are_no_store_and_public_ones_are_left_alone(server, a
 def test_error_answers_are_tandems_own_without_debug(no_debug_server, alice):
     server = no_debug_server
     _, _, page = ask(server, "session", "GET", "/no-such-page/", None, {}, alice)
-    assert b"<h1>Not found</h1>" in page and b'data-me="alice"' in page
+    assert b"This page isn't here</h1>" in page and b'data-me="alice"' in page
     _, _, answer = ask(server, None, "GET", "/api/no-such-thing/", None, {}, alice)
     assert json.loads(answer) == {"detail": "Not found."}
 
@@ -160,4 +160,4 @@ def test_a_server_error_carries_the_security_headers(settings, alice, debug, whe
         if where.startswith("/api/"):
             assert response.json() == {"detail": "Server error."}
         else:
-            assert b"<h1>Something went wrong</h1>" in response.content
+            assert b"Something went wrong on our side</h1>" in response.content
