@@ -92,7 +92,7 @@ def test_write_preview_autosave_publish_and_read(new_page, make_user):
     assert page.get_by_text("1 min read").is_visible()
     # Published with "Also post it to my feed": a post carries it, shown as a card on the feed.
     assert Post.objects.get(article_id=article_id).author == writer
-    page.get_by_role("link", name="Home").click()
+    page.get_by_role("link", name="Feed").click()
     card = page.locator("a.article-card").filter(has_text="Notes on tea")
     card.wait_for()
     assert "Leaves Green and black." in card.text_content()
