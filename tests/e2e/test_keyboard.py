@@ -73,7 +73,7 @@ def test_sign_up_befriend_chat_like_and_repost_by_keyboard(new_page, make_user):
     expect(page.locator("#main")).to_be_focused()
 
     # Sign up (the page puts the focus in Username itself).
-    tab_to(page, page.get_by_role("link", name="Sign up"))
+    tab_to(page, page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign up"))
     page.keyboard.press("Enter")
     type_into(page, page.get_by_label("Username"), "mei")
     type_into(page, page.get_by_label("Display name"), "Mei Chen")
@@ -121,7 +121,11 @@ def test_sign_up_befriend_chat_like_and_repost_by_keyboard(new_page, make_user):
     page.keyboard.press("Enter")
     eventually(lambda: Like.objects.filter(post=bobs_post, user__username="mei").exists())
     page.goto(f"/p/{bobs_post.pk}/")
-    tab_to(page, page.locator(f"#post-{bobs_post.pk}").get_by_role("button", name=re.compile(r"^Repost")))
+    # The action bar's Repost opens a dialog offering "Repost" or "Repost with comment".
+    tab_to(page, page.locator(f"#post-{bobs_post.pk} .action-repost summary"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#repost-dialog")).to_be_visible()
+    tab_to(page, page.locator("#repost-dialog .repost-plain"))
     page.keyboard.press("Enter")
     eventually(lambda: Post.objects.filter(repost_of=bobs_post, author__username="mei").exists())
 

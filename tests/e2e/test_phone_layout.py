@@ -46,13 +46,23 @@ SMALL_TARGETS = """(tap) => {
 
 # Buttons whose label broke onto a second line.
 WRAPPED_BUTTONS = """() => {
+  // A label on two lines: its visible text's boxes start more than half a line apart. Text only a
+  // screen reader gets (.visually-hidden, clipped to 1 px) is left out, and so are a pixel's rounding.
   const wrapped = [];
   for (const button of document.querySelectorAll("button, .button")) {
     if (!button.offsetParent || !button.textContent.trim()) continue;
-    const range = document.createRange();
-    range.selectNodeContents(button);
-    const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
-    if (tops.size > 1) wrapped.push(button.textContent.trim());
+    const rects = [];
+    const walker = document.createTreeWalker(button, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.textContent.trim() || node.parentElement.closest(".visually-hidden")) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      rects.push(...[...range.getClientRects()].filter((r) => r.width > 0));
+    }
+    if (rects.length < 2) continue;
+    const tops = rects.map((r) => r.top);
+    const line = Math.min(...rects.map((r) => r.height));
+    if (Math.max(...tops) - Math.min(...tops) > line / 2) wrapped.push(button.textContent.trim());
   }
   return wrapped;
 }"""
