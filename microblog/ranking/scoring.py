@@ -47,7 +47,7 @@ class Weights:
     diversity_floor: float = 0.25
     out_of_network_share: float = 0.2
     # Reach as signals (issue 18): how many people a post was shown to (log-compressed), and the
-    # author's V badge. Off (0) by default: on the simulated network neither helped (bench/RESULTS.md,
+    # author's V badge. Off (0) by default: on the simulated network none helped (bench/RESULTS.md,
     # "Reach as a feed signal"); set them in FEED_WEIGHTS to try.
     reach: float = 0.0
     verified: float = 0.0

@@ -18,6 +18,7 @@ Rows go in as plain tuples (COPY on PostgreSQL, `executemany` on SQLite): buildi
 model instance per row made Django's `bulk_create` most of the time at 1M posts.
 """
 
+import argparse
 import bisect
 import itertools
 import random
@@ -64,6 +65,8 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=7)
         parser.add_argument("--viewer-follows", type=int, default=300)
         parser.add_argument("--seed", type=int, default=1)
+        # Reads cost about 12 rows per post; a latency-only run may skip them.
+        parser.add_argument("--reads", action=argparse.BooleanOptionalAction, default=True)
 
     def bulk(self, model, columns: list[str], rows: list[tuple], label: str) -> None:
         """Inserts `rows` (tuples in the order of `columns`) into `model`'s table, with a progress bar."""
@@ -94,7 +97,7 @@ class Command(BaseCommand):
             return moment
         return str(moment.astimezone(UTC).replace(tzinfo=None))
 
-    def handle(self, *args, users: int, posts: int, days: int, viewer_follows: int, seed: int, **options):
+    def handle(self, *args, users: int, posts: int, days: int, viewer_follows: int, seed: int, reads: bool, **options):
         if User.objects.filter(username=username(0)).exists():
             raise CommandError("Bench users already exist: run seed_bench on an empty database.")
         if users < 2 or posts < 1:
@@ -111,10 +114,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             ids = self.make_users(users)
             followers = self.make_follows(ids, interests, by_topic, viewer_follows, rng, now)
-            self.make_posts(ids, interests, followers, posts, days, rng, now)
+            self.make_posts(ids, interests, followers, posts, days, rng, now, with_reads=reads)
         self.reset_sequences()
-        badges = earned_tiers_compute()
-        self.stdout.write(f"{badges} earned badge(s).")
+        if reads:
+            self.stdout.write(f"{earned_tiers_compute()} earned badge(s).")
         self.stdout.write(f"Seeded {users:,} users and {posts:,} posts in {time.monotonic() - started:.1f} s.")
 
     def make_users(self, users: int) -> list[int]:
@@ -150,7 +153,7 @@ class Command(BaseCommand):
         self.bulk(Follow, ["follower_id", "followee_id", "created_at"], rows, "follows")
         return followers
 
-    def make_posts(self, ids, interests, followers, posts, days, rng, now) -> None:
+    def make_posts(self, ids, interests, followers, posts, days, rng, now, *, with_reads: bool) -> None:
         n = len(ids)
         authors_order, authors_cumulative = _zipf_cumulative(n, 0.8, rng)
         span = days * 86400
@@ -191,7 +194,8 @@ class Command(BaseCommand):
                 post_id[k] = first_id + offset
         like_counts = Counter(post_id[k] for k, _, _ in likes)
         repost_counts = Counter(post_id[original] for *_, original in events if original is not None)
-        read_counts = Counter(post_id[k] for k, _ in reads)
+        # Simulated either way, so the rest of the network is the same with --no-reads.
+        read_counts = Counter(post_id[k] for k, _ in reads) if with_reads else Counter()
         rows = []
         for offset, (at, k, author, topic, original) in enumerate(events):
             pk = first_id + offset
@@ -211,10 +215,11 @@ class Command(BaseCommand):
         self.bulk(PostAncestor, ["post_id", "ancestor_id", "depth", "via_repost"], ancestors, "repost links")
         like_rows = [(post_id[k], ids[u], self.timestamp(start + timedelta(seconds=at))) for k, u, at in likes]
         self.bulk(Like, ["post_id", "user_id", "created_at"], like_rows, "likes")
-        read_rows = [
-            (post_id[k], ids[u], self.timestamp(start + timedelta(seconds=at))) for (k, u), at in reads.items()
-        ]
-        self.bulk(PostRead, ["post_id", "user_id", "created_at"], read_rows, "reads")
+        if with_reads:
+            read_rows = [
+                (post_id[k], ids[u], self.timestamp(start + timedelta(seconds=at))) for (k, u), at in reads.items()
+            ]
+            self.bulk(PostRead, ["post_id", "user_id", "created_at"], read_rows, "reads")
 
     def reset_sequences(self) -> None:
         """Explicit ids leave PostgreSQL's sequences behind; put them past the data.
