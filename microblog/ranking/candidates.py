@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 
-from accounts.models import Contact, User
+from accounts.models import Contact, User, Verification
 
 from ..models import Follow, Like, Post, PostTag
 from ..trending import trending
@@ -37,7 +37,17 @@ MAX_LIKES_READ = 5000
 OUT_OF_NETWORK_LIKED = 60
 MAX_IN_NETWORK_ROWS = 600
 
-_NUMBERS = ("id", "author_id", "author__username", "created_at", "like_count", "repost_count", "reply_count")
+_NUMBERS = (
+    "id",
+    "author_id",
+    "author__username",
+    "author__verification",
+    "created_at",
+    "like_count",
+    "repost_count",
+    "reply_count",
+    "read_count",
+)
 
 
 @dataclass
@@ -65,6 +75,9 @@ class Candidate:
     viewer_replies: int = 0
     # How many of the posts the viewer liked lately the author liked too.
     author_taste: int = 0
+    # Reach: the distinct people it was shown to (Post.read_count), and the author's V badge.
+    reads: int = 0
+    author_verified: bool = False
 
 
 @dataclass
@@ -108,6 +121,8 @@ def _candidate(row: dict, post_id: int, *, prefix: str = "") -> Candidate:
         likes=row[f"{prefix}like_count"],
         reposts=row[f"{prefix}repost_count"],
         replies=row[f"{prefix}reply_count"],
+        reads=row[f"{prefix}read_count"],
+        author_verified=row[f"{prefix}author__verification"] != Verification.NONE,
     )
 
 
@@ -153,6 +168,8 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
             "original__like_count",
             "original__repost_count",
             "original__reply_count",
+            "original__read_count",
+            "original__author__verification",
         )
         .order_by("-id")
     )

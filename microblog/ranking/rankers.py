@@ -135,6 +135,9 @@ def score_candidate(item: Candidate, *, now, weights: scoring.Weights) -> float:
         * closeness
         * scoring.recency(age_hours=age_hours, weights=weights)
         * scoring.network(in_network=item.in_network, weights=weights)
+        * scoring.reach(
+            reads=item.reads, engaged=item.likes + item.reposts, author_verified=item.author_verified, weights=weights
+        )
     )
 
 

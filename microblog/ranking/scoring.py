@@ -46,6 +46,13 @@ class Weights:
     diversity_decay: float = 0.5
     diversity_floor: float = 0.25
     out_of_network_share: float = 0.2
+    # Reach as signals (issue 18): how many people a post was shown to (log-compressed), and the
+    # author's V badge. Off (0) by default: on the simulated network none helped (bench/RESULTS.md,
+    # "Reach as a feed signal"); set them in FEED_WEIGHTS to try.
+    reach: float = 0.0
+    verified: float = 0.0
+    # Reach normalised: the share of its readers who liked or reposted it.
+    read_rate: float = 0.0
 
     @classmethod
     def from_settings(cls, values: dict | None) -> "Weights":
@@ -76,6 +83,17 @@ def affinity(*, likes: int, reposts: int, replies: int, is_contact: bool, weight
     )
     value = 1.0 + weights.affinity_scale * math.log1p(weighted)
     return value * (weights.contact_boost if is_contact else 1.0)
+
+
+def reach(*, reads: int, engaged: int = 0, author_verified: bool, weights: Weights) -> float:
+    """1 when the reach weights are 0 (the default); more for a widely read post, for one many of
+    its readers engaged with (`engaged` likes and reposts per read), and for a verified author."""
+    rate = min(max(engaged, 0) / reads, 1.0) if reads > 0 else 0.0
+    return (
+        (1.0 + weights.reach * math.log1p(max(reads, 0)))
+        * (1.0 + weights.read_rate * rate)
+        * (1.0 + (weights.verified if author_verified else 0.0))
+    )
 
 
 def recency(*, age_hours: float, weights: Weights) -> float:

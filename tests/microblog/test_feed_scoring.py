@@ -17,6 +17,7 @@ from microblog.ranking.scoring import (
     diversity_factor,
     engagement,
     network,
+    reach,
     recency,
     social_proof,
 )
@@ -125,6 +126,23 @@ def test_the_score_is_the_product_of_the_factors():
         * recency(age_hours=5, weights=W)
     )
     assert score_candidate(item, now=NOW, weights=W) == pytest.approx(expected)
+
+
+def test_reach_is_off_by_default_and_when_weighted_favours_read_engaging_verified_posts():
+    # Off by default (bench/RESULTS.md, "Reach as a feed signal"): reads and badges change no score.
+    assert reach(reads=5000, engaged=900, author_verified=True, weights=W) == 1.0
+    widely_read = candidate(1, hours=1, reads=5000, author_verified=True)
+    unread = candidate(2, hours=1)
+    assert score_candidate(widely_read, now=NOW, weights=W) == score_candidate(unread, now=NOW, weights=W)
+    weighted = Weights(reach=0.5, read_rate=1.0, verified=0.5)
+    assert reach(reads=1000, author_verified=False, weights=weighted) > reach(
+        reads=10, author_verified=False, weights=weighted
+    )
+    assert reach(reads=100, engaged=50, author_verified=False, weights=weighted) > reach(
+        reads=100, engaged=5, author_verified=False, weights=weighted
+    )
+    assert reach(reads=0, engaged=3, author_verified=True, weights=weighted) == pytest.approx(1.5)
+    assert score_candidate(widely_read, now=NOW, weights=weighted) > score_candidate(unread, now=NOW, weights=weighted)
 
 
 def test_rank_prefers_engaging_close_recent_posts_and_bounds_strangers():

@@ -6,6 +6,9 @@
 - posts over the last `--days` days, authors Zipf-active, mostly on their own interests;
 - likes and plain reposts by followers, far likelier on a topic they care about
   (`microblog.simulation` keeps those hidden interests; the ranker never sees them).
+- reads (Weibo's 阅读数): every follower a post was shown to (the sample above) read it, and so
+  did a sample of each reposter's followers, whatever their interests, as real reads would be;
+  PostRead rows, each post's read_count, then the earned V badges from them (`compute_reach`);
 - `bench0` (the benchmark's viewer) follows `--viewer-follows` accounts.
 
 Post ids are assigned in time order (reposts included), as a live site would have them.
@@ -15,6 +18,7 @@ Rows go in as plain tuples (COPY on PostgreSQL, `executemany` on SQLite): buildi
 model instance per row made Django's `bulk_create` most of the time at 1M posts.
 """
 
+import argparse
 import bisect
 import itertools
 import random
@@ -31,7 +35,8 @@ from django.utils.functional import cached_property
 from tqdm import tqdm
 
 from accounts.models import User
-from microblog.models import Follow, Like, Post, PostAncestor, Visibility
+from microblog.models import Follow, Like, Post, PostAncestor, PostRead, Visibility
+from microblog.reach_tiers import earned_tiers_compute
 from microblog.simulation import TOPICS, interests_of, username
 
 BATCH = 5000
@@ -60,6 +65,8 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=7)
         parser.add_argument("--viewer-follows", type=int, default=300)
         parser.add_argument("--seed", type=int, default=1)
+        # Reads cost about 12 rows per post; a latency-only run may skip them.
+        parser.add_argument("--reads", action=argparse.BooleanOptionalAction, default=True)
 
     def bulk(self, model, columns: list[str], rows: list[tuple], label: str) -> None:
         """Inserts `rows` (tuples in the order of `columns`) into `model`'s table, with a progress bar."""
@@ -90,7 +97,7 @@ class Command(BaseCommand):
             return moment
         return str(moment.astimezone(UTC).replace(tzinfo=None))
 
-    def handle(self, *args, users: int, posts: int, days: int, viewer_follows: int, seed: int, **options):
+    def handle(self, *args, users: int, posts: int, days: int, viewer_follows: int, seed: int, reads: bool, **options):
         if User.objects.filter(username=username(0)).exists():
             raise CommandError("Bench users already exist: run seed_bench on an empty database.")
         if users < 2 or posts < 1:
@@ -107,8 +114,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             ids = self.make_users(users)
             followers = self.make_follows(ids, interests, by_topic, viewer_follows, rng, now)
-            self.make_posts(ids, interests, followers, posts, days, rng, now)
+            self.make_posts(ids, interests, followers, posts, days, rng, now, with_reads=reads)
         self.reset_sequences()
+        if reads:
+            self.stdout.write(f"{earned_tiers_compute()} earned badge(s).")
         self.stdout.write(f"Seeded {users:,} users and {posts:,} posts in {time.monotonic() - started:.1f} s.")
 
     def make_users(self, users: int) -> list[int]:
@@ -144,7 +153,7 @@ class Command(BaseCommand):
         self.bulk(Follow, ["follower_id", "followee_id", "created_at"], rows, "follows")
         return followers
 
-    def make_posts(self, ids, interests, followers, posts, days, rng, now) -> None:
+    def make_posts(self, ids, interests, followers, posts, days, rng, now, *, with_reads: bool) -> None:
         n = len(ids)
         authors_order, authors_cumulative = _zipf_cumulative(n, 0.8, rng)
         span = days * 86400
@@ -152,6 +161,7 @@ class Command(BaseCommand):
         # (seconds into the span, kind, author index, topic, original index) in time order.
         events = []
         likes = []  # (post index, user index, seconds)
+        reads: dict[tuple[int, int], float] = {}  # (post index, user index) -> seconds, first read
         for k, at in enumerate(times):
             author = authors_order[bisect.bisect_left(authors_cumulative, rng.random() * authors_cumulative[-1])]
             own = sorted(interests[author])
@@ -161,12 +171,20 @@ class Command(BaseCommand):
             if len(readers) > READERS_PER_POST:
                 readers = rng.sample(readers, READERS_PER_POST)
             for reader in readers:
+                reads.setdefault((k, reader), min(at + rng.random() * 3600, span))
                 chance = LIKE_ON_INTEREST if topic in interests[reader] else LIKE_OFF_INTEREST
                 if rng.random() < chance:
                     seen = min(at + rng.random() * 12 * 3600, span)
                     likes.append((k, reader, seen))
                     if topic in interests[reader] and rng.random() < REPOST_OF_LIKED:
                         events.append((seen, None, reader, topic, k))
+                        # The repost is shown to (a sample of) the reposter's followers.
+                        audience = followers[reader]
+                        if len(audience) > READERS_PER_POST:
+                            audience = rng.sample(audience, READERS_PER_POST)
+                        for other in audience:
+                            if other != author:
+                                reads.setdefault((k, other), min(seen + rng.random() * 3600, span))
         events.sort(key=lambda event: event[0])
         start = now - timedelta(seconds=span)
         first_id = (Post.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
@@ -176,17 +194,20 @@ class Command(BaseCommand):
                 post_id[k] = first_id + offset
         like_counts = Counter(post_id[k] for k, _, _ in likes)
         repost_counts = Counter(post_id[original] for *_, original in events if original is not None)
+        # Simulated either way, so the rest of the network is the same with --no-reads.
+        read_counts = Counter(post_id[k] for k, _ in reads) if with_reads else Counter()
         rows = []
         for offset, (at, k, author, topic, original) in enumerate(events):
             pk = first_id + offset
             when = self.timestamp(start + timedelta(seconds=at))
             if original is None:
                 body = f"t{topic}: post {k} by {username(author)}"
-                counts = (like_counts[pk], repost_counts[pk])
+                counts = (like_counts[pk], repost_counts[pk], read_counts[pk])
                 rows.append((pk, ids[author], body, body, None, None, *counts, when))
             else:
-                rows.append((pk, ids[author], "", "", post_id[original], post_id[original], 0, 0, when))
+                rows.append((pk, ids[author], "", "", post_id[original], post_id[original], 0, 0, 0, when))
         columns = ["id", "author_id", "body", "html", "repost_of_id", "original_id", "like_count", "repost_count"]
+        columns += ["read_count"]
         columns += ["created_at", "visibility", "fully_public", "hashtags", "mentions", "reply_count"]
         constant = (Visibility.PUBLIC.value, True, "[]", "[]", 0)
         self.bulk(Post, columns, [row + constant for row in rows], "posts")
@@ -194,6 +215,11 @@ class Command(BaseCommand):
         self.bulk(PostAncestor, ["post_id", "ancestor_id", "depth", "via_repost"], ancestors, "repost links")
         like_rows = [(post_id[k], ids[u], self.timestamp(start + timedelta(seconds=at))) for k, u, at in likes]
         self.bulk(Like, ["post_id", "user_id", "created_at"], like_rows, "likes")
+        if with_reads:
+            read_rows = [
+                (post_id[k], ids[u], self.timestamp(start + timedelta(seconds=at))) for (k, u), at in reads.items()
+            ]
+            self.bulk(PostRead, ["post_id", "user_id", "created_at"], read_rows, "reads")
 
     def reset_sequences(self) -> None:
         """Explicit ids leave PostgreSQL's sequences behind; put them past the data.
@@ -203,7 +229,7 @@ class Command(BaseCommand):
         SQLite keeps none until ANALYZE, and without them walks a followed person's likes
         where the viewer's few liked posts would do (21 ms instead of 0.2 at 1M posts).
         """
-        statements = connection.ops.sequence_reset_sql(no_style(), [Post, Like, Follow, PostAncestor, User])
+        statements = connection.ops.sequence_reset_sql(no_style(), [Post, Like, Follow, PostAncestor, PostRead, User])
         statements += ["ANALYZE"]
         with connection.cursor() as cursor:
             for statement in statements:
