@@ -80,7 +80,9 @@ def build(kind: str, size: int, seed: int) -> tuple[dict, float | None]:
         return env, None
     started = time.monotonic()
     # Latency only: the simulated reads (bench/feed_signal_bench.py uses them) would add ~14 rows a post.
-    manage(env, "seed_bench", "--users", str(max(size // 20, 100)), "--posts", str(size), "--seed", str(seed), "--no-reads")
+    manage(
+        env, "seed_bench", "--users", str(max(size // 20, 100)), "--posts", str(size), "--seed", str(seed), "--no-reads"
+    )
     return env, time.monotonic() - started
 
 

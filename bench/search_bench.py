@@ -139,7 +139,7 @@ def build(kind: str, size: int) -> tuple[dict, dict]:
     built = {}
     if "SEEDED True" not in manage(env, "shell", "-c", probe, capture=True):
         started = time.monotonic()
-        manage(env, "seed_bench", "--users", str(max(size // 20, 100)), "--posts", str(size))
+        manage(env, "seed_bench", "--users", str(max(size // 20, 100)), "--posts", str(size), "--no-reads")
         manage(env, "shell", "-c", SEED_EXTRA.format(phrases=PHRASES, count=size // 10))
         built["seed_s"] = time.monotonic() - started
         started = time.monotonic()
