@@ -267,6 +267,19 @@ class PlayedView(APIView):
         return Response(MessageSerializer(message, context={"viewer": request.user}).data)
 
 
+class HideView(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description='Deletes a message for you only ("delete for me"): your own or another\'s, recalled or '
+        "not. It leaves your history, replays, chat list and search; your other tabs remove it "
+        "(`message.hidden`); the other members see no change. Idempotent. 404 for a message you do not see.",
+    )
+    def post(self, request, message_id):
+        services.message_hide(actor=request.user, message_id=message_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ConversationMuteView(APIView):
     """POST mutes the conversation for you, DELETE unmutes (both idempotent); both answer with it."""
 

@@ -20,4 +20,5 @@ urlpatterns = [
     path("conversations/<str:conversation_id>/members/<str:username>/", api.MemberDetailView.as_view()),
     path("messages/<str:message_id>/recall/", api.RecallView.as_view()),
     path("messages/<str:message_id>/played/", api.PlayedView.as_view()),
+    path("messages/<str:message_id>/hide/", api.HideView.as_view()),
 ]

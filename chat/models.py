@@ -140,3 +140,15 @@ class Call(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["state"], name="chat_call_state")]
+
+
+class MessageHidden(models.Model):
+    """A message one reader deleted for themselves ("delete for me"): gone from everything they see
+    (chat.visibility.messages_seen_by), unchanged for everyone else. One row per reader and message."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    hidden_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "message"], name="chat_messagehidden_unique")]

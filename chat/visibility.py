@@ -10,6 +10,10 @@ card pushes). tests/chat/test_history_view.py and test_group_blocks.py guard bot
   counts, the list's last message, replays, reply previews or shared cards. A block cuts both
   ways in Tandem, so this does too. Lifting the block shows them again.
 
+- Nothing they deleted for themselves ("delete for me", MessageHidden): their own act, so
+  the others still see it. `sees_message` does not know of these (the send path meets only new
+  messages; a reply to a message the sender hid is not refused).
+
 Direct conversations keep their history through a block; new messages are refused there
 (chat.services.reach).
 """
@@ -21,7 +25,7 @@ from accounts.selectors import people_hidden_from
 from common.prepared import Prepared
 from media import access
 
-from .models import Conversation, Membership, Message
+from .models import Conversation, Membership, Message, MessageHidden
 
 
 def _hidden_in_groups(user_id: int) -> Q:
@@ -31,11 +35,15 @@ def _hidden_in_groups(user_id: int) -> Q:
 
 def messages_seen_by(user: User) -> QuerySet[Message]:
     """Every message `user` sees, in any conversation: the rule in the module docstring."""
-    return Message.objects.filter(
-        # One filter() call, so both conditions name the same membership row: the viewer's.
-        conversation__memberships__user=user,
-        id__gt=F("conversation__memberships__visible_after_message_id"),
-    ).exclude(_hidden_in_groups(user.pk))
+    return (
+        Message.objects.filter(
+            # One filter() call, so both conditions name the same membership row: the viewer's.
+            conversation__memberships__user=user,
+            id__gt=F("conversation__memberships__visible_after_message_id"),
+        )
+        .exclude(_hidden_in_groups(user.pk))
+        .exclude(pk__in=MessageHidden.objects.filter(user=user).values("message_id"))
+    )
 
 
 def sees_message(
@@ -54,6 +62,7 @@ def readers_of(message: Message) -> list[int]:
     readers = Membership.objects.filter(
         conversation_id=message.conversation_id, visible_after_message_id__lt=message.pk
     ).exclude(conversation__kind=Conversation.Kind.GROUP, user_id__in=people_hidden_from([message.sender_id]))
+    readers = readers.exclude(user_id__in=MessageHidden.objects.filter(message_id=message.pk).values("user_id"))
     return list(readers.values_list("user_id", flat=True))
 
 

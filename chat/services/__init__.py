@@ -10,7 +10,8 @@ services; services.message_send_many(...)` keeps working:
 - conversations: the direct conversation, groups and their members, muting;
 - messages: the send pipeline (group commit) and recall;
 - activity: read marks and typing;
-- private: taking a public thread private.
+- private: taking a public thread private;
+- hidden: delete for me.
 
 `check_*` functions validate and raise ChatError; the others write in one transaction and
 publish through realtime, whose pushes go out after commit.
@@ -38,6 +39,7 @@ from .conversations import (
     group_member_remove,
     group_members_add,
 )
+from .hidden import message_hide
 from .messages import OutgoingMessage, SendResult, message_recall, message_send, message_send_many
 from .private import PrivateThread, conversation_from_post, invitable_ids, post_people
 from .voice import voice_played
@@ -70,6 +72,7 @@ __all__ = [
     "group_member_remove",
     "group_members_add",
     "invitable_ids",
+    "message_hide",
     "message_recall",
     "message_send",
     "message_send_many",

@@ -2,6 +2,7 @@
 // photos. Messages, cards and galleries are clones of the server's own partials (templates.js); user text
 // is only ever set through textContent, never parsed as HTML.
 import { recount, stripLikeServer } from "./compose.js";
+import { confirmed } from "./confirm.js";
 import { live } from "./live.js";
 import { galleryElement, setPlaceholder } from "./photos.js";
 import { cloneTemplate, templateText } from "./templates.js";
@@ -130,7 +131,6 @@ function fill(item, message) {
   const body = item.querySelector(".body");
   if (message.recalled) body.replaceChildren(...recalledText(message).childNodes);
   else body.textContent = message.body;
-  item.querySelector(".msg-actions").hidden = Boolean(message.recalled);
   if (message.recalled && menu.owner === item) closeMenu();
   showQuote(item, message);
   const media = message.recalled ? [] : (message.media ?? []);
@@ -428,6 +428,12 @@ function onFrame(frame) {
       if (voice) markPlayed(voice);
       break;
     }
+    case "message.hidden": {
+      // Deleted for me in another of my tabs: it goes here too.
+      const item = list?.querySelector(`.msg[data-id="${Number(frame.message)}"]`);
+      if (item) removeLine(item);
+      break;
+    }
     case "conversation.muted":
       showMuted(frame.conversation, frame.muted);
       break;
@@ -521,9 +527,11 @@ function openMenu(item) {
   if (menu.owner) closeMenu({ focus: false });
   menu.owner = item;
   const action = (name) => menu.element.querySelector(`[data-action="${name}"]`);
-  action("copy").hidden = !item.querySelector(".body").textContent.trim();
-  action("quote").hidden = !item.dataset.id;
+  const recalled = item.classList.contains("recalled");
+  action("copy").hidden = recalled || !item.querySelector(".body").textContent.trim();
+  action("quote").hidden = recalled || !item.dataset.id;
   action("recall").hidden = !canRecall(item);
+  action("hide").hidden = !item.dataset.id; // any message I see, mine or not, recalled or not
   if (!menuItems().length) {
     menu.owner = null;
     return;
@@ -566,6 +574,42 @@ async function recall(item) {
   updateListEntry(answer);
 }
 
+// Delete for me: gone from this page at once, from my other tabs by `message.hidden`, and from what
+// the server shows me from now on; the others keep it.
+async function hideForMe(item) {
+  const button = item.querySelector(".msg-actions");
+  if (!(await confirmed("Delete this message for you? The others in the chat still see it.", "Delete"))) {
+    button.focus();
+    return;
+  }
+  // The focus goes on to the next message's menu button (or the composer), so a keyboard user is
+  // not dropped at the top of the page. Found now: this tab's own `message.hidden` may remove the
+  // line before the answer comes.
+  const next = item.nextElementSibling?.closest(".msg[data-id]")?.querySelector(".msg-actions");
+  const response = await fetch(`/api/messages/${Number(item.dataset.id)}/hide/`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "X-CSRFToken": composer.querySelector("[name=csrfmiddlewaretoken]").value },
+  });
+  if (!response.ok) {
+    const answer = await response.json().catch(() => ({}));
+    say(answer.detail || "The message could not be deleted.");
+    button.focus();
+    return;
+  }
+  say("");
+  if (item.isConnected) removeLine(item);
+  (next?.isConnected ? next : composer.querySelector("textarea")).focus();
+}
+
+// A message hidden for me leaves the list (and the day separators and "Read" follow).
+function removeLine(item) {
+  if (menu.owner === item) closeMenu({ focus: false });
+  item.remove();
+  showDays();
+  showReadState();
+}
+
 function quote(item) {
   const preview = document.getElementById("reply-preview");
   const field = document.getElementById("reply-to");
@@ -593,7 +637,7 @@ if (menu.element) {
     else openMenu(item);
   });
   list.addEventListener("contextmenu", (event) => {
-    const item = event.target.closest(".msg[data-id]:not(.recalled)");
+    const item = event.target.closest(".msg[data-id]");
     if (!item || event.target.closest("a, img")) return; // links and photos keep the browser's own menu
     event.preventDefault();
     openMenu(item);
@@ -601,7 +645,7 @@ if (menu.element) {
   // A long press on a touch screen: held half a second without moving.
   let press = null;
   list.addEventListener("pointerdown", (event) => {
-    const item = event.target.closest(".msg[data-id]:not(.recalled)");
+    const item = event.target.closest(".msg[data-id]");
     if (event.pointerType !== "touch" || !item) return;
     press = setTimeout(() => openMenu(item), 500);
   });
@@ -611,7 +655,7 @@ if (menu.element) {
     const item = menu.owner;
     if (!choice || !item) return;
     const action = choice.dataset.action;
-    closeMenu({ focus: action !== "quote" });
+    closeMenu({ focus: action !== "quote" && action !== "hide" });
     if (action === "copy") {
       await navigator.clipboard.writeText(item.querySelector(".body").textContent).then(
         () => say(""),
@@ -621,6 +665,8 @@ if (menu.element) {
       quote(item);
     } else if (action === "recall") {
       await recall(item);
+    } else if (action === "hide") {
+      await hideForMe(item);
     }
   });
   menu.element.addEventListener("keydown", (event) => {

@@ -50,7 +50,7 @@ def test_recall_from_the_menu_vanishes_on_both_sides(new_page, alice, bob, befri
     alice_page.keyboard.press("Enter")
     expect(actions).to_have_attribute("aria-expanded", "true")
     menu = alice_page.get_by_role("menu", name="Message actions")
-    expect(menu.get_by_role("menuitem")).to_have_text(["Copy", "Quote", "Recall"])
+    expect(menu.get_by_role("menuitem")).to_have_text(["Copy", "Quote", "Recall", "Delete for me"])
     expect(menu.get_by_role("menuitem", name="Copy")).to_be_focused()
     alice_page.keyboard.press("ArrowDown")
     expect(menu.get_by_role("menuitem", name="Quote")).to_be_focused()
@@ -61,7 +61,7 @@ def test_recall_from_the_menu_vanishes_on_both_sides(new_page, alice, bob, befri
 
     # Someone else's message cannot be recalled from here.
     bubble(alice_page, "hello Alice").get_by_role("button", name="Message actions").click()
-    expect(menu.get_by_role("menuitem")).to_have_text(["Copy", "Quote"])
+    expect(menu.get_by_role("menuitem")).to_have_text(["Copy", "Quote", "Delete for me"])
     alice_page.keyboard.press("Escape")
 
     message_id = mine.get_attribute("data-id")
@@ -71,11 +71,53 @@ def test_recall_from_the_menu_vanishes_on_both_sides(new_page, alice, bob, befri
         item = page.locator(f'.msg[data-id="{message_id}"]')
         expect(item.locator(".body")).to_have_text(line)
         expect(item).to_have_class(re.compile(r"\brecalled\b"))
-        expect(item.get_by_role("button", name="Message actions")).to_be_hidden()
         expect(page.locator("#messages")).not_to_contain_text("sent to the wrong chat")
+        # A recalled line can still be deleted for me, and nothing else.
+        item.get_by_role("button", name="Message actions").click()
+        expect(page.get_by_role("menu", name="Message actions").get_by_role("menuitem")).to_have_text(["Delete for me"])
+        page.keyboard.press("Escape")
     # And after a reload, as the server renders it.
     bob_page.reload()
     expect(bob_page.locator(f'.msg[data-id="{message_id}"] .body')).to_have_text("Alice recalled a message")
+
+
+def test_delete_for_me_goes_here_and_in_my_other_tab_but_not_for_the_other_person(new_page, alice, bob, befriend):
+    conversation = befriend(alice, bob)
+    alice_page, bob_page = open_chat(new_page, alice, conversation), open_chat(new_page, bob, conversation)
+    alice_other_tab = open_chat(new_page, alice, conversation)
+    send(bob_page, "zq please forget this")
+    send(bob_page, "zq this one stays")
+    for page in (alice_page, alice_other_tab):
+        expect(bubble(page, "zq this one stays")).to_have_attribute("data-id", re.compile(r"\d+"))
+    line = bubble(alice_page, "zq please forget this")
+    message_id = line.get_attribute("data-id")
+
+    # Asked first: Cancel keeps it.
+    menu = alice_page.get_by_role("menu", name="Message actions")
+    line.get_by_role("button", name="Message actions").click()
+    menu.get_by_role("menuitem", name="Delete for me").click()
+    dialog = alice_page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("still see it")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(line).to_have_count(1)
+    expect(line.get_by_role("button", name="Message actions")).to_be_focused()
+
+    line.get_by_role("button", name="Message actions").click()
+    menu.get_by_role("menuitem", name="Delete for me").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(line).to_have_count(0)
+    # The focus goes on to the next message, not to the top of the page.
+    expect(bubble(alice_page, "zq this one stays").get_by_role("button", name="Message actions")).to_be_focused()
+    expect(bubble(alice_other_tab, "zq please forget this")).to_have_count(0)  # live, by message.hidden
+    expect(bubble(alice_other_tab, "zq this one stays")).to_have_count(1)
+    expect(bubble(bob_page, "zq please forget this")).to_have_count(1)
+
+    alice_page.reload()
+    expect(bubble(alice_page, "zq this one stays")).to_have_count(1)
+    expect(alice_page.locator(f'.msg[data-id="{message_id}"]')).to_have_count(0)
+    bob_page.reload()
+    expect(bubble(bob_page, "zq please forget this")).to_have_count(1)
 
 
 def test_quote_fills_the_reply_and_the_answer_shows_it(new_page, alice, bob, befriend):

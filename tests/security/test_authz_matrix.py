@@ -317,6 +317,14 @@ CASES = [
         args={"message_id": "message"},
         secret="message",
     ),
+    # delete for me: any member who sees the message, theirs or another's
+    Case(
+        "POST",
+        "/api/messages/{message_id}/hide/",
+        answers((("owner", "member"), 204), ((*FORMER, *OUTSIDERS), 404), ("anonymous", 401)),
+        args={"message_id": "message"},
+        secret="message",
+    ),
     # uploads: each person's own, and nobody else's (the matrix sends JSON, which is no upload)
     Case("POST", "/api/media/", signed_in(415), body={"file": "not a file"}),
     Case("GET", "/api/media/{id}/", uploader_only(200), args={"id": "upload"}, secret="upload"),
