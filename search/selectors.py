@@ -210,7 +210,8 @@ def search_tags(viewer, raw: str, *, cursor: str | None = None, limit: int = PAG
     not shown, so a suggestion never tells a stranger what a private post said.
     """
     state = decode_cursor(cursor, keys={"a": str})
-    prefix = tag_name(raw.strip().lstrip("#")).rstrip("#")
+    # PostgreSQL text cannot hold NUL (query.parse drops it the same way for the other parts).
+    prefix = tag_name(raw.replace("\x00", "").strip().lstrip("#")).rstrip("#")
     if not prefix:
         return Page()
     public_use = PostTag.objects.filter(hashtag_id=OuterRef("pk"), post__fully_public=True, post__deleted_at=None)
