@@ -74,12 +74,17 @@ class Document:
         return " ".join(self.unigrams)
 
 
+# A longer "word" (a run of one letter, a pasted hash) is left out of the index: nobody searches for
+# it, and PostgreSQL refuses a lexeme past 2,047 bytes, which would fail the write that indexes it.
+MAX_TOKEN_CHARS = 100
+
+
 def document(*texts: str) -> Document:
     tokens: list[str] = []
     seen: dict[str, None] = {}
     for text in texts:
         for run in runs(text or ""):
-            tokens.extend(run_tokens(run))
+            tokens.extend(token for token in run_tokens(run) if len(token) <= MAX_TOKEN_CHARS)
             if run.cjk:
                 seen.update(dict.fromkeys(run.text))
     return Document(tokens, list(seen))

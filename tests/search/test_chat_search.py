@@ -113,3 +113,10 @@ def test_bad_input_is_refused(client_for, alice, group):
     assert as_alice.get("/api/chat/search/", {"q": "x", "conversation": "abc"}).status_code == 400
     assert as_alice.get("/api/chat/search/", {"q": "x", "cursor": "%%%"}).status_code == 400
     assert as_alice.get("/api/chat/search/", {"q": "y" * 300}).status_code == 400
+
+
+def test_a_message_with_a_very_long_word_is_stored_and_found_by_its_other_words(client_for, alice, bob, group):
+    """PostgreSQL refuses a lexeme past 2,047 bytes: such a "word" is left out of the index, and the
+    message is stored (and found) like any other, on both databases."""
+    long_one = say(client_for(alice), group, "needle " + "y" * 3000)
+    assert found(client_for(bob), "needle") == [long_one]
