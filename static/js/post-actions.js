@@ -104,17 +104,33 @@ async function reply(form) {
   }
 }
 
+// The frame both action dialogs share: a titled <dialog> with its body, a status line and a button
+// that closes it, added to the page once.
+function actionDialog(id, heading, closeLabel, ...body) {
+  const dialog = document.createElement("dialog");
+  dialog.className = "card action-dialog";
+  dialog.id = id;
+  dialog.setAttribute("aria-labelledby", `${id}-title`);
+  const title = document.createElement("h2");
+  title.id = `${id}-title`;
+  title.textContent = heading;
+  const status = document.createElement("p");
+  status.className = "dialog-status muted small";
+  status.setAttribute("role", "status");
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "link dialog-cancel";
+  cancel.textContent = closeLabel;
+  cancel.addEventListener("click", () => dialog.close());
+  dialog.append(title, ...body, status, cancel);
+  document.body.append(dialog);
+  return dialog;
+}
+
 // Repost: one dialog for the page, filled for the post whose Repost was pressed.
 let repostDialog = null;
 
 function buildRepostDialog() {
-  const dialog = document.createElement("dialog");
-  dialog.className = "card action-dialog";
-  dialog.id = "repost-dialog";
-  dialog.setAttribute("aria-labelledby", "repost-dialog-title");
-  const title = document.createElement("h2");
-  title.id = "repost-dialog-title";
-  title.textContent = "Repost";
   const choices = document.createElement("p");
   choices.className = "dialog-choices";
   const plain = document.createElement("button");
@@ -141,16 +157,7 @@ function buildRepostDialog() {
   send.type = "submit";
   send.textContent = "Post repost";
   form.append(label, comment, send);
-  const status = document.createElement("p");
-  status.className = "dialog-status muted small";
-  status.setAttribute("role", "status");
-  const cancel = document.createElement("button");
-  cancel.type = "button";
-  cancel.className = "link dialog-cancel";
-  cancel.textContent = "Cancel";
-  cancel.addEventListener("click", () => dialog.close());
-  dialog.append(title, choices, form, status, cancel);
-  document.body.append(dialog);
+  const dialog = actionDialog("repost-dialog", "Repost", "Cancel", choices, form);
 
   withComment.addEventListener("click", () => {
     choices.hidden = true;
@@ -197,26 +204,9 @@ function openRepostDialog(details) {
 let shareDialog = null;
 
 function buildShareDialog() {
-  const dialog = document.createElement("dialog");
-  dialog.className = "card action-dialog";
-  dialog.id = "share-dialog";
-  dialog.setAttribute("aria-labelledby", "share-dialog-title");
-  const title = document.createElement("h2");
-  title.id = "share-dialog-title";
-  title.textContent = "Share to chat";
   const list = document.createElement("ul");
   list.className = "rows share-chats";
-  const status = document.createElement("p");
-  status.className = "dialog-status muted small";
-  status.setAttribute("role", "status");
-  const cancel = document.createElement("button");
-  cancel.type = "button";
-  cancel.className = "link dialog-cancel";
-  cancel.textContent = "Close";
-  cancel.addEventListener("click", () => dialog.close());
-  dialog.append(title, list, status, cancel);
-  document.body.append(dialog);
-  return dialog;
+  return actionDialog("share-dialog", "Share to chat", "Close", list);
 }
 
 async function openShareDialog(link) {
