@@ -119,11 +119,17 @@ def browser():
     """Chromium for the whole session, driven from a thread of its own (tests/browser.py): the
     test's thread never has Playwright's event loop running, so what runs after a browser test,
     in any order, may use async_to_sync and the ORM as usual."""
+    yield from chromium()
+
+
+def chromium(extra_args=()):
+    """Yields a Chromium on its own Playwright thread, closed after: the session's `browser`, and
+    modules' own browsers with more switches (a fake microphone and camera, say)."""
     if not os.path.exists(CHROMIUM):
         skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium)", "E2E_REQUIRED")
     from .browser import BrowserThread
 
-    owner = BrowserThread(CHROMIUM)
+    owner = BrowserThread(CHROMIUM, extra_args=tuple(extra_args))
     yield owner.browser
     owner.close()
 

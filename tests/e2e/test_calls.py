@@ -1,16 +1,14 @@
 """Voice and video calls in Chromium, with a fake camera and microphone: two people, two browser
 contexts, WebRTC between them, the signalling over the live daphne's socket."""
 
-import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from chat.models import Call
-from tests.browser import CHROMIUM, BrowserThread
 from tests.chat.test_calls import ANSWER, NOISE, _calls_end_before_teardown, invite  # noqa: F401 (a fixture)
-from tests.conftest import skip_or_fail
+from tests.conftest import chromium
 from tests.live import Socket, log_in, own_daphne
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -34,11 +32,7 @@ INBOUND_BYTES = """async () => {
 @pytest.fixture(scope="module")
 def media_browser():
     """Chromium with a fake camera and microphone, permission granted without asking."""
-    if not os.path.exists(CHROMIUM):
-        skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium)", "E2E_REQUIRED")
-    owner = BrowserThread(CHROMIUM, extra_args=FAKE_MEDIA)
-    yield owner.browser
-    owner.close()
+    yield from chromium(FAKE_MEDIA)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 permission prompt answered yes): recording, live delivery, playing and the played dot; a video's
 poster, length, player and seeking; the chat list's "[Voice]" and "[Video]"."""
 
-import os
 import re
 import time
 
@@ -11,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chat.models import VoicePlay
-from tests.browser import CHROMIUM
-from tests.conftest import skip_or_fail
+from tests.conftest import chromium
 from tests.live import log_in
 from tests.media.av_files import make_video
 
@@ -26,13 +24,7 @@ VIDEO_SECONDS = 6
 @pytest.fixture(scope="module")
 def media_browser():
     """A Chromium of its own with the fake microphone and camera (the session's has none)."""
-    if not os.path.exists(CHROMIUM):
-        skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium)", "E2E_REQUIRED")
-    from tests.browser import BrowserThread
-
-    owner = BrowserThread(CHROMIUM, extra_args=FAKE_MEDIA)
-    yield owner.browser
-    owner.close()
+    yield from chromium(FAKE_MEDIA)
 
 
 @pytest.fixture
