@@ -13,6 +13,9 @@ from rest_framework.views import APIView
 from common.errors import NotFound
 from config.pagination import CursorPagination
 from config.schema import RATE_LIMITED_RESPONSE
+from search.limits import search_take
+from search.query import parse
+from search.selectors import search_articles
 
 from . import selectors, services
 from .serializers import (
@@ -111,15 +114,19 @@ class ArticlePreviewView(APIView):
 
 
 class ArticleSearchView(APIView):
+    """Published articles the viewer may read, best first, by the search index (the syntax of
+    /api/search/: words, "phrases", word*, from:name; CJK inside sentences), at most 20."""
+
     permission_classes = [AllowAny]
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="Words in the title or the text.")],
-        responses=ArticleSummarySerializer(many=True),
+        responses={200: ArticleSummarySerializer(many=True), 429: RATE_LIMITED_RESPONSE},
     )
     def get(self, request):
         query = ArticleSearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        found = selectors.articles_search(request.user, query.validated_data["q"])
+        search_take(request)
+        found = search_articles(request.user, parse(query.validated_data["q"]))
         selectors.with_carrying_posts(request.user, found)
         return Response(ArticleSummarySerializer(found, many=True).data)

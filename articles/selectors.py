@@ -1,13 +1,12 @@
 """Reads for articles. Every one starts from `Article.objects.visible_to(viewer)`."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from media import access
 from microblog.selectors import posts_visible
 
 from .models import Article
 
-SEARCH_LIMIT = 20
 MAX_ID = 2**63 - 1
 
 
@@ -55,21 +54,6 @@ def articles_of_author(author) -> QuerySet[Article]:
     return (
         Article.objects.filter(author=author).select_related("author__avatar", "cover").order_by("-updated_at", "-id")
     )
-
-
-def articles_search(viewer, query: str) -> list[Article]:
-    """Public, published articles whose title or text holds `query` (a substring, as post search)."""
-    query = query.replace("\x00", "").strip()
-    if not query:
-        return []
-    found = (
-        articles_visible(viewer)
-        .published()
-        .filter(visibility="public")
-        .filter(Q(title__icontains=query) | Q(body__icontains=query))
-        .order_by("-published_at", "-id")
-    )
-    return list(found[:SEARCH_LIMIT])
 
 
 def _articles_visible(viewer, ids: list[int]) -> set[int]:

@@ -4,19 +4,20 @@ Additions come from here (search.receivers calls it as posts, people and message
 removals are the database's own triggers (search.backends.*.SCHEMA), so a post deleted, a
 message recalled or a row gone leaves the index in the same statement, whatever code did it.
 
-Articles, when they exist, get a fourth kind ("article": title and body into `doc`, author and
-tags into `meta`), an `article_entry` here, a receiver on their save, a trigger on their
-deletion, and a section in search.selectors filtered by their own visibility rule.
+Articles are the fourth kind: a published one's title and Markdown text into `doc`, its author
+(and the audience token when public) into `meta`; indexed again on each save (their text can be
+edited), never while a draft; search.selectors filters them by their own visibility rule.
 """
 
 from collections.abc import Iterable
 
 from accounts.models import User
+from articles.models import Article
 from chat.models import Message
 from microblog.models import Post
 
 from .backends import backend
-from .backends.base import MESSAGES, PEOPLE, POSTS, Entry
+from .backends.base import ARTICLES, MESSAGES, PEOPLE, POSTS, Entry
 from .query import PUBLIC_TOKEN, author_token, conversation_token, tag_token
 from .text import document
 
@@ -37,6 +38,13 @@ def person_entry(user: User) -> Entry:
     return Entry(user.pk, document(user.username, user.display_name))
 
 
+def article_entry(article: Article) -> Entry:
+    meta = [author_token(article.author_id)]
+    if article.visibility == "public":
+        meta.append(PUBLIC_TOKEN)
+    return Entry(article.pk, document(article.title, article.body), tuple(meta))
+
+
 def posts_index(posts: Iterable[Post]) -> None:
     backend().index(POSTS, [post_entry(post) for post in posts if post.deleted_at is None])
 
@@ -47,3 +55,7 @@ def messages_index(messages: Iterable[Message]) -> None:
 
 def people_index(users: Iterable[User]) -> None:
     backend().index(PEOPLE, [person_entry(user) for user in users])
+
+
+def articles_index(articles: Iterable[Article]) -> None:
+    backend().index(ARTICLES, [article_entry(article) for article in articles if article.is_published])

@@ -4,6 +4,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.models import User
+from articles.models import Article
 from chat.signals import messages_stored
 from microblog.models import Post
 
@@ -30,3 +31,10 @@ def person_indexed(sender, instance: User, raw: bool = False, update_fields=None
 @receiver(messages_stored)
 def messages_indexed(sender, messages, **kwargs):
     index.messages_index(messages)
+
+
+@receiver(post_save, sender=Article)
+def article_indexed(sender, instance: Article, raw: bool = False, **kwargs):
+    # Every save of a published article (its title or text may have changed); drafts stay out.
+    if not raw and instance.is_published:
+        index.articles_index([instance])

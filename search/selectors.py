@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef
 
 from accounts.models import User
+from articles.models import Article
 from chat.models import Membership, Message
 from chat.selectors import messages_with_media
 from chat.visibility import messages_seen_by
@@ -31,7 +32,7 @@ from microblog.selectors import _hidden_from, posts_visible, posts_with_media, u
 from microblog.text import tag_name
 
 from .backends import backend
-from .backends.base import MESSAGES, PEOPLE, POSTS
+from .backends.base import ARTICLES, MESSAGES, PEOPLE, POSTS
 from .highlight import highlight
 from .query import PUBLIC_TOKEN, Phrase, Query, author_token, conversation_token, parse, tag_token
 
@@ -161,6 +162,34 @@ def search_posts(viewer, query: Query, *, cursor: str | None = None, limit: int 
     for post in items:
         post.highlight = highlight(post.body, query.marks)
     return Page(items, encode_cursor({"o": position, "t": now}) if more else None)
+
+
+def search_articles(viewer, query: Query, *, limit: int = PAGE) -> list[Article]:
+    """Published articles matching `query` the viewer may read (Article.objects.visible_to: drafts
+    never, followers-only ones for followers, nothing across a block), best first: relevance
+    times recency (of publication) times readership. `#tag` finds none: articles carry no tags."""
+    if query.empty:
+        return []
+    author = _author_meta(viewer, query)
+    if author is None:
+        return []
+    meta = (*author, *(tag_token(tag) for tag in query.tags))
+    if viewer is None or not viewer.is_authenticated:
+        meta += (PUBLIC_TOKEN,)
+    found = dict(backend().candidates(ARTICLES, query, meta=meta, limit=CANDIDATES))
+    if not found:
+        return []
+    articles = Article.objects.visible_to(viewer).published().filter(pk__in=list(found))
+    articles = list(articles.select_related("author__avatar", "cover"))
+    now = time.time()
+
+    def score(article: Article) -> float:
+        age_hours = max(0.0, now - article.published_at.timestamp()) / 3600
+        readership = 1.0 + 0.25 * math.log1p(article.read_count)
+        return (found[article.pk] if query.has_text else 1.0) * readership / (1.0 + age_hours / RECENCY_HOURS)
+
+    articles.sort(key=lambda article: (score(article), article.pk), reverse=True)
+    return articles[:limit]
 
 
 def _people_query(query: Query) -> Query:

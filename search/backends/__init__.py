@@ -29,6 +29,24 @@ def _load(path: str) -> SearchBackend:
     return import_string(path)()
 
 
+def schema_operation(attribute: str):
+    """A migration's operation running a backend module's SQL (`attribute`: SCHEMA, ARTICLE_SCHEMA,
+    ...; undone by `attribute`_REVERSE) on the database's own backend; nothing on another database."""
+    from django.db import migrations
+
+    from . import postgres, sqlite
+
+    def run(schema_editor, name: str) -> None:
+        module = {"sqlite": sqlite, "postgresql": postgres}.get(schema_editor.connection.vendor)
+        for statement in getattr(module, name) if module else []:
+            schema_editor.execute(statement)
+
+    return migrations.RunPython(
+        lambda apps, schema_editor: run(schema_editor, attribute),
+        lambda apps, schema_editor: run(schema_editor, f"{attribute}_REVERSE"),
+    )
+
+
 def backend() -> SearchBackend:
     path = settings.SEARCH_BACKEND or VENDOR_BACKENDS[connection.vendor]
     return _load(path)

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from ..query import Query
 from ..text import Document
 
-# The three indexes.
+# The four indexes.
 POSTS = "post"
 MESSAGES = "message"
 PEOPLE = "person"
+ARTICLES = "article"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from django.db import connection
 from ..query import Phrase, Query, Unigram
 from .base import Entry, SearchBackend
 
-TABLES = {"post": "search_post", "message": "search_message", "person": "search_person"}
+TABLES = {"post": "search_post", "message": "search_message", "person": "search_person", "article": "search_article"}
 # tsvector positions stop at 16383.
 MAX_POSITION = 16383
 
@@ -146,7 +146,7 @@ def _follow(source: str, index: str, name: str, *, gone_when: str | None) -> lis
 
 # Created by search/migrations/0001 on PostgreSQL only.
 SCHEMA = [
-    *[statement for table in TABLES.values() for statement in _table(table)],
+    *[statement for kind in ("post", "message", "person") for statement in _table(TABLES[kind])],
     *_follow("microblog_post", "search_post", "search_post", gone_when="deleted_at"),
     *_follow("chat_message", "search_message", "search_message", gone_when="recalled_at"),
     *_follow("accounts_user", "search_person", "search_person", gone_when=None),
@@ -161,6 +161,24 @@ SCHEMA_REVERSE = [
     "DROP TRIGGER IF EXISTS search_message_hidden ON chat_message",
     "DROP TRIGGER IF EXISTS search_person_gone ON accounts_user",
     "DROP TRIGGER IF EXISTS search_person_truncated ON accounts_user",
-    *[f"DROP FUNCTION IF EXISTS {name}_{kind}()" for name in TABLES.values() for kind in ("gone", "truncated")],
-    *[f"DROP TABLE IF EXISTS {table}" for table in TABLES.values()],
+    *[
+        f"DROP FUNCTION IF EXISTS {TABLES[index]}_{kind}()"
+        for index in ("post", "message", "person")
+        for kind in ("gone", "truncated")
+    ],
+    *[f"DROP TABLE IF EXISTS {TABLES[kind]}" for kind in ("post", "message", "person")],
+]
+
+# Created by search/migrations/0002: published articles (never unpublished), out when gone.
+ARTICLE_SCHEMA = [
+    *_table(TABLES["article"]),
+    *_follow("articles_article", "search_article", "search_article", gone_when=None),
+]
+
+ARTICLE_SCHEMA_REVERSE = [
+    "DROP TRIGGER IF EXISTS search_article_gone ON articles_article",
+    "DROP TRIGGER IF EXISTS search_article_truncated ON articles_article",
+    "DROP FUNCTION IF EXISTS search_article_gone()",
+    "DROP FUNCTION IF EXISTS search_article_truncated()",
+    "DROP TABLE IF EXISTS search_article",
 ]

@@ -13,7 +13,12 @@ from django.db import connection
 from ..query import Phrase, Query, Unigram
 from .base import Entry, SearchBackend
 
-TABLES = {"post": "search_post_fts", "message": "search_message_fts", "person": "search_person_fts"}
+TABLES = {
+    "post": "search_post_fts",
+    "message": "search_message_fts",
+    "person": "search_person_fts",
+    "article": "search_article_fts",
+}
 
 
 def _quoted(token: str) -> str:
@@ -71,21 +76,22 @@ class SqliteBackend(SearchBackend):
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
 
+def _fts_table(table: str, prefixes: str) -> str:
+    return (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5("
+        f"doc, unigrams, meta, tokenize = 'unicode61 remove_diacritics 0', prefix = '{prefixes}')"
+    )
+
+
 # Created by search/migrations/0001 on SQLite. The triggers take a row out of the index the
 # moment its post is deleted (emptied) or gone, its message recalled or gone, its person gone:
 # whatever path made the change.
 SCHEMA = [
     # Prefix indexes: 3 letters for posts and messages (shorter words match exactly, search.query),
     # 1 to 3 for people, whose names are matched as they are typed.
-    *[
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5("
-        f"doc, unigrams, meta, tokenize = 'unicode61 remove_diacritics 0', prefix = '{prefixes}')"
-        for table, prefixes in (
-            (TABLES["post"], "3"),
-            (TABLES["message"], "3"),
-            (TABLES["person"], "1 2 3"),
-        )
-    ],
+    _fts_table(TABLES["post"], "3"),
+    _fts_table(TABLES["message"], "3"),
+    _fts_table(TABLES["person"], "1 2 3"),
     "CREATE TRIGGER IF NOT EXISTS search_post_deleted AFTER UPDATE OF deleted_at ON microblog_post "
     "WHEN new.deleted_at IS NOT NULL BEGIN DELETE FROM search_post_fts WHERE rowid = new.id; END",
     "CREATE TRIGGER IF NOT EXISTS search_post_gone AFTER DELETE ON microblog_post "
@@ -104,5 +110,18 @@ SCHEMA_REVERSE = [
     "DROP TRIGGER IF EXISTS search_message_recalled",
     "DROP TRIGGER IF EXISTS search_message_gone",
     "DROP TRIGGER IF EXISTS search_person_gone",
-    *[f"DROP TABLE IF EXISTS {table}" for table in TABLES.values()],
+    *[f"DROP TABLE IF EXISTS {TABLES[kind]}" for kind in ("post", "message", "person")],
+]
+
+# Created by search/migrations/0002: published articles (a draft is never indexed; articles are
+# never unpublished), out of the index the moment the article is gone.
+ARTICLE_SCHEMA = [
+    _fts_table(TABLES["article"], "3"),
+    "CREATE TRIGGER IF NOT EXISTS search_article_gone AFTER DELETE ON articles_article "
+    "BEGIN DELETE FROM search_article_fts WHERE rowid = old.id; END",
+]
+
+ARTICLE_SCHEMA_REVERSE = [
+    "DROP TRIGGER IF EXISTS search_article_gone",
+    f"DROP TABLE IF EXISTS {TABLES['article']}",
 ]

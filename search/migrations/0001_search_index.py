@@ -6,26 +6,7 @@ only through raw SQL. search.backends.{sqlite,postgres}.SCHEMA hold the statemen
 
 from django.db import migrations
 
-
-def _statements(schema_editor, attribute: str) -> list[str]:
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        from search.backends import sqlite as module
-    elif vendor == "postgresql":
-        from search.backends import postgres as module
-    else:
-        return []
-    return getattr(module, attribute)
-
-
-def create(apps, schema_editor):
-    for statement in _statements(schema_editor, "SCHEMA"):
-        schema_editor.execute(statement)
-
-
-def drop(apps, schema_editor):
-    for statement in _statements(schema_editor, "SCHEMA_REVERSE"):
-        schema_editor.execute(statement)
+from search.backends import schema_operation
 
 
 class Migration(migrations.Migration):
@@ -38,4 +19,4 @@ class Migration(migrations.Migration):
         ("chat", "0007_message_shared_article"),
     ]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [schema_operation("SCHEMA")]

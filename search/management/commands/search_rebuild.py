@@ -1,4 +1,5 @@
-"""`manage.py search_rebuild [--only posts,messages,people]`: the search index built from scratch, with a progress bar.
+"""`manage.py search_rebuild [--only posts,messages,people,articles]`: the search index built from scratch,
+with a progress bar.
 
 For a database filled without the write paths (bulk loads, `seed_bench`), or after changing how
 text is indexed (search.text). Each batch is its own transaction; searches answer meanwhile from
@@ -14,12 +15,14 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
 from accounts.models import User
+from articles.models import Article
 from chat.models import Message
 from microblog.models import Post
 from search.backends import backend
-from search.backends.base import MESSAGES, PEOPLE, POSTS, Entry
+from search.backends.base import ARTICLES, MESSAGES, PEOPLE, POSTS, Entry
 from search.backends.postgres import TABLES as PG_TABLES
 from search.backends.sqlite import TABLES as SQLITE_TABLES
+from search.index import article_entry
 from search.query import PUBLIC_TOKEN, author_token, conversation_token, tag_token
 from search.text import document
 
@@ -52,8 +55,15 @@ SOURCES = {
         ("id", "username", "display_name"),
         lambda pk, name, display_name: Entry(pk, document(name, display_name)),
     ),
+    ARTICLES: (
+        lambda: Article.objects.published(),
+        ("id", "title", "body", "author_id", "visibility"),
+        lambda pk, title, body, author_id, visibility: article_entry(
+            Article(pk=pk, title=title, body=body, author_id=author_id, visibility=visibility)
+        ),
+    ),
 }
-NAMES = {"posts": POSTS, "messages": MESSAGES, "people": PEOPLE}
+NAMES = {"posts": POSTS, "messages": MESSAGES, "people": PEOPLE, "articles": ARTICLES}
 
 
 class Progress:
@@ -82,10 +92,10 @@ class Progress:
 
 
 class Command(BaseCommand):
-    help = "Builds the search index from scratch (posts, messages, people)."
+    help = "Builds the search index from scratch (posts, messages, people, articles)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--only", default="posts,messages,people", help="comma-separated: posts,messages,people")
+        parser.add_argument("--only", default=",".join(NAMES), help="comma-separated: " + ",".join(NAMES))
 
     def handle(self, *args, only: str, **options):
         index = backend()
