@@ -135,8 +135,12 @@ def chromium(extra_args=()):
 
 
 @pytest.fixture
-def new_page(browser, daphne_server):
-    """Opens a page in a fresh browser context (its own cookies: one person each)."""
+def new_page(browser, daphne_server, transactional_db):
+    """Opens a page in a fresh browser context (its own cookies: one person each).
+
+    After the database (`transactional_db`), so the pages close before the tables are emptied: a
+    page still open let the daphne write (a read marker, presence) while PostgreSQL truncated the
+    tables, and the two deadlocked."""
     contexts = []
 
     def open_page():
