@@ -311,9 +311,15 @@ def _store(
 def _publications(valid, messages, results, targets) -> list[Publication]:
     """One `message.new` per message, to the members who see it, each frame as its reader may see it."""
     members: dict[int, dict[int, int]] = {}
-    rows = Membership.objects.filter(conversation_id__in={m.conversation_id for m in messages}).values_list(
-        "conversation_id", "user_id", "visible_after_message_id"
-    )
+    conversation_ids = sorted({m.conversation_id for m in messages})
+    with connection.cursor() as cursor:
+        # Written once rather than built by the ORM on every batch (see _SET_LAST_MESSAGE).
+        cursor.execute(
+            f"SELECT conversation_id, user_id, visible_after_message_id FROM {Membership._meta.db_table} "  # noqa: S608
+            f"WHERE conversation_id IN ({', '.join(['%s'] * len(conversation_ids))})",
+            conversation_ids,
+        )
+        rows = cursor.fetchall()
     for conversation_id, user_id, view_after in rows:
         members.setdefault(conversation_id, {})[user_id] = view_after
     groups = {item.conversation.pk for item in valid if item.conversation.kind == Conversation.Kind.GROUP}
