@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import HOST, ROOT, Client, free_port, migrate_and_seed, start_daphne, stop
+from harness import HOST, ROOT, Client, cpu_seconds, free_port, migrate_and_seed, start_daphne, stop
 
 SETUP = r"""
 a, b = make_user("ha"), make_user("hb")
@@ -47,8 +47,11 @@ def env_for(db: Path, trace: Path, extra: list[str]) -> dict:
     return env
 
 
-async def drive(url_a: str, url_b: str, frame_for, count: int, rate: float, stamps: list) -> list[float]:
-    """Sends `count` messages from a to b at `rate`; records (client_id, hop, time) in `stamps`."""
+async def drive(
+    url_a: str, url_b: str, frame_for, count: int, rate: float, stamps: list, pid: int, cpu: list
+) -> list[float]:
+    """Sends `count` messages from a to b at `rate`; records (client_id, hop, time) in `stamps`
+    and the server's CPU seconds over the counted messages in `cpu`."""
     got: dict[str, float] = {}
     acked: dict[str, float] = {}
 
@@ -67,6 +70,8 @@ async def drive(url_a: str, url_b: str, frame_for, count: int, rate: float, stam
     await b.open()
     latencies = []
     for k in range(-3, count):  # three to warm up, not counted
+        if k == 0:
+            cpu.append(cpu_seconds(pid))
         cid = f"h{k}"
         await asyncio.sleep(1 / rate)
         sent = time.perf_counter()
@@ -81,6 +86,7 @@ async def drive(url_a: str, url_b: str, frame_for, count: int, rate: float, stam
             stamps.append((cid, "client.received (other member)", got[cid]))
             if cid in acked:
                 stamps.append((cid, "client.acked (sender)", acked[cid]))
+    cpu.append(cpu_seconds(pid))
     await a.close()
     await b.close()
     return latencies
@@ -105,6 +111,8 @@ def main() -> None:
         a, b, conv = data["a"], data["b"], data["conv"]
         url = f"ws://{HOST}:{port}/ws/?token="
         client_stamps: list = []
+        ours_cpu: list = []
+        peer_cpu: list = []
         ours = asyncio.run(
             drive(
                 url + data["tokens"][a],
@@ -113,10 +121,14 @@ def main() -> None:
                 args.count,
                 args.rate,
                 client_stamps,
+                procs[0].pid,
+                ours_cpu,
             )
         )
         peer_url = f"ws://{HOST}:{peer_port}/ws/chat/hop/"
-        peer = asyncio.run(drive(peer_url, peer_url, lambda cid: {"message": cid}, args.count, args.rate, []))
+        peer = asyncio.run(
+            drive(peer_url, peer_url, lambda cid: {"message": cid}, args.count, args.rate, [], procs[1].pid, peer_cpu)
+        )
     finally:
         for proc in procs:
             stop(proc)
@@ -143,7 +155,9 @@ def main() -> None:
         prev = hop
     print(
         f"end to end (sent -> other member received) p50: ours {1000 * statistics.median(ours):.2f} ms, "
-        f"peer {1000 * statistics.median(peer):.2f} ms"
+        f"peer {1000 * statistics.median(peer):.2f} ms; server CPU per message: "
+        f"ours {1000 * (ours_cpu[1] - ours_cpu[0]) / args.count:.2f} ms, "
+        f"peer {1000 * (peer_cpu[1] - peer_cpu[0]) / args.count:.2f} ms (idle work of the second included)"
     )
 
 
