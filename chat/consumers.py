@@ -121,7 +121,7 @@ _message_take_in_thread = sync_to_async(_message_take_sync, thread_sensitive=Fal
 
 async def _message_take(user) -> None:
     # The process's own memory cache answers in microseconds, less than a hop into a thread
-    # and back (measured: 0.35 ms on an idle server, bench/RESULTS.md); a cache over the
+    # and back (measured: 0.35–0.66 ms against 0.15 ms, bench/RESULTS.md); a cache over the
     # network (Redis) is waited for in a thread, not in the loop.
     if isinstance(caches["default"], LocMemCache):
         _message_take_sync(user)
