@@ -11,7 +11,7 @@ import weakref
 
 from channels.db import database_sync_to_async
 
-from common.errors import ServiceError
+from realtime.services import push_now, pushes_deferred
 
 from . import services
 from .serializers import MessageSerializer
@@ -25,15 +25,39 @@ StoreResult = tuple[dict | None, Exception | None]
 
 
 @database_sync_to_async
-def _store_batch(sends: list[services.OutgoingMessage]) -> list[tuple[dict | None, ServiceError | None]]:
-    results = services.message_send_many(sends=sends)
-    return [
-        (
-            r.rendered or (MessageSerializer(r.message, context={"viewer": send.sender}).data if r.message else None),
-            r.error,
-        )
-        for send, r in zip(sends, results, strict=True)
-    ]
+def _store_batch_sync(sends: list[services.OutgoingMessage]) -> tuple[list[StoreResult] | Exception, list]:
+    # The pushes come back with the answers rather than going from this thread into the loop and
+    # back: the writer, in the loop, sends them as soon as this returns. What was committed is
+    # pushed even if something failed after a commit (the retry of a batch one send at a time).
+    with pushes_deferred() as pushes:
+        try:
+            results = services.message_send_many(sends=sends)
+            answers = [
+                (
+                    r.rendered
+                    or (MessageSerializer(r.message, context={"viewer": send.sender}).data if r.message else None),
+                    r.error,
+                )
+                for send, r in zip(sends, results, strict=True)
+            ]
+        except Exception as exc:
+            return exc, pushes
+    return answers, pushes
+
+
+async def _store_batch(sends: list[services.OutgoingMessage]) -> list[StoreResult]:
+    """Stores the batch in one transaction, then pushes its events; the answers once both are done."""
+    answers, pushes = await _store_batch_sync(sends)
+    # Pushes first, as when they left from the commit: a sender's other sockets and the
+    # recipients hear of the message no later than the sender hears it was stored. The other
+    # members' before the senders' own (who are answered by the ack anyway); the sort is
+    # stable, so each user's pushes keep their seq order.
+    senders = {send.sender.pk for send in sends}
+    pushes.sort(key=lambda push: push[0] in senders)
+    await push_now(pushes)
+    if isinstance(answers, Exception):
+        raise answers
+    return answers
 
 
 class MessageWriter:

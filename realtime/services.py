@@ -7,7 +7,10 @@ A push may still be dropped by a full channel: the client sees the jump in `seq`
 and asks for `resume`, which reads the rows written here.
 """
 
+import asyncio
+import contextlib
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+from django.utils import timezone
 
 from .groups import user_group
 from .layer_watch import LAYER_ERRORS, report_failure
@@ -69,8 +73,8 @@ def _reserve_seqs(counts: dict[int, int]) -> dict[int, int]:
 def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]:
     """Appends every publication's events, numbered in list order per user, in a few statements.
 
-    Pushes go out after commit, in one hop into the event loop. Returns, per
-    publication, each recipient's seq.
+    Pushes go out after commit, in one hop into the event loop (or, inside `pushes_deferred`,
+    handed to the caller already in the loop). Returns, per publication, each recipient's seq.
     """
     recipients = [sorted(set(publication.user_ids)) for publication in publications]
     counts = Counter(uid for users in recipients for uid in users)
@@ -81,16 +85,48 @@ def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]
     events, pushes, numbering = [], [], []
     for publication, users in zip(publications, recipients, strict=True):
         seqs = {}
+        # Each distinct body is encoded once, whoever receives it: a recipient's frame differs
+        # only by its seq, spliced in front (a group's message is one encoding, not one per member).
+        encoded: dict[int, tuple[Frame, str]] = {}
+        head = '{"type":' + orjson.dumps(publication.event_type).decode() + ',"seq":'
         for uid in users:
             seqs[uid] = next_seq[uid]
             next_seq[uid] += 1
             events.append(Event(user_id=uid, seq=seqs[uid], type=publication.event_type, ref=publication.ref))
             body = publication.frame(uid) if callable(publication.frame) else publication.frame
-            pushes.append((uid, {**body, "type": publication.event_type, "seq": seqs[uid]}))
+            if id(body) not in encoded:  # the body is kept in `encoded`, so its id is not reused meanwhile
+                rest = orjson.dumps({k: v for k, v in body.items() if k not in ("type", "seq")}).decode()[1:]
+                encoded[id(body)] = (body, rest if rest == "}" else "," + rest)
+            text = f"{head}{seqs[uid]}{encoded[id(body)][1]}"
+            pushes.append((uid, {"type": "event.push", "text": text, "seq": seqs[uid]}))
         numbering.append(seqs)
-    Event.objects.bulk_create(events)
+    _insert_events(events)
     transaction.on_commit(partial(_push, pushes))
     return numbering
+
+
+_EVENT_FIELDS = ("user_id", "seq", "type", "ref", "created_at")
+_INSERT_EVENT = (
+    f"INSERT INTO {Event._meta.db_table} ({', '.join(_EVENT_FIELDS)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(_EVENT_FIELDS))})"
+)
+
+
+def _insert_events(events: list[Event]) -> None:
+    """Event.objects.bulk_create, as one prepared statement run per row: on every message sent,
+    building bulk_create's SQL cost more than the database's work (bench/RESULTS.md). Each value
+    goes through its field's own preparation (the JSON of `ref`, the time of `created_at`)."""
+    fields = [Event._meta.get_field(name.removesuffix("_id")) for name in _EVENT_FIELDS]
+    now = timezone.now()
+    rows = [
+        [
+            field.get_db_prep_save(getattr(event, field.attname) if field.name != "created_at" else now, connection)
+            for field in fields
+        ]
+        for event in events
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(_INSERT_EVENT, rows)
 
 
 def events_publish(*, user_ids: Iterable[int], event_type: str, ref: dict, frame: Frame | FrameFor) -> dict[int, int]:
@@ -103,12 +139,40 @@ def events_publish(*, user_ids: Iterable[int], event_type: str, ref: dict, frame
     return events_publish_many([Publication(user_ids, event_type, ref, frame)])[0]
 
 
-def _push(pushes: list[tuple[int, Frame]]) -> None:
-    messages = [
-        (uid, {"type": "event.push", "text": orjson.dumps(frame).decode(), "seq": frame["seq"]})
-        for uid, frame in pushes
-    ]
-    _send_or_report(messages)
+def _push(messages: list[tuple[int, dict]]) -> None:
+    deferred = getattr(_deferred, "pushes", None)
+    if deferred is not None:
+        deferred.extend(messages)
+    else:
+        _send_or_report(messages)
+
+
+_deferred = threading.local()
+
+
+@contextlib.contextmanager
+def pushes_deferred():
+    """Within it, this thread's pushes (after commit, as always) are collected into the list it
+    yields instead of sent: a caller that will be back in the event loop sends them from there
+    with `push_now`, without a hop from this thread into the loop and back for each commit."""
+    collected: list[tuple[int, dict]] = []
+    outer = getattr(_deferred, "pushes", None)
+    _deferred.pushes = collected
+    try:
+        yield collected
+    finally:
+        _deferred.pushes = outer
+
+
+async def push_now(messages: list[tuple[int, dict]]) -> None:
+    """`_send_or_report` for a caller in the event loop."""
+    if not messages:
+        return
+    try:
+        await _group_send_all(messages)
+    except LAYER_ERRORS as error:
+        logger.warning("Channel layer push of %d events failed (%s); clients get them by resume", len(messages), error)
+        report_failure()
 
 
 def _send_or_report(messages: list[tuple[int, dict]]) -> None:
@@ -124,10 +188,23 @@ def _send_or_report(messages: list[tuple[int, dict]]) -> None:
 
 
 async def _group_send_all(messages: list[tuple[int, dict]]) -> None:
-    # One hop into the event loop per commit, not one per recipient.
+    # One hop into the event loop per commit, not one per recipient. Each user's pushes go in
+    # order (their seqs); different users' at once, so over Redis a batch waits for about one
+    # round trip, not one per recipient.
     layer = get_channel_layer()
+    by_user: dict[int, list[dict]] = {}
     for uid, message in messages:
-        await layer.group_send(user_group(uid), message)
+        by_user.setdefault(uid, []).append(message)
+
+    async def in_order(uid: int, pushes: list[dict]) -> None:
+        for message in pushes:
+            await layer.group_send(user_group(uid), message)
+
+    if len(by_user) == 1:
+        [(uid, pushes)] = by_user.items()
+        await in_order(uid, pushes)
+    else:
+        await asyncio.gather(*(in_order(uid, pushes) for uid, pushes in by_user.items()))
 
 
 def ephemeral_send(*, user_ids: Iterable[int], frame: Frame) -> None:

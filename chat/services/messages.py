@@ -6,12 +6,9 @@ sees it, so in a group nobody hidden from the sender by a block; each reader get
 card and the reply preview they may see.
 """
 
-import operator
 from dataclasses import dataclass, field
-from functools import reduce
 
-from django.db import IntegrityError, models, transaction
-from django.db.models import Case, Q, Value, When
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -137,16 +134,26 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
     memberships = Membership.objects.filter(
         user_id__in={item.send.sender.pk for item in checked},
         conversation_id__in={item.send.conversation_id for item in checked},
-    ).select_related("conversation")
+    ).select_related("conversation", "user__avatar")
     by_sender = {(m.user_id, m.conversation_id): m for m in memberships}
-    with_client_id = [item for item in checked if item.client_id]
-    earlier = {
-        (m.sender_id, m.client_id): m
-        for m in Message.objects.filter(
-            sender_id__in={item.send.sender.pk for item in with_client_id},
-            client_id__in={item.client_id for item in with_client_id},
-        ).select_related("sender")
-    }
+    # The senders as they are now (a socket's user was read when it connected): the frames show
+    # their current name and avatar. Read with their memberships, not by a query of their own.
+    senders = {m.user_id: m.user for m in by_sender.values()}
+    # A client_id already stored (a send retried after a lost answer) is looked up only once
+    # the unique constraint has refused it (the IntegrityError below): almost every send is
+    # new, and the lookup was a query on every batch.
+    with_client_id = [item for item in checked if item.client_id] if _retried else []
+    earlier = (
+        {
+            (m.sender_id, m.client_id): m
+            for m in Message.objects.filter(
+                sender_id__in={item.send.sender.pk for item in with_client_id},
+                client_id__in={item.client_id for item in with_client_id},
+            ).select_related("sender")
+        }
+        if with_client_id
+        else {}
+    )
     targets = _reply_targets(checked)
     hidden_from_sender = _hidden_pairs_for_replies(checked, targets, by_sender)
 
@@ -187,7 +194,7 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
 
     if valid:
         try:
-            _store(valid, results, targets)
+            _store(valid, results, targets, senders)
         except IntegrityError:
             # The same client_id raced in from another socket or request. Rare: redo the sends
             # one by one, where the retry finds the first message (or fails for another reason).
@@ -245,14 +252,22 @@ def _claim_media(valid: list[_Checked], results: list[SendResult]) -> tuple[list
     return [item for item in valid if results[item.index].error is None], photos
 
 
+_SET_LAST_MESSAGE = (
+    f"UPDATE {Conversation._meta.db_table} SET last_message_id = %s, last_activity_at = %s WHERE id = %s"  # noqa: S608
+)
+_SET_READ_MARK = (
+    f"UPDATE {Membership._meta.db_table} SET last_read_message_id = %s "  # noqa: S608
+    "WHERE conversation_id = %s AND user_id = %s"
+)
+
+
 @transaction.atomic
-def _store(valid: list[_Checked], results: list[SendResult], targets: dict[int, Message]) -> None:
+def _store(
+    valid: list[_Checked], results: list[SendResult], targets: dict[int, Message], senders: dict[int, User]
+) -> None:
     valid, photos = _claim_media(valid, results)
     if not valid:
         return
-    # The senders as they are now (a socket's user was read when it connected): the frames show
-    # their current name and avatar.
-    senders = User.objects.select_related("avatar").in_bulk({item.send.sender.pk for item in valid})
     messages = Message.objects.bulk_create(
         [
             Message(
@@ -277,32 +292,34 @@ def _store(valid: list[_Checked], results: list[SendResult], targets: dict[int, 
         results[item.index].created = True
         latest[message.conversation_id] = message
         read_by_sender[(message.conversation_id, message.sender_id)] = message.pk
-    # One UPDATE for all the conversations of the batch, one for the senders' read marks
-    # (the sender has read what they wrote), rather than two per conversation.
-    Conversation.objects.filter(pk__in=latest).update(
-        last_message_id=Case(*[When(pk=cid, then=Value(m.pk)) for cid, m in latest.items()]),
-        last_activity_at=Case(
-            *[When(pk=cid, then=Value(m.created_at)) for cid, m in latest.items()],
-            output_field=models.DateTimeField(),
-        ),
-    )
+    # The conversations' last message and the senders' read marks (the sender has read what
+    # they wrote): prepared statements run once per row, not a query built by the ORM for each
+    # batch, which cost more than the database's own work (bench/RESULTS.md, the idle floor).
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            _SET_LAST_MESSAGE,
+            [(m.pk, connection.ops.adapt_datetimefield_value(m.created_at), cid) for cid, m in latest.items()],
+        )
+        cursor.executemany(_SET_READ_MARK, [(mid, cid, uid) for (cid, uid), mid in read_by_sender.items()])
     media_attach_many(
         [(message.media_items, message.pk) for message in messages if message.media_items],
         kind=Media.AttachedKind.MESSAGE,
     )
-    read_marks = [When(conversation_id=cid, user_id=uid, then=Value(mid)) for (cid, uid), mid in read_by_sender.items()]
-    Membership.objects.filter(
-        reduce(operator.or_, (Q(conversation_id=cid, user_id=uid) for cid, uid in read_by_sender))
-    ).update(last_read_message_id=Case(*read_marks, output_field=models.BigIntegerField()))
     events_publish_many(_publications(valid, messages, results, targets))
 
 
 def _publications(valid, messages, results, targets) -> list[Publication]:
     """One `message.new` per message, to the members who see it, each frame as its reader may see it."""
     members: dict[int, dict[int, int]] = {}
-    rows = Membership.objects.filter(conversation_id__in={m.conversation_id for m in messages}).values_list(
-        "conversation_id", "user_id", "visible_after_message_id"
-    )
+    conversation_ids = sorted({m.conversation_id for m in messages})
+    with connection.cursor() as cursor:
+        # Written once rather than built by the ORM on every batch (see _SET_LAST_MESSAGE).
+        cursor.execute(
+            f"SELECT conversation_id, user_id, visible_after_message_id FROM {Membership._meta.db_table} "  # noqa: S608
+            f"WHERE conversation_id IN ({', '.join(['%s'] * len(conversation_ids))})",
+            conversation_ids,
+        )
+        rows = cursor.fetchall()
     for conversation_id, user_id, view_after in rows:
         members.setdefault(conversation_id, {})[user_id] = view_after
     groups = {item.conversation.pk for item in valid if item.conversation.kind == Conversation.Kind.GROUP}

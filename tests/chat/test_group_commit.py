@@ -77,3 +77,59 @@ def test_one_send_that_breaks_its_batch_does_not_take_the_others_down(alice, bob
     assert isinstance(results[1][1], RuntimeError)
     assert [m.body for m in Message.objects.filter(conversation=conversation).order_by("id")] == ["before", "after"]
     assert "storing them one by one" in caplog.text
+
+
+def test_a_client_id_of_another_conversation_is_refused_and_the_rest_of_its_batch_stored(
+    alice, bob, make_user, befriend
+):
+    """The lookup of an earlier client_id runs only once the unique constraint refused one (the
+    whole batch is then redone one send at a time): each send still gets its own answer."""
+    carol = make_user(username="carol")
+    with_bob, with_carol = befriend(alice, bob), befriend(alice, carol)
+    [first] = message_send_many(
+        sends=[OutgoingMessage(sender=alice, conversation_id=with_bob.pk, body="one", client_id="k1")]
+    )
+    carol_events = Event.objects.filter(user=carol).count()
+    results = message_send_many(
+        sends=[
+            OutgoingMessage(sender=alice, conversation_id=with_carol.pk, body="elsewhere", client_id="k1"),
+            OutgoingMessage(sender=alice, conversation_id=with_bob.pk, body="two", client_id="k2"),
+            OutgoingMessage(sender=alice, conversation_id=with_bob.pk, body="one, retried", client_id="k1"),
+        ]
+    )
+    assert [r.error.code if r.error else None for r in results] == ["client_id_reused", None, None]
+    assert results[0].error.status == 409
+    assert (results[1].created, results[2].created) == (True, False)
+    assert results[2].message.pk == first.message.pk
+    assert [m.body for m in Message.objects.order_by("id")] == ["one", "two"]
+    assert Event.objects.filter(user=carol).count() == carol_events
+    bob_messages = [e.ref["message"] for e in Event.objects.filter(user=bob, type="message.new").order_by("seq")]
+    assert bob_messages == [first.message.pk, results[1].message.pk]
+
+
+def test_each_push_is_the_stored_event_as_its_reader_replays_it(
+    alice, bob, make_user, django_capture_on_commit_callbacks
+):
+    """A body is encoded once for every reader who sees the same frame, each reader's seq spliced
+    in: what each member is pushed must be exactly what a replay of that event gives them."""
+    import orjson
+
+    from realtime.selectors import replay_batch
+    from realtime.services import pushes_deferred
+    from tests.factories import ConversationFactory
+
+    carol = make_user(username="carol")
+    group = ConversationFactory(creator=alice, members=[bob, carol], title="three")
+    with pushes_deferred() as pushes, django_capture_on_commit_callbacks(execute=True):
+        message_send_many(
+            sends=[
+                OutgoingMessage(sender=alice, conversation_id=group.pk, body=f"m{n}", client_id=f"g{n}")
+                for n in range(2)
+            ]
+        )
+    assert sorted(uid for uid, _ in pushes) == sorted([alice.pk, bob.pk, carol.pk] * 2)
+    for reader in (alice, bob, carol):
+        frames = [orjson.loads(push["text"]) for uid, push in pushes if uid == reader.pk]
+        assert [frame["seq"] for frame in frames] == [push["seq"] for uid, push in pushes if uid == reader.pk]
+        replayed = replay_batch(viewer=reader, after=frames[0]["seq"] - 1, up_to=frames[-1]["seq"])
+        assert frames == replayed
