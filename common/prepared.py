@@ -48,11 +48,13 @@ class _Template:
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
         self.converters = self.compiler.get_converters([s[0] for s in self.compiler.select[: self.compiler.col_count]])
-        self.slots: list[tuple[int, int]] = []
+        # (where in the parameters, which argument, the parameter's own type). The type is kept: on
+        # PostgreSQL a bigint column's value comes as psycopg's Int8 (an int), which binds it as int8.
+        self.slots: list[tuple[int, int, type]] = []
         for at, param in enumerate(self.params):
             for which, stand_in in enumerate(stand_ins):
-                if type(param) is type(stand_in) and param == stand_in:
-                    self.slots.append((at, which))
+                if isinstance(param, type(stand_in)) and not isinstance(param, bool) and param == stand_in:
+                    self.slots.append((at, which, type(param)))
                 elif isinstance(param, str) and str(stand_in) in param:
                     raise ValueError(f"argument {which} reaches the query changed ({param!r})")
         for which, stand_in in enumerate(stand_ins):
@@ -63,8 +65,8 @@ class _Template:
 
     def run(self, args: tuple) -> list:
         params = list(self.params)
-        for at, which in self.slots:
-            params[at] = args[which]
+        for at, which, kind in self.slots:
+            params[at] = args[which] if type(args[which]) is kind else kind(args[which])
         with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
