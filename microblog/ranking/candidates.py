@@ -19,12 +19,14 @@ result is a list of `Candidate`s holding plain numbers for `scoring`.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django.conf import settings
 from django.db.models import Count, F, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import Contact, User, Verification
+from common.prepared import Prepared
 
 from ..models import Follow, Like, Post, PostTag
 from ..trending import trending
@@ -142,37 +144,16 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
     # list: given a subquery, SQLite walks each author's whole history instead of seeking
     # (author, id >= floor).
     authors = [*net.followed, net.viewer_id]
-    newest = (
-        Post.objects.filter(author_id__in=authors, id__gte=_id_floor(since))
-        .annotate(nth=Window(RowNumber(), partition_by=[F("author_id")], order_by=F("id").desc()))
-        .filter(nth__lte=_per_author(net))
-        .order_by("-id")
-        .values_list("id", flat=True)[:MAX_IN_NETWORK_ROWS]
-    )
-    # Fetched, not nested: ORed with the out-of-network ids, a subquery here made PostgreSQL
-    # check visibility on every post there is (760 ms at 1M posts) instead of seeking ids.
-    reached = Q(id__in=list(newest))
-    if outside:
-        reached |= Q(id__in=outside, reply_to__isnull=True)
-    rows = (
-        _visible(viewer)
-        .filter(reached)
-        .exclude(body="", original__deleted_at__isnull=False)
-        .values(
-            *_NUMBERS,
-            "body",
-            "original_id",
-            "original__author_id",
-            "original__author__username",
-            "original__created_at",
-            "original__like_count",
-            "original__repost_count",
-            "original__reply_count",
-            "original__read_count",
-            "original__author__verification",
-        )
-        .order_by("-id")
-    )
+    # Both queries are built once per shape (common.prepared): with hundreds of ids in their
+    # lists, building them cost more than running them. Fetched, not nested: ORed with the
+    # out-of-network ids, a subquery here made PostgreSQL check visibility on every post there
+    # is (760 ms at 1M posts) instead of seeking ids.
+    newest = _newest_query(len(authors), _per_author(net))(since, *_padded(authors))
+    newest, outside = _padded(newest), _padded(sorted(outside)) if outside else ()
+    rows = [
+        dict(zip(_ROW, row, strict=True))
+        for row in _rows_query(len(newest), len(outside))(viewer.pk, *newest, *outside)
+    ]
     network = {*net.followed, net.viewer_id}
     found: dict[int, Candidate] = {}
     for row in rows:
@@ -192,6 +173,68 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
         item.seen_at = max(item.seen_at or row["created_at"], row["created_at"])
         found[key] = item
     return found
+
+
+_ROW = (
+    *_NUMBERS,
+    "body",
+    "original_id",
+    "original__author_id",
+    "original__author__username",
+    "original__created_at",
+    "original__like_count",
+    "original__repost_count",
+    "original__reply_count",
+    "original__read_count",
+    "original__author__verification",
+)
+# Id lists go in one argument each, padded with 0 (no row has it) to one of these lengths.
+_LENGTHS = (10, 50, 100, 200, 400, 700, 1000, 2000, 5000)
+
+
+def _padded(ids) -> tuple[int, ...]:
+    ids = tuple(ids)
+    length = next((length for length in _LENGTHS if length >= len(ids)), len(ids))
+    return (*ids, *(0,) * (length - len(ids)))
+
+
+@cache
+def _newest_query(authors: int, per_author: int) -> Prepared:
+    """The newest `per_author` posts of each of the authors in the window, at most MAX_IN_NETWORK_ROWS
+    of them: picked on the (author, -id) index alone (no table rows read). The authors go in as a
+    list: given a subquery, SQLite walks each author's whole history instead of seeking (author, id >= floor)."""
+
+    def build(since: datetime, *author_ids: int):
+        return (
+            Post.objects.filter(author_id__in=author_ids, id__gte=_id_floor(since))
+            .annotate(nth=Window(RowNumber(), partition_by=[F("author_id")], order_by=F("id").desc()))
+            .filter(nth__lte=per_author)
+            .order_by("-id")
+            .values_list("id", flat=True)[:MAX_IN_NETWORK_ROWS]
+        )
+
+    return Prepared(build)
+
+
+@cache
+def _rows_query(newest: int, outside: int) -> Prepared:
+    """The candidates' rows (`_ROW`): the `newest` ids, and the `outside` ones that are original posts,
+    as the viewer may see them, muted authors and plain reposts of deleted posts left out."""
+
+    def build(viewer_id: int, *ids: int):
+        reached = Q(id__in=ids[:newest])
+        if outside:
+            reached |= Q(id__in=ids[newest:], reply_to__isnull=True)
+        viewer = User(pk=viewer_id)
+        return (
+            _visible(viewer)
+            .filter(reached)
+            .exclude(body="", original__deleted_at__isnull=False)
+            .values_list(*_ROW)
+            .order_by("-id")
+        )
+
+    return Prepared(build)
 
 
 def _liked_by_followed(net: Network, since: datetime) -> list[int]:
