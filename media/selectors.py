@@ -42,6 +42,7 @@ def _attached(kind: str, *ids: int):
 
 def media_for(kind: str, ids) -> dict[int, list[Media]]:
     """The attached, not detached media of each of `ids` (posts or messages), in position order."""
+    kind = str(kind)  # Media.AttachedKind or its value: a plain str argument either way
     ids = list(dict.fromkeys(i for i in ids if i is not None))
     found: dict[int, list[Media]] = {}
     for start in range(0, len(ids), _ID_COUNTS[-1]):
