@@ -371,7 +371,7 @@ def plot(runs: dict) -> None:
             p99 = [result["latency"][name]["p99"] for _, result, _ in run["rows"]]
             axes.plot(posts, p50, styles[kind], color=color, marker="o", label=f"{name}, {kind} (p50)")
             axes.plot(posts, p99, styles[kind], color=color, alpha=0.3, linewidth=1)
-    axes.axhline(50, color="grey", linestyle=":", linewidth=1, label="target: ranked p50 50 ms (SQLite, 1M)")
+    axes.axhline(25, color="grey", linestyle=":", linewidth=1, label="target: ranked p50 25 ms (1M)")
     axes.set_xscale("log")
     axes.set_xlabel("posts in the database")
     axes.set_ylabel("GET /api/feed/ latency, ms (faint: p99)")
