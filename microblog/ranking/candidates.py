@@ -154,7 +154,7 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
     # lists, building them cost more than running them. Fetched, not nested: ORed with the
     # out-of-network ids, a subquery here made PostgreSQL check visibility on every post there
     # is (760 ms at 1M posts) instead of seeking ids.
-    newest = _newest_query(len(authors), _per_author(net))(since, *_padded(authors))
+    newest = _newest_query(_per_author(net))(since, *_padded(authors))
     newest, outside = _padded(newest), _padded(sorted(outside)) if outside else ()
     rows = [
         dict(zip(_ROW, row, strict=True))
@@ -205,7 +205,7 @@ def _padded(ids) -> tuple[int, ...]:
 
 
 @cache
-def _newest_query(authors: int, per_author: int) -> Prepared:
+def _newest_query(per_author: int) -> Prepared:
     """The newest `per_author` posts of each of the authors in the window, at most MAX_IN_NETWORK_ROWS
     of them: picked on the (author, -id) index alone (no table rows read). The authors go in as a
     list: given a subquery, SQLite walks each author's whole history instead of seeking (author, id >= floor)."""
