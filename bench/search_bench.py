@@ -69,6 +69,7 @@ from django.utils import timezone
 from accounts.models import User
 from microblog.models import Post, PostAncestor
 from django.db import connection
+from django.db.models import Count, OuterRef, Subquery
 rng = random.Random(7)
 phrases = {phrases!r}
 authors = list(User.objects.values_list("id", flat=True)[:2000])
@@ -90,6 +91,14 @@ made = Post.objects.bulk_create(rows, batch_size=5000)
 PostAncestor.objects.bulk_create(
     [PostAncestor(post_id=p.pk, ancestor_id=p.reply_to_id, depth=1, via_repost=False) for p in made if p.reply_to_id],
     batch_size=5000,
+)
+# Each parent's reply_count, as post_create keeps it (every alive reply): the API shows a post's
+# replies from it (a post none are stored for shows 0 without counting).
+Post.objects.filter(pk__in={{p.reply_to_id for p in made if p.reply_to_id}}).update(
+    reply_count=Subquery(
+        Post.objects.filter(reply_to_id=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by().values("reply_to_id").annotate(n=Count("pk")).values("n")
+    )
 )
 with connection.cursor() as cursor:
     cursor.execute("ANALYZE")

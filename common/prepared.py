@@ -12,9 +12,10 @@ check, media.views) can ask it through `Prepared`:
     visible_post(viewer.pk, post.pk)   # -> [post.pk] or []
 
 The first call for a database builds the queryset with stand-in values (one per argument, of
-the argument's type: int or str) and keeps its SQL, its parameters and where the stand-ins
-went in them. Each call then puts its own values there and runs that SQL: the very statement
-the ORM would have built for these values, and rows converted as the ORM converts them.
+the argument's type: int, str or an aware datetime) and keeps its SQL, its parameters and where
+the stand-ins went in them (a datetime in the form the database takes it). Each call then puts
+its own values there and runs that SQL: the very statement the ORM would have built for these
+values, and rows converted as the ORM converts them.
 
 That holds only when the arguments reach the query as parameters, unchanged. Preparing refuses
 (ValueError) when one does not: a stand-in missing from the parameters (used in Python to pick
@@ -28,6 +29,7 @@ flat=True.
 import contextlib
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from django.db import connections
 from django.db.models.query import FlatValuesListIterable, QuerySet, ValuesListIterable
@@ -36,6 +38,7 @@ from django.db.models.query import FlatValuesListIterable, QuerySet, ValuesListI
 # unlike any constant a query of Tandem's holds.
 INT_STAND_IN = 2_147_418_112
 STR_STAND_IN = "\x1fprepared-stand-in-{}\x1f"
+DATETIME_STAND_IN = datetime(1971, 2, 3, 4, 5, 6, 700000, tzinfo=UTC)
 
 
 class _Template:
@@ -43,16 +46,23 @@ class _Template:
         if queryset._iterable_class not in (ValuesListIterable, FlatValuesListIterable):
             raise ValueError("Prepared takes values_list() querysets only")
         self.alias = queryset.db
+        # A datetime reaches the parameters as the database takes it (on SQLite a string):
+        # its stand-in is looked for in that form, and each call's value put in that form.
+        adapt = connections[self.alias].ops.adapt_datetimefield_value
+        self.adapters = {which: adapt for which, value in enumerate(stand_ins) if isinstance(value, datetime)}
+        stand_ins = tuple(adapt(value) if which in self.adapters else value for which, value in enumerate(stand_ins))
         self.flat = queryset._iterable_class is FlatValuesListIterable
         self.compiler = queryset.query.get_compiler(using=self.alias)
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
         self.converters = self.compiler.get_converters([s[0] for s in self.compiler.select[: self.compiler.col_count]])
-        self.slots: list[tuple[int, int]] = []
+        # (where in the parameters, which argument, the parameter's own type). The type is kept: on
+        # PostgreSQL a bigint column's value comes as psycopg's Int8 (an int), which binds it as int8.
+        self.slots: list[tuple[int, int, type]] = []
         for at, param in enumerate(self.params):
             for which, stand_in in enumerate(stand_ins):
-                if type(param) is type(stand_in) and param == stand_in:
-                    self.slots.append((at, which))
+                if isinstance(param, type(stand_in)) and not isinstance(param, bool) and param == stand_in:
+                    self.slots.append((at, which, type(param)))
                 elif isinstance(param, str) and str(stand_in) in param:
                     raise ValueError(f"argument {which} reaches the query changed ({param!r})")
         for which, stand_in in enumerate(stand_ins):
@@ -63,8 +73,10 @@ class _Template:
 
     def run(self, args: tuple) -> list:
         params = list(self.params)
-        for at, which in self.slots:
-            params[at] = args[which]
+        if self.adapters:
+            args = tuple(self.adapters[which](arg) if which in self.adapters else arg for which, arg in enumerate(args))
+        for at, which, kind in self.slots:
+            params[at] = args[which] if type(args[which]) is kind else kind(args[which])
         with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
@@ -81,7 +93,9 @@ def _stand_in(kind: type, position: int):
         return INT_STAND_IN + 7 * position
     if kind is str:
         return STR_STAND_IN.format(position)
-    raise TypeError(f"Prepared takes int and str arguments, not {kind.__name__}")
+    if kind is datetime:
+        return DATETIME_STAND_IN + timedelta(microseconds=position)
+    raise TypeError(f"Prepared takes int, str and (aware) datetime arguments, not {kind.__name__}")
 
 
 def _refuse_queries(execute, sql, params, many, context):
@@ -107,6 +121,6 @@ class Prepared:
             return template
 
     def __call__(self, *args) -> list:
-        kinds = tuple(type(arg) for arg in args)
+        kinds = tuple(datetime if isinstance(arg, datetime) else type(arg) for arg in args)
         template = self._templates.get(kinds) or self._template(kinds)
         return template.run(args)

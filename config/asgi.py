@@ -9,11 +9,13 @@ django.setup(set_prefix=False)  # what get_asgi_application() does before making
 
 from django.conf import settings  # noqa: E402
 
-from config.pooled import PooledPathsHandler  # noqa: E402
+from config.pooled import POOLED_PREFIXES, PooledPathsHandler  # noqa: E402
 
 # Photo fetches (/media/<key>/<variant>: a check of a few small queries, then X-Accel-Redirect or
-# the file) skip the ASGI handler's thread hops and keep their database connections (config.pooled).
-django_asgi_app = PooledPathsHandler(prefixes=("/media/",), threads=settings.MEDIA_SERVE_THREADS)
+# the file), feed pages and searches (read-mostly GETs asked all the time) skip the ASGI handler's
+# thread hops and keep their database connections (config.pooled): a new connection per request
+# cost a feed page more than its queries on PostgreSQL (bench/RESULTS.md, "## Feed").
+django_asgi_app = PooledPathsHandler(prefixes=POOLED_PREFIXES, threads=settings.MEDIA_SERVE_THREADS)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

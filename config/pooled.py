@@ -29,6 +29,8 @@ from django.http import FileResponse
 from django.urls import set_script_prefix
 
 POOLED_METHODS = frozenset({"GET", "HEAD"})
+# What config.asgi pools: photo fetches, feed pages and searches (read-mostly, asked all the time).
+POOLED_PREFIXES = ("/media/", "/api/feed/", "/api/search/")
 
 
 class PooledPathsHandler(ASGIHandler):

@@ -28,15 +28,27 @@ def servable_media(key: str) -> Media | None:
     return Media.from_db(None, SERVED_FIELDS, rows[0]) if rows else None
 
 
+_FIELDS = [field.attname for field in Media._meta.concrete_fields]
+# Ids go in one argument each, padded with 0 (nothing has it) to one of these sizes: each prepared once.
+_ID_COUNTS = (10, 50, 200)
+
+
+# Asked for every page of posts: building the queryset cost more than running it (~1 ms of Python).
+@Prepared
+def _attached(kind: str, *ids: int):
+    rows = Media.objects.filter(attached_kind=kind, attached_id__in=ids, detached_at__isnull=True)
+    return rows.order_by("attached_id", "position").values_list(*_FIELDS)
+
+
 def media_for(kind: str, ids) -> dict[int, list[Media]]:
     """The attached, not detached media of each of `ids` (posts or messages), in position order."""
-    ids = [i for i in ids if i is not None]
+    kind = str(kind)  # Media.AttachedKind or its value: a plain str argument either way
+    ids = list(dict.fromkeys(i for i in ids if i is not None))
     found: dict[int, list[Media]] = {}
-    if not ids:
-        return found
-    rows = Media.objects.filter(attached_kind=kind, attached_id__in=ids, detached_at__isnull=True).order_by(
-        "attached_id", "position"
-    )
-    for item in rows:
-        found.setdefault(item.attached_id, []).append(item)
+    for start in range(0, len(ids), _ID_COUNTS[-1]):
+        chunk = ids[start : start + _ID_COUNTS[-1]]
+        size = next(size for size in _ID_COUNTS if size >= len(chunk))
+        for row in _attached(kind, *chunk, *(0,) * (size - len(chunk))):
+            item = Media.from_db(None, _FIELDS, row)
+            found.setdefault(item.attached_id, []).append(item)
     return found

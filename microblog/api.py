@@ -21,7 +21,6 @@ from config.schema import RATE_LIMITED_RESPONSE
 from . import ranking, reads, selectors, services, trending
 from .models import Post
 from .serializers import (
-    FeedItemSerializer,
     FeedPageSerializer,
     FeedQuerySerializer,
     NotificationSerializer,
@@ -32,6 +31,7 @@ from .serializers import (
     RepostSerializer,
     TrendSerializer,
     UnreadSerializer,
+    post_json,
     serialize_notifications,
 )
 
@@ -311,7 +311,7 @@ class FeedView(APIView):
         query = FeedQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         try:
-            page = ranking.feed_page(viewer=request.user, **query.validated_data)
+            page = ranking.feed_page(viewer=request.user, for_api=True, **query.validated_data)
         except ranking.InvalidCursor:
             raise NotFound(detail="Invalid cursor.") from None
         next_url = None
@@ -319,7 +319,11 @@ class FeedView(APIView):
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
         selectors.posts_with_media(item.post for item in page.items)
         reads.reads_record(request.user, (item.post for item in page.items))
-        body = {"results": FeedItemSerializer(page.items, many=True).data, "next": next_url}
+        # FeedItemSerializer's shape, by hand (PostSerializer's reasons: serializers.post_json).
+        results = [
+            {"post": post_json(item.post), "score": item.score, "reasons": list(item.reasons)} for item in page.items
+        ]
+        body = {"results": results, "next": next_url}
         if page.restarted:
             body["restarted"] = True
         return Response(body)

@@ -43,6 +43,9 @@ class PostHitSerializer(PostSerializer):
         fields = (*PostSerializer.Meta.fields, "highlight")
         read_only_fields = fields
 
+    def to_representation(self, post) -> dict:
+        return {**super().to_representation(post), "highlight": post.highlight}
+
 
 class PersonHitSerializer(UserSummarySerializer):
     highlight = serializers.CharField(read_only=True, help_text="The username: " + HIGHLIGHT_HELP)

@@ -19,12 +19,14 @@ result is a list of `Candidate`s holding plain numbers for `scoring`.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django.conf import settings
 from django.db.models import Count, F, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import Contact, User, Verification
+from common.prepared import Prepared
 
 from ..models import Follow, Like, Post, PostTag
 from ..trending import trending
@@ -87,23 +89,29 @@ class Network:
     contacts: set[int]
 
 
+# Every query of a ranking is asked on every first page: each is built once (common.prepared),
+# keyed by whatever shapes it (a setting, a list's padded length), and run with the page's values.
+@Prepared
+def _followed(viewer_id: int):
+    return User.objects.filter(follower_links__follower_id=viewer_id).values_list("id", "username")
+
+
+@Prepared
+def _contacts(viewer_id: int):
+    return Contact.objects.filter(user_id=viewer_id).values_list("contact_id", flat=True)
+
+
 def network_of(viewer) -> Network:
-    followed = dict(User.objects.filter(follower_links__follower_id=viewer.pk).values_list("id", "username"))
+    followed = dict(_followed(viewer.pk))
     # A viewer may keep their chats out of the ranking (a setting): then nobody counts as a contact here.
     contacts = set()
     if viewer.feed_uses_chats:
-        contacts = set(Contact.objects.filter(user_id=viewer.pk).values_list("contact_id", flat=True))
+        contacts = set(_contacts(viewer.pk))
     return Network(viewer_id=viewer.pk, followed=followed, contacts=contacts)
 
 
 def _visible(viewer):
     return Post.objects.visible_to(viewer).not_muted_by(viewer)
-
-
-def _followed_ids(net: Network):
-    """Whom the viewer follows, as a subquery: the database joins it on its index, where a list of
-    hundreds of ids would cost Django a conversion per id on every request."""
-    return Follow.objects.filter(follower_id=net.viewer_id).values("followee_id")
 
 
 def _id_floor(since: datetime) -> Subquery:
@@ -142,37 +150,16 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
     # list: given a subquery, SQLite walks each author's whole history instead of seeking
     # (author, id >= floor).
     authors = [*net.followed, net.viewer_id]
-    newest = (
-        Post.objects.filter(author_id__in=authors, id__gte=_id_floor(since))
-        .annotate(nth=Window(RowNumber(), partition_by=[F("author_id")], order_by=F("id").desc()))
-        .filter(nth__lte=_per_author(net))
-        .order_by("-id")
-        .values_list("id", flat=True)[:MAX_IN_NETWORK_ROWS]
-    )
-    # Fetched, not nested: ORed with the out-of-network ids, a subquery here made PostgreSQL
-    # check visibility on every post there is (760 ms at 1M posts) instead of seeking ids.
-    reached = Q(id__in=list(newest))
-    if outside:
-        reached |= Q(id__in=outside, reply_to__isnull=True)
-    rows = (
-        _visible(viewer)
-        .filter(reached)
-        .exclude(body="", original__deleted_at__isnull=False)
-        .values(
-            *_NUMBERS,
-            "body",
-            "original_id",
-            "original__author_id",
-            "original__author__username",
-            "original__created_at",
-            "original__like_count",
-            "original__repost_count",
-            "original__reply_count",
-            "original__read_count",
-            "original__author__verification",
-        )
-        .order_by("-id")
-    )
+    # Both queries are built once per shape (common.prepared): with hundreds of ids in their
+    # lists, building them cost more than running them. Fetched, not nested: ORed with the
+    # out-of-network ids, a subquery here made PostgreSQL check visibility on every post there
+    # is (760 ms at 1M posts) instead of seeking ids.
+    newest = _newest_query(_per_author(net))(since, *_padded(authors))
+    newest, outside = _padded(newest), _padded(sorted(outside)) if outside else ()
+    rows = [
+        dict(zip(_ROW, row, strict=True))
+        for row in _rows_query(len(newest), len(outside))(viewer.pk, *newest, *outside)
+    ]
     network = {*net.followed, net.viewer_id}
     found: dict[int, Candidate] = {}
     for row in rows:
@@ -194,6 +181,68 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
     return found
 
 
+_ROW = (
+    *_NUMBERS,
+    "body",
+    "original_id",
+    "original__author_id",
+    "original__author__username",
+    "original__created_at",
+    "original__like_count",
+    "original__repost_count",
+    "original__reply_count",
+    "original__read_count",
+    "original__author__verification",
+)
+# Id lists go in one argument each, padded with 0 (no row has it) to one of these lengths.
+_LENGTHS = (10, 50, 100, 200, 400, 700, 1000, 2000, 5000)
+
+
+def _padded(ids) -> tuple[int, ...]:
+    ids = tuple(ids)
+    length = next((length for length in _LENGTHS if length >= len(ids)), len(ids))
+    return (*ids, *(0,) * (length - len(ids)))
+
+
+@cache
+def _newest_query(per_author: int) -> Prepared:
+    """The newest `per_author` posts of each of the authors in the window, at most MAX_IN_NETWORK_ROWS
+    of them: picked on the (author, -id) index alone (no table rows read). The authors go in as a
+    list: given a subquery, SQLite walks each author's whole history instead of seeking (author, id >= floor)."""
+
+    def build(since: datetime, *author_ids: int):
+        return (
+            Post.objects.filter(author_id__in=author_ids, id__gte=_id_floor(since))
+            .annotate(nth=Window(RowNumber(), partition_by=[F("author_id")], order_by=F("id").desc()))
+            .filter(nth__lte=per_author)
+            .order_by("-id")
+            .values_list("id", flat=True)[:MAX_IN_NETWORK_ROWS]
+        )
+
+    return Prepared(build)
+
+
+@cache
+def _rows_query(newest: int, outside: int) -> Prepared:
+    """The candidates' rows (`_ROW`): the `newest` ids, and the `outside` ones that are original posts,
+    as the viewer may see them, muted authors and plain reposts of deleted posts left out."""
+
+    def build(viewer_id: int, *ids: int):
+        reached = Q(id__in=ids[:newest])
+        if outside:
+            reached |= Q(id__in=ids[newest:], reply_to__isnull=True)
+        viewer = User(pk=viewer_id)
+        return (
+            _visible(viewer)
+            .filter(reached)
+            .exclude(body="", original__deleted_at__isnull=False)
+            .values_list(*_ROW)
+            .order_by("-id")
+        )
+
+    return Prepared(build)
+
+
 def _liked_by_followed(net: Network, since: datetime) -> list[int]:
     """Posts that at least FEED_MIN_FOLLOWED_LIKERS followed people liked in the window, most liked first.
 
@@ -202,15 +251,23 @@ def _liked_by_followed(net: Network, since: datetime) -> list[int]:
     """
     if not net.followed:
         return []
-    rows = (
-        Like.objects.filter(user_id__in=_followed_ids(net), created_at__gte=since)
-        .values("post_id")
-        .annotate(likers=Count("id"))
-        .filter(likers__gte=settings.FEED_MIN_FOLLOWED_LIKERS)
-        .order_by("-likers", "-post_id")
-        .values_list("post_id", flat=True)[:OUT_OF_NETWORK_LIKED]
-    )
-    return list(rows)
+    return _liked_query(settings.FEED_MIN_FOLLOWED_LIKERS)(net.viewer_id, since)
+
+
+@cache
+def _liked_query(min_likers: int) -> Prepared:
+    def build(viewer_id: int, since: datetime):
+        followed = Follow.objects.filter(follower_id=viewer_id).values("followee_id")
+        return (
+            Like.objects.filter(user_id__in=followed, created_at__gte=since)
+            .values("post_id")
+            .annotate(likers=Count("id"))
+            .filter(likers__gte=min_likers)
+            .order_by("-likers", "-post_id")
+            .values_list("post_id", flat=True)[:OUT_OF_NETWORK_LIKED]
+        )
+
+    return Prepared(build)
 
 
 def _kindred(viewer, viewer_liked: list[int]) -> dict[int, int]:
@@ -221,16 +278,25 @@ def _kindred(viewer, viewer_liked: list[int]) -> dict[int, int]:
     """
     if not viewer_liked:
         return {}
-    likers = Like.objects.filter(post_id__in=viewer_liked).values_list("user_id", flat=True)[:MAX_LIKES_READ]
+    likers = _likers(*_padded(viewer_liked))
     return dict(Counter(user_id for user_id in likers if user_id != viewer.pk))
+
+
+@Prepared
+def _likers(*post_ids: int):
+    return Like.objects.filter(post_id__in=post_ids).values_list("user_id", flat=True)[:MAX_LIKES_READ]
+
+
+@Prepared
+def _likes(*post_ids: int):
+    # Unordered: past the bound (only a viral candidate gets there) which likers count is arbitrary.
+    return Like.objects.filter(post_id__in=post_ids).values_list("post_id", "user_id")[:MAX_LIKES_READ]
 
 
 def _likes_of(found: dict[int, Candidate], net: Network, kindred: dict[int, int]) -> None:
     """Fills in who liked each candidate: how many people the viewer follows, and how much taste
     those likers share with the viewer (collaborative filtering in one query, on the post index)."""
-    # Unordered: past the bound (only a viral candidate gets there) which likers count is arbitrary.
-    likes = Like.objects.filter(post_id__in=list(found)).values_list("post_id", "user_id")[:MAX_LIKES_READ]
-    for post_id, user_id in likes:
+    for post_id, user_id in _likes(*_padded(found)):
         item = found[post_id]
         item.followed_likers += user_id in net.followed
         item.kindred_likes += kindred.get(user_id, 0)
@@ -251,26 +317,37 @@ def _trending_posts(since: datetime) -> dict[int, str]:
 
 def _viewer_interactions(viewer, since: datetime) -> tuple[list[int], Counter, Counter, Counter]:
     """What the viewer liked lately, and per author: how often they liked, reposted and replied."""
-    liked = list(
-        Like.objects.filter(user_id=viewer.pk, created_at__gte=since)
-        .order_by("-id")
-        .values_list("post_id", "post__author_id")[:MAX_VIEWER_LIKES]
-    )
+    liked = _viewer_likes(viewer.pk, since)
     likes = Counter(author_id for _, author_id in liked)
     reposts: Counter = Counter()
     replies: Counter = Counter()
-    rows = (
-        Post.objects.filter(author_id=viewer.pk, created_at__gte=since)
+    for replied, reposted, n in _viewer_posts(viewer.pk, since):
+        if replied is not None:
+            replies[replied] += n
+        if reposted is not None:
+            reposts[reposted] += n
+    return [post_id for post_id, _ in liked], likes, reposts, replies
+
+
+@Prepared
+def _viewer_likes(viewer_id: int, since: datetime):
+    return (
+        Like.objects.filter(user_id=viewer_id, created_at__gte=since)
+        .order_by("-id")
+        .values_list("post_id", "post__author_id")[:MAX_VIEWER_LIKES]
+    )
+
+
+@Prepared
+def _viewer_posts(viewer_id: int, since: datetime):
+    """(replied-to author, reposted author, how many) of the viewer's replies and reposts lately."""
+    return (
+        Post.objects.filter(author_id=viewer_id, created_at__gte=since)
         .filter(Q(reply_to__isnull=False) | Q(repost_of__isnull=False))
         .values("reply_to__author_id", "repost_of__author_id")
         .annotate(n=Count("id"))
+        .values_list("reply_to__author_id", "repost_of__author_id", "n")
     )
-    for row in rows:
-        if row["reply_to__author_id"] is not None:
-            replies[row["reply_to__author_id"]] += row["n"]
-        if row["repost_of__author_id"] is not None:
-            reposts[row["repost_of__author_id"]] += row["n"]
-    return [post_id for post_id, _ in liked], likes, reposts, replies
 
 
 def candidates_for(viewer, *, now: datetime) -> list[Candidate]:

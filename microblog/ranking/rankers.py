@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..models import Post
+from ..presenting import newest_presented, presented_posts
 from ..selectors import feed_latest, feed_latest_ids, feed_moments, posts_visible
 from . import scoring
 from .candidates import Candidate, candidates_for
@@ -38,13 +39,16 @@ class FeedPage:
     restarted: bool = False
 
 
-def _presented(viewer, ids: list[int], *, checked: bool = False) -> dict[int, Post]:
+def _presented(viewer, ids: list[int], *, checked: bool = False, for_api: bool = False) -> dict[int, Post]:
     """The page's posts as the viewer may see them *now* (one query): a post deleted, blocked
     or muted since the snapshot was taken drops out of the page instead of showing.
 
     `checked`: the ids were drawn through the visibility rule in this same request (a fresh
     ranking), so building the rule a second time would only cost (a tenth of the page's time).
     """
+    if for_api:
+        # What the API shows (the original of a repost as an id), through queries built once.
+        return presented_posts(viewer, ids, checked=checked)
     posts = Post.objects.all() if checked else posts_visible(viewer).not_muted_by(viewer)
     posts = posts.presented_to(viewer).select_related("original__author")
     return {post.pk: post for post in posts.filter(pk__in=ids)}
@@ -65,21 +69,25 @@ class ChronologicalRanker:
         """The ids a page may come from, picked cheaply before visibility; None: no such shortcut."""
         return feed_latest_ids(viewer, before=before, count=count)
 
-    def page(self, *, viewer, cursor: str | None, limit: int) -> FeedPage:
+    def page(self, *, viewer, cursor: str | None, limit: int, for_api: bool = False) -> FeedPage:
         before = None
         if cursor is not None:
             position = cursor_decode(cursor)
             if not isinstance(position, LatestCursor):
                 raise InvalidCursor(cursor)
             before = position.before
-        posts = self.posts(viewer).select_related("original__author")
-        if before is not None:
-            posts = posts.filter(pk__lt=before)
         scan = limit * self.SCAN_PER_ITEM
         ids = self.newest_ids(viewer, before=before, count=scan)
-        if ids is not None:
-            posts = posts.filter(pk__in=ids)
-        rows = list(posts[: limit + 1])
+        if ids is not None and for_api:
+            # The ids are the network's newest (below `before`): keep the visible ones, present a page.
+            rows = newest_presented(viewer, ids, count=limit + 1) if ids else []
+        else:
+            posts = self.posts(viewer).select_related("original__author")
+            if before is not None:
+                posts = posts.filter(pk__lt=before)
+            if ids is not None:
+                posts = posts.filter(pk__in=ids)
+            rows = list(posts[: limit + 1])
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1].pk
@@ -161,7 +169,7 @@ class WeightedRanker:
     reader ("the feed was refreshed") rather than silently repeat or skip.
     """
 
-    def page(self, *, viewer, cursor: str | None, limit: int) -> FeedPage:
+    def page(self, *, viewer, cursor: str | None, limit: int, for_api: bool = False) -> FeedPage:
         entries, offset, restarted = None, 0, False
         if cursor is not None:
             position = cursor_decode(cursor)
@@ -177,7 +185,7 @@ class WeightedRanker:
             entries = self.entries(viewer)
             snapshot = snapshot_store(viewer_id=viewer.pk, entries=entries)
         chosen = entries[offset : offset + limit]
-        posts = _presented(viewer, [post_id for post_id, _, _ in chosen], checked=fresh)
+        posts = _presented(viewer, [post_id for post_id, _, _ in chosen], checked=fresh, for_api=for_api)
         items = [
             FeedItem(post=posts[post_id], score=round(score, 6), reasons=reasons)
             for post_id, score, reasons in chosen
@@ -208,7 +216,10 @@ FIXED_RANKERS = {
 }
 
 
-def feed_page(*, viewer, order: str, cursor: str | None = None, limit: int = 20) -> FeedPage:
-    """One page of the viewer's home feed; `order` is "ranked" (settings.FEED_RANKER), "latest" or "moments"."""
+def feed_page(*, viewer, order: str, cursor: str | None = None, limit: int = 20, for_api: bool = False) -> FeedPage:
+    """One page of the viewer's home feed; `order` is "ranked" (settings.FEED_RANKER), "latest" or "moments".
+
+    `for_api`: the posts as the API shows them (`presenting`: no repost's original joined).
+    """
     path = settings.FEED_RANKER if order == "ranked" else FIXED_RANKERS[order]
-    return ranker_named(path).page(viewer=viewer, cursor=cursor, limit=limit)
+    return ranker_named(path).page(viewer=viewer, cursor=cursor, limit=limit, for_api=for_api)

@@ -1,11 +1,13 @@
 """common.prepared: a query built once runs the very statement the ORM builds for each call's
 values, and preparing refuses a builder whose arguments would not reach the query as parameters."""
 
+from datetime import timedelta
 from functools import partial
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import User
 from chat import services as chat
@@ -84,3 +86,28 @@ def test_preparing_refuses_a_builder_whose_values_are_not_plain_parameters(build
 def test_only_int_and_str_arguments_are_taken():
     with pytest.raises(TypeError):
         Prepared(lambda when: User.objects.filter(date_joined__gt=when).values_list("pk"))(1.5)
+
+
+@Prepared
+def posts_since(since, *ids: int):
+    return Post.objects.filter(created_at__gte=since, pk__in=ids).order_by("pk").values_list("pk", "created_at")
+
+
+def test_datetimes_and_id_lists_reach_the_query_as_the_orm_puts_them(make_user):
+    """A datetime goes in the form the database takes it (a string on SQLite), and ids of a bigint
+    column keep their parameter type (psycopg's Int8 on PostgreSQL); one argument per id."""
+    author = make_user()
+    posts = [microblog.post_create(author=author, body=f"post {n}") for n in range(4)]
+    Post.objects.filter(pk=posts[0].pk).update(created_at=posts[0].created_at - timedelta(days=2))
+    since = timezone.now() - timedelta(days=1)
+    for ids in ([p.pk for p in posts], [posts[0].pk, posts[2].pk], [posts[0].pk]):
+        # Padded with ids no post has (distinct: the ORM writes a repeated value once).
+        padded = [*ids, *(-1, -2, -3)[: 4 - len(ids)]]
+        prepared = executed(partial(posts_since, since, *padded))
+        by_the_orm = executed(
+            lambda padded=padded: list(
+                Post.objects.filter(created_at__gte=since, pk__in=padded).order_by("pk").values_list("pk", "created_at")
+            )
+        )
+        assert prepared == by_the_orm
+    assert [pk for pk, _ in posts_since(since, *(p.pk for p in posts))] == [p.pk for p in posts[1:]]

@@ -111,3 +111,31 @@ def test_counting_per_viewer_adds_no_query_per_post(client_for, make_user, post_
                 body = client.get(path).json()
             counts = [row.get("post", row)["reply_count"] for row in body["results"]]
             assert set(counts) - {0} == {1}, path  # the roots show 1, the replies 0
+
+
+def test_the_stored_count_follows_replies_and_deletions_so_a_post_without_any_shows_none(
+    client_for, make_user, post_as, follow
+):
+    """A post whose stored reply_count is 0 shows 0 without counting (models.visible_reply_count):
+    the stored count must follow every reply and deletion, through the API, on every surface."""
+    author, replier = make_user(), make_user()
+    follow(author, replier)
+    post = post_as(author, "a question")["id"]
+    reader = client_for(author)
+
+    def shown() -> set[int]:
+        feeds = [reader.get(f"/api/feed/?order={order}").json()["results"] for order in ("ranked", "latest")]
+        counts = {item["post"]["reply_count"] for feed in feeds for item in feed if item["post"]["id"] == post}
+        return counts | {reader.get(f"/api/posts/{post}/").json()["reply_count"]}
+
+    assert shown() == {0}
+    first = post_as(replier, "an answer", reply_to=post)["id"]
+    second = post_as(replier, "another", reply_to=post)["id"]
+    assert shown() == {2}
+    assert client_for(replier).delete(f"/api/posts/{first}/").status_code == 204
+    assert shown() == {1}
+    assert client_for(replier).delete(f"/api/posts/{second}/").status_code == 204
+    assert shown() == {0}
+    assert Post.objects.get(pk=post).reply_count == 0
+    post_as(replier, "again", reply_to=post)
+    assert shown() == {1}
