@@ -8,7 +8,9 @@ import pytest
 def write_article(client_for):
     def create(user, title="A piece", visibility="public"):
         client = client_for(user)
-        made = client.post("/api/articles/", {"title": title, "body": "Words.", "visibility": visibility}, format="json")
+        made = client.post(
+            "/api/articles/", {"title": title, "body": "Words.", "visibility": visibility}, format="json"
+        )
         assert made.status_code == 201, made.content
         published = client.post(f"/api/articles/{made.json()['id']}/publish/")
         assert published.status_code == 200, published.content
