@@ -23,6 +23,7 @@ from realtime.selectors import last_seq
 
 from . import selectors, services
 from .cards import article_cards, post_cards
+from .models import Conversation
 from .serializers import conversation_title
 
 # The refusals a chat page shows in its form: the chat services' own. RateLimited is not one of
@@ -121,8 +122,11 @@ def chat_page(request, conversation_id=None):
             return redirect("chat-conversation", conversation_id=current.pk)
     context = {
         "conversations": [
-            (conversation, conversation_title(conversation, request.user)) for conversation in conversations
+            (conversation, conversation_title(conversation, request.user))
+            for conversation in conversations
+            if conversation.kind != Conversation.Kind.CHANNEL
         ],
+        "subscriptions": subscriptions_entry(conversations),
         "current": current,
         "last_seq": last_seq(request.user.pk),
     }
@@ -160,6 +164,24 @@ def chat_page(request, conversation_id=None):
         context["member_names"] = {person.username: person.shown_name for person in [request.user, *others]}
         context["recall_seconds"] = int(services.RECALL_WINDOW.total_seconds())
     return render(request, "chat/chat.html", context, status=status)
+
+
+def subscriptions_entry(conversations) -> dict | None:
+    """The one "Subscriptions" row that stands for all of a person's channels in the chat list (as in
+    WeChat): placed where its newest broadcast falls among the chats, with the channels' unread count,
+    which the main chat badge leaves out (chat.context_processors)."""
+    position, newest, unread, count = 0, None, 0, 0
+    for conversation in conversations:
+        if conversation.kind != Conversation.Kind.CHANNEL:
+            if newest is None:
+                position += 1
+            continue
+        newest = newest or conversation
+        unread += 0 if conversation.my_muted else conversation.unread_count
+        count += 1
+    if newest is None:
+        return None
+    return {"position": position, "newest": newest, "unread": unread, "count": count}
 
 
 def _post_id(value) -> int | None:

@@ -3,8 +3,8 @@ as a read-only conversation in the subscriber's list with its unread count, priv
 keyword auto-reply, blocks."""
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from chat.models import Conversation, Membership, Message
