@@ -43,7 +43,7 @@ def bar_chart(bars: list[tuple[str, int]], *, label: str) -> SafeString:
         height = (HEIGHT - 2 * PAD) * value / top
         x = PAD + i * slot + slot * 0.15
         parts.append(
-            f'<g><title>{escape(name)}: {value}</title>'
+            f"<g><title>{escape(name)}: {value}</title>"
             f'<rect x="{x:.1f}" y="{HEIGHT - PAD - height:.1f}" width="{slot * 0.7:.1f}" height="{height:.1f}" '
             f'class="chart-bar"/>'
             f'<text x="{x + slot * 0.35:.1f}" y="{HEIGHT - PAD - height - 4:.1f}" text-anchor="middle" '
