@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import is_blocked_between
 from accounts.serializers import user_summary
 from articles.models import Article
 
@@ -28,11 +29,8 @@ def channel_by_username(username, viewer=None) -> Channel | None:
     )
     if channel is None:
         return None
-    if viewer is not None and viewer.is_authenticated:
-        from accounts.selectors import is_blocked_between
-
-        if is_blocked_between(viewer, channel.account_id):
-            return None
+    if viewer is not None and viewer.is_authenticated and is_blocked_between(viewer, channel.account_id):
+        return None
     return channel
 
 

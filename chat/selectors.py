@@ -101,6 +101,19 @@ def with_last_messages(user: User, conversations) -> list[Conversation]:
     return rows
 
 
+def channel_unread(user: User) -> tuple[int, int]:
+    """(unread broadcasts over the user's unmuted channels, how many channels): one query, for the
+    chat list's Subscriptions row."""
+    rows = (
+        conversations_for(user)
+        .filter(kind=Conversation.Kind.CHANNEL)
+        .order_by()
+        .values_list("unread_count", "my_muted")
+    )
+    rows = list(rows)
+    return sum(count for count, muted in rows if not muted), len(rows)
+
+
 def muted_conversations_for(user: User) -> QuerySet[Conversation]:
     return conversations_for(user).filter(
         pk__in=Membership.objects.filter(user=user, muted=True).values("conversation_id")

@@ -91,7 +91,15 @@ def contacts_page(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def chat_page(request, conversation_id=None):
-    conversations = selectors.with_last_messages(request.user, selectors.conversations_for(request.user)[:200])
+    # Chats and channels apart: a person's channels fold into one row, so they never crowd chats off the list.
+    mine = selectors.conversations_for(request.user)
+    conversations = selectors.with_last_messages(
+        request.user,
+        [
+            *mine.exclude(kind=Conversation.Kind.CHANNEL)[:200],
+            *mine.filter(kind=Conversation.Kind.CHANNEL)[:1],
+        ],
+    )
     current = None
     status = 200
     if conversation_id is not None:
@@ -126,7 +134,7 @@ def chat_page(request, conversation_id=None):
             for conversation in conversations
             if conversation.kind != Conversation.Kind.CHANNEL
         ],
-        "subscriptions": subscriptions_entry(conversations),
+        "subscriptions": subscriptions_entry(request.user, conversations),
         "current": current,
         "last_seq": last_seq(request.user.pk),
     }
@@ -166,21 +174,17 @@ def chat_page(request, conversation_id=None):
     return render(request, "chat/chat.html", context, status=status)
 
 
-def subscriptions_entry(conversations) -> dict | None:
+def subscriptions_entry(user, conversations) -> dict | None:
     """The one "Subscriptions" row that stands for all of a person's channels in the chat list (as in
     WeChat): placed where its newest broadcast falls among the chats, with the channels' unread count,
     which the main chat badge leaves out (chat.context_processors)."""
-    position, newest, unread, count = 0, None, 0, 0
-    for conversation in conversations:
-        if conversation.kind != Conversation.Kind.CHANNEL:
-            if newest is None:
-                position += 1
-            continue
-        newest = newest or conversation
-        unread += 0 if conversation.my_muted else conversation.unread_count
-        count += 1
+    chats = [c for c in conversations if c.kind != Conversation.Kind.CHANNEL]
+    newest = next((c for c in conversations if c.kind == Conversation.Kind.CHANNEL), None)
     if newest is None:
         return None
+    when = newest.last_seen_at or newest.my_joined_at
+    position = sum(1 for chat in chats if (chat.last_seen_at or chat.my_joined_at) >= when)
+    unread, count = selectors.channel_unread(user)
     return {"position": position, "newest": newest, "unread": unread, "count": count}
 
 
