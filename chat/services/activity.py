@@ -44,7 +44,8 @@ def _told_of_activity(user: User, conversation: Conversation) -> list[int]:
     if conversation.kind == Conversation.Kind.GROUP:
         return list(others.exclude(user_id__in=people_hidden_from([user.pk])).values_list("user_id", flat=True))
     other_ids = list(others.values_list("user_id", flat=True))
-    if other_ids and direct_refused(user, other_ids[0]):
+    # A subscriber's private conversation with a channel needs no contacts (chat.services.messages).
+    if other_ids and conversation.channel_id is None and direct_refused(user, other_ids[0]):
         return []
     return other_ids
 

@@ -196,7 +196,7 @@ def broadcast_create(*, sender: User, channel: Channel, title, body="", articles
     Its subscribers' unread counts move by the read markers they already have; the sockets open now
     hear `broadcast.new` through the channel's group, after commit."""
     # The channel's row, locked: two editors broadcasting at once are counted one after the other.
-    channel = Channel.objects.select_for_update().select_related("account__avatar").get(pk=channel.pk)
+    channel = Channel.objects.select_for_update(of=("self",)).select_related("account__avatar").get(pk=channel.pk)
     if not is_staff_of(sender, channel):
         raise ChatError("forbidden", "Only the channel's owner and editors can broadcast.", 403)
     title = check_text(title, field="title", max_length=MAX_BROADCAST_TITLE)

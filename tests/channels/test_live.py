@@ -42,6 +42,11 @@ def test_subscribers_sockets_hear_broadcast_new_and_nobody_else_does(live_daphne
             assert not [f for f in other.drain() if f.get("type") == "broadcast.new"]
         rows = rest(live_daphne, reader, "GET", "/api/conversations/").json()
         assert [(row["kind"], row["unread_count"]) for row in rows] == [("channel", 1)]
+        # Read-only for subscribers over the socket too: an error frame, and the socket stays open.
+        early.send(type="message.send", conversation=rows[0]["id"], client_id="c1", body="hello?")
+        assert early.expect("error")["code"] == "read_only"
+        early.send(type="typing", conversation=rows[0]["id"])
+        assert early.expect("error")["code"] == "read_only"
         # Unsubscribed on another tab: this socket leaves the group at once.
         assert rest(live_daphne, reader, "DELETE", "/api/channels/news/subscribe/").status == 200
         early.send(type="ping")

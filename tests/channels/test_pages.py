@@ -78,3 +78,8 @@ def test_inbox_and_dashboard_are_for_the_owner_and_editors(station, signed_in, c
     )
     assert broadcast.status_code == 302
     assert page.post("/c/teahouse/dashboard/", {"action": "editor-add", "username": "reader"}).status_code == 403
+
+
+def test_a_channels_profile_address_leads_to_its_channel_page(station, client):
+    answer = client.get("/u/teahouse/")
+    assert (answer.status_code, answer["Location"]) == (302, "/c/teahouse/")
