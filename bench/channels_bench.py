@@ -112,11 +112,13 @@ with transaction.atomic():
     )
     crowd = people("crowd", max(SIZES))
     low = crowd[0]
-    sized = {}
+    sized, counted = {}, {}
     for size in SIZES:
         channel = channels.channel_create(owner=owner, username=f"size{size}", display_name=f"Size {size}")
         subscribe_all(channel, "id >= %%s AND id < %%s", [low, low + size])
         sized[size] = channel.account.username
+        # Counted back from the table, not taken from the INSERT: what the benchmark claims is there.
+        counted[size] = Membership.objects.filter(conversation__channel=channel).count()
 seeded_crowd = time.perf_counter() - started
 
 with transaction.atomic():
@@ -146,7 +148,7 @@ with transaction.atomic():
 
 tokens = {uid: token_for(user=User(pk=uid)).key for uid in [owner.pk, heavy.pk, light.pk, *live, *members]}
 report({
-    "tokens": tokens, "owner": owner.pk, "article": article.pk, "sized": sized, "live": live,
+    "tokens": tokens, "owner": owner.pk, "article": article.pk, "sized": sized, "counted": counted, "live": live,
     "members": members, "group": group.pk, "heavy": heavy.pk, "light": light.pk,
     "seeded_crowd": seeded_crowd, "seeded_all": time.perf_counter() - started,
 })
@@ -279,18 +281,20 @@ def table(args, data, commits, latencies, lists) -> str:
     medians = {size: statistics.median(commits[data["sized"][str(size)]]) for size in sizes}
     smallest = medians[sizes[0]]
     lines = [
-        f"Seeding: {max(sizes):,} people and their subscriptions in {data['seeded_crowd']:.1f} s "
-        f"(everything: {data['seeded_all']:.1f} s).",
+        f"Seeding: {max(sizes):,} people and the sized channels' subscriptions in {data['seeded_crowd']:.1f} s "
+        f"(with the 1,000 live subscribers, the 100-member group, the 200 channels and 50 chats, and the "
+        f"tokens: {data['seeded_all']:.1f} s).",
         "",
         f"### 1. Commit time of one broadcast ({args.rounds} rounds per channel, rotating order)",
         "",
-        "| subscribers | median ms | min ms | max ms | vs 1,000 |",
+        f"| subscribers (counted in the table) | median ms | min ms | max ms | vs {sizes[0]:,} |",
         "|---:|---:|---:|---:|---:|",
     ]
     for size in sizes:
         values = commits[data["sized"][str(size)]]
         lines.append(
-            f"| {size:,} | {medians[size] * 1000:.2f} | {min(values) * 1000:.2f} | {max(values) * 1000:.2f} "
+            f"| {data['counted'][str(size)]:,} | {medians[size] * 1000:.2f} | {min(values) * 1000:.2f} "
+            f"| {max(values) * 1000:.2f} "
             f"| {medians[size] / smallest:.2f}x |"
         )
     b, g = latencies["broadcast"], latencies["group"]
