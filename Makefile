@@ -13,7 +13,7 @@ DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --ht
 # A Celery worker (config/celery.py); the prefork pool, the only one that enforces the task time limits.
 CELERY_WORKER := $(BIN)/celery -A config worker --loglevel INFO
 
-.PHONY: run dev screenshots run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media bench-reach bench-search clean lock schema
+.PHONY: run dev screenshots run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media bench-reach bench-search bench-channels clean lock schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -160,6 +160,10 @@ bench-scale: $(VENV)/.dev
 bench-reach: $(VENV)/.dev
 	$(BIN)/python bench/reach_bench.py --database sqlite
 	$(BIN)/python bench/reach_bench.py --database postgres
+
+# One broadcast to 1,000 / 100,000 / 1,000,000 subscribers, live reach, and the conversation list with channels.
+bench-channels: $(VENV)/.dev
+	$(BIN)/python bench/channels_bench.py $(ARGS)
 
 bench-media: $(VENV)/.dev
 	$(BIN)/python bench/media_bench.py $(ARGS)

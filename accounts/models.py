@@ -52,6 +52,12 @@ class TandemUserManager(UserManager):
 
 
 class User(AbstractUser):
+    class Kind(models.TextChoices):
+        PERSON = "person"
+        # A channel (WeChat's subscription account, chat.models.Channel): it has no password and never
+        # signs in; its owner and editors act for it. Never a contact, a group member or a follower.
+        CHANNEL = "channel"
+
     username = models.CharField(
         max_length=30,
         unique=True,
@@ -75,6 +81,7 @@ class User(AbstractUser):
     # (VerificationRequest); influencer and top_influencer are earned, recomputed daily from reach
     # (microblog.reach_tiers), and never replace a granted badge.
     verification = models.CharField(max_length=16, choices=Verification.choices, default=Verification.NONE)
+    kind = models.CharField(max_length=7, choices=Kind.choices, default=Kind.PERSON)
 
     objects = TandemUserManager()
 
@@ -90,6 +97,10 @@ class User(AbstractUser):
         if update_fields is not None and "display_name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "display_name_key"}
         super().save(*args, **kwargs)
+
+    @property
+    def is_channel(self) -> bool:
+        return self.kind == self.Kind.CHANNEL
 
     @property
     def shown_name(self) -> str:

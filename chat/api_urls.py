@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, channel_api
 
 urlpatterns = [
     path("contacts/", api.ContactListView.as_view()),
@@ -21,4 +21,9 @@ urlpatterns = [
     path("messages/<str:message_id>/recall/", api.RecallView.as_view()),
     path("messages/<str:message_id>/played/", api.PlayedView.as_view()),
     path("messages/<str:message_id>/hide/", api.HideView.as_view()),
+    path("channels/", channel_api.ChannelCreateView.as_view()),
+    path("channels/<str:username>/", channel_api.ChannelDetailView.as_view()),
+    path("channels/<str:username>/subscribe/", channel_api.SubscribeView.as_view()),
+    path("channels/<str:username>/broadcasts/", channel_api.BroadcastListView.as_view()),
+    path("channels/<str:username>/conversation/", channel_api.PrivateConversationView.as_view()),
 ]

@@ -33,11 +33,12 @@ from accounts.services import action_take
 from common.errors import RateLimited, ServiceError
 from realtime import presence
 from realtime.backpressure import WriteBuffer
-from realtime.groups import user_group
+from realtime.groups import broadcast_group, user_group
 from realtime.layer_watch import LAYER_ERRORS, guard_receive, watch_layer
 from realtime.selectors import replay_batch, replay_plan
 
 from . import calls, services
+from .channel_data import subscribed_channel_ids
 from .origins import origin_allowed
 from .writer import message_writer
 
@@ -208,6 +209,11 @@ class TandemConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
         self.counted = True
+        # The broadcast groups of the user's channels, joined before accept like the user's own group;
+        # each broadcast is then one group_send to the sockets open now (chat.services.channels).
+        self.broadcast_groups: set[str] = set()
+        channel_ids = await database_sync_to_async(subscribed_channel_ids)(self.user)
+        await self.broadcast_groups_change({"join": [broadcast_group(cid) for cid in channel_ids], "leave": []})
         # The calls this socket is in: call_id -> the channel of the other side's socket (None
         # while it rings). ICE candidates go there, and the calls end if this socket closes.
         self.calls: dict[str, str | None] = {}
@@ -230,6 +236,8 @@ class TandemConsumer(AsyncWebsocketConsumer):
         if getattr(self, "group", None):
             with contextlib.suppress(*LAYER_ERRORS):  # a lost layer has forgotten the group anyway
                 await self.channel_layer.group_discard(self.group, self.channel_name)
+                for group in getattr(self, "broadcast_groups", ()):
+                    await self.channel_layer.group_discard(group, self.channel_name)
         if getattr(self, "replay", None) is not None:
             self.replay.cancel()
         # A send still waiting is stored but not acknowledged; the client sends it again
@@ -494,6 +502,17 @@ class TandemConsumer(AsyncWebsocketConsumer):
             if len(self.pushed_live) > PUSHED_LIVE_KEPT:
                 self.pushed_live.popitem(last=False)
         await self.send(text_data=message["text"])
+
+    async def broadcast_groups_change(self, message: dict) -> None:
+        """Join or leave channels' broadcast groups: on connect, and when the user (un)subscribes
+        anywhere (realtime.services.subscriptions_changed)."""
+        with contextlib.suppress(*LAYER_ERRORS):
+            for group in message["join"]:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.broadcast_groups.add(group)
+            for group in message["leave"]:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                self.broadcast_groups.discard(group)
 
     async def call_signal(self, message: dict) -> None:
         """A signalling frame of a call (chat.calls), for this socket or every socket of its user."""

@@ -4,6 +4,7 @@ and how many contact requests wait for them."""
 from accounts.selectors import contact_requests_for
 from realtime.selectors import last_seq
 
+from .models import Conversation
 from .selectors import conversations_for
 
 
@@ -13,10 +14,15 @@ def inbox(request) -> dict:
         return {}
     match = getattr(request, "resolver_match", None)
     open_conversation = match.kwargs.get("conversation_id") if match else None
-    rows = conversations_for(user).values_list("pk", "unread_count", "my_muted")
-    muted = [pk for pk, _, is_muted in rows if is_muted]
-    # The conversation on screen is being read as the page opens, and a muted one raises no badge.
-    unread = sum(count for pk, count, is_muted in rows if not is_muted and pk != open_conversation)
+    rows = conversations_for(user).values_list("pk", "unread_count", "my_muted", "kind")
+    muted = [pk for pk, _, is_muted, _ in rows if is_muted]
+    # The conversation on screen is being read as the page opens, and a muted one raises no badge;
+    # nor do channels' broadcasts (their count shows on the Subscriptions entry only, as in WeChat).
+    unread = sum(
+        count
+        for pk, count, is_muted, kind in rows
+        if not is_muted and pk != open_conversation and kind != Conversation.Kind.CHANNEL
+    )
     return {
         "last_seq": last_seq(user.pk),
         "chat_unread": unread,

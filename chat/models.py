@@ -9,8 +9,10 @@ class Conversation(models.Model):
     class Kind(models.TextChoices):
         DIRECT = "direct"
         GROUP = "group"
+        # A channel's broadcasts, read-only for its subscribers (its members); see Channel.
+        CHANNEL = "channel"
 
-    kind = models.CharField(max_length=6, choices=Kind.choices)
+    kind = models.CharField(max_length=7, choices=Kind.choices)
     title = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     # "<smaller user id>:<larger user id>" for a direct conversation: one per pair, enforced by the database.
@@ -18,6 +20,17 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_message = models.ForeignKey("Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The channel this conversation belongs to: its broadcasts (kind channel), or one subscriber's
+    # private conversation with it (kind direct). Loaded with the conversation, so the send path
+    # knows a channel's conversation without asking again.
+    channel = models.ForeignKey(
+        "Channel", on_delete=models.CASCADE, null=True, blank=True, related_name="conversations"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel"], condition=Q(kind="channel"), name="chat_one_broadcast_stream")
+        ]
 
     @staticmethod
     def key_for_pair(a_id: int, b_id: int) -> str:
@@ -152,3 +165,71 @@ class MessageHidden(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "message"], name="chat_messagehidden_unique")]
+
+
+class Channel(models.Model):
+    """A channel (WeChat's subscription account): an account of kind `channel`, run by its owner
+    and the editors they add. Its subscribers are the members of its broadcast conversation
+    (Conversation kind channel); a broadcast is one Message there plus its Broadcast row, stored
+    once whatever the number of subscribers (chat.services.channels)."""
+
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channel_profile")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channels_owned")
+    editors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="channels_edited", blank=True)
+    # Kept with F() by subscribe and unsubscribe (guarded by the membership's unique constraint),
+    # so the channel's page never counts a million rows.
+    subscriber_count = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.account.username
+
+
+class Broadcast(models.Model):
+    """One broadcast: its message in the channel's conversation carries the unread state and the order."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="broadcasts")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="broadcast")
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    title = models.CharField(max_length=120)
+    body = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["channel", "-id"], name="chat_broadcast_channel")]
+
+
+class BroadcastArticle(models.Model):
+    """The 1-8 articles of a broadcast, in order (WeChat's multi-article message)."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="items")
+    article = models.ForeignKey("articles.Article", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "position"], name="chat_broadcastarticle_position"),
+        ]
+
+
+class ChannelAutoReply(models.Model):
+    """The owner's keyword table: a private message equal to a keyword (ignoring case) is answered at once."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="auto_replies")
+    keyword = models.CharField(max_length=50)
+    reply = models.CharField(max_length=1000)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "keyword"], name="chat_autoreply_keyword")]
+
+
+class SubscriptionChange(models.Model):
+    """One subscribe (+1) or unsubscribe (-1), kept for the dashboard's subscribers-over-time chart.
+    Written per act of a subscriber, never per broadcast."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    delta = models.SmallIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["channel", "at"], name="chat_subscriptionchange_at")]

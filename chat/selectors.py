@@ -37,6 +37,8 @@ def conversation_for_member(*, user: User, conversation_id) -> Conversation | No
 
 
 def member_ids(conversation: Conversation) -> list[int]:
+    if conversation.kind == Conversation.Kind.CHANNEL:
+        return []  # subscribers are never told of one another
     return list(Membership.objects.filter(conversation=conversation).values_list("user_id", flat=True))
 
 
@@ -61,8 +63,15 @@ def conversations_for(user: User) -> QuerySet[Conversation]:
     )
     return (
         Conversation.objects.filter(memberships__user=user)
+        .select_related("channel__account__avatar")
         .prefetch_related(
-            Prefetch("memberships", queryset=Membership.objects.select_related("user__avatar").order_by("id"))
+            # Not a channel's subscribers (a million, perhaps): its conversation shows the channel instead.
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.exclude(conversation__kind=Conversation.Kind.CHANNEL)
+                .select_related("user__avatar")
+                .order_by("id"),
+            )
         )
         .annotate(
             my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
@@ -90,6 +99,19 @@ def with_last_messages(user: User, conversations) -> list[Conversation]:
         row.last_seen_message = messages.get(row.last_seen_id)
         row.presentation = {"cards": cards, "replies_seen": replies, "played": played}
     return rows
+
+
+def channel_unread(user: User) -> tuple[int, int]:
+    """(unread broadcasts over the user's unmuted channels, how many channels): one query, for the
+    chat list's Subscriptions row."""
+    rows = (
+        conversations_for(user)
+        .filter(kind=Conversation.Kind.CHANNEL)
+        .order_by()
+        .values_list("unread_count", "my_muted")
+    )
+    rows = list(rows)
+    return sum(count for count, muted in rows if not muted), len(rows)
 
 
 def muted_conversations_for(user: User) -> QuerySet[Conversation]:
@@ -153,6 +175,8 @@ def message_for_member(*, user: User, message_id) -> Message | None:
 
 def others_read_up_to(*, conversation: Conversation, user: User) -> int:
     """How far every other member has read: a message at or below this is "read" for its sender."""
+    if conversation.kind == Conversation.Kind.CHANNEL:
+        return 0  # nobody writes there but the channel, and its subscribers' reading is their own
     pointers = Membership.objects.filter(conversation=conversation).exclude(user=user)
     return min(pointers.values_list("last_read_message_id", flat=True), default=0)
 

@@ -240,7 +240,9 @@ class ReadSerializer(serializers.Serializer):
 
 
 def conversation_title(conversation: Conversation, viewer) -> str:
-    """A direct conversation is titled with the other person's name, as WeChat does."""
+    """A direct conversation is titled with the other person's name, as WeChat does; a channel's, with the channel's."""
+    if conversation.kind == Conversation.Kind.CHANNEL and conversation.channel_id:
+        return conversation.channel.account.shown_name
     if conversation.title or conversation.kind == Conversation.Kind.GROUP:
         return conversation.title
     others = [m.user for m in conversation.memberships.all() if viewer is None or m.user_id != viewer.pk]
@@ -258,10 +260,14 @@ class ConversationSerializer(serializers.ModelSerializer):
     muted = serializers.BooleanField(
         source="my_muted", read_only=True, help_text="Muted by the viewer: no badge or alert for its messages."
     )
+    channel = serializers.SerializerMethodField(
+        help_text="The channel: for kind `channel` (its broadcasts, read-only) and for a subscriber's private "
+        "conversation with it; otherwise null."
+    )
 
     class Meta:
         model = Conversation
-        fields = ("id", "kind", "title", "members", "last_message", "unread_count", "muted", "created_at")
+        fields = ("id", "kind", "title", "members", "last_message", "unread_count", "muted", "channel", "created_at")
         read_only_fields = fields
 
     def get_members(self, conversation: Conversation) -> list[dict]:
@@ -284,6 +290,10 @@ class ConversationSerializer(serializers.ModelSerializer):
 
     def get_title(self, conversation: Conversation) -> str:
         return conversation_title(conversation, self.context.get("viewer"))
+
+    @extend_schema_field(UserSummarySerializer(allow_null=True))
+    def get_channel(self, conversation: Conversation) -> dict | None:
+        return user_summary(conversation.channel.account) if conversation.channel_id else None
 
 
 class MessagePageSerializer(serializers.Serializer):

@@ -23,6 +23,7 @@ from realtime.selectors import last_seq
 
 from . import selectors, services
 from .cards import article_cards, post_cards
+from .models import Conversation
 from .serializers import conversation_title
 
 # The refusals a chat page shows in its form: the chat services' own. RateLimited is not one of
@@ -90,7 +91,15 @@ def contacts_page(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def chat_page(request, conversation_id=None):
-    conversations = selectors.with_last_messages(request.user, selectors.conversations_for(request.user)[:200])
+    # Chats and channels apart: a person's channels fold into one row, so they never crowd chats off the list.
+    mine = selectors.conversations_for(request.user)
+    conversations = selectors.with_last_messages(
+        request.user,
+        [
+            *mine.exclude(kind=Conversation.Kind.CHANNEL)[:200],
+            *mine.filter(kind=Conversation.Kind.CHANNEL)[:1],
+        ],
+    )
     current = None
     status = 200
     if conversation_id is not None:
@@ -121,8 +130,11 @@ def chat_page(request, conversation_id=None):
             return redirect("chat-conversation", conversation_id=current.pk)
     context = {
         "conversations": [
-            (conversation, conversation_title(conversation, request.user)) for conversation in conversations
+            (conversation, conversation_title(conversation, request.user))
+            for conversation in conversations
+            if conversation.kind != Conversation.Kind.CHANNEL
         ],
+        "subscriptions": subscriptions_entry(request.user, conversations),
         "current": current,
         "last_seq": last_seq(request.user.pk),
     }
@@ -160,6 +172,20 @@ def chat_page(request, conversation_id=None):
         context["member_names"] = {person.username: person.shown_name for person in [request.user, *others]}
         context["recall_seconds"] = int(services.RECALL_WINDOW.total_seconds())
     return render(request, "chat/chat.html", context, status=status)
+
+
+def subscriptions_entry(user, conversations) -> dict | None:
+    """The one "Subscriptions" row that stands for all of a person's channels in the chat list (as in
+    WeChat): placed where its newest broadcast falls among the chats, with the channels' unread count,
+    which the main chat badge leaves out (chat.context_processors)."""
+    chats = [c for c in conversations if c.kind != Conversation.Kind.CHANNEL]
+    newest = next((c for c in conversations if c.kind == Conversation.Kind.CHANNEL), None)
+    if newest is None:
+        return None
+    when = newest.last_seen_at or newest.my_joined_at
+    position = sum(1 for chat in chats if (chat.last_seen_at or chat.my_joined_at) >= when)
+    unread, count = selectors.channel_unread(user)
+    return {"position": position, "newest": newest, "unread": unread, "count": count}
 
 
 def _post_id(value) -> int | None:

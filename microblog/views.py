@@ -113,6 +113,9 @@ def tag(request, tag: str):
 
 def profile(request, username: str):
     user = _visible_user(request, username)
+    if user.is_channel:
+        # A channel's page is its own (chat's /c/{username}/): subscribe, broadcasts, no follow button.
+        return redirect(f"/c/{user.username}/")
     posts, before = _page(request, selectors.user_posts(request.user, user))
     context = {"profile": selectors.profile_of(request.user, user), "posts": posts, "before": before}
     return render(request, "microblog/profile.html", context)

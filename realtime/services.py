@@ -22,7 +22,7 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .groups import user_group
+from .groups import broadcast_group, user_group
 from .layer_watch import LAYER_ERRORS, report_failure
 from .models import Event, UserStream
 
@@ -211,3 +211,31 @@ def ephemeral_send(*, user_ids: Iterable[int], frame: Frame) -> None:
     """Pushes a frame that is not stored and carries no seq (typing, presence)."""
     message = {"type": "event.push", "text": orjson.dumps(frame).decode()}
     _send_or_report([(uid, message) for uid in set(user_ids)])
+
+
+def broadcast_send(*, channel_id: int, frame: Frame) -> None:
+    """Pushes a frame, stored nowhere and with no seq, to the open sockets of a channel's subscribers,
+    after commit. One group_send, whatever the number of subscribers: a socket that misses it finds
+    the broadcast in its conversation list (the read marker says what is unread)."""
+    message = {"type": "event.push", "text": orjson.dumps(frame).decode()}
+    transaction.on_commit(partial(_send_to_group, broadcast_group(channel_id), message))
+
+
+def _send_to_group(group: str, message: dict) -> None:
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, message)
+    except LAYER_ERRORS as error:
+        logger.warning("Channel layer push to %s failed (%s)", group, error)
+        report_failure()
+
+
+def subscriptions_changed(*, user_id: int, join: list[int] = (), leave: list[int] = ()) -> None:
+    """After commit, has every open socket of the user join or leave the broadcast groups of these
+    channels (the consumer's `broadcast_groups_change` handler), so a subscription made on one tab is live
+    on all of them at once."""
+    message = {
+        "type": "broadcast.groups.change",
+        "join": [broadcast_group(cid) for cid in join],
+        "leave": [broadcast_group(cid) for cid in leave],
+    }
+    transaction.on_commit(partial(_send_or_report, [(user_id, message)]))

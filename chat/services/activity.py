@@ -37,16 +37,22 @@ def conversation_read(*, user: User, conversation: Conversation, up_to) -> int:
 
 
 def _told_of_activity(user: User, conversation: Conversation) -> list[int]:
+    if conversation.kind == Conversation.Kind.CHANNEL:
+        # A subscriber's reading or typing concerns nobody else (and there may be a million others).
+        return []
     others = Membership.objects.filter(conversation=conversation).exclude(user=user)
     if conversation.kind == Conversation.Kind.GROUP:
         return list(others.exclude(user_id__in=people_hidden_from([user.pk])).values_list("user_id", flat=True))
     other_ids = list(others.values_list("user_id", flat=True))
-    if other_ids and direct_refused(user, other_ids[0]):
+    # A subscriber's private conversation with a channel needs no contacts (chat.services.messages).
+    if other_ids and conversation.channel_id is None and direct_refused(user, other_ids[0]):
         return []
     return other_ids
 
 
 def typing_send(*, user: User, conversation: Conversation) -> None:
+    if conversation.kind == Conversation.Kind.CHANNEL:
+        raise ChatError("read_only", "A channel's conversation is read-only.", 403)
     others = _told_of_activity(user, conversation)
     if conversation.kind == Conversation.Kind.DIRECT and not others:
         raise ChatError("not_contacts", "You can only message your contacts.", 403)

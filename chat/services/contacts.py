@@ -20,6 +20,7 @@ from realtime.services import events_publish
 from ..limits import DECLINE_HOLD, MAX_NOTE
 from ..models import Conversation
 from ..serializers import ContactRequestSerializer
+from .channels import channel_unsubscribe
 from .checks import ChatError, check_text, user_or_404
 from .conversations import direct_conversation_get_or_create
 
@@ -73,6 +74,8 @@ def contact_request_send(*, sender: User, to_username, note="") -> tuple[Contact
     receiver = user_or_404(to_username)
     if receiver.pk == sender.pk:
         raise ChatError("invalid", "You cannot add yourself.")
+    if receiver.is_channel or sender.is_channel:
+        raise ChatError("channel", "A channel is never a contact: subscribe to it instead.")
     _lock_pair(sender.pk, receiver.pk)
     if is_blocked_between(sender, receiver):
         # Said the same way as an unknown user: a block is not revealed.
@@ -164,6 +167,9 @@ def block_create(*, user: User, username) -> Block:
     if other.pk == user.pk:
         raise ChatError("invalid", "You cannot block yourself.")
     block, _ = Block.objects.get_or_create(blocker=user, blocked=other)
+    if other.is_channel:
+        # Blocking a channel unsubscribes from it; the block keeps it hidden (no re-subscribing, no messages).
+        channel_unsubscribe(user=user, channel=other.channel_profile)
     ContactRequest.objects.filter(
         Q(from_user=user, to_user=other) | Q(from_user=other, to_user=user), status=ContactRequest.Status.PENDING
     ).update(status=ContactRequest.Status.DECLINED, responded_at=timezone.now())

@@ -22,7 +22,7 @@ from realtime.services import Publication, events_publish, events_publish_many
 
 from ..cards import article_reader_cards, reader_cards
 from ..limits import MAX_BODY, MAX_CLIENT_ID, RECALL_WINDOW
-from ..models import Conversation, Membership, Message
+from ..models import ChannelAutoReply, Conversation, Membership, Message
 from ..selectors import is_id, message_for_member
 from ..serializers import message_data
 from ..signals import messages_stored
@@ -94,13 +94,19 @@ def _check_fields(send: OutgoingMessage) -> _Checked:
 
 def _direct_refusals(checked: list[_Checked]) -> set[int]:
     """Indexes of sends into direct conversations whose two people may not talk (reach's rule)."""
-    pairs = {}
+    pairs, with_channels = {}, {}
     for item in checked:
         if item.conversation.kind == Conversation.Kind.DIRECT:
             low, high = map(int, item.conversation.direct_key.split(":"))
-            pairs[item.index] = (item.send.sender.pk, high if low == item.send.sender.pk else low)
+            pair = (item.send.sender.pk, high if low == item.send.sender.pk else low)
+            # A subscriber's private conversation with a channel needs no contacts, only no block.
+            (with_channels if item.conversation.channel_id else pairs)[item.index] = pair
     refused = refused_direct_pairs(pairs.values())
-    return {index for index, pair in pairs.items() if pair in refused}
+    found = {index for index, pair in pairs.items() if pair in refused}
+    if with_channels:
+        blocked = blocked_pairs_among({uid for pair in with_channels.values() for uid in pair})
+        found |= {index for index, pair in with_channels.items() if frozenset(pair) in blocked}
+    return found
 
 
 def _reply_targets(checked: list[_Checked]) -> dict[int, Message]:
@@ -166,6 +172,11 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
         key = (item.send.sender.pk, item.client_id)
         if item.conversation is None:
             result.error = NotFound()
+        elif item.conversation.kind == Conversation.Kind.CHANNEL:
+            # A channel's broadcasts are read-only: its owner and editors broadcast (chat.services.channels).
+            result.error = ChatError(
+                "read_only", "A channel's conversation is read-only: message the channel privately.", 403
+            )
         elif item.client_id and key in earlier:
             if earlier[key].conversation_id != item.conversation.pk:
                 result.error = ChatError("client_id_reused", "That client_id was used for another conversation.", 409)
@@ -201,6 +212,7 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
             if _retried:
                 raise
             return [message_send_many(sends=[send], _retried=True)[0] for send in sends]
+        _auto_replies(valid, results)
     for item in checked:
         result = results[item.index]
         first = seen_in_batch.get((item.send.sender.pk, item.client_id)) if item.client_id else None
@@ -208,6 +220,35 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
             result.message = results[first.index].message
             result.error = results[first.index].error
     return results
+
+
+def _auto_replies(valid: list[_Checked], results: list[SendResult]) -> None:
+    """A subscriber's private message to a channel that equals one of its keywords (ignoring case and
+    spaces around) is answered at once by the channel. Costs nothing for any other send."""
+    asked = [
+        (item, results[item.index].message)
+        for item in valid
+        if results[item.index].created
+        and item.conversation.channel_id
+        and item.conversation.kind == Conversation.Kind.DIRECT
+    ]
+    if not asked:
+        return
+    replies = {
+        (row.channel_id, row.keyword.casefold()): row
+        for row in ChannelAutoReply.objects.filter(
+            channel_id__in={item.conversation.channel_id for item, _ in asked}
+        ).select_related("channel__account")
+    }
+    sends = []
+    for item, message in asked:
+        row = replies.get((item.conversation.channel_id, message.body.strip().casefold()))
+        if row is not None and message.sender_id != row.channel.account_id:
+            sends.append(
+                OutgoingMessage(sender=row.channel.account, conversation_id=item.conversation.pk, body=row.reply)
+            )
+    if sends:
+        message_send_many(sends=sends)
 
 
 def _hidden_pairs_for_replies(checked, targets, by_sender) -> set[frozenset[int]]:

@@ -475,3 +475,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Beat remembers when each periodic task last ran here, across restarts.
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule"))
+
+# Channels (chat.services.channels): broadcasts per channel in any 24 hours (WeChat's subscription
+# accounts send one a day); past it 429 with Retry-After.
+BROADCASTS_PER_DAY = int(os.environ.get("BROADCASTS_PER_DAY", 1))

@@ -13,10 +13,24 @@ def test_seed_demo_is_repeatable(capsys):
     call_command("seed_demo")
     call_command("seed_demo")
     assert "alice" in capsys.readouterr().out
-    assert User.objects.count() == 4
+    assert User.objects.filter(kind="person").count() == 4
     assert Contact.objects.count() == 6
     assert Conversation.objects.filter(kind="group").count() == 1
-    assert Message.objects.count() == 9
+    assert Message.objects.exclude(conversation__kind="channel").count() == 9
+
+
+def test_seed_demo_has_a_channel_with_broadcasts_subscribed_by_the_demo_people():
+    from chat.models import Broadcast, Channel
+    from chat.selectors import conversations_for
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    channel = Channel.objects.get(account__username="tandemtravel")
+    assert (channel.owner.username, channel.subscriber_count) == ("alice", 3)
+    assert Broadcast.objects.filter(channel=channel).count() == 3
+    carol = User.objects.get(username="carol")
+    rows = [row for row in conversations_for(carol) if row.kind == "channel"]
+    assert [row.unread_count for row in rows] == [3]  # subscribed before the three broadcasts
     alice = User.objects.get(username="alice")
     assert alice.check_password("tandem-demo-2026")
 

@@ -67,6 +67,8 @@ class World:
     upload: Media
     # {"public", "followers", "contacts": published articles; "draft": a draft}, all the owner's.
     articles: dict = field(default_factory=dict)
+    # The owner's channel "station": member is its editor, left subscribes.
+    channel: object = None
 
     def user(self, role: str) -> User | None:
         return self.people.get(role)
@@ -102,6 +104,11 @@ def build_world(make_user) -> World:
         for visibility in ("public", "followers", "contacts")
     }
     articles["draft"] = article_create(author=owner, title="A draft", body="unfinished")
+    from chat.services import channels
+
+    channel = channels.channel_create(owner=owner, username="station", display_name="Station")
+    channel.editors.add(people["member"])
+    channels.channel_subscribe(user=people["left"], channel=channel)
     return World(
         people=people,
         group=group,
@@ -112,6 +119,7 @@ def build_world(make_user) -> World:
         request=request,
         upload=upload,
         articles=articles,
+        channel=channel,
     )
 
 

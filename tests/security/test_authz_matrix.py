@@ -76,6 +76,8 @@ CONTACTS_POST_SEEN = answers((CONTACTS, 200), (OUTSIDERS, 404), ("anonymous", 40
 CONTACTS_POST_LISTED = answers((CONTACTS, 200), ((*OUTSIDERS, "anonymous"), 404))
 
 ARTICLE_ID = "/api/articles/{id}/"
+CHANNEL = "/api/channels/{username}/"
+STATION = {"username": "station"}
 DRAFT_KEY = "article:draft"
 DRAFT = {"id": DRAFT_KEY}
 
@@ -367,6 +369,25 @@ CASES = [
         secret="article:public",
         refusal=400,
     ),
+    # channels: public to read; the owner and editors (member) broadcast; subscribers (left) message it
+    Case("POST", "/api/channels/", signed_in(201), body={"username": "@fresh", "display_name": "A fresh one"}),
+    Case("GET", CHANNEL, everyone(200), args=STATION, secret="station", refusal=404),
+    Case("POST", CHANNEL + "subscribe/", signed_in(200), args=STATION),
+    Case("DELETE", CHANNEL + "subscribe/", signed_in(200), args=STATION),
+    Case("GET", CHANNEL + "broadcasts/", everyone(200), args=STATION),
+    Case(
+        "POST",
+        CHANNEL + "broadcasts/",
+        answers((("owner", "member"), 201), (SIGNED_IN[2:], 403), ("anonymous", 401)),
+        args=STATION,
+        body={"title": "Today", "articles": ["@article:public"]},
+    ),
+    Case(
+        "POST",
+        CHANNEL + "conversation/",
+        answers(("left", 200), (tuple(r for r in SIGNED_IN if r != "left"), 403), ("anonymous", 401)),
+        args=STATION,
+    ),
 ]
 
 
@@ -384,6 +405,7 @@ def world_values(world: World) -> dict[str, object]:
         owner="owner",
         member="member",
         left="left",
+        station="station",
     )
     return values
 

@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: demo people, their contacts and chats (and, as the apps grow, posts)."""
+"""`manage.py seed_demo`: demo people, their contacts and chats, posts, articles and a channel."""
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -6,6 +6,7 @@ from django.db import transaction
 from accounts.demo import DEMO_PASSWORD, seed_users
 from accounts.models import User
 from articles.demo import seed as seed_articles
+from chat import channel_demo
 from chat import demo as chat_demo
 from microblog.demo import seed as seed_microblog
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             seed_microblog(people)
             seed_articles(people)
             chat_demo.seed(people)
+            channel_demo.seed(people)
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for each: {DEMO_PASSWORD}):"))
         for person in people:
             self.stdout.write(f"  {person.username}")
