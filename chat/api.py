@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import blocked_by, blocked_ids, contact_requests_for, contacts_of
+from accounts.serializers import UserSummarySerializer
 from accounts.services import action_take
 from config.schema import RATE_LIMITED_RESPONSE
 from realtime import presence
@@ -17,7 +18,6 @@ from .serializers import (
     ContactPresenceSerializer,
     ContactRequestCreateSerializer,
     ContactRequestSerializer,
-    ContactSerializer,
     ConversationCreateSerializer,
     ConversationSerializer,
     FromPostSerializer,
@@ -92,9 +92,9 @@ class ContactRequestDeclineView(APIView):
 
 
 class BlockListView(APIView):
-    @extend_schema(responses=ContactSerializer(many=True))
+    @extend_schema(responses=UserSummarySerializer(many=True))
     def get(self, request):
-        return Response(ContactSerializer(blocked_by(request.user), many=True).data)
+        return Response(UserSummarySerializer(blocked_by(request.user), many=True).data)
 
     @extend_schema(request=UsernameSerializer, responses={201: None})
     def post(self, request):

@@ -4,9 +4,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.avatars import avatar_url
 from accounts.models import ContactRequest, User
-from accounts.serializers import AVATAR_URL_HELP, UserSummarySerializer, user_summary
+from accounts.serializers import UserSummarySerializer, user_summary
 from media.serializers import MediaSerializer
 
 from .cards import article_cards, post_cards, unavailable
@@ -193,26 +192,15 @@ class AcceptedSerializer(serializers.Serializer):
     conversation_id = serializers.IntegerField()
 
 
-class ContactSerializer(serializers.ModelSerializer):
-    avatar_url = serializers.SerializerMethodField(help_text=AVATAR_URL_HELP)
-
-    class Meta:
-        model = User
-        fields = ("username", "display_name", "avatar_url")
-        read_only_fields = fields
-
-    def get_avatar_url(self, user: User) -> str:
-        return avatar_url(user)
-
-
-class ContactPresenceSerializer(ContactSerializer):
-    """A contact with presence: expects `presence` in the context ({user_id: {online, last_seen}})."""
+class ContactPresenceSerializer(UserSummarySerializer):
+    """A contact (as a person appears everywhere, their badge included) with presence: expects
+    `presence` in the context ({user_id: {online, last_seen}})."""
 
     online = serializers.SerializerMethodField()
     last_seen = serializers.SerializerMethodField()
 
-    class Meta(ContactSerializer.Meta):
-        fields = ("username", "display_name", "avatar_url", "online", "last_seen")
+    class Meta(UserSummarySerializer.Meta):
+        fields = (*UserSummarySerializer.Meta.fields, "online", "last_seen")
         read_only_fields = fields
 
     def get_online(self, user: User) -> bool:

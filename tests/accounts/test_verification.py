@@ -142,3 +142,13 @@ def test_badges_render_with_their_labels(new_page, daphne_server, make_user):
         badge = page.get_by_role("img", name="Top influencer").first
         expect(badge).to_be_visible()
         expect(badge).to_have_text("V")
+
+
+def test_a_contacts_badge_shows_in_the_contact_list_and_the_block_list(client_for, alice, bob, befriend):
+    befriend(alice, bob)
+    bob.verification = "identity"
+    bob.save(update_fields=["verification"])
+    badge = {"tier": "identity", "label": "Verified identity"}
+    assert [c["verification"] for c in client_for(alice).get("/api/contacts/").json()] == [badge]
+    assert client_for(alice).post("/api/blocks/", {"username": "bob"}, format="json").status_code == 201
+    assert [c["verification"] for c in client_for(alice).get("/api/blocks/").json()] == [badge]
