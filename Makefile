@@ -8,8 +8,10 @@ PORT ?= 8000
 # Tandem reads it; the consumer's own limit is 16,000 characters, up to ~100 KB as JSON escapes.
 # config.serve is daphne with read deadlines for slow clients: a request's line and headers must
 # arrive within 10 s, its body within 30 s more, or it gets 408 and the connection is closed.
+# A WebSocket handshake may wait 30 s for the application (daphne's default, 5 s, dropped clients
+# queued behind a reconnect storm, and they came back for another round: bench/RESULTS.md).
 # tests/conftest.py starts daphne with these same flags.
-DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --http-header-timeout 10 --http-body-timeout 30
+DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --http-header-timeout 10 --http-body-timeout 30 --websocket_connect_timeout 30
 # A Celery worker (config/celery.py); the prefork pool, the only one that enforces the task time limits.
 CELERY_WORKER := $(BIN)/celery -A config worker --loglevel INFO
 

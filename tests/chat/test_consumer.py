@@ -97,7 +97,7 @@ def test_an_overfilled_channel_drops_pushes_and_resume_recovers_every_message(al
     bodies, gaps, received_seqs = async_to_sync(scenario)()
     assert sorted(bodies.values()) == sorted(f"burst {n}" for n in range(burst))
     assert received_seqs == burst  # each seq exactly once: nothing lost, nothing doubled
-    if settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer":
+    if settings.CHANNEL_LAYERS["default"]["BACKEND"] == "realtime.layers.InMemoryChannelLayer":
         assert gaps == 1, "the in-memory layer should have dropped pushes past its capacity of 100"
 
 
