@@ -12,15 +12,26 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
-from rest_framework.authtoken.models import Token
+from django.db import connection
+
+from accounts.models import User
+from common.prepared import Prepared
+
+_USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+
+
+# Asked by every token socket that connects (all of them at once after a restart): built once.
+@Prepared
+def _active_owner(key: str):
+    return User.objects.filter(auth_token__key=key, is_active=True).values_list(*_USER_FIELDS)
 
 
 @database_sync_to_async
 def _token_user(key: str):
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
+    rows = _active_owner(key)
+    if not rows:
         return AnonymousUser()
-    return token.user
+    return User.from_db(connection.alias, _USER_FIELDS, rows[0])
 
 
 class _SessionCredential(BaseMiddleware):

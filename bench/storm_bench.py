@@ -271,6 +271,7 @@ async def drive(args, kind: str, tmp: Path) -> dict:
     port = free_port()
     log = tmp / f"daphne-{kind}.log"
     server = start_worker(port, env, log)
+    print(f"{kind}: worker pid {server.pid}", flush=True)
     users = sorted(data["tokens"])
     per_user = args.clients // len(users)
     clients = [
@@ -349,8 +350,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--clients", type=int, default=10_000)
-    parser.add_argument("--users", type=int, default=1_000, help="even; sockets per user = clients / users")
-    parser.add_argument("--events", type=int, default=4, help="missed events per user while the worker is down")
+    parser.add_argument("--users", type=int, default=2_500, help="even; sockets per user = clients / users")
+    parser.add_argument("--events", type=int, default=2, help="missed events per user while the worker is down (even)")
     parser.add_argument("--step", type=int, default=1_000)
     parser.add_argument("--in-flight", type=int, default=20, help="handshakes at a time during the ramp")
     parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432"))
@@ -363,7 +364,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     raise_fd_limit(args.clients)  # daphne inherits it: it needs as many descriptors as this client
-    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    load = subprocess.run(["/usr/bin/uptime"], capture_output=True, text=True).stdout.strip()
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     runs = []
     with tempfile.TemporaryDirectory(prefix="storm-") as tmp:

@@ -22,6 +22,7 @@ read-only dict (consumers read their messages; none changes one).
 """
 
 import asyncio
+import contextlib
 import heapq
 import time
 from collections import OrderedDict
@@ -51,9 +52,11 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     # Messages
 
     async def send(self, channel, message):
-        assert isinstance(message, dict), "message is not a dict"
+        if not isinstance(message, dict):
+            raise TypeError("message is not a dict")
         self.require_valid_channel_name(channel)
-        assert "__asgi_channel__" not in message
+        if "__asgi_channel__" in message:
+            raise ValueError("a message may not name __asgi_channel__")
         self._put(channel, deepcopy(message))
 
     def _put(self, channel: str, message: dict) -> None:
@@ -149,7 +152,8 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
                 del self._groups_of[channel]
 
     async def group_send(self, group, message):
-        assert isinstance(message, dict), "Message is not a dict"
+        if not isinstance(message, dict):
+            raise TypeError("message is not a dict")
         self.require_valid_group_name(group)
         self._clean_expired()
         members = self.groups.get(group)
@@ -157,10 +161,9 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
             return
         shared = deepcopy(message)
         for channel in list(members):
-            try:
+            # As Channels' layer does: a full channel misses the push (its client resumes).
+            with contextlib.suppress(ChannelFull):
                 self._put(channel, shared)
-            except ChannelFull:
-                pass  # as Channels' layer does: a full channel misses the push (clients resume)
 
     async def flush(self):
         self._reset()

@@ -134,3 +134,13 @@ def ephemeral_send(*, user_ids: Iterable[int], frame: Frame) -> None:
     """Pushes a frame that is not stored and carries no seq (typing, presence)."""
     message = {"type": "event.push", "text": orjson.dumps(frame).decode()}
     _send_or_report([(uid, message) for uid in set(user_ids)])
+
+
+async def ephemeral_send_async(*, user_ids: Iterable[int], frame: Frame) -> None:
+    """ephemeral_send for a caller already in the event loop (no hop through async_to_sync)."""
+    message = {"type": "event.push", "text": orjson.dumps(frame).decode()}
+    try:
+        await _group_send_all([(uid, message) for uid in set(user_ids)])
+    except LAYER_ERRORS as error:
+        logger.warning("Channel layer push of a %s frame failed (%s)", frame.get("type"), error)
+        report_failure()
