@@ -6,10 +6,12 @@ database `storm_bench` made afresh; REDIS_URL's server, its db flushed; the defa
 `--clients` sockets spread over `--users` users (in contact pairs, `--clients / --users` sockets
 each), all driven by this one process:
 
-1. Ramp: the sockets open in steps of `--step`, `--in-flight` handshakes at a time; the connect
-   rate of each step (handshakes completed per second) shows whether a connect costs more as
-   more sockets are open. Target: the rate of the last step (9,000 -> 10,000 open) within 1.2x of
-   the first (into an empty worker).
+1. Ramp: the sockets open in steps of `--step`, `--in-flight` handshakes at a time, up to all but
+   the last step (9,000 of 10,000): each step's connect rate shows the curve. Then, in turns
+   (`--rounds`), a batch of `--step` connects into that worker and the same into a second worker
+   with nothing open (each batch closed again after), so both rates see the same machine load.
+   Target: the median rate beside 9,000 open within 1.2x of the median into the empty worker.
+   The last step then opens for good.
 2. Storm: the worker is stopped (SIGTERM) and every socket drops; while it is down each user is
    sent `--events` messages in their pair's conversation (stored events, with `seq`). The worker
    starts again and every client reconnects as static/js/socket.js does: after 0.5 s x U(0.75,
@@ -209,6 +211,26 @@ async def ramp(clients: list[StormClient], step: int, in_flight: int) -> list[di
     return steps
 
 
+async def alternate(full: list[StormClient], empty: list[StormClient], in_flight: int, rounds: int) -> dict:
+    """Connect rates into the worker holding the ramp's sockets and into a second, empty worker,
+    in turns (`rounds` batches each), so both see the same machine load; the median of each."""
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one(client: StormClient) -> None:
+        async with gate:
+            await client.open()
+
+    rates: dict[str, list[float]] = {"full": [], "empty": []}
+    for _ in range(rounds):
+        for which, batch in (("full", full), ("empty", empty)):
+            began = time.perf_counter()
+            await asyncio.gather(*(one(c) for c in batch))
+            rates[which].append(len(batch) / (time.perf_counter() - began))
+            await asyncio.gather(*(c.close() for c in batch))
+            await asyncio.sleep(1)  # the worker handles the closes before the next batch
+    return {which: sorted(values)[len(values) // 2] for which, values in rates.items()} | {"rounds": rates}
+
+
 async def storm(clients: list[StormClient], listening_at: float) -> dict:
     finished = await asyncio.gather(*(c.reconnect_and_resume() for c in clients))
     times = [t - listening_at for t in finished]
@@ -281,7 +303,17 @@ async def drive(args, kind: str, tmp: Path) -> dict:
     ]
     try:
         print(f"{kind}: ramp to {len(clients)} sockets", flush=True)
-        steps = await ramp(clients, args.step, args.in_flight)
+        held, extra = clients[: len(clients) - args.step], clients[len(clients) - args.step :]
+        steps = await ramp(held, args.step, args.in_flight)
+        print(f"{kind}: connect rates beside {len(held):,} open and into an empty worker, in turns", flush=True)
+        other_port = free_port()
+        other = start_worker(other_port, env, tmp / f"daphne-{kind}-empty.log")
+        try:
+            fresh = [StormClient(c.url.replace(f":{port}/", f":{other_port}/"), c.user, 0) for c in extra]
+            turns = await alternate(extra, fresh, args.in_flight, args.rounds)
+        finally:
+            stop(other)
+        await ramp(extra, args.step, args.in_flight)
         await asyncio.sleep(1)
         stop(server)
         await asyncio.gather(*(c.close() for c in clients))
@@ -307,16 +339,17 @@ async def drive(args, kind: str, tmp: Path) -> dict:
     finally:
         await asyncio.gather(*(c.close() for c in clients))
         stop(server)
-    first, last = steps[0]["rate"], steps[-1]["rate"]
     return {
         "kind": kind,
         "clients": len(clients),
         "users": len(users),
         "events_per_user": args.events // 2 * 2,
         "steps": steps,
-        "rate_empty": first,
-        "rate_full": last,
-        "rate_ratio": first / last,
+        "open_beside": len(clients) - args.step,
+        "rate_empty": turns["empty"],
+        "rate_full": turns["full"],
+        "rate_ratio": turns["empty"] / turns["full"],
+        "rate_rounds": turns["rounds"],
         "storm": result,
     }
 
@@ -325,17 +358,16 @@ def table(runs: list[dict], load: str) -> str:
     lines = [
         f"Load (`uptime`) before the run: {load}",
         "",
-        "| setup | clients | connects/s into an empty worker | at the last step | ratio (target <= 1.2) "
+        "| setup | clients | connects/s into an empty worker | beside the others open | ratio (target <= 1.2) "
         "| storm: all resumed in (target <= 20 s) | p50 / p90 | retries | lost | duplicated | worker CPU |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         s = run["storm"]
         setup = "SQLite + in-memory" if run["kind"] == "sqlite" else "PostgreSQL + Redis (pubsub)"
-        last = run["steps"][-1]
         lines.append(
             f"| {setup} | {run['clients']:,} ({run['users']:,} users) | {run['rate_empty']:.0f} "
-            f"| {run['rate_full']:.0f} ({last['open_before']:,} open) | {run['rate_ratio']:.2f} "
+            f"| {run['rate_full']:.0f} ({run['open_beside']:,} open) | {run['rate_ratio']:.2f} "
             f"| {s['seconds']:.1f} s | {s['p50_s']:.1f} / {s['p90_s']:.1f} s | {s['attempts']} "
             f"| {s['lost']} of {s['expected']:,} | {s['duplicated']} | {s['worker_cpu_s']:.1f} s |"
         )
@@ -353,6 +385,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=2_500, help="even; sockets per user = clients / users")
     parser.add_argument("--events", type=int, default=2, help="missed events per user while the worker is down (even)")
     parser.add_argument("--step", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=3, help="turns of --step connects, full and empty worker")
     parser.add_argument("--in-flight", type=int, default=20, help="handshakes at a time during the ramp")
     parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))

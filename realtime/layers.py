@@ -24,9 +24,9 @@ read-only dict (consumers read their messages; none changes one).
 import asyncio
 import contextlib
 import heapq
-import time
 from collections import OrderedDict
 from copy import deepcopy
+from time import monotonic
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
@@ -63,7 +63,7 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         queue = self.channels.get(channel)
         if queue is None:
             queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
-        expires = time.monotonic() + self.expiry
+        expires = monotonic() + self.expiry
         try:
             queue.put_nowait((expires, message))
         except asyncio.QueueFull:
@@ -89,7 +89,7 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     # Expiry
 
     def _clean_expired(self) -> None:
-        now = time.monotonic()
+        now = monotonic()
         expiries = self._expiries
         while expiries and expiries[0][0] < now:
             _, channel = heapq.heappop(expiries)
@@ -126,7 +126,7 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     async def group_add(self, group, channel):
         self.require_valid_group_name(group)
         self.require_valid_channel_name(channel)
-        now = time.monotonic()
+        now = monotonic()
         self.groups.setdefault(group, {})[channel] = now
         self._groups_of.setdefault(channel, set()).add(group)
         key = (group, channel)
