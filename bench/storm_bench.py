@@ -2,7 +2,8 @@
 
 One daphne worker (-v0, 127.0.0.1), on the embedded default (a temp SQLite file, the in-memory
 layer, as `make run`) and/or on PostgreSQL + Redis (`--database postgres`: DATABASE_URL's server,
-database `storm_bench` made afresh; REDIS_URL's server, its db flushed; the default pub/sub layer).
+database `storm_bench` made afresh; REDIS_URL, under a key prefix of the run's own; the default
+pub/sub layer).
 `--clients` sockets spread over `--users` users (in contact pairs, `--clients / --users` sockets
 each), all driven by this one process:
 
@@ -258,8 +259,9 @@ def worker_env(kind: str, db: Path, args) -> dict:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "DEBUG": "false",
-        "CHANNEL_PREFIX": "storm",
-        "CACHE_PREFIX": "storm",
+        # A prefix of this run's own in Redis: nothing of an earlier run (presence counts) is read back.
+        "CHANNEL_PREFIX": f"storm{os.getpid()}",
+        "CACHE_PREFIX": f"storm{os.getpid()}",
     }
     if kind == "sqlite":
         env["DATABASE_URL"] = f"sqlite:///{db}"
@@ -273,20 +275,18 @@ def worker_env(kind: str, db: Path, args) -> dict:
     return env
 
 
-def fresh_services(args) -> None:
+def fresh_database(args) -> None:
     import psycopg
-    import redis
 
     with psycopg.connect(args.postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
         connection.execute("DROP DATABASE IF EXISTS storm_bench")
         connection.execute("CREATE DATABASE storm_bench")
-    redis.Redis.from_url(args.redis_url).flushdb()
 
 
 async def drive(args, kind: str, tmp: Path) -> dict:
     env = worker_env(kind, tmp / "storm.sqlite3", args)
     if kind == "postgres":
-        fresh_services(args)
+        fresh_database(args)
     print(f"{kind}: seeding {args.users} users", flush=True)
     data = migrate_and_seed(env, SEED % {"users": args.users})
     seq0 = {int(k): v for k, v in data["seq"].items()}
@@ -387,7 +387,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--step", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=3, help="turns of --step connects, full and empty worker")
     parser.add_argument("--in-flight", type=int, default=20, help="handshakes at a time during the ramp")
-    parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL URL: its server gets a fresh database storm_bench",
+    )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
