@@ -151,7 +151,8 @@ class StormClient:
                     self.resumed.set()
                 elif kind == "error":
                     self.errors.append(frame)
-                    if frame.get("code") == "rate_limited":
+                    # Refused for now, or the replay failed ("resume again"): as a client would, resume again.
+                    if frame.get("code") in ("rate_limited", "server_error"):
                         await asyncio.sleep(frame.get("retry_after", 1))
                         await self.ws.send(orjson.dumps({"type": "resume", "after": self.last_seq}).decode())
 
@@ -327,7 +328,7 @@ async def drive(args, kind: str, tmp: Path) -> dict:
         listening_at = time.monotonic()
         print(f"{kind}: worker pid {server.pid}", flush=True)
         cpu_before = cpu_seconds(server.pid)
-        result = await storm(clients, listening_at)
+        result = await asyncio.wait_for(storm(clients, listening_at), args.give_up)
         result["worker_cpu_s"] = cpu_seconds(server.pid) - cpu_before
         result.update(tally(clients, seq0, seq1))
         result["errors"] = sum(len(c.errors) for c in clients)
@@ -394,6 +395,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--give-up", type=float, default=600, help="seconds after which the storm counts as failed")
     parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
     return parser.parse_args()
 

@@ -49,20 +49,6 @@ def replay_plan(*, user_id: int, after: int) -> Replay:
     return Replay(last=current, resync=oldest_kept is None or oldest_kept > after + 1)
 
 
-_pages: dict[int, Prepared] = {}
-
-
-def _events_page(limit: int) -> Prepared:
-    if limit not in _pages:
-
-        def page(user_id: int, after: int, up_to: int):
-            events = Event.objects.filter(user_id=user_id, seq__gt=after, seq__lte=up_to).order_by("seq")
-            return events.values_list("seq", "type", "ref")[:limit]
-
-        _pages[limit] = Prepared(page)
-    return _pages[limit]
-
-
 _shared: OrderedDict[tuple, tuple[float, list[dict]]] = OrderedDict()
 _shared_lock = threading.Lock()
 
@@ -81,8 +67,11 @@ def replay_batch(*, viewer, after: int, up_to: int, limit: int = REPLAY_BATCH) -
         kept = _shared.get(key)
         if kept is not None and now - kept[0] < PAGE_SHARED_SECONDS:
             return kept[1]
-    rows = _events_page(limit)(viewer.pk, after, up_to)
-    events = [Event(user_id=viewer.pk, seq=seq, type=kind, ref=ref) for seq, kind, ref in rows]
+    page = Event.objects.filter(user_id=viewer.pk, seq__gt=after, seq__lte=up_to).order_by("seq")
+    events = [
+        Event(user_id=viewer.pk, seq=seq, type=kind, ref=ref)
+        for seq, kind, ref in page.values_list("seq", "type", "ref")[:limit]
+    ]
     frames = render(events, viewer)
     with _shared_lock:
         _shared[key] = (now, frames)
