@@ -42,12 +42,22 @@ class ConnectGate:
                 held = False
                 gate.release()
 
-        async def answered(message):
-            if message["type"] in ("websocket.accept", "websocket.close"):
-                release()
-            await send(message)
-
         try:
-            return await self.inner(scope, receive, answered)
+            return await self.inner(scope, receive, _Answering(send, release).send)
         finally:
             release()
+
+
+class _Answering:
+    """The application's `send`, opening the gate at the handshake's answer. The inner send is kept
+    as `real_send`, as Channels' session middleware keeps it, so realtime.backpressure still finds
+    daphne's protocol behind it."""
+
+    def __init__(self, send, release):
+        self.real_send = send
+        self.release = release
+
+    async def send(self, message):
+        if message["type"] in ("websocket.accept", "websocket.close"):
+            self.release()
+        await self.real_send(message)

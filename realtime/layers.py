@@ -164,6 +164,10 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
             # As Channels' layer does: a full channel misses the push (its client resumes).
             with contextlib.suppress(ChannelFull):
                 self._put(channel, shared)
+        # And, as Channels' layer does (it awaits a task per member), let the members' consumers run:
+        # a sender of many pushes in a row would otherwise fill a reading socket's channel past its
+        # capacity before that socket could take one.
+        await asyncio.sleep(0)
 
     async def flush(self):
         self._reset()
