@@ -9,7 +9,8 @@ storm": more retries than clients). Let in a few at a time, each handshake finis
 milliseconds, in the order the clients came, and the ones waiting cost nothing but their socket.
 
 The gate wraps everything the handshake does (authentication included) and opens again when the
-application accepts or closes the socket, or ends.
+application accepts or closes the socket, or ends. A client that left while it waited (or whose
+handshake daphne dropped at its deadline) is not worked on at all.
 """
 
 import asyncio
@@ -43,9 +44,20 @@ class ConnectGate:
                 gate.release()
 
         try:
+            if _gone_while_waiting(receive):
+                return None
             return await self.inner(scope, receive, _Answering(send, release).send)
         finally:
             release()
+
+
+def _gone_while_waiting(receive) -> bool:
+    """Whether the client went away (or daphne gave up on its handshake) while it waited at the
+    gate: then nothing is worth doing for it. Daphne's `receive` is its input queue's `get`; the
+    disconnect waits in that queue, behind the connect, so it is read without taking anything."""
+    queue = getattr(receive, "__self__", None)
+    waiting = getattr(queue, "_queue", None) if isinstance(queue, asyncio.Queue) else None
+    return bool(waiting) and any(message.get("type") == "websocket.disconnect" for message in waiting)
 
 
 class _Answering:

@@ -15,9 +15,11 @@ class Handshakes:
     def __init__(self):
         self.running = 0
         self.most = 0
+        self.calls = 0
         self.answers: asyncio.Queue = asyncio.Queue()
 
     async def __call__(self, scope, receive, send):
+        self.calls += 1
         self.running += 1
         self.most = max(self.most, self.running)
         try:
@@ -63,3 +65,30 @@ def test_each_way_a_handshake_ends_lets_the_next_one_in(settings, answer):
     assert (worked_on, most) == (2, 2)  # never more than the gate lets in
     assert unanswered == 0  # yet all five got their turn
     assert answered == (5 if answer.startswith("websocket.") else 0)
+
+
+def test_a_client_gone_while_it_waited_is_not_worked_on(settings):
+    settings.WS_CONNECTS_AT_ONCE = 1
+
+    async def scenario():
+        inner = Handshakes()
+        gate = ConnectGate(inner)
+        first_queue, second_queue = asyncio.Queue(), asyncio.Queue()
+
+        async def send(message):
+            pass
+
+        first = asyncio.create_task(gate({"type": "websocket"}, first_queue.get, send))
+        second_queue.put_nowait({"type": "websocket.connect"})
+        second = asyncio.create_task(gate({"type": "websocket"}, second_queue.get, send))
+        await asyncio.sleep(0.01)
+        second_queue.put_nowait({"type": "websocket.disconnect", "code": 1006})  # gone, or dropped by daphne
+        inner.answers.put_nowait("websocket.accept")
+        await asyncio.wait_for(second, 1)  # ends without the application
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        return inner.calls, second_queue.qsize()
+
+    calls, left_unread = async_to_sync(scenario)()
+    assert calls == 1  # the first socket's application ran; the second's never started
+    assert left_unread == 2  # and nothing took its connect or its disconnect
