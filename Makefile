@@ -8,12 +8,14 @@ PORT ?= 8000
 # Tandem reads it; the consumer's own limit is 16,000 characters, up to ~100 KB as JSON escapes.
 # config.serve is daphne with read deadlines for slow clients: a request's line and headers must
 # arrive within 10 s, its body within 30 s more, or it gets 408 and the connection is closed.
+# A WebSocket handshake may wait 30 s for the application (daphne's default, 5 s, dropped clients
+# queued behind a reconnect storm, and they came back for another round: bench/RESULTS.md).
 # tests/conftest.py starts daphne with these same flags.
-DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --http-header-timeout 10 --http-body-timeout 30
+DAPHNE := $(BIN)/python -m config.serve --websocket-max-message-size 131072 --http-header-timeout 10 --http-body-timeout 30 --websocket_connect_timeout 30
 # A Celery worker (config/celery.py); the prefork pool, the only one that enforces the task time limits.
 CELERY_WORKER := $(BIN)/celery -A config worker --loglevel INFO
 
-.PHONY: run dev screenshots run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media bench-reach bench-search bench-channels clean lock schema
+.PHONY: run dev screenshots run-cluster worker test lint format bench bench-chat bench-feed bench-scale bench-media bench-reach bench-search bench-channels bench-storm bench-summary clean lock schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -129,8 +131,19 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Benchmarks: each compares against a baseline measured in the same run (bench/README.md).
-bench: bench-chat bench-feed bench-scale bench-media
+# Benchmarks: each compares against a baseline measured in the same run (bench/README.md); then
+# issue 21's targets, met or missed, in one table (bench/summary.py reads what the benchmarks wrote).
+bench: bench-chat bench-feed bench-scale bench-media bench-storm
+	$(BIN)/python bench/summary.py
+
+bench-summary: $(VENV)/.dev
+	$(BIN)/python bench/summary.py
+
+# 10,000 clients reconnecting and resuming at once after a worker restart, and the connect rate beside
+# 9,000 open sockets against an empty worker's. BENCH_STORM_ARGS="--database both" adds PostgreSQL +
+# Redis (a fresh database storm_bench on DATABASE_URL's server, and REDIS_URL); "--clients 2000" for a lighter run.
+bench-storm: $(VENV)/.dev
+	$(BIN)/python bench/storm_bench.py $(BENCH_STORM_ARGS)
 
 # Ours and the Channels tutorial peer under one load client; ARGS=--quick for a smoke run.
 bench-chat: $(VENV)/.dev

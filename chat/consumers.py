@@ -200,7 +200,9 @@ class TandemConsumer(AsyncWebsocketConsumer):
             self.group = None
             await self.close()
             return
-        opened = await _beside_the_writer(presence.socket_opened)(self.user, most=settings.MAX_SOCKETS_PER_USER)
+        opened, audience = await _beside_the_writer(presence.socket_opening)(
+            self.user, most=settings.MAX_SOCKETS_PER_USER
+        )
         if not opened:
             with contextlib.suppress(*LAYER_ERRORS):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -221,6 +223,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
         watch_layer(self.channel_layer, self)
         presence.heartbeat_start()
         await calls.sweeper_start()
+        await presence.announce(self.user, audience, online=True)
 
     async def dispatch(self, message):
         # Channels' dispatch first closes stale database connections through the one shared
@@ -252,7 +255,8 @@ class TandemConsumer(AsyncWebsocketConsumer):
                 logger.exception("Ending call %s of a closed socket failed", call_id)
         if self.counted:
             self.counted = False
-            await _beside_the_writer(presence.socket_closed)(self.user)
+            audience = await _beside_the_writer(presence.socket_closing)(self.user)
+            await presence.announce(self.user, audience, online=False)
 
     async def receive(self, text_data=None, bytes_data=None):
         client_id = None

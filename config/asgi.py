@@ -21,6 +21,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from accounts.ws_auth import TokenOrSessionAuthStack  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from config.connect_gate import ConnectGate  # noqa: E402
 
 # No AllowedHostsOriginValidator around the stack: it would refuse token clients
 # that send no Origin, and answer refusals with HTTP 403 instead of close code 4403.
@@ -28,6 +29,6 @@ from chat.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": TokenOrSessionAuthStack(URLRouter(websocket_urlpatterns)),
+        "websocket": ConnectGate(TokenOrSessionAuthStack(URLRouter(websocket_urlpatterns))),
     }
 )

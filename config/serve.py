@@ -25,7 +25,9 @@ malformed multipart body got Twisted's bare 400 instead of the API's JSON one.
 """
 
 from functools import partial
+from pprint import pformat
 
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
@@ -122,6 +124,31 @@ class DeadlineHTTPFactory(HTTPFactory):
         return channel
 
 
+class _FormattedOnlyIfLogged:
+    """pformat's text, made only when a log line is written with it."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __format__(self, spec):
+        return format(pformat(self.value), spec)
+
+    def __str__(self):
+        return pformat(self.value)
+
+    __repr__ = __str__
+
+
+def _quiet_handshake_debug() -> None:
+    """autobahn pretty-prints every new socket's forty settings for a debug line that is not
+    written (daphne never turns autobahn's debug on): measured, a fifth of a worker's time while
+    thousands of clients reconnected at once (bench/RESULTS.md, "Connect storm"). The text is
+    now made when, and only if, the line is written. (The module's one other use, Timings'
+    __str__, must return a string: it keeps the real pformat.)"""
+    autobahn_protocol.Timings.__str__ = lambda timings: pformat(timings._timings)
+    autobahn_protocol.pformat = _FormattedOnlyIfLogged
+
+
 class DeadlineServer(Server):
     """daphne's server, keeping the two deadlines for the channels its factory builds."""
 
@@ -133,6 +160,7 @@ class DeadlineServer(Server):
     def run(self):
         # Server.run builds its factory from this module-level name; nothing else reads it.
         daphne_server.HTTPFactory = DeadlineHTTPFactory
+        _quiet_handshake_debug()
         super().run()
 
 

@@ -32,7 +32,7 @@ from accounts.models import User
 from accounts.selectors import blocked_ids, contact_ids
 
 from .layer_watch import LAYER_ERRORS
-from .services import ephemeral_send
+from .services import ephemeral_send, ephemeral_send_async
 
 SEEN_TTL = 60 * 60 * 24 * 30
 # One cache round trip per this many users.
@@ -53,9 +53,12 @@ def _seen_key(user_id: int) -> str:
     return f"presence:seen:{user_id}"
 
 
-def _announce(user: User, online: bool) -> None:
-    audience = contact_ids(user) - blocked_ids(user)
-    ephemeral_send(user_ids=audience, frame={"type": "presence", "user": user.username, "online": online})
+def _audience(user: User) -> set[int]:
+    return contact_ids(user) - blocked_ids(user)
+
+
+def _frame(user: User, online: bool) -> dict:
+    return {"type": "presence", "user": user.username, "online": online}
 
 
 def _count_ttl() -> int:
@@ -69,8 +72,9 @@ def _count_local(user_id: int, change: int) -> None:
             del _local_sockets[user_id]
 
 
-def socket_opened(user: User, *, most: int | None = None) -> bool:
-    """Counts one more open socket of `user`; False, and nothing counted, past `most` of them.
+def socket_opening(user: User, *, most: int | None = None) -> tuple[bool, set[int] | None]:
+    """Counts one more open socket of `user`: (False, None), and nothing counted, past `most` of
+    them; else (True, the contacts to tell "online" when this is the user's first socket, or None).
 
     Presence is a hint: with Redis unreachable the socket still opens, uncounted (and the
     cap does not hold until Redis is back; refusing everyone would be worse).
@@ -81,21 +85,21 @@ def socket_opened(user: User, *, most: int | None = None) -> bool:
         count = cache.incr(key)
         if most is not None and count > most:
             cache.decr(key)
-            return False
+            return False, None
         _count_local(user.pk, +1)
         if count == 1:
-            _announce(user, online=True)
+            return True, _audience(user)
     except LAYER_ERRORS as error:
         logger.warning("Presence of user %s not updated (%s)", user.pk, error)
         _count_local(user.pk, +1)  # the heartbeat puts it back into the shared count later
     except ValueError:  # the count expired between add and incr: this socket opens a new one
         cache.add(key, 1, timeout=_count_ttl())
         _count_local(user.pk, +1)
-    return True
+    return True, None
 
 
-def socket_closed(user: User) -> None:
-    """Counts one socket of `user` fewer; the last one announces "offline"."""
+def socket_closing(user: User) -> set[int] | None:
+    """Counts one socket of `user` fewer: the contacts to tell "offline" when it was the last, or None."""
     _count_local(user.pk, -1)
     try:
         try:
@@ -105,9 +109,33 @@ def socket_closed(user: User) -> None:
         if remaining <= 0:
             cache.delete(socket_count_key(user.pk))
             cache.set(_seen_key(user.pk), timezone.now().isoformat(), timeout=SEEN_TTL)
-            _announce(user, online=False)
+            return _audience(user)
     except LAYER_ERRORS as error:
         logger.warning("Presence of user %s not updated (%s)", user.pk, error)
+    return None
+
+
+def socket_opened(user: User, *, most: int | None = None) -> bool:
+    """socket_opening, and the "online" told from this thread: False past `most` sockets."""
+    opened, audience = socket_opening(user, most=most)
+    if audience:
+        ephemeral_send(user_ids=audience, frame=_frame(user, True))
+    return opened
+
+
+def socket_closed(user: User) -> None:
+    """socket_closing, and the last socket's "offline" told from this thread."""
+    audience = socket_closing(user)
+    if audience:
+        ephemeral_send(user_ids=audience, frame=_frame(user, False))
+
+
+async def announce(user: User, audience: set[int] | None, *, online: bool) -> None:
+    """Tells `audience` (from socket_opening / socket_closing) from the event loop itself: the
+    presence thread does not wait for the loop to make the sends (during a reconnect storm that
+    wait, once per user, was a quarter of a connect)."""
+    if audience:
+        await ephemeral_send_async(user_ids=audience, frame=_frame(user, online))
 
 
 def presence_of(user_ids: list[int]) -> dict[int, dict]:

@@ -1,11 +1,23 @@
 """Reads of the event log: the user's current seq, and replay after a seq."""
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
+
+from django.db.models import OuterRef, Subquery
+
+from common.prepared import Prepared
 
 from .models import Event, UserStream
 from .renderers import render
 
 REPLAY_BATCH = 500
+# A page rendered for one socket of a user also serves the user's other sockets that ask for the
+# same page (same `after`, and the user's seq unchanged since: see replay_batch) within this many
+# seconds. After a restart all of a user's sockets resume at once, from the same seq.
+PAGE_SHARED_SECONDS = 1.0
+PAGES_KEPT = 2048
 
 
 def last_seq(user_id: int) -> int:
@@ -20,16 +32,50 @@ class Replay:
     resync: bool
 
 
+# Asked by every socket that connects and resumes: built once (common.prepared), one statement.
+@Prepared
+def _seq_and_oldest_kept(user_id: int):
+    oldest = Event.objects.filter(user_id=OuterRef("user_id")).order_by("seq").values("seq")[:1]
+    stream = UserStream.objects.filter(user_id=user_id).annotate(oldest=Subquery(oldest))
+    return stream.values_list("last_seq", "oldest")
+
+
 def replay_plan(*, user_id: int, after: int) -> Replay:
     """Whether `after` can be replayed: every event after it must still be kept."""
-    current = last_seq(user_id)
+    rows = _seq_and_oldest_kept(user_id)
+    current, oldest_kept = rows[0] if rows else (0, None)
     if after >= current:
         return Replay(last=current, resync=after > current)
-    oldest_kept = Event.objects.filter(user_id=user_id).order_by("seq").values_list("seq", flat=True).first()
     return Replay(last=current, resync=oldest_kept is None or oldest_kept > after + 1)
 
 
+_shared: OrderedDict[tuple, tuple[float, list[dict]]] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
 def replay_batch(*, viewer, after: int, up_to: int, limit: int = REPLAY_BATCH) -> list[dict]:
-    """The next frames after `after` (at most `limit`, none past `up_to`), rendered now."""
-    events = list(Event.objects.filter(user_id=viewer.pk, seq__gt=after, seq__lte=up_to).order_by("seq")[:limit])
-    return render(events, viewer)
+    """The next frames after `after` (at most `limit`, none past `up_to`), rendered now.
+
+    `up_to` is the user's seq when the replay began. Another socket of the user asking for the
+    same page within PAGE_SHARED_SECONDS gets the same frames (read-only: they are only encoded):
+    a change the user must see comes with an event, which moves their seq and so `up_to`, and a
+    replay that began before it goes on to that event.
+    """
+    key = (viewer.pk, after, up_to, limit)
+    now = time.monotonic()
+    with _shared_lock:
+        kept = _shared.get(key)
+        if kept is not None and now - kept[0] < PAGE_SHARED_SECONDS:
+            return kept[1]
+    page = Event.objects.filter(user_id=viewer.pk, seq__gt=after, seq__lte=up_to).order_by("seq")
+    events = [
+        Event(user_id=viewer.pk, seq=seq, type=kind, ref=ref)
+        for seq, kind, ref in page.values_list("seq", "type", "ref")[:limit]
+    ]
+    frames = render(events, viewer)
+    with _shared_lock:
+        _shared[key] = (now, frames)
+        _shared.move_to_end(key)
+        while len(_shared) > PAGES_KEPT:
+            _shared.popitem(last=False)
+    return frames

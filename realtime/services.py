@@ -239,3 +239,9 @@ def subscriptions_changed(*, user_id: int, join: list[int] = (), leave: list[int
         "leave": [broadcast_group(cid) for cid in leave],
     }
     transaction.on_commit(partial(_send_or_report, [(user_id, message)]))
+
+
+async def ephemeral_send_async(*, user_ids: Iterable[int], frame: Frame) -> None:
+    """ephemeral_send for a caller already in the event loop (no hop through async_to_sync)."""
+    message = {"type": "event.push", "text": orjson.dumps(frame).decode()}
+    await push_now([(uid, message) for uid in set(user_ids)])

@@ -163,7 +163,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer, with expiry that does not scan every socket on each call (realtime/layers.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
@@ -304,6 +305,8 @@ LOGGING = {
 CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
 # Sockets one user may hold open at once, across workers (the presence count); past it 4429.
 MAX_SOCKETS_PER_USER = int(os.environ.get("MAX_SOCKETS_PER_USER", 20))
+# WebSocket handshakes a worker works on at once (config/connect_gate.py); the rest wait their turn.
+WS_CONNECTS_AT_ONCE = int(os.environ.get("WS_CONNECTS_AT_ONCE", 16))
 # `resume` frames per user a minute (one runs at a time per socket).
 CHAT_RESUMES_PER_MINUTE = int(os.environ.get("CHAT_RESUMES_PER_MINUTE", 30))
 # Bytes a worker holds for a socket whose client does not read; past it the socket closes (4008).

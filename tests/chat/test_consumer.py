@@ -97,7 +97,7 @@ def test_an_overfilled_channel_drops_pushes_and_resume_recovers_every_message(al
     bodies, gaps, received_seqs = async_to_sync(scenario)()
     assert sorted(bodies.values()) == sorted(f"burst {n}" for n in range(burst))
     assert received_seqs == burst  # each seq exactly once: nothing lost, nothing doubled
-    if settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer":
+    if settings.CHANNEL_LAYERS["default"]["BACKEND"] == "realtime.layers.InMemoryChannelLayer":
         assert gaps == 1, "the in-memory layer should have dropped pushes past its capacity of 100"
 
 
@@ -154,13 +154,13 @@ def test_sockets_closing_slowly_do_not_hold_up_anyone_s_messages(alice, bob, bef
 
     conversation = befriend(alice, bob)
     release = threading.Event()
-    closing_for_real = presence.socket_closed
+    closing_for_real = presence.socket_closing
 
     def held_close(user):
         release.wait(20)
-        closing_for_real(user)
+        return closing_for_real(user)
 
-    monkeypatch.setattr(presence, "socket_closed", held_close)
+    monkeypatch.setattr(presence, "socket_closing", held_close)
     bob_key, alice_key = token_for(user=bob).key, token_for(user=alice).key
 
     async def scenario():

@@ -27,6 +27,20 @@ def test_bad_token_is_closed_with_4401(daphne_server):
     assert close_code(daphne_server, "not-a-token") == 4401
 
 
+def test_the_token_of_a_deactivated_account_is_closed_with_4401(daphne_server, alice):
+    from accounts.services import token_for
+
+    key = token_for(user=alice).key
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    assert close_code(daphne_server, key) == 4401
+
+
+def test_a_bad_token_does_not_fall_back_to_a_valid_cookie(daphne_server, alice):
+    cookie = cookie_header(daphne_server, alice)
+    assert close_code(daphne_server, "not-a-token", additional_headers=cookie) == 4401
+
+
 def test_token_socket_without_origin_answers_ping(daphne_server, alice):
     with Socket.open(daphne_server, alice) as socket:
         socket.send(type="ping")
