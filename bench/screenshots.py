@@ -70,6 +70,7 @@ def signed_in_pages() -> dict[str, str]:
 
     django.setup()
     from accounts.models import User
+    from articles.models import Article
     from chat.selectors import conversations_for
     from microblog.models import Hashtag, Post
     from microblog.text import tag_path
@@ -87,6 +88,12 @@ def signed_in_pages() -> dict[str, str]:
     if conversation:
         pages["chat"] = f"/chat/{conversation.pk}/"
     pages |= {"contacts": "/contacts/", "settings": "/settings/", "404": "/no-such-page/"}
+    # Alice's demo channel (chat.channel_demo): its page, her dashboard and inbox; one of its articles.
+    pages |= {"channel": "/c/tandemtravel/", "dashboard": "/c/tandemtravel/dashboard/"}
+    pages |= {"inbox": "/c/tandemtravel/inbox/", "write": "/write/"}
+    article = Article.objects.filter(author=alice, status="published").order_by("pk").first()
+    if article:
+        pages["article"] = f"/a/{article.pk}/"
     return pages
 
 

@@ -146,13 +146,18 @@ def _publishable_articles(channel):
     )
 
 
+def _ids(values) -> list[int]:
+    return [int(value) for value in values if value.isascii() and value.isdigit() and len(value) < 19]
+
+
 DASHBOARD_ACTIONS = {
     "broadcast": lambda user, channel, data: services.broadcast_create(
         sender=user,
         channel=channel,
         title=data.get("title", ""),
         body=data.get("body", ""),
-        articles=[int(value) for value in data.getlist("articles") if value.isdigit() and len(value) < 19],
+        articles=_ids(data.getlist("articles")),
+        media=_ids(data.getlist("media")),  # photos the page uploaded first (static/js/post-form.js)
     ),
     "editor-add": lambda user, channel, data: services.channel_editor_add(
         user=user, channel=channel, editor=_person(data.get("username"))

@@ -83,3 +83,34 @@ def test_inbox_and_dashboard_are_for_the_owner_and_editors(station, signed_in, c
 def test_a_channels_profile_address_leads_to_its_channel_page(station, client):
     answer = client.get("/u/teahouse/")
     assert (answer.status_code, answer["Location"]) == (302, "/c/teahouse/")
+
+
+def test_a_broadcast_from_the_dashboard_carries_the_photos_uploaded_with_it(
+    station, signed_in, client_for, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.media.conftest import make_image
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.BROADCASTS_PER_DAY = 5  # the second one below is refused for its photo, not the daily limit
+    reader = client_for(station["reader"])
+    reader.post("/api/channels/teahouse/subscribe/")
+    page = signed_in(station["editor"])
+    assert 'data-photos aria-labelledby="broadcast-heading"' in page.get("/c/teahouse/dashboard/").content.decode()
+    photo = SimpleUploadedFile("leaves.jpg", make_image(), content_type="image/jpeg")
+    with django_capture_on_commit_callbacks(execute=True):
+        upload = client_for(station["editor"]).post("/api/media/", {"file": photo}, format="multipart")
+    assert upload.status_code == 201, upload.content
+    fields = {"action": "broadcast", "title": "In pictures", "articles": station["articles"][:1]}
+    assert page.post("/c/teahouse/dashboard/", {**fields, "media": [upload.json()["id"]]}).status_code == 302
+    conversation = next(c for c in reader.get("/api/conversations/").json() if c["kind"] == "channel")
+    last = reader.get(f"/api/conversations/{conversation['id']}/messages/").json()["results"][-1]
+    assert [item["id"] for item in last["media"]] == [upload.json()["id"]]
+    # Someone else's upload is refused as a missing one is, and nothing is broadcast.
+    theirs = SimpleUploadedFile("mine.jpg", make_image(), content_type="image/jpeg")
+    with django_capture_on_commit_callbacks(execute=True):
+        other = reader.post("/api/media/", {"file": theirs}, format="multipart")
+    refused = page.post("/c/teahouse/dashboard/", {**fields, "title": "Not mine", "media": [other.json()["id"]]})
+    assert refused.status_code == 400
+    assert "Not mine" not in page.get("/c/teahouse/").content.decode()
