@@ -7,7 +7,7 @@ matching", then passes those ids through the same rules as every other surface:
 
 Bounded by design: a query reads at most CANDIDATES index entries whatever the corpus, so a
 term in every post costs what a rare one does. Posts are ranked within those candidates by
-relevance (bm25 / ts_rank) times recency times engagement; older matches past the newest
+relevance (BM25 of the candidate's text / ts_rank) times recency times engagement; older matches past the newest
 CANDIDATES are not reached (chat search pages back by id without that bound: it is newest first).
 """
 

@@ -40,6 +40,37 @@ def match_expression(query: Query, meta: tuple[str, ...], meta_any: tuple[str, .
     return " AND ".join(parts)
 
 
+# BM25's term-frequency saturation and length normalisation (FTS5's own constants).
+BM25_K1 = 1.2
+BM25_B = 0.75
+AVERAGE_TOKENS = 24  # about a seeded post's; only relative lengths matter among one query's candidates
+
+
+def _occurrences(tokens: list[str], phrase: Phrase) -> int:
+    """How many times the phrase's tokens stand in a row in `tokens` (the last as a prefix when asked)."""
+    wanted, size, found = phrase.tokens, len(phrase.tokens), 0
+    for start in range(len(tokens) - size + 1):
+        window = tokens[start : start + size]
+        if window[:-1] == list(wanted[:-1]) and (
+            window[-1].startswith(wanted[-1]) if phrase.prefix else window[-1] == wanted[-1]
+        ):
+            found += 1
+    return found
+
+
+def relevance(tokens: list[str], phrases: list[Phrase]) -> float:
+    """BM25 of one candidate without its IDF: FTS5's bm25() finds each term's document count by
+    reading the term's whole posting list (19.9 ms for a word in every one of a million posts,
+    against 0.07 ms for its 200 newest matches), and every candidate of a query holds every term
+    anyway. 1 + the sum over the phrases of tf(k1 + 1) / (tf + k1(1 - b + b·length/average))."""
+    normal = BM25_K1 * (1 - BM25_B + BM25_B * len(tokens) / AVERAGE_TOKENS)
+    score = 1.0
+    for phrase in phrases:
+        tf = _occurrences(tokens, phrase)
+        score += tf * (BM25_K1 + 1) / (tf + normal)
+    return score
+
+
 class SqliteBackend(SearchBackend):
     def index(self, kind, entries: list[Entry]) -> None:
         if not entries:
@@ -65,15 +96,15 @@ class SqliteBackend(SearchBackend):
         if not expression:
             return []
         table = TABLES[kind]
-        # bm25 is smaller for better matches (negative); the meta column does not count towards it.
-        relevance = f"-bm25({table}, 1.0, 1.0, 0.0)" if query.has_text else "0.0"
         under, params = ("AND rowid < %s", [expression, below]) if below is not None else ("", [expression])
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT rowid, {relevance} FROM {table} WHERE {table} MATCH %s {under} ORDER BY rowid DESC LIMIT %s",
+                f"SELECT rowid, doc FROM {table} WHERE {table} MATCH %s {under} ORDER BY rowid DESC LIMIT %s",
                 [*params, limit],
             )
-            return [(row[0], float(row[1])) for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        phrases = [clause for clause in query.clauses if isinstance(clause, Phrase)]
+        return [(rowid, relevance(doc.split(" "), phrases) if query.has_text else 0.0) for rowid, doc in rows]
 
 
 def _fts_table(table: str, prefixes: str) -> str:
