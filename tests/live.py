@@ -38,7 +38,7 @@ from .factories import PASSWORD
 ROOT = Path(__file__).resolve().parent.parent
 WEBSOCKET_MAX_MESSAGE_SIZE = 131072  # as the Makefile runs daphne
 # config.serve is daphne with read deadlines for slow clients; the Makefile's flags.
-DAPHNE_FLAGS = ["--http-header-timeout", "10", "--http-body-timeout", "30"]
+DAPHNE_FLAGS = ["--http-header-timeout", "10", "--http-body-timeout", "30", "--websocket_connect_timeout", "30"]
 # How long a socket is watched for frames that must not come.
 QUIET_SECONDS = 1.0
 
