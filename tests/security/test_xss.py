@@ -7,6 +7,7 @@ would have stopped the script) and the payload shows as text.
 """
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.services import profile_update
 from chat.services import message_send
@@ -93,14 +94,17 @@ def test_hostile_text_never_runs_or_becomes_markup(new_page, live_daphne, hostil
     page.goto(f"/chat/{direct.pk}/")
     live_message = {"body": payload("live-message"), "client_id": "l1"}
     rest(live_daphne, mallory, "POST", f"/api/conversations/{direct.pk}/messages/", live_message).json()
-    page.wait_for_function("document.body.innerText.includes('live-message')")
+    # expect() polls over the DevTools protocol; wait_for_function's polling evaluates its text in the
+    # page, which the page's CSP (no 'unsafe-eval') refuses whenever the first check comes too early.
+    expect(page.locator("body")).to_contain_text("live-message")
     live_seen: set[str] = set()
     _inspect(page, live_seen)
     page.goto("/")
     unread = "Number(document.getElementById('notification-badge').textContent) || 0"
     before = page.evaluate(unread)
     rest(live_daphne, mallory, "POST", "/api/posts/", {"body": f"{payload('live-post')} @victor"}).json()
-    page.wait_for_function(f"({unread}) > {before}")  # the mention's notification arrived over the socket
+    # The mention's notification arrived over the socket.
+    expect(page.locator("#notification-badge")).to_have_text(str(before + 1))
     _inspect(page, live_seen)
     page.goto("/notifications/")
     _inspect(page, live_seen)
