@@ -58,6 +58,8 @@ def test_nothing_is_lost_or_doubled_across_a_worker_restart(new_page, live_daphn
     bob_page.goto(f"/chat/{conversation.pk}/")
     send(alice_page, "before the drop")
     expect(bob_page.locator("#messages")).to_contain_text("before the drop")
+    # The other members are pushed before the sender is answered (chat.writer): both, before the drop.
+    expect(alice_page.locator(".msg.pending")).to_have_count(0)
 
     live_daphne.stop()
     expect(bob_page.locator("#connection")).to_have_text("Reconnecting…")
