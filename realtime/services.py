@@ -165,7 +165,8 @@ def pushes_deferred():
 
 
 async def push_now(messages: list[tuple[int, dict]]) -> None:
-    """`_send_or_report` for a caller in the event loop."""
+    """Pushes from the event loop; a layer that cannot be reached loses the push (reported, the
+    sockets then resume), never the stored event or the caller's answer. `_send_or_report` from a thread."""
     if not messages:
         return
     try:
@@ -180,11 +181,7 @@ def _send_or_report(messages: list[tuple[int, dict]]) -> None:
 
     The layer watch (realtime.layer_watch) then has the sockets reconnect and resume.
     """
-    try:
-        async_to_sync(_group_send_all)(messages)
-    except LAYER_ERRORS as error:
-        logger.warning("Channel layer push of %d events failed (%s); clients get them by resume", len(messages), error)
-        report_failure()
+    async_to_sync(push_now)(messages)
 
 
 async def _group_send_all(messages: list[tuple[int, dict]]) -> None:
