@@ -37,10 +37,12 @@ def people_hidden_from(user_ids) -> QuerySet:
 
     A subquery: use it as `__in=` inside a larger query, so the database does the set work.
     """
-    # Two OR-ed subqueries rather than a UNION, which not every backend nests inside `IN`.
+    # A UNION of the two sides of the block table (SQLite and PostgreSQL both nest it inside `IN`).
+    # Not users whose id is in either side: PostgreSQL cannot turn that OR into a join, and scanned
+    # the whole users table for it, twice in every visibility check (~5 ms a scan at 50,000 people).
     blocked = Block.objects.filter(blocker_id__in=user_ids).values("blocked_id")
     blockers = Block.objects.filter(blocked_id__in=user_ids).values("blocker_id")
-    return User.objects.filter(Q(pk__in=blocked) | Q(pk__in=blockers)).values("pk")
+    return blocked.union(blockers)
 
 
 def blocked_pairs_among(user_ids) -> set[frozenset[int]]:
