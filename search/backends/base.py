@@ -1,5 +1,6 @@
 """What a search backend does; `NullBackend` indexes and finds nothing (benchmarks' baseline)."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..query import Query
@@ -29,6 +30,11 @@ class SearchBackend:
 
     def clear(self, kind: str) -> None:
         raise NotImplementedError
+
+    @contextmanager
+    def bulk_load(self, kind: str):
+        """Around many `index` calls in a row (search_rebuild): whatever makes them quicker, undone after."""
+        yield
 
     def candidates(
         self,

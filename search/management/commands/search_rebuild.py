@@ -4,7 +4,8 @@ with a progress bar.
 For a database filled without the write paths (bulk loads, `seed_bench`), or after changing how
 text is indexed (search.text). Each batch is its own transaction; searches answer meanwhile from
 whatever is indexed so far. On SQLite the FTS5 tables are merged into one segment at the end
-(`optimize`); on PostgreSQL the tables are analyzed.
+(`optimize`); on PostgreSQL the GIN indexes take the rows through their pending list, merged at
+the end, and the tables are analyzed (`PostgresBackend.bulk_load`).
 """
 
 import json
@@ -20,7 +21,6 @@ from chat.models import Message
 from microblog.models import Post
 from search.backends import backend
 from search.backends.base import ARTICLES, MESSAGES, PEOPLE, POSTS, Entry
-from search.backends.postgres import TABLES as PG_TABLES
 from search.backends.sqlite import TABLES as SQLITE_TABLES
 from search.index import article_entry
 from search.query import PUBLIC_TOKEN, author_token, conversation_token, tag_token
@@ -106,18 +106,17 @@ class Command(BaseCommand):
             index.clear(kind)
             last = 0
             bar = Progress(name, total)
-            while True:
-                batch = list(rows().filter(pk__gt=last).order_by("pk").values_list(*fields)[:BATCH])
-                if not batch:
-                    break
-                with transaction.atomic():
-                    index.index(kind, [entry(*row) for row in batch])
-                last = batch[-1][0]
-                bar.update(len(batch))
+            with index.bulk_load(kind):
+                while True:
+                    batch = list(rows().filter(pk__gt=last).order_by("pk").values_list(*fields)[:BATCH])
+                    if not batch:
+                        break
+                    with transaction.atomic():
+                        index.index(kind, [entry(*row) for row in batch])
+                    last = batch[-1][0]
+                    bar.update(len(batch))
             bar.close()
-            with connection.cursor() as cursor:
-                if connection.vendor == "sqlite":
-                    table = SQLITE_TABLES[kind]
+            if connection.vendor == "sqlite":
+                table = SQLITE_TABLES[kind]
+                with connection.cursor() as cursor:
                     cursor.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")  # noqa: S608
-                elif connection.vendor == "postgresql":
-                    cursor.execute(f"ANALYZE {PG_TABLES[kind]}")
