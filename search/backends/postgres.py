@@ -12,12 +12,21 @@ is which from the tsvector column's statistics: ANALYZE after a bulk load, as se
 People are matched by prefix, which the statistics cannot tell apart: `_people` walks a bounded
 stretch of the newest, then reads the index.
 
+A term in many posts but none of the newest (on the 1M benchmark "post": in 1M posts, none of the
+newest 107k) made that walk read every row until the matches began: 81 ms, where GIN cannot help,
+as it cannot give its matches newest first and reading all of them for "post" took 90 ms. So each
+post also carries an epoch token (`e{id // EPOCH}`) in `meta`, and one GIN index holds all three
+columns, which intersects the term with an epoch by skipping through both lists (0.2 ms for an epoch
+without the term): a term the statistics put in more than EPOCH_ABOVE posts is read epoch by
+epoch, newest first, until `limit` match (`_by_epoch`: 9-13 ms for "post").
+
 The GIN indexes are built without `fastupdate`: with it, new entries wait in a pending list of up
 to 4 MB that every search reads from end to end until a vacuum merges it (measured on the 1M
 benchmark after a bulk load: all 50,000 people pending, 10 ms for a prefix matching nobody, and the
 planner, costing the list, walked the table instead). Each write updates the index in place.
 """
 
+import time
 from contextlib import contextmanager
 
 from django.db import connection
@@ -67,6 +76,76 @@ def tsqueries(query: Query, meta: tuple[str, ...], meta_any: tuple[str, ...]) ->
     return found
 
 
+# Posts: ids per epoch token (changing it needs `manage.py search_rebuild --only posts`), and the
+# estimated matches above which a query goes epoch by epoch.
+EPOCH = 4096
+EPOCH_ABOVE = 5000
+# The planner's statistics of the index columns, as read by `_Statistics`, kept this long.
+STATISTICS_SECONDS = 300.0
+# Each kind's GIN indexes (posts: one over the three columns, search/migrations/0005).
+INDEXES = {
+    kind: [f"{table}_all"] if kind == "post" else [f"{table}_{column}" for column in ("doc", "unigrams", "meta")]
+    for kind, table in TABLES.items()
+}
+
+
+def epoch_token(pk: int) -> str:
+    return f"e{pk // EPOCH}"
+
+
+class _Statistics:
+    """How many rows the planner's statistics put each index token in (ANALYZE's most common
+    elements; autovacuum keeps them, search_rebuild refreshes them), per database and table."""
+
+    def __init__(self):
+        self.tables: dict[tuple[str, str], tuple[float, dict[str, dict[str, float]]]] = {}
+
+    def clear(self) -> None:
+        self.tables.clear()
+
+    def rows_with(self, table: str, wanted: dict[str, list[str]]) -> float:
+        """The fewest rows any one token of `wanted` (column -> tokens, all required) is in; 0 for a
+        token the statistics do not list (rarer than every one they do, or no statistics yet)."""
+        columns = self._load(table)
+        estimates = [columns.get(column, {}).get(token, 0.0) for column, tokens in wanted.items() for token in tokens]
+        return min(estimates, default=0.0)
+
+    def _load(self, table: str) -> dict[str, dict[str, float]]:
+        key = (connection.settings_dict["NAME"], table)
+        loaded = self.tables.get(key)
+        if loaded and time.monotonic() - loaded[0] < STATISTICS_SECONDS:
+            return loaded[1]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            rows = max(cursor.fetchone()[0], 0.0)
+            cursor.execute(
+                "SELECT attname, most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                "WHERE schemaname = current_schema() AND tablename = %s AND most_common_elems IS NOT NULL",
+                [table],
+            )
+            columns = {
+                column: {token: share * rows for token, share in zip(tokens, shares, strict=False)}
+                for column, tokens, shares in cursor.fetchall()
+            }
+        self.tables[key] = (time.monotonic(), columns)
+        return columns
+
+
+STATISTICS = _Statistics()
+
+
+def _required_tokens(query: Query, meta: tuple[str, ...]) -> dict[str, list[str]] | None:
+    """column -> the exact tokens every match holds; None when a clause is a prefix (no one token)."""
+    phrases = [c for c in query.clauses if isinstance(c, Phrase)]
+    if any(phrase.prefix for phrase in phrases):
+        return None
+    return {
+        "doc": [token for phrase in phrases for token in phrase.tokens],
+        "unigrams": [c.char for c in query.clauses if isinstance(c, Unigram)],
+        "meta": list(meta),
+    }
+
+
 # People: the newest this many read in id order first (a prefix typed as the first letters of a name
 # matches most people, and the newest `limit` are a few rows away), then the index.
 PEOPLE_WALK = 2000
@@ -82,7 +161,7 @@ class PostgresBackend(SearchBackend):
                 entry.id,
                 tsvector(entry.document.tokens, positions=True),
                 tsvector(entry.document.unigrams, positions=False),
-                tsvector(list(entry.meta), positions=False),
+                tsvector([*entry.meta, epoch_token(entry.id)] if kind == "post" else list(entry.meta), positions=False),
             )
             for entry in entries
         ]
@@ -106,7 +185,7 @@ class PostgresBackend(SearchBackend):
         """Many rows at once (search_rebuild): the pending list is far quicker for that, so it is on
         while they go in, then merged into the index and off again; then statistics for the planner."""
         table = TABLES[kind]
-        indexes = [f"{table}_{column}" for column in ("doc", "unigrams", "meta")]
+        indexes = INDEXES[kind]
         with connection.cursor() as cursor:
             for index in indexes:
                 cursor.execute(f"ALTER INDEX {index} SET (fastupdate = on)")
@@ -116,6 +195,7 @@ class PostgresBackend(SearchBackend):
                 cursor.execute(f"ALTER INDEX {index} SET (fastupdate = off)")
                 cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
             cursor.execute(f"ANALYZE {table}")
+        STATISTICS.clear()
 
     def candidates(self, kind, query, *, meta=(), meta_any=(), limit, below=None):
         queries = tsqueries(query, meta, meta_any)
@@ -131,6 +211,10 @@ class PostgresBackend(SearchBackend):
         rank_params = [queries["doc"]] if "doc" in queries else []
         if kind == "person":
             return self._people(table, where, params, relevance, rank_params, limit)
+        if kind == "post" and not meta_any:
+            wanted = _required_tokens(query, meta)
+            if wanted is not None and STATISTICS.rows_with(table, wanted) > EPOCH_ABOVE:
+                return self._by_epoch(table, where, params, relevance, rank_params, limit, below)
         # The newest `limit` matches, then their rank: the planner picks between walking the primary
         # key backwards until `limit` rows match (a frequent term) and the GIN index then a top-N sort
         # (a rare one), and ts_rank reads only the rows kept.
@@ -139,6 +223,24 @@ class PostgresBackend(SearchBackend):
             "ORDER BY id DESC LIMIT %s) AS newest ORDER BY id DESC"
         )
         return _fetch(sql, [*rank_params, *params, limit])
+
+    def _by_epoch(self, table, where, params, relevance, rank_params, limit, below):
+        """The newest `limit` matches, epoch by epoch from the newest: a LATERAL query per epoch in
+        generate_series' order (a nested loop keeps it), each epoch's matches sorted, the outer LIMIT
+        stopping the loop once `limit` rows are out. No ORDER BY outside: it would run every epoch."""
+        with connection.cursor() as cursor:
+            if below is None:
+                cursor.execute(f"SELECT max(id) FROM {table}")
+                top = cursor.fetchone()[0] or 0
+            else:
+                top = below - 1
+        rows = _fetch(
+            f"SELECT id, {relevance} FROM generate_series(%s, 0, -1) AS epoch(n) "
+            f"CROSS JOIN LATERAL (SELECT id, doc FROM {table} WHERE {where} AND meta @@ ('e' || epoch.n)::tsquery "
+            "ORDER BY id + 0 DESC LIMIT %s) AS found LIMIT %s",
+            [*rank_params, top // EPOCH, *params, limit, limit],
+        )
+        return sorted(rows, reverse=True)
 
     def _people(self, table, where, params, relevance, rank_params, limit):
         """A prefix's matches are estimated at a fixed share, so the planner walked the whole table for
@@ -254,4 +356,23 @@ FASTUPDATE_OFF_REVERSE = [
     f"ALTER INDEX {TABLES[kind]}_{column} SET (fastupdate = on)"
     for kind in ("post", "message", "person", "article")
     for column in ("doc", "unigrams", "meta")
+]
+
+# search/migrations/0005: every post its epoch token, and one GIN index over the three columns in
+# place of one per column (an AND across two indexes reads each term's whole list).
+POST_EPOCHS = [
+    "DROP INDEX IF EXISTS search_post_doc",
+    "DROP INDEX IF EXISTS search_post_unigrams",
+    "DROP INDEX IF EXISTS search_post_meta",
+    f"UPDATE search_post SET meta = meta || ('e' || (id / {EPOCH}))::tsvector",
+    "CREATE INDEX IF NOT EXISTS search_post_all ON search_post USING gin (doc, unigrams, meta) WITH (fastupdate = off)",
+    "ANALYZE search_post",
+]
+
+POST_EPOCHS_REVERSE = [
+    "DROP INDEX IF EXISTS search_post_all",
+    *[
+        f"CREATE INDEX IF NOT EXISTS search_post_{column} ON search_post USING gin ({column}) WITH (fastupdate = off)"
+        for column in ("doc", "unigrams", "meta")
+    ],
 ]

@@ -157,6 +157,8 @@ ARTICLE_SCHEMA_REVERSE = [
     f"DROP TABLE IF EXISTS {TABLES['article']}",
 ]
 
-# search/migrations/0004 is PostgreSQL's alone (its GIN indexes' pending lists).
+# search/migrations/0004 and 0005 are PostgreSQL's alone (its GIN indexes).
 FASTUPDATE_OFF: list[str] = []
 FASTUPDATE_OFF_REVERSE: list[str] = []
+POST_EPOCHS: list[str] = []
+POST_EPOCHS_REVERSE: list[str] = []
