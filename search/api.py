@@ -68,7 +68,11 @@ class SearchView(APIView):
         def wanted(name):
             return section is None or section == name
 
-        posts = selectors.search_posts(request.user, query, cursor=cursor, limit=limit) if wanted("posts") else empty
+        posts = (
+            selectors.search_posts(request.user, query, cursor=cursor, limit=limit, with_originals=False)
+            if wanted("posts")
+            else empty
+        )
         users = selectors.search_people(request.user, query, cursor=cursor, limit=limit) if wanted("users") else empty
         tags = selectors.search_tags(request.user, raw, cursor=cursor, limit=limit) if wanted("tags") else empty
         body = {

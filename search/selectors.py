@@ -28,6 +28,7 @@ from chat.visibility import messages_seen_by
 from common.errors import ServiceError
 from common.prepared import Prepared
 from microblog.models import Hashtag, Post, PostTag
+from microblog.presenting import presented_posts
 from microblog.selectors import _hidden_from, posts_visible, posts_with_media, user_visible
 from microblog.text import tag_name
 
@@ -117,8 +118,11 @@ def _author_meta(viewer, query: Query) -> tuple[str, ...] | None:
     return None if author is None else (author_token(author.pk),)
 
 
-def search_posts(viewer, query: Query, *, cursor: str | None = None, limit: int = PAGE) -> Page:
-    """Posts matching `query` the viewer may see (muted authors left out), best first."""
+def search_posts(
+    viewer, query: Query, *, cursor: str | None = None, limit: int = PAGE, with_originals: bool = True
+) -> Page:
+    """Posts matching `query` the viewer may see (muted authors left out), best first.
+    `with_originals`: a repost's original joined (the pages show it; the API gives its id)."""
     state = decode_cursor(cursor, keys={"o": int, "t": int})
     if query.empty:
         return Page()
@@ -156,8 +160,12 @@ def search_posts(viewer, query: Query, *, cursor: str | None = None, limit: int 
             position += len(chunk)
     more = len(visible) > limit
     page_ids = visible[:limit]
-    # Visible: checked just above by the rule itself; here they are only presented.
-    posts = Post.objects.presented_to(viewer).select_related("original__author__avatar").in_bulk(page_ids)
+    # Visible: checked just above by the rule itself; here they are only presented. For the API and a
+    # signed-in viewer through the feed's prepared statements (the queryset cost more than its SQL).
+    if viewer is not None and viewer.is_authenticated and not with_originals:
+        posts = presented_posts(viewer, page_ids, checked=True)
+    else:
+        posts = Post.objects.presented_to(viewer).select_related("original__author__avatar").in_bulk(page_ids)
     items = posts_with_media([posts[pk] for pk in page_ids if pk in posts])
     for post in items:
         post.highlight = highlight(post.body, query.marks)
