@@ -80,6 +80,9 @@ def tsqueries(query: Query, meta: tuple[str, ...], meta_any: tuple[str, ...]) ->
 # estimated matches above which a query goes epoch by epoch.
 EPOCH = 4096
 EPOCH_ABOVE = 5000
+# At most this many epochs are read (~1M ids, ~50 ms if none held the term): a frequent term's
+# matches older than that are not reached, as matches past the newest 200 never are.
+EPOCHS_READ = 256
 # The planner's statistics of the index columns, as read by `_Statistics`, kept this long.
 STATISTICS_SECONDS = 300.0
 # Each kind's GIN indexes (posts: one over the three columns, search/migrations/0005).
@@ -235,10 +238,10 @@ class PostgresBackend(SearchBackend):
             else:
                 top = below - 1
         rows = _fetch(
-            f"SELECT id, {relevance} FROM generate_series(%s, 0, -1) AS epoch(n) "
+            f"SELECT id, {relevance} FROM generate_series(%s, %s, -1) AS epoch(n) "
             f"CROSS JOIN LATERAL (SELECT id, doc FROM {table} WHERE {where} AND meta @@ ('e' || epoch.n)::tsquery "
             "ORDER BY id + 0 DESC LIMIT %s) AS found LIMIT %s",
-            [*rank_params, top // EPOCH, *params, limit, limit],
+            [*rank_params, top // EPOCH, max(top // EPOCH - EPOCHS_READ + 1, 0), *params, limit, limit],
         )
         return sorted(rows, reverse=True)
 

@@ -64,3 +64,26 @@ def test_a_rare_word_and_a_prefix_take_the_index_as_before(tiny_epochs, post, fo
     assert found("quokka") == [quokka.pk]
     assert set(found("coff*")) == {p.pk for p in posts[-5:]}
     assert not tiny_epochs
+
+
+def test_on_postgresql_the_epochs_read_are_bounded(tiny_epochs, monkeypatch, post, found, make_user):
+    """A frequent word whose posts are all older than the epochs read is not reached (as any match
+    past the newest 200 is not): the cost of a query stays bounded whatever the corpus."""
+    if connection.vendor != "postgresql":
+        from tests.conftest import skip_or_fail
+
+        skip_or_fail("PostgreSQL's epochs (FTS5 reads its lists newest first)", "REQUIRE_SERVICES")
+    monkeypatch.setattr(postgres, "EPOCHS_READ", 3)
+    alice = make_user(username="alice")
+    coffee = [post(alice, f"coffee and cake {n}") for n in range(12)]
+    tea = [post(alice, f"只喝茶 tea only {n}") for n in range(9)]
+    _analyzed()
+
+    # Epochs of 4 ids, the newest three read: the tea and the newest few ids before it.
+    newest_epoch = tea[-1].pk // 4
+    reached = [p.pk for p in coffee if p.pk // 4 > newest_epoch - 3]
+    assert len(reached) < 5  # some coffee beyond the bound, fewer than a page within it
+    assert set(found("coffee")) == set(reached)
+    assert tiny_epochs
+    monkeypatch.setattr(postgres, "EPOCHS_READ", 100)
+    assert set(found("coffee")) == {p.pk for p in coffee[-5:]}
