@@ -2,6 +2,8 @@
 
     python bench/feed_bench.py [--sizes 100000,1000000] [--database sqlite|postgres|both] [--requests 40] [--seed 1]
 
+PostgreSQL: the server at $BENCH_PG_URL, databases named $BENCH_PG_PREFIX_<size> (feed_bench_<size>).
+
 For each corpus size it builds (once; reused afterwards) a database with
 `manage.py seed_bench --users size/20 --posts size`, then, in a fresh process on that
 database, times GET /api/feed/ for `bench0` (who follows 300 accounts):
@@ -41,6 +43,8 @@ OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 PLOT = ROOT / "bench" / "feed_latency.png"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+# The PostgreSQL databases' names start with this (several checkouts on one server keep theirs apart).
+PG_PREFIX = os.environ.get("BENCH_PG_PREFIX", "feed_bench")
 QUALITY_VIEWERS = 50
 DEFAULT_SEED = 1
 PAGES = ("ranked first page", "ranked later page", "latest first page")
@@ -63,7 +67,7 @@ def database_url(kind: str, size: int, seed: int) -> str:
     if kind == "sqlite":
         path = OUT / f"feed-{size}{seed_suffix(seed, '-')}.sqlite3"
         return f"sqlite:///{path}"
-    name = f"feed_bench_{size}{seed_suffix(seed, '_')}"
+    name = f"{PG_PREFIX}_{size}{seed_suffix(seed, '_')}"
     import psycopg
 
     with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as connection:
