@@ -18,7 +18,7 @@ result is a list of `Candidate`s holding plain numbers for `scoring`.
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 
 from django.conf import settings
@@ -27,7 +27,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, FloatField,
 from accounts.models import Contact, User, Verification
 from common.prepared import Prepared
 
-from ..models import Follow, Like, Post, PostTag
+from ..models import Like, Post, PostTag
 from ..trending import trending
 
 TRENDING_TAGS = 3
@@ -43,8 +43,8 @@ class EpochSeconds(Func):
     """A datetime column as seconds since 1970 (a float, to the microsecond), computed by the database.
 
     The candidates' query reads two datetimes a row for ~650 rows; on SQLite, Django parses each
-    from text (a regular expression) and makes it aware: a third of the rows' reading. A float
-    becomes a datetime in Python's C code (`datetime.fromtimestamp`), the same instant.
+    from text (a regular expression) and makes it aware: a third of the rows' reading. Scoring
+    only needs ages: from a float, one subtraction.
     """
 
     output_field = FloatField()
@@ -67,17 +67,13 @@ class EpochSeconds(Func):
         return super().as_sql(compiler, connection, template=template, **extra_context)
 
 
-def _instant(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-# Slots: ~650 are made and read a dozen times each per ranking.
 @dataclass(slots=True)
 class Candidate:
     post_id: int
     author_id: int
     author_username: str
-    created_at: datetime
+    # Seconds since 1970 (EpochSeconds): only ages are worked out from them.
+    created: float
     likes: int
     reposts: int
     replies: int
@@ -86,8 +82,8 @@ class Candidate:
     author_followed: bool = False
     author_contact: bool = False
     reposted_by: list[str] = field(default_factory=list)
-    # When it last reached the network (the newest repost by a followed person, or the post itself).
-    seen_at: datetime | None = None
+    # When it last reached the network (the newest repost by a followed person, or the post itself), as `created`.
+    seen: float | None = None
     followed_likers: int = 0
     # Summed over all its likers: how many of the viewer's recent likes each of them shares.
     kindred_likes: int = 0
@@ -156,7 +152,7 @@ def _candidate(post_id, author_id, created, likes, reposts, replies, reads) -> C
         post_id=post_id,
         author_id=author_id,
         author_username="",
-        created_at=_instant(created),
+        created=created,
         likes=likes,
         reposts=reposts,
         replies=replies,
@@ -204,8 +200,7 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
             key = post_id
             item = found.get(key) or _candidate(post_id, author_id, created, *row[_OWN_NUMBERS])
         item.in_network = item.in_network or in_network
-        reached_at = _instant(created)
-        item.seen_at = max(item.seen_at or reached_at, reached_at)
+        item.seen = created if item.seen is None else max(item.seen, created)
         found[key] = item
     _name_people(net, found, reposters)
     return found
@@ -324,17 +319,18 @@ def _liked_by_followed(net: Network, since: datetime) -> list[int]:
     """Posts that at least FEED_MIN_FOLLOWED_LIKERS followed people liked in the window, most liked first.
 
     Counted in the database on the (user, created_at, post) index, which the query never leaves:
-    as many index entries as the followed people gave likes lately.
+    as many index entries as the followed people gave likes lately. The followed people go in as
+    the list the ranking already holds: given the follows as a subquery, PostgreSQL joined them to
+    a scan of every like in the window (12 against 5 ms at 100k posts, growing with the corpus).
     """
     if not net.followed:
         return []
-    return _liked_query(settings.FEED_MIN_FOLLOWED_LIKERS)(net.viewer_id, since)
+    return _liked_query(settings.FEED_MIN_FOLLOWED_LIKERS)(since, *_padded(net.followed))
 
 
 @cache
 def _liked_query(min_likers: int) -> Prepared:
-    def build(viewer_id: int, since: datetime):
-        followed = Follow.objects.filter(follower_id=viewer_id).values("followee_id")
+    def build(since: datetime, *followed: int):
         return (
             Like.objects.filter(user_id__in=followed, created_at__gte=since)
             .values("post_id")

@@ -140,7 +140,7 @@ def closeness_to(item: Candidate, *, weights: scoring.Weights) -> float:
 def score_candidate(item: Candidate, *, now, weights: scoring.Weights, closeness: float | None = None) -> float:
     """The product of every factor but diversity, from the candidate's plain numbers; `closeness`:
     `closeness_to(item)` when the caller already has it."""
-    age_hours = (now - (item.seen_at or item.created_at)).total_seconds() / 3600
+    age_hours = (now.timestamp() - (item.seen or item.created)) / 3600
     if closeness is None:
         closeness = closeness_to(item, weights=weights)
     return (

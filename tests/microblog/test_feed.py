@@ -136,11 +136,12 @@ def test_the_ranking_reads_each_posts_own_time_to_the_microsecond_and_each_autho
     for pk, at in times.items():
         Post.objects.filter(pk=pk).update(created_at=at)
     found = {item.post_id: item for item in candidates.candidates_for(alice, now=timezone.now())}
-    assert found[on_the_second].created_at == base
-    assert found[on_the_second].seen_at == base + timedelta(hours=1)  # when carol reposted it
+    assert found[on_the_second].created == base.timestamp()
+    assert found[on_the_second].seen == (base + timedelta(hours=1)).timestamp()  # when carol reposted it
     assert found[on_the_second].reposted_by == ["carol"]
-    assert found[just_short].created_at == base + timedelta(microseconds=999_999)
-    assert (found[outside].created_at, found[outside].author_username) == (base + timedelta(microseconds=1), "dave")
+    assert found[just_short].created == (base + timedelta(microseconds=999_999)).timestamp()
+    assert found[outside].created == (base + timedelta(microseconds=1)).timestamp()
+    assert found[outside].author_username == "dave"
     assert not found[outside].in_network
 
 
