@@ -24,6 +24,7 @@ weights have never seen.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -118,40 +119,64 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-class Http:
-    """One kept-alive connection to a worker, with bench0's token (as a mobile client sends it)."""
+def cpu_ms(pid: int) -> float:
+    """CPU time the process has run so far, all its threads (Linux schedstat, nanoseconds), in ms."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e6
 
-    def __init__(self, port: int, key: str):
+
+class Http:
+    """One kept-alive connection to a worker, with bench0's token (as a mobile client sends it).
+
+    Each request's wall time, and the worker's CPU time over it (read around it, outside the wall
+    time): on a loaded machine the wall time is mostly waiting for a core, the CPU time is the work.
+    """
+
+    def __init__(self, port: int, key: str, pid: int):
         self.connection = http.client.HTTPConnection(harness.HOST, port, timeout=120)
         self.headers = {"Authorization": f"Token {key}", "Accept": "application/json"}
+        self.pid = pid
+        self.last_cpu = 0.0
 
     def timed(self, url: str) -> tuple[float, dict]:
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
+        cpu_before = cpu_ms(self.pid)
         started = time.perf_counter()
         self.connection.request("GET", path, headers=self.headers)
         response = self.connection.getresponse()
         payload = response.read()
         elapsed = (time.perf_counter() - started) * 1000
+        self.last_cpu = cpu_ms(self.pid) - cpu_before
         assert response.status == 200, (response.status, payload[:300])
         return elapsed, json.loads(payload)
 
 
-def latencies(clients: dict[str, Http], requests: int) -> dict[str, dict[str, list[float]]]:
-    """Each worker's page times, the workers taking turns request by request (same machine load)."""
+def latencies(clients: dict[str, Http], requests: int) -> tuple[dict, dict]:
+    """Each worker's page times and CPU times, the workers taking turns request by request (same machine load)."""
     for client in clients.values():
         for _ in range(3):  # warm-up: connections, imports, SQLite page cache
             client.timed("/api/feed/?order=ranked")
             client.timed("/api/feed/?order=latest")
     series = {name: {page: [] for page in PAGES} for name in clients}
+    cpu = {name: {page: [] for page in PAGES} for name in clients}
+
+    def timed(name: str, page: str, url: str) -> dict:
+        elapsed, body = clients[name].timed(url)
+        series[name][page].append(elapsed)
+        cpu[name][page].append(clients[name].last_cpu)
+        return body
+
     for _ in range(requests):
-        for name, client in clients.items():
+        for name in clients:
             # A first page (no cursor) always ranks afresh; the trending list keeps its own 10-second cache.
-            elapsed, body = client.timed("/api/feed/?order=ranked")
-            series[name]["ranked first page"].append(elapsed)
-            series[name]["ranked later page"].append(client.timed(body["next"])[0])
-            series[name]["latest first page"].append(client.timed("/api/feed/?order=latest")[0])
-    return series
+            body = timed(name, "ranked first page", "/api/feed/?order=ranked")
+            timed(name, "ranked later page", body["next"])
+            timed(name, "latest first page", "/api/feed/?order=latest")
+    return series, cpu
 
 
 def measure(requests: int, seed: int, before: str | None) -> dict:
@@ -188,8 +213,8 @@ def measure(requests: int, seed: int, before: str | None) -> dict:
             workers[name] = harness.start_daphne(
                 "config.asgi:application", port, logs / f"{name}.log", cwd=root, env=dict(os.environ)
             )
-            clients[name] = Http(port, key)
-        series = latencies(clients, requests)
+            clients[name] = Http(port, key, workers[name].pid)
+        series, cpu = latencies(clients, requests)
     except Exception:
         harness.print_log_tails(logs)
         raise
@@ -224,6 +249,7 @@ def measure(requests: int, seed: int, before: str | None) -> dict:
         "following": Follow.objects.filter(follower=viewer).count(),
         "latency": summary(series["ours"]),
         **({"before": summary(series["before"])} if "before" in series else {}),
+        "worker_cpu": {name: summary(pages) for name, pages in cpu.items()},
         "load": os.getloadavg()[0],
         "quality_bench0": {order: quality[order][[u.pk for u in viewers].index(viewer.pk)] for order in quality},
         "quality_mean": {order: statistics.mean(values) for order, values in quality.items()},
@@ -272,6 +298,20 @@ def report(kind: str, rows: list[tuple[int, dict, float | None]], intro: str) ->
                     f"{result['before'][name]['p50']:.1f} / {result['before'][name]['p99']:.1f} ms" for name in PAGES
                 ]
                 lines.append(f"| {result['posts']:,} | " + " | ".join(cells) + " |")
+    if any("worker_cpu" in result for _, result, _ in rows):
+        lines += [
+            "",
+            "The worker's CPU time per page, p50 (every thread of the daphne process, read around each "
+            "request): what a page costs the server, without the waiting for a core that a loaded "
+            "machine adds to the wall times above.",
+            "",
+            "| posts | worker | ranked first page | ranked later page | latest |",
+            "|---:|---|---:|---:|---:|",
+        ]
+        for _, result, _ in rows:
+            for worker, pages in result.get("worker_cpu", {}).items():
+                cells = [f"{pages[name]['p50']:.1f} ms" for name in PAGES]
+                lines.append(f"| {result['posts']:,} | {worker} | " + " | ".join(cells) + " |")
     lines += ["", *targets(rows)]
     small, large = rows[0][1], rows[-1][1]
     lines.append("")

@@ -348,7 +348,8 @@ def _liked_query(min_likers: int) -> Prepared:
         return (
             Like.objects.filter(user_id__in=followed, created_at__gte=since)
             .values("post_id")
-            .annotate(likers=Count("id"))
+            # COUNT(*), not of the id: PostgreSQL's index holds no id, and counting it read the table.
+            .annotate(likers=Count("*"))
             .filter(likers__gte=min_likers)
             .order_by("-likers", "-post_id")
             .values_list("post_id", flat=True)[:OUT_OF_NETWORK_LIKED]
