@@ -253,13 +253,15 @@ def _name_people(net: Network, found: dict[int, Candidate], reposters: dict[int,
         people = dict(people)
         for pk, username, verification in _people(*_padded(sorted(strangers))):
             people[pk] = (username, verification != Verification.NONE)
+    # Someone whose account went between the rows' read and this one is nameless rather than an error.
+    gone = ("", False)
     for item in found.values():
-        item.author_username, item.author_verified = people[item.author_id]
+        item.author_username, item.author_verified = people.get(item.author_id, gone)
     for key, ids in reposters.items():
         names = found[key].reposted_by
-        for pk in ids:
-            if people[pk][0] not in names:
-                names.append(people[pk][0])
+        for name in (people.get(pk, gone)[0] for pk in ids):
+            if name not in names:
+                names.append(name)
 
 
 # Id lists go in one argument each, padded with 0 (no row has it) to one of these lengths.
