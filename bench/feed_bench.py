@@ -369,6 +369,11 @@ def main() -> None:
         help="another checkout (a directory, e.g. `git worktree add /tmp/before main`): its worker is measured "
         "too, on the same database, taking turns with ours",
     )
+    parser.add_argument(
+        "--write-only",
+        action="store_true",
+        help="measure nothing: rewrite the section of RESULTS.md and the plot from the figures kept in bench/out",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -377,6 +382,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     sizes = [int(size) for size in args.sizes.split(",")]
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
+    if args.write_only:
+        kinds = []
     for kind in kinds:
         load_before = os.getloadavg()[0]
         rows = []
