@@ -2,6 +2,8 @@
 
     python bench/feed_bench.py [--sizes 100000,1000000] [--database sqlite|postgres|both] [--requests 40] [--seed 1]
 
+PostgreSQL: the server at $BENCH_PG_URL, databases named $BENCH_PG_PREFIX_<size> (feed_bench_<size>).
+
 For each corpus size it builds (once; reused afterwards) a database with
 `manage.py seed_bench --users size/20 --posts size`, then, in a fresh process on that
 database, times GET /api/feed/ for `bench0` (who follows 300 accounts):
@@ -22,6 +24,7 @@ weights have never seen.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -41,6 +44,8 @@ OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 PLOT = ROOT / "bench" / "feed_latency.png"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+# The PostgreSQL databases' names start with this (several checkouts on one server keep theirs apart).
+PG_PREFIX = os.environ.get("BENCH_PG_PREFIX", "feed_bench")
 QUALITY_VIEWERS = 50
 DEFAULT_SEED = 1
 PAGES = ("ranked first page", "ranked later page", "latest first page")
@@ -63,7 +68,7 @@ def database_url(kind: str, size: int, seed: int) -> str:
     if kind == "sqlite":
         path = OUT / f"feed-{size}{seed_suffix(seed, '-')}.sqlite3"
         return f"sqlite:///{path}"
-    name = f"feed_bench_{size}{seed_suffix(seed, '_')}"
+    name = f"{PG_PREFIX}_{size}{seed_suffix(seed, '_')}"
     import psycopg
 
     with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as connection:
@@ -84,13 +89,29 @@ def build(kind: str, size: int, seed: int) -> tuple[dict, float | None]:
         [sys.executable, "manage.py", "shell", "-c", probe], cwd=ROOT, env=env, check=True, capture_output=True
     )
     if seeded.stdout.strip().endswith(b"True"):  # after Django 5.2's "N objects imported" line
+        vacuum(kind, env)
         return env, None
     started = time.monotonic()
     # Latency only: the simulated reads (bench/feed_signal_bench.py uses them) would add ~14 rows a post.
     manage(
         env, "seed_bench", "--users", str(max(size // 20, 100)), "--posts", str(size), "--seed", str(seed), "--no-reads"
     )
-    return env, time.monotonic() - started
+    elapsed = time.monotonic() - started
+    vacuum(kind, env)
+    return env, elapsed
+
+
+def vacuum(kind: str, env: dict) -> None:
+    """PostgreSQL: VACUUM ANALYZE, as autovacuum leaves a table some time after a load. Without the
+    visibility map a bulk load leaves unset, the planner prices every index-only scan as if it read
+    the table too, and picked the primary key over the (author, -id) index for the network's newest
+    posts (15 against 1 ms at 100k posts). Nothing to do on SQLite (seed_bench runs ANALYZE)."""
+    if kind != "postgres":
+        return
+    import psycopg
+
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -98,40 +119,64 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-class Http:
-    """One kept-alive connection to a worker, with bench0's token (as a mobile client sends it)."""
+def cpu_ms(pid: int) -> float:
+    """CPU time the process has run so far, all its threads (Linux schedstat, nanoseconds), in ms."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e6
 
-    def __init__(self, port: int, key: str):
+
+class Http:
+    """One kept-alive connection to a worker, with bench0's token (as a mobile client sends it).
+
+    Each request's wall time, and the worker's CPU time over it (read around it, outside the wall
+    time): on a loaded machine the wall time is mostly waiting for a core, the CPU time is the work.
+    """
+
+    def __init__(self, port: int, key: str, pid: int):
         self.connection = http.client.HTTPConnection(harness.HOST, port, timeout=120)
         self.headers = {"Authorization": f"Token {key}", "Accept": "application/json"}
+        self.pid = pid
+        self.last_cpu = 0.0
 
     def timed(self, url: str) -> tuple[float, dict]:
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
+        cpu_before = cpu_ms(self.pid)
         started = time.perf_counter()
         self.connection.request("GET", path, headers=self.headers)
         response = self.connection.getresponse()
         payload = response.read()
         elapsed = (time.perf_counter() - started) * 1000
+        self.last_cpu = cpu_ms(self.pid) - cpu_before
         assert response.status == 200, (response.status, payload[:300])
         return elapsed, json.loads(payload)
 
 
-def latencies(clients: dict[str, Http], requests: int) -> dict[str, dict[str, list[float]]]:
-    """Each worker's page times, the workers taking turns request by request (same machine load)."""
+def latencies(clients: dict[str, Http], requests: int) -> tuple[dict, dict]:
+    """Each worker's page times and CPU times, the workers taking turns request by request (same machine load)."""
     for client in clients.values():
         for _ in range(3):  # warm-up: connections, imports, SQLite page cache
             client.timed("/api/feed/?order=ranked")
             client.timed("/api/feed/?order=latest")
     series = {name: {page: [] for page in PAGES} for name in clients}
+    cpu = {name: {page: [] for page in PAGES} for name in clients}
+
+    def timed(name: str, page: str, url: str) -> dict:
+        elapsed, body = clients[name].timed(url)
+        series[name][page].append(elapsed)
+        cpu[name][page].append(clients[name].last_cpu)
+        return body
+
     for _ in range(requests):
-        for name, client in clients.items():
+        for name in clients:
             # A first page (no cursor) always ranks afresh; the trending list keeps its own 10-second cache.
-            elapsed, body = client.timed("/api/feed/?order=ranked")
-            series[name]["ranked first page"].append(elapsed)
-            series[name]["ranked later page"].append(client.timed(body["next"])[0])
-            series[name]["latest first page"].append(client.timed("/api/feed/?order=latest")[0])
-    return series
+            body = timed(name, "ranked first page", "/api/feed/?order=ranked")
+            timed(name, "ranked later page", body["next"])
+            timed(name, "latest first page", "/api/feed/?order=latest")
+    return series, cpu
 
 
 def measure(requests: int, seed: int, before: str | None) -> dict:
@@ -168,8 +213,8 @@ def measure(requests: int, seed: int, before: str | None) -> dict:
             workers[name] = harness.start_daphne(
                 "config.asgi:application", port, logs / f"{name}.log", cwd=root, env=dict(os.environ)
             )
-            clients[name] = Http(port, key)
-        series = latencies(clients, requests)
+            clients[name] = Http(port, key, workers[name].pid)
+        series, cpu = latencies(clients, requests)
     except Exception:
         harness.print_log_tails(logs)
         raise
@@ -204,6 +249,7 @@ def measure(requests: int, seed: int, before: str | None) -> dict:
         "following": Follow.objects.filter(follower=viewer).count(),
         "latency": summary(series["ours"]),
         **({"before": summary(series["before"])} if "before" in series else {}),
+        "worker_cpu": {name: summary(pages) for name, pages in cpu.items()},
         "load": os.getloadavg()[0],
         "quality_bench0": {order: quality[order][[u.pk for u in viewers].index(viewer.pk)] for order in quality},
         "quality_mean": {order: statistics.mean(values) for order, values in quality.items()},
@@ -252,6 +298,20 @@ def report(kind: str, rows: list[tuple[int, dict, float | None]], intro: str) ->
                     f"{result['before'][name]['p50']:.1f} / {result['before'][name]['p99']:.1f} ms" for name in PAGES
                 ]
                 lines.append(f"| {result['posts']:,} | " + " | ".join(cells) + " |")
+    if any("worker_cpu" in result for _, result, _ in rows):
+        lines += [
+            "",
+            "The worker's CPU time per page, p50 (every thread of the daphne process, read around each "
+            "request): what a page costs the server, without the waiting for a core that a loaded "
+            "machine adds to the wall times above.",
+            "",
+            "| posts | worker | ranked first page | ranked later page | latest |",
+            "|---:|---|---:|---:|---:|",
+        ]
+        for _, result, _ in rows:
+            for worker, pages in result.get("worker_cpu", {}).items():
+                cells = [f"{pages[name]['p50']:.1f} ms" for name in PAGES]
+                lines.append(f"| {result['posts']:,} | {worker} | " + " | ".join(cells) + " |")
     lines += ["", *targets(rows)]
     small, large = rows[0][1], rows[-1][1]
     lines.append("")
@@ -309,6 +369,11 @@ def main() -> None:
         help="another checkout (a directory, e.g. `git worktree add /tmp/before main`): its worker is measured "
         "too, on the same database, taking turns with ours",
     )
+    parser.add_argument(
+        "--write-only",
+        action="store_true",
+        help="measure nothing: rewrite the section of RESULTS.md and the plot from the figures kept in bench/out",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -317,6 +382,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     sizes = [int(size) for size in args.sizes.split(",")]
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
+    if args.write_only:
+        kinds = []
     for kind in kinds:
         load_before = os.getloadavg()[0]
         rows = []

@@ -4,8 +4,9 @@
 
 Runs GET /api/feed/ (ranked first page, a later ranked page, latest) and GET /api/timeline/public/
 for `bench0` through DRF's APIClient with a token, after a warm-up, and prints per page: the p50
-of the wall time, of the time inside the database driver (every query timed by an execute
-wrapper) and the number of queries. `--profile` adds a cProfile listing (cumulative) of the
+of the wall time, of this thread's CPU time (steadier than wall time on a loaded machine: time
+spent waiting for a core is left out), of the time inside the database driver (every query timed
+by an execute wrapper) and the number of queries. `--profile` adds a cProfile listing (cumulative) of the
 ranked first page. What is not SQL is Python: building queries, making model instances,
 serializing.
 """
@@ -79,20 +80,24 @@ def main() -> None:
         for url in urls.values():
             get(url)
     for name, url in urls.items():
-        walls, sqls, counts = [], [], []
+        walls, cpus, sqls, counts = [], [], [], []
         for _ in range(args.requests):
             if name == "ranked later page":
                 url = pages()["ranked later page"]
             timer = SqlTimer()
             with connection.execute_wrapper(timer):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.thread_time()
                 get(url)
                 walls.append((time.perf_counter() - started) * 1000)
+                cpus.append((time.thread_time() - cpu_started) * 1000)
             sqls.append(timer.seconds * 1000)
             counts.append(timer.count)
-        wall, sql = statistics.median(walls), statistics.median(sqls)
+        wall, cpu, sql = statistics.median(walls), statistics.median(cpus), statistics.median(sqls)
         other = wall - sql
-        print(f"{name:20} wall p50 {wall:6.1f} ms  SQL {sql:5.1f} ms  other {other:6.1f} ms  queries {max(counts)}")
+        print(
+            f"{name:20} wall p50 {wall:6.1f} ms  CPU {cpu:6.1f} ms  SQL {sql:5.1f} ms  other {other:6.1f} ms  "
+            f"queries {max(counts)}"
+        )
     if args.profile:
         url = urls[args.page]
         profiler = cProfile.Profile()

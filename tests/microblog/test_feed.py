@@ -1,9 +1,12 @@
 """The home feed over the API: ranked with reasons, visibility, stable paging, the ranker seam, query cost."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from microblog import services
 from microblog.models import Follow, Post
@@ -106,6 +109,40 @@ def test_posts_liked_by_several_followed_people_come_in_but_stay_a_minority(
     assert post_ids(body).index(outside["id"]) >= 4  # at most about one in five
     item = next(item for item in body["results"] if item["post"]["id"] == outside["id"])
     assert item["reasons"] == ["liked by 2 people you follow"]
+
+
+def test_the_ranking_reads_each_posts_own_time_to_the_microsecond_and_each_authors_name(
+    client_for, alice, bob, carol, make_user, follow, post_as
+):
+    # Times come from the database as seconds (candidates.EpochSeconds), names from the network or
+    # one lookup for strangers: recency and reasons must see what was stored.
+    dave = make_user(username="dave")
+    follow(alice, bob)
+    follow(alice, carol)
+    on_the_second = post_as(bob, "on the second")["id"]
+    just_short = post_as(bob, "a microsecond short of the next second")["id"]
+    outside = post_as(dave, "liked by two people alice follows")["id"]
+    for person in (bob, carol):
+        assert client_for(person).post(f"/api/posts/{outside}/like/").status_code == 200
+    reposted = client_for(carol).post(f"/api/posts/{on_the_second}/repost/")
+    assert reposted.status_code == 201
+    base = timezone.now().replace(microsecond=0) - timedelta(hours=2)
+    times = {
+        on_the_second: base,
+        just_short: base + timedelta(microseconds=999_999),
+        outside: base + timedelta(microseconds=1),
+        reposted.json()["id"]: base + timedelta(hours=1),
+    }
+    for pk, at in times.items():
+        Post.objects.filter(pk=pk).update(created_at=at)
+    found = {item.post_id: item for item in candidates.candidates_for(alice, now=timezone.now())}
+    assert found[on_the_second].created == base.timestamp()
+    assert found[on_the_second].seen == (base + timedelta(hours=1)).timestamp()  # when carol reposted it
+    assert found[on_the_second].reposted_by == ["carol"]
+    assert found[just_short].created == (base + timedelta(microseconds=999_999)).timestamp()
+    assert found[outside].created == (base + timedelta(microseconds=1)).timestamp()
+    assert found[outside].author_username == "dave"
+    assert not found[outside].in_network
 
 
 @pytest.mark.parametrize("viewer", [v for v in VIEWERS if v != "anonymous"])

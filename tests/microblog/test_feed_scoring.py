@@ -101,10 +101,10 @@ def test_out_of_network_items_stay_within_one_in_five():
 
 
 def candidate(post_id, author_id=1, *, hours=1.0, **facts) -> Candidate:
-    created = NOW - timedelta(hours=hours)
+    created = (NOW - timedelta(hours=hours)).timestamp()
     base = dict(author_username=f"u{author_id}", likes=0, reposts=0, replies=0, in_network=True, author_followed=True)
     base.update(facts)
-    return Candidate(post_id=post_id, author_id=author_id, created_at=created, seen_at=created, **base)
+    return Candidate(post_id=post_id, author_id=author_id, created=created, seen=created, **base)
 
 
 def test_the_score_is_the_product_of_the_factors():
