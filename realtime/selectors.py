@@ -95,3 +95,12 @@ def replay_batch(*, viewer, after: int, up_to: int, limit: int = REPLAY_BATCH) -
         while len(_shared) > PAGES_KEPT:
             _shared.popitem(last=False)
     return frames
+
+
+def replay_start(*, viewer, after: int, limit: int = REPLAY_BATCH) -> tuple[Replay, list[dict]]:
+    """replay_plan, and when there is something to replay, its first page (replay_batch up to the
+    plan's last seq): a short resume, the common one, costs one hop into the database thread, not two."""
+    plan = replay_plan(user_id=viewer.pk, after=after)
+    if plan.resync or after >= plan.last:
+        return plan, []
+    return plan, replay_batch(viewer=viewer, after=after, up_to=plan.last, limit=limit)
