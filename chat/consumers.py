@@ -147,12 +147,24 @@ async def _resume_take(user) -> None:
         await _resume_take_in_thread(user)
 
 
+@_beside_the_writer
 def _socket_opening(user) -> tuple[bool, set[int] | None, list[int]]:
     """presence.socket_opening, and for a socket let in, the channels whose broadcasts it joins:
     one hop into a thread per connect, not two (a reconnect storm makes thousands at once)."""
     channel_ids = subscribed_channel_ids(user)  # read first: a failure then leaves nothing counted
     opened, audience = presence.socket_opening(user, most=settings.MAX_SOCKETS_PER_USER)
     return opened, audience, channel_ids
+
+
+# These wrappers are made once, at import: wrapping a function anew on every connect or resume
+# cost an `inspect` of it each time.
+@_beside_the_writer
+def _socket_closing(user) -> set[int] | None:
+    return presence.socket_closing(user)
+
+
+_replay_start = database_sync_to_async(replay_start)
+_replay_batch = database_sync_to_async(replay_batch)
 
 
 @database_sync_to_async
@@ -218,7 +230,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             self.group = None
             await self.close()
             return
-        opened, audience, channel_ids = await _beside_the_writer(_socket_opening)(self.user)
+        opened, audience, channel_ids = await _socket_opening(self.user)
         if not opened:
             with contextlib.suppress(*LAYER_ERRORS):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -270,7 +282,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
                 logger.exception("Ending call %s of a closed socket failed", call_id)
         if self.counted:
             self.counted = False
-            audience = await _beside_the_writer(presence.socket_closing)(self.user)
+            audience = await _socket_closing(self.user)
             await presence.announce(self.user, audience, online=False)
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -400,9 +412,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
         before each is sent, so a push for a seq already replayed is dropped.
         """
         try:
-            plan, first_page = await database_sync_to_async(replay_start)(
-                viewer=self.user, after=after, limit=REPLAY_PAGE
-            )
+            plan, first_page = await _replay_start(viewer=self.user, after=after, limit=REPLAY_PAGE)
             if plan.resync:
                 self.replayed_through = max(self.replayed_through, plan.last)
                 await self.send_frame({"type": "resync", "last": plan.last})
@@ -416,9 +426,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
                         break
                     up_to = self.replay_wanted  # pushed while replaying: sent from the store, in order
                 if frames is None:
-                    frames = await database_sync_to_async(replay_batch)(
-                        viewer=self.user, after=after, up_to=up_to, limit=REPLAY_PAGE
-                    )
+                    frames = await _replay_batch(viewer=self.user, after=after, up_to=up_to, limit=REPLAY_PAGE)
                 if not frames:
                     break
                 for body in frames:

@@ -27,6 +27,8 @@ malformed multipart body got Twisted's bare 400 instead of the API's JSON one.
 from functools import partial
 from pprint import pformat
 
+from autobahn import util as autobahn_util
+from autobahn.twisted import websocket as autobahn_twisted
 from autobahn.websocket import protocol as autobahn_protocol
 from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
@@ -139,6 +141,22 @@ class _FormattedOnlyIfLogged:
     __repr__ = __str__
 
 
+class _HighlightedOnlyIfLogged:
+    """autobahn's coloured text for a log line (`highlight(value)`), made only when the line is written."""
+
+    def __init__(self, highlight, value):
+        self.highlight = highlight
+        self.value = value
+
+    def __format__(self, spec):
+        return format(self.highlight(self.value), spec)
+
+    def __str__(self):
+        return self.highlight(self.value)
+
+    __repr__ = __str__
+
+
 def _quiet_handshake_debug() -> None:
     """autobahn pretty-prints every new socket's forty settings for a debug line that is not
     written (daphne never turns autobahn's debug on): measured, a fifth of a worker's time while
@@ -147,6 +165,12 @@ def _quiet_handshake_debug() -> None:
     __str__, must return a string: it keeps the real pformat.)"""
     autobahn_protocol.Timings.__str__ = lambda timings: pformat(timings._timings)
     autobahn_protocol.pformat = _FormattedOnlyIfLogged
+    # The same for the names and values it colours (click.style) for debug lines on every frame
+    # sent or received and at each step of a handshake: about forty per socket that connects and
+    # resumes. Each use is a keyword argument of a log call, which formats it only if it writes.
+    for module in (autobahn_protocol, autobahn_twisted):
+        module.hltype = partial(_HighlightedOnlyIfLogged, autobahn_util.hltype)
+        module.hlval = partial(_HighlightedOnlyIfLogged, autobahn_util.hlval)
 
 
 class DeadlineServer(Server):
