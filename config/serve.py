@@ -173,6 +173,28 @@ def _quiet_handshake_debug() -> None:
         module.hlval = partial(_HighlightedOnlyIfLogged, autobahn_util.hlval)
 
 
+def _warm_up() -> None:
+    """Done before the port opens, so the first clients after a restart (all of them, in a
+    reconnect storm) do not wait for it, and so it is done once:
+
+    - The caches, made in this thread's context, which every connection's task and every thread
+      call then inherits. Django keeps a cache object per context: made first inside a socket's
+      task, each socket got its own, and with Redis its own connection pool, so each connect
+      opened a new connection to Redis.
+    - The URL configuration: every app's URLs and views imported and the reverse tables built
+      (the first avatar URL of a replay did it, measured at about half a second of the storm)."""
+    from django.conf import settings
+
+    if not settings.configured:  # an application that is not Tandem's
+        return
+    from django.core.cache import caches
+    from django.urls import get_resolver
+
+    for alias in settings.CACHES:
+        caches[alias]
+    get_resolver().reverse_dict  # noqa: B018 (read for its side effect: the tables are built)
+
+
 class DeadlineServer(Server):
     """daphne's server, keeping the two deadlines for the channels its factory builds."""
 
@@ -185,6 +207,7 @@ class DeadlineServer(Server):
         # Server.run builds its factory from this module-level name; nothing else reads it.
         daphne_server.HTTPFactory = DeadlineHTTPFactory
         _quiet_handshake_debug()
+        _warm_up()
         super().run()
 
 
