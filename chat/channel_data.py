@@ -10,6 +10,7 @@ from accounts.models import User
 from accounts.selectors import is_blocked_between
 from accounts.serializers import user_summary
 from articles.models import Article
+from common.prepared import Prepared
 
 from .cards import article_card_of, article_cards
 from .models import Broadcast, BroadcastArticle, Channel, Conversation, Membership, SubscriptionChange
@@ -59,13 +60,16 @@ def channel_data(channel: Channel, viewer=None) -> dict:
     }
 
 
+# Asked by every socket that connects (all of them at once after a restart): built once.
+@Prepared
+def _subscribed_channel_ids(user_id: int):
+    memberships = Membership.objects.filter(user_id=user_id, conversation__kind=Conversation.Kind.CHANNEL)
+    return memberships.values_list("conversation__channel_id", flat=True)
+
+
 def subscribed_channel_ids(user: User) -> list[int]:
     """The channels whose broadcast group the user's sockets join (chat.consumers, on connect)."""
-    return list(
-        Membership.objects.filter(user=user, conversation__kind=Conversation.Kind.CHANNEL).values_list(
-            "conversation__channel_id", flat=True
-        )
-    )
+    return _subscribed_channel_ids(user.pk)
 
 
 def broadcasts_of(channel: Channel) -> QuerySet[Broadcast]:

@@ -35,7 +35,7 @@ from realtime import presence
 from realtime.backpressure import WriteBuffer
 from realtime.groups import broadcast_group, user_group
 from realtime.layer_watch import LAYER_ERRORS, guard_receive, watch_layer
-from realtime.selectors import replay_batch, replay_plan
+from realtime.selectors import replay_batch, replay_start
 
 from . import calls, services
 from .channel_data import subscribed_channel_ids
@@ -130,11 +130,41 @@ async def _message_take(user) -> None:
         await _message_take_in_thread(user)
 
 
-@sync_to_async(thread_sensitive=False)
-def _resume_take(user) -> None:
+def _resume_take_sync(user) -> None:
     wait = limits.take("resume", str(user.pk), limit=settings.CHAT_RESUMES_PER_MINUTE, window=timedelta(minutes=1))
     if wait is not None:
         raise RateLimited(retry_after=wait, detail="Too many resumes. Try again later.")
+
+
+_resume_take_in_thread = sync_to_async(_resume_take_sync, thread_sensitive=False)
+
+
+async def _resume_take(user) -> None:
+    # As _message_take: every socket resumes once it reconnects (all of them after a restart).
+    if isinstance(caches["default"], LocMemCache):
+        _resume_take_sync(user)
+    else:
+        await _resume_take_in_thread(user)
+
+
+@_beside_the_writer
+def _socket_opening(user) -> tuple[bool, set[int] | None, list[int]]:
+    """presence.socket_opening, and for a socket let in, the channels whose broadcasts it joins:
+    one hop into a thread per connect, not two (a reconnect storm makes thousands at once)."""
+    channel_ids = subscribed_channel_ids(user)  # read first: a failure then leaves nothing counted
+    opened, audience = presence.socket_opening(user, most=settings.MAX_SOCKETS_PER_USER)
+    return opened, audience, channel_ids
+
+
+# These wrappers are made once, at import: wrapping a function anew on every connect or resume
+# cost an `inspect` of it each time.
+@_beside_the_writer
+def _socket_closing(user) -> set[int] | None:
+    return presence.socket_closing(user)
+
+
+_replay_start = database_sync_to_async(replay_start)
+_replay_batch = database_sync_to_async(replay_batch)
 
 
 @database_sync_to_async
@@ -200,9 +230,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
             self.group = None
             await self.close()
             return
-        opened, audience = await _beside_the_writer(presence.socket_opening)(
-            self.user, most=settings.MAX_SOCKETS_PER_USER
-        )
+        opened, audience, channel_ids = await _socket_opening(self.user)
         if not opened:
             with contextlib.suppress(*LAYER_ERRORS):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -214,7 +242,6 @@ class TandemConsumer(AsyncWebsocketConsumer):
         # The broadcast groups of the user's channels, joined before accept like the user's own group;
         # each broadcast is then one group_send to the sockets open now (chat.services.channels).
         self.broadcast_groups: set[str] = set()
-        channel_ids = await database_sync_to_async(subscribed_channel_ids)(self.user)
         await self.broadcast_groups_change({"join": [broadcast_group(cid) for cid in channel_ids], "leave": []})
         # The calls this socket is in: call_id -> the channel of the other side's socket (None
         # while it rings). ICE candidates go there, and the calls end if this socket closes.
@@ -255,7 +282,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
                 logger.exception("Ending call %s of a closed socket failed", call_id)
         if self.counted:
             self.counted = False
-            audience = await _beside_the_writer(presence.socket_closing)(self.user)
+            audience = await _socket_closing(self.user)
             await presence.announce(self.user, audience, online=False)
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -385,21 +412,21 @@ class TandemConsumer(AsyncWebsocketConsumer):
         before each is sent, so a push for a seq already replayed is dropped.
         """
         try:
-            plan = await database_sync_to_async(replay_plan)(user_id=self.user.pk, after=after)
+            plan, first_page = await _replay_start(viewer=self.user, after=after, limit=REPLAY_PAGE)
             if plan.resync:
                 self.replayed_through = max(self.replayed_through, plan.last)
                 await self.send_frame({"type": "resync", "last": plan.last})
                 return
             up_to = plan.last
             self.replay_wanted = up_to
+            frames = first_page or None  # read with the plan (None: nothing to replay, or read it again)
             while True:
                 if after >= up_to:
                     if self.replay_wanted <= up_to:
                         break
                     up_to = self.replay_wanted  # pushed while replaying: sent from the store, in order
-                frames = await database_sync_to_async(replay_batch)(
-                    viewer=self.user, after=after, up_to=up_to, limit=REPLAY_PAGE
-                )
+                if frames is None:
+                    frames = await _replay_batch(viewer=self.user, after=after, up_to=up_to, limit=REPLAY_PAGE)
                 if not frames:
                     break
                 for body in frames:
@@ -412,6 +439,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
                     if self.not_reading:
                         return
                 after = frames[-1]["seq"]
+                frames = None
             self.replayed_through = max(self.replayed_through, up_to)
             self.replay = None  # from here on pushes go out live again (no await since the last check)
             await self.send_frame({"type": "resume.done", "last": up_to})

@@ -6,7 +6,9 @@ in a group) replays as `{"message": null}`, as a deleted one does; a reply shows
 answers only when the reader sees that too.
 """
 
-from accounts.models import ContactRequest
+from accounts.models import ContactRequest, User
+from common.prepared import Prepared
+from media.models import Media
 from realtime import renderers
 
 from .cards import article_cards, post_cards
@@ -15,10 +17,43 @@ from .selectors import messages_with_media, voice_played_ids
 from .serializers import ContactRequestSerializer, message_data
 from .visibility import messages_seen_by, replies_seen
 
+_MESSAGE_FIELDS = [field.attname for field in Message._meta.concrete_fields]
+_SENDER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+# Ids go in one argument each, padded with 0 (no message has it) to one of these sizes: each prepared
+# once. A replay after a blip or a restart holds a few messages; a page holds at most 100 (the consumer's).
+_ID_COUNTS = (4, 20, 100)
+
+
+# Asked by every socket that resumes (all of them at once after a restart): building this query
+# was most of a replay's cost (about 3 ms of Python for 2 messages; bench/RESULTS.md, "Connect storm").
+@Prepared
+def _seen_with_sender(viewer_id: int, *ids: int):
+    seen = messages_seen_by(User(pk=viewer_id)).filter(pk__in=ids)
+    senders = [f"sender__{name}" for name in _SENDER_FIELDS]
+    return seen.values_list(*_MESSAGE_FIELDS, *senders, "sender__avatar__key")
+
+
+def _seen_messages(viewer, ids: list[int]) -> list[Message]:
+    """messages_seen_by(viewer).filter(pk__in=ids).select_related("sender__avatar"), prepared: each
+    message with its sender, and the sender's avatar as far as a summary reads it (its key)."""
+    ids = list(dict.fromkeys(ids))
+    messages = []
+    for start in range(0, len(ids), _ID_COUNTS[-1]):
+        chunk = ids[start : start + _ID_COUNTS[-1]]
+        size = next(size for size in _ID_COUNTS if size >= len(chunk))
+        for row in _seen_with_sender(viewer.pk, *chunk, *(0,) * (size - len(chunk))):
+            message = Message.from_db(None, _MESSAGE_FIELDS, row[: len(_MESSAGE_FIELDS)])
+            sender = User.from_db(None, _SENDER_FIELDS, row[len(_MESSAGE_FIELDS) : -1])
+            if sender.avatar_id is not None:
+                sender.avatar = Media.from_db(None, ["id", "key"], (sender.avatar_id, row[-1]))
+            message.sender = sender
+            messages.append(message)
+    return messages
+
 
 def _messages(events, viewer) -> list[dict]:
     ids = [event.ref["message"] for event in events]
-    rows = messages_with_media(messages_seen_by(viewer).filter(pk__in=ids).select_related("sender__avatar"))
+    rows = messages_with_media(_seen_messages(viewer, ids))
     found = {m.pk: m for m in rows}
     cards = post_cards(viewer, [m.shared_post_id for m in found.values()])
     replies = replies_seen(viewer, found.values())

@@ -28,8 +28,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.selectors import blocked_ids, contact_ids
+from accounts.models import Contact, User
+from accounts.selectors import people_hidden_from
+from common.prepared import Prepared
 
 from .layer_watch import LAYER_ERRORS
 from .services import ephemeral_send, ephemeral_send_async
@@ -53,8 +54,17 @@ def _seen_key(user_id: int) -> str:
     return f"presence:seen:{user_id}"
 
 
+# Asked for each user's first socket (every user at once after a restart): one statement, built
+# once (common.prepared); two ORM queries cost about 0.7 ms of Python against 0.1 ms of database.
+@Prepared
+def _contacts_not_hidden(user_id: int):
+    contacts = Contact.objects.filter(user_id=user_id).exclude(contact_id__in=people_hidden_from([user_id]))
+    return contacts.values_list("contact_id", flat=True)
+
+
 def _audience(user: User) -> set[int]:
-    return contact_ids(user) - blocked_ids(user)
+    """The user's contacts, less anyone hidden from them by a block either way."""
+    return set(_contacts_not_hidden(user.pk))
 
 
 def _frame(user: User, online: bool) -> dict:

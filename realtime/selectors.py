@@ -49,6 +49,23 @@ def replay_plan(*, user_id: int, after: int) -> Replay:
     return Replay(last=current, resync=oldest_kept is None or oldest_kept > after + 1)
 
 
+# Every resume reads a page: built once (common.prepared) per page size, which the SQL holds as its LIMIT.
+# Building the queryset cost about as much as the rest of a short replay (bench/RESULTS.md, "Connect storm").
+_pages: dict[int, Prepared] = {}
+
+
+def _page_query(limit: int) -> Prepared:
+    if limit not in _pages:
+
+        @Prepared
+        def page(user_id: int, after: int, up_to: int):
+            events = Event.objects.filter(user_id=user_id, seq__gt=after, seq__lte=up_to).order_by("seq")
+            return events.values_list("seq", "type", "ref")[:limit]
+
+        _pages[limit] = page
+    return _pages[limit]
+
+
 _shared: OrderedDict[tuple, tuple[float, list[dict]]] = OrderedDict()
 _shared_lock = threading.Lock()
 
@@ -67,10 +84,9 @@ def replay_batch(*, viewer, after: int, up_to: int, limit: int = REPLAY_BATCH) -
         kept = _shared.get(key)
         if kept is not None and now - kept[0] < PAGE_SHARED_SECONDS:
             return kept[1]
-    page = Event.objects.filter(user_id=viewer.pk, seq__gt=after, seq__lte=up_to).order_by("seq")
     events = [
         Event(user_id=viewer.pk, seq=seq, type=kind, ref=ref)
-        for seq, kind, ref in page.values_list("seq", "type", "ref")[:limit]
+        for seq, kind, ref in _page_query(limit)(viewer.pk, after, up_to)
     ]
     frames = render(events, viewer)
     with _shared_lock:
@@ -79,3 +95,12 @@ def replay_batch(*, viewer, after: int, up_to: int, limit: int = REPLAY_BATCH) -
         while len(_shared) > PAGES_KEPT:
             _shared.popitem(last=False)
     return frames
+
+
+def replay_start(*, viewer, after: int, limit: int = REPLAY_BATCH) -> tuple[Replay, list[dict]]:
+    """replay_plan, and when there is something to replay, its first page (replay_batch up to the
+    plan's last seq): a short resume, the common one, costs one hop into the database thread, not two."""
+    plan = replay_plan(user_id=viewer.pk, after=after)
+    if plan.resync or after >= plan.last:
+        return plan, []
+    return plan, replay_batch(viewer=viewer, after=after, up_to=plan.last, limit=limit)
