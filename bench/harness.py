@@ -87,13 +87,32 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+# Tandem as `make run` serves it (config.serve: daphne with the read deadlines, and the start-up
+# work done before the port opens, its objects frozen out of the garbage collector's view). Under
+# plain daphne a full collection walked them every ~660 small requests: a 110 ms stall each time,
+# which was every p99 past 100 ms in the search benchmark.
+SERVE = [
+    *(str(BIN / "python"), "-m", "config.serve"),
+    *("--websocket-max-message-size", "131072", "--http-header-timeout", "10"),
+    *("--http-body-timeout", "30", "--websocket_connect_timeout", "30"),
+]
+
+
 def start_daphne(
-    application: str, port: int, log: Path, *, cwd: Path = ROOT, env: dict | None = None
+    application: str,
+    port: int,
+    log: Path,
+    *,
+    cwd: Path = ROOT,
+    env: dict | None = None,
+    server: list[str] | None = None,
+    append: bool = False,
 ) -> subprocess.Popen:
-    """daphne -v0 serving `application` on HOST:port, its output in `log`; returns once it listens."""
-    with log.open("w") as out:
+    """`server` (plain daphne unless given) -v0 serving `application` on HOST:port, its output in
+    `log` (`append`: after what is there, as for a worker restarted); returns once it listens."""
+    with log.open("a" if append else "w") as out:
         proc = subprocess.Popen(
-            [DAPHNE, "-v0", "-b", HOST, "-p", str(port), application],
+            [*(server or [DAPHNE]), "-v0", "-b", HOST, "-p", str(port), application],
             cwd=cwd,
             env=env,
             stdout=out,
@@ -103,36 +122,8 @@ def start_daphne(
     return proc
 
 
-# Tandem as `make run` serves it (config.serve: daphne with the read deadlines, and the start-up
-# work done before the port opens, its objects frozen out of the garbage collector's view). Under
-# plain daphne a full collection walked them every ~660 small requests: a 110 ms stall each time,
-# which was every p99 past 100 ms in the search benchmark.
-SERVE = [
-    str(BIN / "python"),
-    "-m",
-    "config.serve",
-    "--websocket-max-message-size",
-    "131072",
-    "--http-header-timeout",
-    "10",
-    "--http-body-timeout",
-    "30",
-    "--websocket_connect_timeout",
-    "30",
-]
-
-
-def start_ours(port: int, env: dict, log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*SERVE, "-v0", "-b", HOST, "-p", str(port), "config.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_port(port, proc)
-    return proc
+def start_ours(port: int, env: dict, log: Path, *, append: bool = False) -> subprocess.Popen:
+    return start_daphne("config.asgi:application", port, log, env=env, server=SERVE, append=append)
 
 
 # Seeding: what every seeding snippet may call (migrate_and_seed runs it in `manage.py shell`

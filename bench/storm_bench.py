@@ -47,7 +47,6 @@ from pathlib import Path
 
 import orjson
 from harness import (
-    BIN,
     HOST,
     ROOT,
     cpu_seconds,
@@ -56,8 +55,8 @@ from harness import (
     pct,
     print_log_tails,
     raise_fd_limit,
+    start_ours,
     stop,
-    wait_port,
     write_section,
 )
 from websockets.asyncio.client import connect
@@ -65,8 +64,6 @@ from websockets.asyncio.client import connect
 OUT = ROOT / "bench" / "out"
 HEADING = "Connect storm"
 # The worker as `make run` starts it (the Makefile's DAPHNE), at verbosity 0 like every benchmark's.
-SERVE = ["-m", "config.serve", "-v0", "--websocket-max-message-size", "131072", "--http-header-timeout", "10"]
-SERVE += ["--http-body-timeout", "30", "--websocket_connect_timeout", "30"]
 TARGET_STORM_SECONDS = 20.0
 TARGET_RATE_RATIO = 1.2
 # static/js/socket.js: the first retry after 0.5 s, doubling, at most 15 s, each x U(0.75, 1.25).
@@ -105,16 +102,7 @@ report({"tokens": {}, "seq": dict(UserStream.objects.values_list("user_id", "las
 
 
 def start_worker(port: int, env: dict, log: Path) -> subprocess.Popen:
-    with log.open("a") as out:
-        proc = subprocess.Popen(
-            [str(BIN / "python"), *SERVE, "-b", HOST, "-p", str(port), "config.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_port(port, proc)
-    return proc
+    return start_ours(port, env, log, append=True)
 
 
 class StormClient:
