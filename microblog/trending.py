@@ -133,7 +133,7 @@ def trending_for(viewer) -> list[dict]:
     blocked or are blocked by, nobody they muted."""
     hidden: set[int] = set()
     if viewer is not None and viewer.is_authenticated:
-        hidden = {row["blocked_id"] for row in people_hidden_from([viewer.pk])}
+        hidden = set(people_hidden_from([viewer.pk]).values_list("blocked_id", flat=True))  # both sides
         hidden |= set(Mute.objects.filter(user_id=viewer.pk).values_list("muted_id", flat=True))
     return [
         {**trend, "drivers": [name for pk, name in trend["driver_candidates"] if pk not in hidden][:DRIVERS_SHOWN]}

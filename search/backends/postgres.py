@@ -193,13 +193,15 @@ class PostgresBackend(SearchBackend):
         with connection.cursor() as cursor:
             for index in indexes:
                 cursor.execute(f"ALTER INDEX {index} SET (fastupdate = on)")
-        yield
-        with connection.cursor() as cursor:
-            for index in indexes:
-                cursor.execute(f"ALTER INDEX {index} SET (fastupdate = off)")
-                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
-            cursor.execute(f"ANALYZE {table}")
-        STATISTICS.clear()
+        try:
+            yield
+        finally:  # a load stopped half-way leaves the indexes as every search wants them too
+            with connection.cursor() as cursor:
+                for index in indexes:
+                    cursor.execute(f"ALTER INDEX {index} SET (fastupdate = off)")
+                    cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
+                cursor.execute(f"ANALYZE {table}")
+            STATISTICS.clear()
 
     def candidates(self, kind, query, *, meta=(), meta_any=(), limit, below=None):
         queries = tsqueries(query, meta, meta_any)
