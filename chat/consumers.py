@@ -112,39 +112,33 @@ def _beside_the_writer(function):
     return database_sync_to_async(function, thread_sensitive=False, executor=_presence_thread)
 
 
-def _message_take_sync(user) -> None:
+def _in_loop_when_local(take):
+    """A rate-limit check, awaited: the process's own memory cache answers in microseconds, less than
+    a hop into a thread and back (measured: 0.35-0.66 ms against 0.15 ms, bench/RESULTS.md); a cache
+    over the network (Redis) is waited for in a thread, not in the loop."""
+    in_thread = sync_to_async(take, thread_sensitive=False)
+
+    async def checked(user) -> None:
+        if isinstance(caches["default"], LocMemCache):
+            take(user)
+        else:
+            await in_thread(user)
+
+    return checked
+
+
+@_in_loop_when_local
+def _message_take(user) -> None:
     """The user's message budget, the same count REST takes from (RateLimited past it)."""
     action_take(action="message", user=user)
 
 
-_message_take_in_thread = sync_to_async(_message_take_sync, thread_sensitive=False)
-
-
-async def _message_take(user) -> None:
-    # The process's own memory cache answers in microseconds, less than a hop into a thread
-    # and back (measured: 0.35–0.66 ms against 0.15 ms, bench/RESULTS.md); a cache over the
-    # network (Redis) is waited for in a thread, not in the loop.
-    if isinstance(caches["default"], LocMemCache):
-        _message_take_sync(user)
-    else:
-        await _message_take_in_thread(user)
-
-
-def _resume_take_sync(user) -> None:
+# Every socket resumes once it reconnects (all of them after a restart).
+@_in_loop_when_local
+def _resume_take(user) -> None:
     wait = limits.take("resume", str(user.pk), limit=settings.CHAT_RESUMES_PER_MINUTE, window=timedelta(minutes=1))
     if wait is not None:
         raise RateLimited(retry_after=wait, detail="Too many resumes. Try again later.")
-
-
-_resume_take_in_thread = sync_to_async(_resume_take_sync, thread_sensitive=False)
-
-
-async def _resume_take(user) -> None:
-    # As _message_take: every socket resumes once it reconnects (all of them after a restart).
-    if isinstance(caches["default"], LocMemCache):
-        _resume_take_sync(user)
-    else:
-        await _resume_take_in_thread(user)
 
 
 @_beside_the_writer
