@@ -394,6 +394,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
         if self.replay is not None:
             raise FrameError("resume_in_progress", "A resume is still running; wait for its resume.done.")
         await _resume_take(self.user)
+        self.replay_wanted = 0
         # A task of its own: while it waits for the client to read, the socket's other frames
         # (pings, sends) and its pushes are still handled.
         self.replay = asyncio.create_task(self.replay_after(after))
@@ -412,7 +413,9 @@ class TandemConsumer(AsyncWebsocketConsumer):
                 await self.send_frame({"type": "resync", "last": plan.last})
                 return
             up_to = plan.last
-            self.replay_wanted = up_to
+            # Not a plain assignment: a push that came while the plan was read (its seq past the
+            # plan's) already raised replay_wanted, and it is sent from the store or not at all.
+            self.replay_wanted = max(self.replay_wanted, up_to)
             frames = first_page or None  # read with the plan (None: nothing to replay, or read it again)
             while True:
                 if after >= up_to:

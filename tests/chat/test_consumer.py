@@ -274,6 +274,44 @@ def test_pushes_during_a_replay_come_once_and_in_order(alice, bob, befriend, mon
     assert frames[-1]["message"]["body"] == "during"
 
 
+def test_a_push_while_the_replay_reads_its_plan_is_sent_after_it(alice, bob, befriend, monkeypatch):
+    """A message stored and pushed while the replay's first read is still running (its seq is past
+    the plan's last): the push is held for the replay, which goes on to it; it is never lost."""
+    import asyncio
+
+    from chat import consumers
+
+    conversation = befriend(alice, bob)
+    services.message_send(sender=alice, conversation=conversation, body="before")
+    bob_key = token_for(user=bob).key
+    read_plan = consumers._replay_start
+
+    async def plan_then_a_message_arrives(**kwargs):
+        planned = await read_plan(**kwargs)
+        await database_sync_to_async(services.message_send)(sender=alice, conversation=conversation, body="during")
+        await asyncio.sleep(0.2)  # the push reaches the socket before the plan is used
+        return planned
+
+    monkeypatch.setattr(consumers, "_replay_start", plan_then_a_message_arrives)
+
+    async def scenario():
+        socket = communicator_for(bob_key)
+        assert (await socket.connect())[0]
+        await socket.send_to(text_data=json.dumps({"type": "resume", "after": 0}))
+        replayed = await frames_until(socket, "resume.done")
+        after = await until_quiet(socket)
+        await socket.disconnect()
+        return replayed, after
+
+    replayed, after = async_to_sync(scenario)()
+    done = replayed.pop()
+    bodies = [f["message"]["body"] for f in replayed + after if f["type"] == "message.new"]
+    assert bodies[-2:] == ["before", "during"]
+    assert bodies.count("during") == 1
+    seqs = [f["seq"] for f in replayed + after if "seq" in f]
+    assert seqs == list(range(1, done["last"] + 1)), "each seq once and in order"
+
+
 def test_every_refusal_is_one_error_frame_and_rate_limits_say_when_to_retry(alice, settings):
     settings.CHAT_RESUMES_PER_MINUTE = 1
     alice_key = token_for(user=alice).key
