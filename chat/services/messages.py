@@ -15,6 +15,7 @@ from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from articles.selectors import articles_by_id
 from common.errors import NotFound, ServiceError
+from common.prepared import Prepared
 from media.attach import media_attach_many, media_claim_many, media_detach
 from media.models import Media
 from microblog.selectors import post_visible
@@ -137,11 +138,9 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
     if not checked:
         return results
 
-    memberships = Membership.objects.filter(
-        user_id__in={item.send.sender.pk for item in checked},
-        conversation_id__in={item.send.conversation_id for item in checked},
-    ).select_related("conversation", "user__avatar")
-    by_sender = {(m.user_id, m.conversation_id): m for m in memberships}
+    by_sender = _memberships_of(
+        {item.send.sender.pk for item in checked}, {item.send.conversation_id for item in checked}
+    )
     # The senders as they are now (a socket's user was read when it connected): the frames show
     # their current name and avatar. Read with their memberships, not by a query of their own.
     senders = {m.user_id: m.user for m in by_sender.values()}
@@ -220,6 +219,58 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
             result.message = results[first.index].message
             result.error = results[first.index].error
     return results
+
+
+_MEMBERSHIP_FIELDS = [f.attname for f in Membership._meta.concrete_fields]
+_CONVERSATION_FIELDS = [f.attname for f in Conversation._meta.concrete_fields]
+_USER_FIELDS = [f.attname for f in User._meta.concrete_fields]
+# Senders and conversations go in one argument each, padded with 0 (no row has it) to one of these
+# sizes, so each is prepared once; the writer's batch holds at most 200 sends.
+_PAIR_COUNTS = (1, 4, 20, 200)
+
+
+@Prepared
+def _memberships_with_sender(*ids: int):
+    senders, conversations = ids[: len(ids) // 2], ids[len(ids) // 2 :]
+    return Membership.objects.filter(user_id__in=senders, conversation_id__in=conversations).values_list(
+        *_MEMBERSHIP_FIELDS,
+        *(f"conversation__{name}" for name in _CONVERSATION_FIELDS),
+        *(f"user__{name}" for name in _USER_FIELDS),
+        "user__avatar__key",
+    )
+
+
+def _memberships_of(sender_ids: set[int], conversation_ids: set) -> dict[tuple[int, int], Membership]:
+    """The senders' memberships of the conversations, keyed (user, conversation), each with its
+    conversation, its user and the user's avatar (as far as a summary reads it: its key).
+
+    `Membership.objects.filter(...).select_related("conversation", "user__avatar")`, prepared: on
+    an idle server this query's building was the largest part of a message's path before its
+    transaction (bench/RESULTS.md, "Chat: the idle floor")."""
+    size = next((n for n in _PAIR_COUNTS if n >= max(len(sender_ids), len(conversation_ids))), None)
+    if size is None:  # more than a batch holds: in batches of its largest size
+        found: dict[tuple[int, int], Membership] = {}
+        senders, conversations = sorted(sender_ids), sorted(conversation_ids)
+        step = _PAIR_COUNTS[-1]
+        for i in range(0, len(senders), step):
+            for j in range(0, len(conversations), step):
+                found |= _memberships_of(set(senders[i : i + step]), set(conversations[j : j + step]))
+        return found
+    pad = (0,)
+    rows = _memberships_with_sender(
+        *sender_ids, *pad * (size - len(sender_ids)), *conversation_ids, *pad * (size - len(conversation_ids))
+    )
+    ends = (len(_MEMBERSHIP_FIELDS), len(_MEMBERSHIP_FIELDS) + len(_CONVERSATION_FIELDS))
+    found = {}
+    for row in rows:
+        membership = Membership.from_db(None, _MEMBERSHIP_FIELDS, row[: ends[0]])
+        membership.conversation = Conversation.from_db(None, _CONVERSATION_FIELDS, row[ends[0] : ends[1]])
+        user = User.from_db(None, _USER_FIELDS, row[ends[1] : -1])
+        if user.avatar_id is not None:
+            user.avatar = Media.from_db(None, ["id", "key"], (user.avatar_id, row[-1]))
+        membership.user = user
+        found[(membership.user_id, membership.conversation_id)] = membership
+    return found
 
 
 def _auto_replies(valid: list[_Checked], results: list[SendResult]) -> None:
