@@ -82,9 +82,13 @@ def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]
         return [{} for _ in publications]
     lasts = _reserve_seqs(counts)
     next_seq = {uid: lasts[uid] - count + 1 for uid, count in counts.items()}
-    events, pushes, numbering = [], [], []
+    rows, pushes, numbering = [], [], []
+    ref_field, created_at_field = Event._meta.get_field("ref"), Event._meta.get_field("created_at")
+    created_at = created_at_field.get_db_prep_save(timezone.now(), connection)
     for publication, users in zip(publications, recipients, strict=True):
         seqs = {}
+        # The row's values as each field prepares them, once per publication, not per recipient.
+        ref = ref_field.get_db_prep_save(publication.ref, connection)
         # Each distinct body is encoded once, whoever receives it: a recipient's frame differs
         # only by its seq, spliced in front (a group's message is one encoding, not one per member).
         encoded: dict[int, tuple[Frame, str]] = {}
@@ -92,7 +96,7 @@ def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]
         for uid in users:
             seqs[uid] = next_seq[uid]
             next_seq[uid] += 1
-            events.append(Event(user_id=uid, seq=seqs[uid], type=publication.event_type, ref=publication.ref))
+            rows.append((uid, seqs[uid], publication.event_type, ref, created_at))
             body = publication.frame(uid) if callable(publication.frame) else publication.frame
             if id(body) not in encoded:  # the body is kept in `encoded`, so its id is not reused meanwhile
                 rest = orjson.dumps({k: v for k, v in body.items() if k not in ("type", "seq")}).decode()[1:]
@@ -100,33 +104,19 @@ def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]
             text = f"{head}{seqs[uid]}{encoded[id(body)][1]}"
             pushes.append((uid, {"type": "event.push", "text": text, "seq": seqs[uid]}))
         numbering.append(seqs)
-    _insert_events(events)
+    with connection.cursor() as cursor:
+        cursor.executemany(_INSERT_EVENT, rows)
     transaction.on_commit(partial(_push, pushes))
     return numbering
 
 
+# Event.objects.bulk_create as one prepared statement run per row: on every message sent, building
+# bulk_create's SQL (and an Event per recipient) cost more than the database's work (bench/RESULTS.md).
 _EVENT_FIELDS = ("user_id", "seq", "type", "ref", "created_at")
 _INSERT_EVENT = (
     f"INSERT INTO {Event._meta.db_table} ({', '.join(_EVENT_FIELDS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_EVENT_FIELDS))})"
 )
-
-
-def _insert_events(events: list[Event]) -> None:
-    """Event.objects.bulk_create, as one prepared statement run per row: on every message sent,
-    building bulk_create's SQL cost more than the database's work (bench/RESULTS.md). Each value
-    goes through its field's own preparation (the JSON of `ref`, the time of `created_at`)."""
-    fields = [Event._meta.get_field(name.removesuffix("_id")) for name in _EVENT_FIELDS]
-    now = timezone.now()
-    rows = [
-        [
-            field.get_db_prep_save(getattr(event, field.attname) if field.name != "created_at" else now, connection)
-            for field in fields
-        ]
-        for event in events
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(_INSERT_EVENT, rows)
 
 
 def events_publish(*, user_ids: Iterable[int], event_type: str, ref: dict, frame: Frame | FrameFor) -> dict[int, int]:
