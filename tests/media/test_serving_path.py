@@ -145,10 +145,16 @@ def test_feed_pages_and_searches_are_pooled_and_answer_what_djangos_handler_answ
 
 
 def new_csrf_token_hidden(answer):
-    """The answer with a newly set CSRF cookie's value (random each time) written as <new>."""
+    """The answer with a newly set CSRF cookie's value (random each time) written as <new>, and its
+    expiry date as <date> (to the second: the two answers of a pair can fall in different seconds)."""
     status, headers, body = answer
     shown = [
-        (name, re.sub(rb"^csrftoken=[^;]+", b"csrftoken=<new>", value) if name == b"Set-Cookie" else value)
+        (
+            name,
+            re.sub(rb"expires=[^;]+", b"expires=<date>", re.sub(rb"^csrftoken=[^;]+", b"csrftoken=<new>", value))
+            if name == b"Set-Cookie"
+            else value,
+        )
         for name, value in headers
     ]
     return status, shown, body
