@@ -25,6 +25,14 @@ def test_a_batch_stores_in_order_and_answers_each_send(alice, bob, make_user, be
 
     assert [r.error.code if r.error else None for r in results] == [None, "not_found", "invalid", None, None, None]
     assert results[4].message.pk == results[0].message.pk  # the same client_id twice is one message
+    # Each answer is its own stored row (the ids come back from one INSERT of the batch).
+    for i in (0, 3, 5):
+        stored = Message.objects.get(pk=results[i].message.pk)
+        assert (stored.body, stored.sender_id, stored.created_at) == (
+            results[i].message.body,
+            sends[i].sender.pk,
+            results[i].message.created_at,
+        )
     assert [m.body for m in Message.objects.filter(conversation=with_bob).order_by("id")] == ["one", "two"]
     bob_events = list(Event.objects.filter(user=bob, type="message.new").order_by("seq"))
     assert [e.ref["message"] for e in bob_events] == [results[i].message.pk for i in (0, 3, 5)]
