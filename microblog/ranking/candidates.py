@@ -16,12 +16,15 @@ The queries are a fixed handful whatever the number of followed people; the
 result is a list of `Candidate`s holding plain numbers for `scoring`.
 """
 
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
 from django.conf import settings
+from django.core.cache import cache as shared_cache
+from django.db import transaction
 from django.db.models import Count, ExpressionWrapper, FloatField, Func, IntegerField, Q, Subquery
 
 from accounts.models import Contact, User, Verification
@@ -139,15 +142,28 @@ def _people(*user_ids: int):
     return User.objects.filter(id__in=user_ids).values_list("id", "username", "verification")
 
 
-def network_of(viewer) -> Network:
-    people = {pk: (username, verification != Verification.NONE) for pk, username, verification in _followed(viewer.pk)}
-    followed = {pk: username for pk, (username, _) in people.items()}
+def network_of(viewer, followed: dict[int, tuple[str, bool]] | None = None) -> Network:
+    """The viewer's network; `followed` (id -> (username, verified) of the people they follow): as
+    read before (`ViewerInputs`), else read now. Contacts are always read now (one small index read):
+    they change in chat, whose writes this module does not hear of."""
+    if followed is None:
+        followed = _followed_people(viewer.pk)
+    people = dict(followed)
     people[viewer.pk] = (viewer.username, viewer.verification != Verification.NONE)
     # A viewer may keep their chats out of the ranking (a setting): then nobody counts as a contact here.
     contacts = set()
     if viewer.feed_uses_chats:
         contacts = set(_contacts(viewer.pk))
-    return Network(viewer_id=viewer.pk, followed=followed, contacts=contacts, people=people)
+    return Network(
+        viewer_id=viewer.pk,
+        followed={pk: username for pk, (username, _) in followed.items()},
+        contacts=contacts,
+        people=people,
+    )
+
+
+def _followed_people(viewer_id: int) -> dict[int, tuple[str, bool]]:
+    return {pk: (username, verification != Verification.NONE) for pk, username, verification in _followed(viewer_id)}
 
 
 def _visible(viewer):
@@ -331,7 +347,7 @@ def _rows_query(newest: int, outside: int) -> Prepared:
     return Prepared(build)
 
 
-def _liked_by_followed(net: Network, since: datetime) -> list[int]:
+def _liked_by_followed(followed: list[int], since: datetime) -> list[int]:
     """Posts that at least FEED_MIN_FOLLOWED_LIKERS followed people liked in the window, most liked first.
 
     Counted in the database on the (user, created_at, post) index, which the query never leaves:
@@ -339,9 +355,9 @@ def _liked_by_followed(net: Network, since: datetime) -> list[int]:
     the list the ranking already holds: given the follows as a subquery, PostgreSQL joined them to
     a scan of every like in the window (12 against 5 ms at 100k posts, growing with the corpus).
     """
-    if not net.followed:
+    if not followed:
         return []
-    return _liked_query(settings.FEED_MIN_FOLLOWED_LIKERS)(since, *_padded(net.followed))
+    return _liked_query(settings.FEED_MIN_FOLLOWED_LIKERS)(since, *_padded(followed))
 
 
 @cache
@@ -440,13 +456,74 @@ def _viewer_posts(viewer_id: int, since: datetime):
     )
 
 
+@dataclass
+class ViewerInputs:
+    """What a ranking reads about the viewer that changes slowly, kept across first pages
+    (`viewer_inputs`): who they follow (names and badges), what they liked lately and how often
+    they liked, reposted and replied to each author, the people of their taste, and the posts at
+    least FEED_MIN_FOLLOWED_LIKERS of the people they follow liked. ~5 ms of a page's ~20 read
+    afresh on every first page before."""
+
+    followed: dict[int, tuple[str, bool]]
+    liked: list[int]
+    likes: Counter
+    reposts: Counter
+    replies: Counter
+    kindred: dict[int, int]
+    liked_by_followed: list[int]
+
+
+def _inputs_keys(viewer_id: int) -> tuple[str, str]:
+    """(the viewer's generation, their inputs): the inputs count only when stored under the current generation."""
+    return f"feed:inputs-generation:{viewer_id}", f"feed:inputs:{viewer_id}"
+
+
+def viewer_inputs(viewer, *, now: datetime) -> ViewerInputs:
+    """The viewer's `ViewerInputs`, read again when the viewer acted since they were read (liked,
+    reposted, replied, posted, followed: `viewer_inputs_forget`) or after FEED_INPUTS_TTL (others'
+    likes). Nothing here decides what the viewer may see: every candidate is still checked by the
+    visibility rule in this request (`_gather`)."""
+    generation_key, inputs_key = _inputs_keys(viewer.pk)
+    kept = shared_cache.get_many([generation_key, inputs_key])
+    generation = kept.get(generation_key)
+    stored = kept.get(inputs_key)
+    if stored is not None and stored[0] == generation:
+        return stored[1]
+    followed = _followed_people(viewer.pk)
+    liked, likes, reposts, replies = _viewer_interactions(viewer, now - settings.FEED_AFFINITY_WINDOW)
+    inputs = ViewerInputs(
+        followed=followed,
+        liked=liked,
+        likes=likes,
+        reposts=reposts,
+        replies=replies,
+        kindred=_kindred(viewer, liked),
+        liked_by_followed=_liked_by_followed(list(followed), now - settings.FEED_WINDOW),
+    )
+    # Stored under the generation read *before* reading them: if the viewer acted meanwhile, the
+    # generation moved on and these are never used.
+    shared_cache.set(inputs_key, (generation, inputs), settings.FEED_INPUTS_TTL.total_seconds())
+    return inputs
+
+
+def viewer_inputs_forget(*user_ids: int) -> None:
+    """After the current transaction commits, the next first page of each of these people reads their
+    `ViewerInputs` afresh (a new generation; it outlives any inputs stored under the previous one)."""
+
+    def forget():
+        timeout = 2 * settings.FEED_INPUTS_TTL.total_seconds()
+        shared_cache.set_many({_inputs_keys(pk)[0]: secrets.token_hex(8) for pk in user_ids}, timeout)
+
+    transaction.on_commit(forget, robust=True)
+
+
 def candidates_for(viewer, *, now: datetime) -> list[Candidate]:
-    net = network_of(viewer)
+    inputs = viewer_inputs(viewer, now=now)
+    net = network_of(viewer, inputs.followed)
     since = now - settings.FEED_WINDOW
-    viewer_liked, likes, reposts, replies = _viewer_interactions(viewer, now - settings.FEED_AFFINITY_WINDOW)
-    kindred = _kindred(viewer, viewer_liked)
+    kindred, likes, reposts, replies = inputs.kindred, inputs.likes, inputs.reposts, inputs.replies
     trends = _trending_posts(since)
-    found = _gather(viewer, net, since, outside=set(_liked_by_followed(net, since)) | set(trends))
+    found = _gather(viewer, net, since, outside=set(inputs.liked_by_followed) | set(trends))
     _likes_of(found, net, kindred)
     for item in found.values():
         item.own = item.author_id == net.viewer_id
