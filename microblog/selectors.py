@@ -7,6 +7,7 @@ annotated), so a page of any list costs the same few queries however long it is.
 from dataclasses import dataclass
 from functools import cache
 
+from django.db import connection
 from django.db.models import Count, IntegerField, Q, QuerySet, Value
 
 from accounts.models import Contact, User
@@ -89,9 +90,35 @@ def feed_latest_ids(viewer, *, before: int | None, count: int) -> list[int]:
     visibility on these few posts, not on everything its authors ever wrote (which made the
     page's cost grow with the corpus: 40 ms at 1M posts on SQLite).
     """
+    if connection.vendor == "postgresql":
+        return _newest_ids_by_author(viewer.pk, before=before, count=count)
     if before is None:
         return _newest_ids(count=count, below=False)(viewer.pk)
     return _newest_ids(count=count, below=True)(viewer.pk, before)
+
+
+def _newest_ids_by_author(viewer_id: int, *, before: int | None, count: int) -> list[int]:
+    """PostgreSQL: `feed_latest_ids` as one short walk of the (author, -id) index per person (at
+    most `count` entries each), merged. Given the follows as `IN (subquery)`, the planner expected
+    half the table to match and walked the primary key backwards until it had `count` of them: as
+    many posts as the corpus holds per followed post (41,000 rows at 1M posts, 5.3 ms, against
+    0.5 ms at 100k), where these walks read ~17 entries per person whatever the corpus (~1.7 ms)."""
+    below = "AND post.id < %(before)s" if before is not None else ""
+    sql = f"""
+        SELECT newest.id FROM (
+            SELECT followee_id AS author_id FROM {Follow._meta.db_table} WHERE follower_id = %(viewer)s
+            UNION SELECT %(viewer)s
+        ) AS network
+        CROSS JOIN LATERAL (
+            SELECT post.id FROM {Post._meta.db_table} AS post
+            WHERE post.author_id = network.author_id {below}
+            ORDER BY post.id DESC LIMIT %(count)s
+        ) AS newest
+        ORDER BY newest.id DESC LIMIT %(count)s
+    """  # noqa: S608 (table names from the models; every value is a parameter)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"viewer": viewer_id, "before": before, "count": count})
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 @cache
