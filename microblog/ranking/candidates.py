@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Count, ExpressionWrapper, FloatField, Func, IntegerField, Q, Subquery
 
 from accounts.models import Contact, User, Verification
+from common.idlists import id_args, ids_in, padded
 from common.prepared import Prepared
 
 from ..models import Like, Post, PostTag
@@ -139,7 +140,7 @@ def _contacts(viewer_id: int):
 
 @Prepared
 def _people(*user_ids: int):
-    return User.objects.filter(id__in=user_ids).values_list("id", "username", "verification")
+    return User.objects.filter(ids_in("id", user_ids)).values_list("id", "username", "verification")
 
 
 def network_of(viewer, followed: dict[int, tuple[str, bool]] | None = None) -> Network:
@@ -209,7 +210,7 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
     # out-of-network ids, a subquery here made PostgreSQL check visibility on every post there
     # is (760 ms at 1M posts) instead of seeking ids.
     newest = _newest(since, authors, _per_author(net))
-    newest, outside = _padded(newest), _padded(sorted(outside)) if outside else ()
+    newest, outside = id_args(newest), id_args(sorted(outside)) if outside else ()
     rows = _rows_query(len(newest), len(outside))(viewer.pk, *newest, *outside)
     network = {*net.followed, net.viewer_id}
     found: dict[int, Candidate] = {}
@@ -267,7 +268,7 @@ def _name_people(net: Network, found: dict[int, Candidate], reposters: dict[int,
     strangers -= people.keys()
     if strangers:
         people = dict(people)
-        for pk, username, verification in _people(*_padded(sorted(strangers))):
+        for pk, username, verification in _people(*id_args(sorted(strangers))):
             people[pk] = (username, verification != Verification.NONE)
     # Someone whose account went between the rows' read and this one is nameless rather than an error.
     gone = ("", False)
@@ -278,16 +279,6 @@ def _name_people(net: Network, found: dict[int, Candidate], reposters: dict[int,
         for name in (people.get(pk, gone)[0] for pk in ids):
             if name not in names:
                 names.append(name)
-
-
-# Id lists go in one argument each, padded with 0 (no row has it) to one of these lengths.
-_LENGTHS = (10, 50, 100, 200, 400, 700, 1000, 2000, 5000)
-
-
-def _padded(ids) -> tuple[int, ...]:
-    ids = tuple(ids)
-    length = next((length for length in _LENGTHS if length >= len(ids)), len(ids))
-    return (*ids, *(0,) * (length - len(ids)))
 
 
 def _newest(since: datetime, authors: list[int], per_author: int) -> list[int]:
@@ -301,7 +292,7 @@ def _newest(since: datetime, authors: list[int], per_author: int) -> list[int]:
         return _newest_by_author(since, authors, per_author)
     newest: list[int] = []
     author, taken = None, 0
-    for author_id, post_id in _window_posts(since, *_padded(authors)):
+    for author_id, post_id in _window_posts(since, *padded(authors)):
         if author_id != author:
             author, taken = author_id, 0
         taken += 1
@@ -349,9 +340,9 @@ def _rows_query(newest: int, outside: int) -> Prepared:
     as the viewer may see them, muted authors and plain reposts of deleted posts left out."""
 
     def build(viewer_id: int, *ids: int):
-        reached = Q(id__in=ids[:newest])
+        reached = ids_in("id", ids[:newest])
         if outside:
-            reached |= Q(id__in=ids[newest:], reply_to__isnull=True)
+            reached |= ids_in("id", ids[newest:]) & Q(reply_to__isnull=True)
         viewer = User(pk=viewer_id)
         return (
             _visible(viewer)
@@ -380,14 +371,14 @@ def _liked_by_followed(followed: list[int], since: datetime) -> list[int]:
     """
     if not followed:
         return []
-    return _liked_query(settings.FEED_MIN_FOLLOWED_LIKERS)(since, *_padded(followed))
+    return _liked_query(settings.FEED_MIN_FOLLOWED_LIKERS)(since, *id_args(followed))
 
 
 @cache
 def _liked_query(min_likers: int) -> Prepared:
     def build(since: datetime, *followed: int):
         return (
-            Like.objects.filter(user_id__in=followed, created_at__gte=since)
+            Like.objects.filter(ids_in("user_id", followed), created_at__gte=since)
             .values("post_id")
             # COUNT(*), not of the id: PostgreSQL's index holds no id, and counting it read the table.
             .annotate(likers=Count("*"))
@@ -407,25 +398,25 @@ def _kindred(viewer, viewer_liked: list[int]) -> dict[int, int]:
     """
     if not viewer_liked:
         return {}
-    likers = _likers(*_padded(viewer_liked))
+    likers = _likers(*id_args(viewer_liked))
     return dict(Counter(user_id for user_id in likers if user_id != viewer.pk))
 
 
 @Prepared
 def _likers(*post_ids: int):
-    return Like.objects.filter(post_id__in=post_ids).values_list("user_id", flat=True)[:MAX_LIKES_READ]
+    return Like.objects.filter(ids_in("post_id", post_ids)).values_list("user_id", flat=True)[:MAX_LIKES_READ]
 
 
 @Prepared
 def _likes(*post_ids: int):
     # Unordered: past the bound (only a viral candidate gets there) which likers count is arbitrary.
-    return Like.objects.filter(post_id__in=post_ids).values_list("post_id", "user_id")[:MAX_LIKES_READ]
+    return Like.objects.filter(ids_in("post_id", post_ids)).values_list("post_id", "user_id")[:MAX_LIKES_READ]
 
 
 def _likes_of(found: dict[int, Candidate], net: Network, kindred: dict[int, int]) -> None:
     """Fills in who liked each candidate: how many people the viewer follows, and how much taste
     those likers share with the viewer (collaborative filtering in one query, on the post index)."""
-    for post_id, user_id in _likes(*_padded(found)):
+    for post_id, user_id in _likes(*id_args(found)):
         item = found[post_id]
         item.followed_likers += user_id in net.followed
         item.kindred_likes += kindred.get(user_id, 0)
