@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.cache import cache as shared_cache
 from django.db import connection, transaction
 from django.db.models import Count, ExpressionWrapper, FloatField, Func, IntegerField, Q, Subquery
+from django.db.models.expressions import RawSQL
 
 from accounts.models import Contact, User, Verification
 from common.idlists import id_args, ids_in, padded
@@ -205,13 +206,15 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
     # The newest few per author, picked on the (author, -id) index alone (no table rows read);
     # visibility, the costlier part, is then checked on those ids only.
     authors = [*net.followed, net.viewer_id]
-    # Both queries are built once per shape (common.prepared): with hundreds of ids in their
-    # lists, building them cost more than running them. Fetched, not nested: ORed with the
-    # out-of-network ids, a subquery here made PostgreSQL check visibility on every post there
-    # is (760 ms at 1M posts) instead of seeking ids.
-    newest = _newest(since, authors, _per_author(net))
-    newest, outside = id_args(newest), id_args(sorted(outside)) if outside else ()
-    rows = _rows_query(len(newest), len(outside))(viewer.pk, *newest, *outside)
+    outside = id_args(sorted(outside)) if outside else ()
+    if connection.vendor == "postgresql":
+        # The walk and the rows in one statement: one round trip, and the 600 ids never leave the database.
+        rows = _walked_rows_query(len(outside))(viewer.pk, *id_args(authors), since, _per_author(net), *outside)
+    else:
+        # Both queries are built once per shape (common.prepared): with hundreds of ids in their
+        # lists, building them cost more than running them.
+        newest = padded(_newest(since, authors, _per_author(net)))
+        rows = _rows_query(len(newest), len(outside))(viewer.pk, *newest, *outside)
     network = {*net.followed, net.viewer_id}
     found: dict[int, Candidate] = {}
     # Who plainly reposted each (their ids, in the rows' order, newest first).
@@ -288,8 +291,6 @@ def _newest(since: datetime, authors: list[int], per_author: int) -> list[int]:
     The index hands each author's window over newest first, and the cap per author is taken here
     as they come: ROW_NUMBER() over the same rows cost SQLite more than the read (2.5 against
     1.7 ms for bench0's 2,252 window posts)."""
-    if connection.vendor == "postgresql":
-        return _newest_by_author(since, authors, per_author)
     newest: list[int] = []
     author, taken = None, 0
     for author_id, post_id in _window_posts(since, *padded(authors)):
@@ -300,27 +301,6 @@ def _newest(since: datetime, authors: list[int], per_author: int) -> list[int]:
             newest.append(post_id)
     newest.sort(reverse=True)
     return newest[:MAX_IN_NETWORK_ROWS]
-
-
-def _newest_by_author(since: datetime, authors: list[int], per_author: int) -> list[int]:
-    """PostgreSQL: `_newest` capped in the database, one short walk of the (author, -id) index per
-    author (at most `per_author` entries each), merged: the cap no longer ships every window post
-    (2,252 for bench0) to Python to keep 600 of them."""
-    posts = Post._meta.db_table
-    sql = f"""
-        SELECT newest.id FROM unnest(%(authors)s::bigint[]) AS network(author_id)
-        CROSS JOIN LATERAL (
-            SELECT post.id FROM {posts} AS post
-            WHERE post.author_id = network.author_id
-              AND post.id >= (SELECT id FROM {posts} WHERE created_at >= %(since)s ORDER BY created_at, id LIMIT 1)
-            ORDER BY post.id DESC LIMIT %(per_author)s
-        ) AS newest
-        ORDER BY newest.id DESC LIMIT %(rows)s
-    """  # noqa: S608 (table names from the models; every value is a parameter)
-    params = {"authors": authors, "since": since, "per_author": per_author, "rows": MAX_IN_NETWORK_ROWS}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [pk for (pk,) in cursor.fetchall()]
 
 
 @Prepared
@@ -334,29 +314,69 @@ def _window_posts(since: datetime, *author_ids: int):
     )
 
 
+def _rows(viewer_id: int, reached: Q):
+    """The candidates' rows (`_ROW`) among the posts `reached`, as the viewer may see them, muted
+    authors and plain reposts of deleted posts left out."""
+    viewer = User(pk=viewer_id)
+    return (
+        _visible(viewer)
+        .filter(reached)
+        .exclude(body="", original__deleted_at__isnull=False)
+        .annotate(
+            created=EpochSeconds("created_at"),
+            original__created=EpochSeconds("original__created_at"),
+            # A plain repost (no comment of its own) stands for its original; the body itself is not needed.
+            plain_repost=Flag(Q(original_id__isnull=False, body="")),
+        )
+        .values_list(*_ROW)
+        .order_by("-id")
+    )
+
+
 @cache
 def _rows_query(newest: int, outside: int) -> Prepared:
-    """The candidates' rows (`_ROW`): the `newest` ids, and the `outside` ones that are original posts,
-    as the viewer may see them, muted authors and plain reposts of deleted posts left out."""
+    """`_rows` of the `newest` ids (`_newest`'s), and of the `outside` ones that are original posts."""
 
     def build(viewer_id: int, *ids: int):
         reached = ids_in("id", ids[:newest])
         if outside:
             reached |= ids_in("id", ids[newest:]) & Q(reply_to__isnull=True)
-        viewer = User(pk=viewer_id)
-        return (
-            _visible(viewer)
-            .filter(reached)
-            .exclude(body="", original__deleted_at__isnull=False)
-            .annotate(
-                created=EpochSeconds("created_at"),
-                original__created=EpochSeconds("original__created_at"),
-                # A plain repost (no comment of its own) stands for its original; the body itself is not needed.
-                plain_repost=Flag(Q(original_id__isnull=False, body="")),
-            )
-            .values_list(*_ROW)
-            .order_by("-id")
+        return _rows(viewer_id, reached)
+
+    return Prepared(build)
+
+
+# PostgreSQL: `_newest` as one short walk of the (author, -id) index per author (at most
+# `per_author` entries each), merged, capped in the database: SQLite's way (every window post
+# of the network handed to Python, 2,252 for bench0, to keep 600) cost more here.
+_NEWEST_WALK = """
+    SELECT ARRAY(
+        SELECT newest.id FROM unnest(%s::bigint[]) AS network(author_id)
+        CROSS JOIN LATERAL (
+            SELECT post.id FROM {posts} AS post
+            WHERE post.author_id = network.author_id
+              AND post.id >= (SELECT id FROM {posts} WHERE created_at >= %s ORDER BY created_at, id LIMIT 1)
+            ORDER BY post.id DESC LIMIT %s
+        ) AS newest
+        ORDER BY newest.id DESC LIMIT %s
+    )
+"""
+
+
+@cache
+def _walked_rows_query(outside: int) -> Prepared:
+    """PostgreSQL: `_rows` of the network's newest posts, walked inside the same statement
+    (`_NEWEST_WALK`, an array worked out once, whose ids the primary key then seeks), and of the
+    `outside` ones (an array literal, `common.idlists`) that are original posts."""
+
+    def build(viewer_id: int, authors: str, since: datetime, per_author: int, *ids):
+        walk = RawSQL(  # noqa: S611 (the table name from the model; every value is a parameter)
+            _NEWEST_WALK.format(posts=Post._meta.db_table), [authors, since, per_author, MAX_IN_NETWORK_ROWS]
         )
+        reached = Q(id__in_array=walk)
+        if outside:
+            reached |= ids_in("id", ids) & Q(reply_to__isnull=True)
+        return _rows(viewer_id, reached)
 
     return Prepared(build)
 
