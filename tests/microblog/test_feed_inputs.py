@@ -1,5 +1,6 @@
 """The ranked feed keeps what it reads about the viewer between first pages (whom they follow, their
 recent likes, reposts and replies): the viewer's own actions show up on their very next first page.
+And Latest's two ways of reading the network's newest posts on PostgreSQL give the same pages.
 
 Each action runs as a request would: its transaction commits (`django_capture_on_commit_callbacks`),
 which is when the kept inputs are renewed.
@@ -9,7 +10,9 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
+from microblog import selectors
 from microblog.models import Like
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +114,29 @@ def test_others_likes_reach_the_first_page_once_the_kept_inputs_expire(
     assert Like.objects.filter(post_id=outside["id"]).count() == 2
     time.sleep(1.2)
     assert "liked by 2 people you follow" in ranked(me)[outside["id"]]
+
+
+@pytest.mark.parametrize("few", [True, False])
+def test_latest_pages_are_newest_first_whichever_way_postgresql_reads_them(
+    client_for, alice, bob, carol, make_user, follow, post_as, monkeypatch, few
+):
+    """PostgreSQL reads Latest's newest ids one way for a viewer who follows few people and another
+    for one who follows many (microblog.selectors._follows_few): the pages are the same."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the choice is PostgreSQL's")
+    monkeypatch.setattr(selectors, "_follows_few", lambda viewer_id: few)
+    stranger = make_user(username="stranger")
+    for person in (bob, carol):
+        follow(alice, person)
+    posted = []
+    for n in range(25):
+        for person in (bob, carol, alice, stranger):
+            post = post_as(person, f"{person.username} {n}")
+            if person != stranger:
+                posted.append(post["id"])
+    me, seen, url = client_for(alice), [], "/api/feed/?order=latest&limit=20"
+    while url:
+        body = me.get(url).json()
+        seen += [item["post"]["id"] for item in body["results"]]
+        url = body["next"]
+    assert seen == sorted(posted, reverse=True)
