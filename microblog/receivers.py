@@ -8,6 +8,7 @@ from accounts.models import Block
 from accounts.signals import verification_changed
 
 from .models import Follow
+from .ranking.candidates import viewer_inputs_forget
 
 
 @receiver(post_save, sender=Block)
@@ -17,6 +18,7 @@ def end_follows_across_block(sender, instance: Block, created: bool, raw: bool =
             Q(follower_id=instance.blocker_id, followee_id=instance.blocked_id)
             | Q(follower_id=instance.blocked_id, followee_id=instance.blocker_id)
         ).delete()
+        viewer_inputs_forget(instance.blocker_id, instance.blocked_id)
 
 
 @receiver(verification_changed)

@@ -7,6 +7,7 @@ annotated), so a page of any list costs the same few queries however long it is.
 from dataclasses import dataclass
 from functools import cache
 
+from django.db import connection
 from django.db.models import Count, IntegerField, Q, QuerySet, Value
 
 from accounts.models import Contact, User
@@ -89,9 +90,54 @@ def feed_latest_ids(viewer, *, before: int | None, count: int) -> list[int]:
     visibility on these few posts, not on everything its authors ever wrote (which made the
     page's cost grow with the corpus: 40 ms at 1M posts on SQLite).
     """
+    if connection.vendor == "postgresql" and _follows_few(viewer.pk):
+        return _newest_ids_by_author(viewer.pk, before=before, count=count)
     if before is None:
         return _newest_ids(count=count, below=False)(viewer.pk)
     return _newest_ids(count=count, below=True)(viewer.pk, before)
+
+
+# Below this share of everyone, the people a viewer follows are "few" (`_follows_few`).
+FEW_FOLLOWED_SHARE = 0.01
+
+
+def _follows_few(viewer_id: int) -> bool:
+    """PostgreSQL: whether the viewer follows under FEW_FOLLOWED_SHARE of everyone (the planner's
+    estimate of the number of accounts). Then Latest walks each person's posts
+    (`_newest_ids_by_author`); else the primary key walked backwards meets their posts often enough
+    (at 5,000 followed of 50,000 people, 1.9 ms against 44 ms for 5,000 walks)."""
+    sql = f"""
+        SELECT (SELECT count(*) FROM {Follow._meta.db_table} WHERE follower_id = %s)
+            < %s * (SELECT reltuples FROM pg_class WHERE oid = %s::regclass)
+    """  # noqa: S608 (table names from the models; every value is a parameter)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [viewer_id, FEW_FOLLOWED_SHARE, User._meta.db_table])
+        return bool(cursor.fetchone()[0])
+
+
+def _newest_ids_by_author(viewer_id: int, *, before: int | None, count: int) -> list[int]:
+    """PostgreSQL, for a viewer who follows few (`_follows_few`): `feed_latest_ids` as one short walk
+    of the (author, -id) index per person (at most `count` entries each), merged. Given the follows
+    as `IN (subquery)`, the planner expected half the table to match and walked the primary key
+    backwards until it had `count` of them: as many posts as the corpus holds per followed post
+    (41,000 rows at 1M posts, 5.3 ms, against 0.5 ms at 100k), where these walks read ~17 entries
+    per person whatever the corpus (~1.7 ms)."""
+    below = "AND post.id < %(before)s" if before is not None else ""
+    sql = f"""
+        SELECT newest.id FROM (
+            SELECT followee_id AS author_id FROM {Follow._meta.db_table} WHERE follower_id = %(viewer)s
+            UNION SELECT %(viewer)s
+        ) AS network
+        CROSS JOIN LATERAL (
+            SELECT post.id FROM {Post._meta.db_table} AS post
+            WHERE post.author_id = network.author_id {below}
+            ORDER BY post.id DESC LIMIT %(count)s
+        ) AS newest
+        ORDER BY newest.id DESC LIMIT %(count)s
+    """  # noqa: S608 (table names from the models; every value is a parameter)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"viewer": viewer_id, "before": before, "count": count})
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 @cache

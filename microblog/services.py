@@ -42,6 +42,7 @@ from .models import (
     PostTag,
     Visibility,
 )
+from .ranking.candidates import viewer_inputs_forget
 from .selectors import can_see, feed_followers_seeing, is_muting, people_seeing, post_visible, posts_with_media
 from .serializers import NotificationSerializer, render_notifications
 from .signals import post_changed_on_commit
@@ -267,6 +268,7 @@ def post_create(
         notified.add(reply_to.author_id)
     _mentions_notify_on_commit(post, mentioned, already=notified)
     _feed_announce_on_commit(post)
+    viewer_inputs_forget(author.pk)
     return post
 
 
@@ -326,6 +328,7 @@ def post_repost(*, author: User, post: Post | int, comment: str = "") -> tuple[P
                 notified.add(root.author_id)
             _mentions_notify_on_commit(repost, mentioned, already=notified)
             _feed_announce_on_commit(repost)
+            viewer_inputs_forget(author.pk)
     except IntegrityError:
         existing = _plain_repost(author, post)
         if existing is None:
@@ -358,6 +361,7 @@ def post_delete(*, actor: User, post: Post | int) -> None:
         Post.objects.filter(pk__in=chain).update(repost_count=F("repost_count") - 1)
         changed += list(chain)
     post_changed_on_commit(changed)
+    viewer_inputs_forget(actor.pk)
     PostTag.objects.filter(post=post).delete()
     PostMention.objects.filter(post=post).delete()
     # Its photos go with it: served to nobody from now on (reposts showed them as the original's).
@@ -381,6 +385,7 @@ def post_like(*, user: User, post: Post | int) -> bool:
         return False
     Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
     post_changed_on_commit([post.pk])
+    viewer_inputs_forget(user.pk)
     notification_create(recipient=post.author, actor=user, kind=Notification.Kind.LIKE, post=post, once=True)
     return True
 
@@ -392,6 +397,7 @@ def post_unlike(*, user: User, post: Post | int) -> bool:
     if removed:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
         post_changed_on_commit([post.pk])
+        viewer_inputs_forget(user.pk)
     return bool(removed)
 
 
@@ -414,12 +420,15 @@ def user_follow(*, follower: User, followee: User) -> bool:
         raise MicroblogError("You cannot follow this user.")
     if not _insert_once(Follow, follower=follower, followee=followee):
         return False
+    viewer_inputs_forget(follower.pk)
     notification_create(recipient=followee, actor=follower, kind=Notification.Kind.FOLLOW, once=True)
     return True
 
 
 def user_unfollow(*, follower: User, followee: User) -> bool:
     removed, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
+    if removed:
+        viewer_inputs_forget(follower.pk)
     return bool(removed)
 
 

@@ -354,6 +354,11 @@ FEED_PER_AUTHOR = 3
 FEED_MIN_FOLLOWED_LIKERS = 2
 # The viewer's own likes, replies and reposts over this period make up their affinity to an author.
 FEED_AFFINITY_WINDOW = timedelta(days=30)
+# What a ranking reads about the viewer that changes slowly (whom they follow, their recent likes,
+# reposts and replies, people of their taste, posts their network liked) is kept this long between
+# first pages; the viewer's own likes, reposts, posts and follows renew it at once
+# (microblog.ranking.candidates.viewer_inputs). Others' likes reach it within this time.
+FEED_INPUTS_TTL = timedelta(seconds=int(os.environ.get("FEED_INPUTS_TTL_SECONDS", 60)))
 # A ranked order is kept this long (in the cache) so its pages neither repeat nor skip;
 # past FEED_SNAPSHOT_SIZE items the ranked feed ends (Latest goes on).
 FEED_SNAPSHOT_TTL = timedelta(minutes=10)

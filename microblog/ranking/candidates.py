@@ -16,15 +16,20 @@ The queries are a fixed handful whatever the number of followed people; the
 result is a list of `Candidate`s holding plain numbers for `scoring`.
 """
 
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
 from django.conf import settings
+from django.core.cache import cache as shared_cache
+from django.db import connection, transaction
 from django.db.models import Count, ExpressionWrapper, FloatField, Func, IntegerField, Q, Subquery
+from django.db.models.expressions import RawSQL
 
 from accounts.models import Contact, User, Verification
+from common.idlists import id_args, ids_in, padded
 from common.prepared import Prepared
 
 from ..models import Like, Post, PostTag
@@ -136,18 +141,31 @@ def _contacts(viewer_id: int):
 
 @Prepared
 def _people(*user_ids: int):
-    return User.objects.filter(id__in=user_ids).values_list("id", "username", "verification")
+    return User.objects.filter(ids_in("id", user_ids)).values_list("id", "username", "verification")
 
 
-def network_of(viewer) -> Network:
-    people = {pk: (username, verification != Verification.NONE) for pk, username, verification in _followed(viewer.pk)}
-    followed = {pk: username for pk, (username, _) in people.items()}
+def network_of(viewer, followed: dict[int, tuple[str, bool]] | None = None) -> Network:
+    """The viewer's network; `followed` (id -> (username, verified) of the people they follow): as
+    read before (`ViewerInputs`), else read now. Contacts are always read now (one small index read):
+    they change in chat, whose writes this module does not hear of."""
+    if followed is None:
+        followed = _followed_people(viewer.pk)
+    people = dict(followed)
     people[viewer.pk] = (viewer.username, viewer.verification != Verification.NONE)
     # A viewer may keep their chats out of the ranking (a setting): then nobody counts as a contact here.
     contacts = set()
     if viewer.feed_uses_chats:
         contacts = set(_contacts(viewer.pk))
-    return Network(viewer_id=viewer.pk, followed=followed, contacts=contacts, people=people)
+    return Network(
+        viewer_id=viewer.pk,
+        followed={pk: username for pk, (username, _) in followed.items()},
+        contacts=contacts,
+        people=people,
+    )
+
+
+def _followed_people(viewer_id: int) -> dict[int, tuple[str, bool]]:
+    return {pk: (username, verification != Verification.NONE) for pk, username, verification in _followed(viewer_id)}
 
 
 def _visible(viewer):
@@ -188,13 +206,15 @@ def _gather(viewer, net: Network, since: datetime, outside: set[int]) -> dict[in
     # The newest few per author, picked on the (author, -id) index alone (no table rows read);
     # visibility, the costlier part, is then checked on those ids only.
     authors = [*net.followed, net.viewer_id]
-    # Both queries are built once per shape (common.prepared): with hundreds of ids in their
-    # lists, building them cost more than running them. Fetched, not nested: ORed with the
-    # out-of-network ids, a subquery here made PostgreSQL check visibility on every post there
-    # is (760 ms at 1M posts) instead of seeking ids.
-    newest = _newest(since, authors, _per_author(net))
-    newest, outside = _padded(newest), _padded(sorted(outside)) if outside else ()
-    rows = _rows_query(len(newest), len(outside))(viewer.pk, *newest, *outside)
+    outside = id_args(sorted(outside)) if outside else ()
+    if connection.vendor == "postgresql":
+        # The walk and the rows in one statement: one round trip, and the 600 ids never leave the database.
+        rows = _walked_rows_query(len(outside))(viewer.pk, *id_args(authors), since, _per_author(net), *outside)
+    else:
+        # Both queries are built once per shape (common.prepared): with hundreds of ids in their
+        # lists, building them cost more than running them.
+        newest = padded(_newest(since, authors, _per_author(net)))
+        rows = _rows_query(len(newest), len(outside))(viewer.pk, *newest, *outside)
     network = {*net.followed, net.viewer_id}
     found: dict[int, Candidate] = {}
     # Who plainly reposted each (their ids, in the rows' order, newest first).
@@ -251,7 +271,7 @@ def _name_people(net: Network, found: dict[int, Candidate], reposters: dict[int,
     strangers -= people.keys()
     if strangers:
         people = dict(people)
-        for pk, username, verification in _people(*_padded(sorted(strangers))):
+        for pk, username, verification in _people(*id_args(sorted(strangers))):
             people[pk] = (username, verification != Verification.NONE)
     # Someone whose account went between the rows' read and this one is nameless rather than an error.
     gone = ("", False)
@@ -264,16 +284,6 @@ def _name_people(net: Network, found: dict[int, Candidate], reposters: dict[int,
                 names.append(name)
 
 
-# Id lists go in one argument each, padded with 0 (no row has it) to one of these lengths.
-_LENGTHS = (10, 50, 100, 200, 400, 700, 1000, 2000, 5000)
-
-
-def _padded(ids) -> tuple[int, ...]:
-    ids = tuple(ids)
-    length = next((length for length in _LENGTHS if length >= len(ids)), len(ids))
-    return (*ids, *(0,) * (length - len(ids)))
-
-
 def _newest(since: datetime, authors: list[int], per_author: int) -> list[int]:
     """The newest `per_author` posts of each of the authors in the window, at most MAX_IN_NETWORK_ROWS
     of them, newest first: picked on the (author, -id) index alone (no table rows read).
@@ -283,7 +293,7 @@ def _newest(since: datetime, authors: list[int], per_author: int) -> list[int]:
     1.7 ms for bench0's 2,252 window posts)."""
     newest: list[int] = []
     author, taken = None, 0
-    for author_id, post_id in _window_posts(since, *_padded(authors)):
+    for author_id, post_id in _window_posts(since, *padded(authors)):
         if author_id != author:
             author, taken = author_id, 0
         taken += 1
@@ -304,34 +314,74 @@ def _window_posts(since: datetime, *author_ids: int):
     )
 
 
+def _rows(viewer_id: int, reached: Q):
+    """The candidates' rows (`_ROW`) among the posts `reached`, as the viewer may see them, muted
+    authors and plain reposts of deleted posts left out."""
+    viewer = User(pk=viewer_id)
+    return (
+        _visible(viewer)
+        .filter(reached)
+        .exclude(body="", original__deleted_at__isnull=False)
+        .annotate(
+            created=EpochSeconds("created_at"),
+            original__created=EpochSeconds("original__created_at"),
+            # A plain repost (no comment of its own) stands for its original; the body itself is not needed.
+            plain_repost=Flag(Q(original_id__isnull=False, body="")),
+        )
+        .values_list(*_ROW)
+        .order_by("-id")
+    )
+
+
 @cache
 def _rows_query(newest: int, outside: int) -> Prepared:
-    """The candidates' rows (`_ROW`): the `newest` ids, and the `outside` ones that are original posts,
-    as the viewer may see them, muted authors and plain reposts of deleted posts left out."""
+    """`_rows` of the `newest` ids (`_newest`'s), and of the `outside` ones that are original posts."""
 
     def build(viewer_id: int, *ids: int):
-        reached = Q(id__in=ids[:newest])
+        reached = ids_in("id", ids[:newest])
         if outside:
-            reached |= Q(id__in=ids[newest:], reply_to__isnull=True)
-        viewer = User(pk=viewer_id)
-        return (
-            _visible(viewer)
-            .filter(reached)
-            .exclude(body="", original__deleted_at__isnull=False)
-            .annotate(
-                created=EpochSeconds("created_at"),
-                original__created=EpochSeconds("original__created_at"),
-                # A plain repost (no comment of its own) stands for its original; the body itself is not needed.
-                plain_repost=Flag(Q(original_id__isnull=False, body="")),
-            )
-            .values_list(*_ROW)
-            .order_by("-id")
-        )
+            reached |= ids_in("id", ids[newest:]) & Q(reply_to__isnull=True)
+        return _rows(viewer_id, reached)
 
     return Prepared(build)
 
 
-def _liked_by_followed(net: Network, since: datetime) -> list[int]:
+# PostgreSQL: `_newest` as one short walk of the (author, -id) index per author (at most
+# `per_author` entries each), merged, capped in the database: SQLite's way (every window post
+# of the network handed to Python, 2,252 for bench0, to keep 600) cost more here.
+_NEWEST_WALK = """
+    SELECT ARRAY(
+        SELECT newest.id FROM unnest(%s::bigint[]) AS network(author_id)
+        CROSS JOIN LATERAL (
+            SELECT post.id FROM {posts} AS post
+            WHERE post.author_id = network.author_id
+              AND post.id >= (SELECT id FROM {posts} WHERE created_at >= %s ORDER BY created_at, id LIMIT 1)
+            ORDER BY post.id DESC LIMIT %s
+        ) AS newest
+        ORDER BY newest.id DESC LIMIT %s
+    )
+"""
+
+
+@cache
+def _walked_rows_query(outside: int) -> Prepared:
+    """PostgreSQL: `_rows` of the network's newest posts, walked inside the same statement
+    (`_NEWEST_WALK`, an array worked out once, whose ids the primary key then seeks), and of the
+    `outside` ones (an array literal, `common.idlists`) that are original posts."""
+
+    def build(viewer_id: int, authors: str, since: datetime, per_author: int, *ids):
+        walk = RawSQL(  # noqa: S611 (the table name from the model; every value is a parameter)
+            _NEWEST_WALK.format(posts=Post._meta.db_table), [authors, since, per_author, MAX_IN_NETWORK_ROWS]
+        )
+        reached = Q(id__in_array=walk)
+        if outside:
+            reached |= ids_in("id", ids) & Q(reply_to__isnull=True)
+        return _rows(viewer_id, reached)
+
+    return Prepared(build)
+
+
+def _liked_by_followed(followed: list[int], since: datetime) -> list[int]:
     """Posts that at least FEED_MIN_FOLLOWED_LIKERS followed people liked in the window, most liked first.
 
     Counted in the database on the (user, created_at, post) index, which the query never leaves:
@@ -339,16 +389,16 @@ def _liked_by_followed(net: Network, since: datetime) -> list[int]:
     the list the ranking already holds: given the follows as a subquery, PostgreSQL joined them to
     a scan of every like in the window (12 against 5 ms at 100k posts, growing with the corpus).
     """
-    if not net.followed:
+    if not followed:
         return []
-    return _liked_query(settings.FEED_MIN_FOLLOWED_LIKERS)(since, *_padded(net.followed))
+    return _liked_query(settings.FEED_MIN_FOLLOWED_LIKERS)(since, *id_args(followed))
 
 
 @cache
 def _liked_query(min_likers: int) -> Prepared:
     def build(since: datetime, *followed: int):
         return (
-            Like.objects.filter(user_id__in=followed, created_at__gte=since)
+            Like.objects.filter(ids_in("user_id", followed), created_at__gte=since)
             .values("post_id")
             # COUNT(*), not of the id: PostgreSQL's index holds no id, and counting it read the table.
             .annotate(likers=Count("*"))
@@ -368,25 +418,25 @@ def _kindred(viewer, viewer_liked: list[int]) -> dict[int, int]:
     """
     if not viewer_liked:
         return {}
-    likers = _likers(*_padded(viewer_liked))
+    likers = _likers(*id_args(viewer_liked))
     return dict(Counter(user_id for user_id in likers if user_id != viewer.pk))
 
 
 @Prepared
 def _likers(*post_ids: int):
-    return Like.objects.filter(post_id__in=post_ids).values_list("user_id", flat=True)[:MAX_LIKES_READ]
+    return Like.objects.filter(ids_in("post_id", post_ids)).values_list("user_id", flat=True)[:MAX_LIKES_READ]
 
 
 @Prepared
 def _likes(*post_ids: int):
     # Unordered: past the bound (only a viral candidate gets there) which likers count is arbitrary.
-    return Like.objects.filter(post_id__in=post_ids).values_list("post_id", "user_id")[:MAX_LIKES_READ]
+    return Like.objects.filter(ids_in("post_id", post_ids)).values_list("post_id", "user_id")[:MAX_LIKES_READ]
 
 
 def _likes_of(found: dict[int, Candidate], net: Network, kindred: dict[int, int]) -> None:
     """Fills in who liked each candidate: how many people the viewer follows, and how much taste
     those likers share with the viewer (collaborative filtering in one query, on the post index)."""
-    for post_id, user_id in _likes(*_padded(found)):
+    for post_id, user_id in _likes(*id_args(found)):
         item = found[post_id]
         item.followed_likers += user_id in net.followed
         item.kindred_likes += kindred.get(user_id, 0)
@@ -440,13 +490,74 @@ def _viewer_posts(viewer_id: int, since: datetime):
     )
 
 
+@dataclass
+class ViewerInputs:
+    """What a ranking reads about the viewer that changes slowly, kept across first pages
+    (`viewer_inputs`): who they follow (names and badges), what they liked lately and how often
+    they liked, reposted and replied to each author, the people of their taste, and the posts at
+    least FEED_MIN_FOLLOWED_LIKERS of the people they follow liked. ~5 ms of a page's ~20 read
+    afresh on every first page before."""
+
+    followed: dict[int, tuple[str, bool]]
+    liked: list[int]
+    likes: Counter
+    reposts: Counter
+    replies: Counter
+    kindred: dict[int, int]
+    liked_by_followed: list[int]
+
+
+def _inputs_keys(viewer_id: int) -> tuple[str, str]:
+    """(the viewer's generation, their inputs): the inputs count only when stored under the current generation."""
+    return f"feed:inputs-generation:{viewer_id}", f"feed:inputs:{viewer_id}"
+
+
+def viewer_inputs(viewer, *, now: datetime) -> ViewerInputs:
+    """The viewer's `ViewerInputs`, read again when the viewer acted since they were read (liked,
+    reposted, replied, posted, followed: `viewer_inputs_forget`) or after FEED_INPUTS_TTL (others'
+    likes). Nothing here decides what the viewer may see: every candidate is still checked by the
+    visibility rule in this request (`_gather`)."""
+    generation_key, inputs_key = _inputs_keys(viewer.pk)
+    kept = shared_cache.get_many([generation_key, inputs_key])
+    generation = kept.get(generation_key)
+    stored = kept.get(inputs_key)
+    if stored is not None and stored[0] == generation:
+        return stored[1]
+    followed = _followed_people(viewer.pk)
+    liked, likes, reposts, replies = _viewer_interactions(viewer, now - settings.FEED_AFFINITY_WINDOW)
+    inputs = ViewerInputs(
+        followed=followed,
+        liked=liked,
+        likes=likes,
+        reposts=reposts,
+        replies=replies,
+        kindred=_kindred(viewer, liked),
+        liked_by_followed=_liked_by_followed(list(followed), now - settings.FEED_WINDOW),
+    )
+    # Stored under the generation read *before* reading them: if the viewer acted meanwhile, the
+    # generation moved on and these are never used.
+    shared_cache.set(inputs_key, (generation, inputs), settings.FEED_INPUTS_TTL.total_seconds())
+    return inputs
+
+
+def viewer_inputs_forget(*user_ids: int) -> None:
+    """After the current transaction commits, the next first page of each of these people reads their
+    `ViewerInputs` afresh (a new generation; it outlives any inputs stored under the previous one)."""
+
+    def forget():
+        timeout = 2 * settings.FEED_INPUTS_TTL.total_seconds()
+        shared_cache.set_many({_inputs_keys(pk)[0]: secrets.token_hex(8) for pk in user_ids}, timeout)
+
+    transaction.on_commit(forget, robust=True)
+
+
 def candidates_for(viewer, *, now: datetime) -> list[Candidate]:
-    net = network_of(viewer)
+    inputs = viewer_inputs(viewer, now=now)
+    net = network_of(viewer, inputs.followed)
     since = now - settings.FEED_WINDOW
-    viewer_liked, likes, reposts, replies = _viewer_interactions(viewer, now - settings.FEED_AFFINITY_WINDOW)
-    kindred = _kindred(viewer, viewer_liked)
+    kindred, likes, reposts, replies = inputs.kindred, inputs.likes, inputs.reposts, inputs.replies
     trends = _trending_posts(since)
-    found = _gather(viewer, net, since, outside=set(_liked_by_followed(net, since)) | set(trends))
+    found = _gather(viewer, net, since, outside=set(inputs.liked_by_followed) | set(trends))
     _likes_of(found, net, kindred)
     for item in found.values():
         item.own = item.author_id == net.viewer_id

@@ -6,6 +6,7 @@ costs no query per post on any list.
 """
 
 import pytest
+from django.db import connection
 
 from microblog.models import Follow, Mute, Post
 
@@ -105,7 +106,9 @@ def test_counting_per_viewer_adds_no_query_per_post(client_for, make_user, post_
             post_as(make_user(), "hidden from the reader", reply_to=root, visibility="followers")
             post_as(make_user(), "seen by the reader", reply_to=root)
         # As in test_social_api's list costs (the page's photos included).
-        costs = {"/api/timeline/public/": 3, "/api/users/alice/posts/": 5, "/api/feed/?order=latest": 4}
+        # PostgreSQL's Latest first asks whether the reader follows few people (selectors._follows_few).
+        latest = 5 if connection.vendor == "postgresql" else 4
+        costs = {"/api/timeline/public/": 3, "/api/users/alice/posts/": 5, "/api/feed/?order=latest": latest}
         for path, cost in costs.items():
             with django_assert_num_queries(cost):
                 body = client.get(path).json()
