@@ -232,6 +232,21 @@ async def storm(clients: list[StormClient], listening_at: float) -> dict:
     }
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """The worker's CPU seconds (since it started) by thread, largest first: "loop" is the main thread
+    (daphne's event loop); the others (the database thread, presence's, the cache's) by thread id."""
+    by_thread = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            by_thread["loop" if task.name == str(pid) else task.name] = cpu_seconds_of(task / "stat")
+    return {name: round(cpu, 2) for name, cpu in sorted(by_thread.items(), key=lambda item: -item[1])[:6]}
+
+
+def cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tally(clients: list[StormClient], before: dict[int, int], after: dict[int, int]) -> dict:
     lost = duplicated = expected = 0
     for client in clients:
@@ -256,7 +271,7 @@ def worker_env(kind: str, db: Path, args) -> dict:
         env["DATABASE_URL"] = f"sqlite:///{db}"
         env.pop("REDIS_URL", None)
     else:
-        env["DATABASE_URL"] = args.postgres_url.rsplit("/", 1)[0] + "/storm_bench"
+        env["DATABASE_URL"] = args.postgres_url.rsplit("/", 1)[0] + "/" + args.pg_database
         env["REDIS_URL"] = args.redis_url
     for item in args.ours_env:
         key, _, value = item.partition("=")
@@ -268,8 +283,8 @@ def fresh_database(args) -> None:
     import psycopg
 
     with psycopg.connect(args.postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
-        connection.execute("DROP DATABASE IF EXISTS storm_bench")
-        connection.execute("CREATE DATABASE storm_bench")
+        connection.execute(f'DROP DATABASE IF EXISTS "{args.pg_database}"')
+        connection.execute(f'CREATE DATABASE "{args.pg_database}"')
 
 
 async def drive(args, kind: str, tmp: Path) -> dict:
@@ -318,12 +333,15 @@ async def drive(args, kind: str, tmp: Path) -> dict:
         cpu_before, client_cpu_before = cpu_seconds(server.pid), time.process_time()
         result = await asyncio.wait_for(storm(clients, listening_at), args.give_up)
         result["worker_cpu_s"] = cpu_seconds(server.pid) - cpu_before
+        result["worker_threads_cpu_s"] = thread_cpu_seconds(server.pid)
         # This one process drives every client: if it used a core's worth, it and not the worker set the pace.
         result["client_cpu_s"] = time.process_time() - client_cpu_before
         result.update(tally(clients, seq0, seq1))
         result["errors"] = sum(len(c.errors) for c in clients)
         result["failures"] = dict(sum((c.failures for c in clients), collections.Counter()).most_common(5))
         print(f"{kind}: failed attempts: {result['failures']}", flush=True)
+        threads = ", ".join(f"{name} {cpu:.2f}" for name, cpu in result["worker_threads_cpu_s"].items())
+        print(f"{kind}: worker CPU {result['worker_cpu_s']:.2f} s, by thread (since start): {threads}", flush=True)
     except BaseException:
         print_log_tails(tmp)
         raise
@@ -383,8 +401,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL URL: its server gets a fresh database storm_bench",
+        help="a PostgreSQL URL: its server gets a fresh database --pg-database",
     )
+    parser.add_argument("--pg-database", default="storm_bench", help="the database made afresh on that server")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--give-up", type=float, default=600, help="seconds after which the storm counts as failed")
