@@ -26,12 +26,15 @@ malformed multipart body got Twisted's bare 400 instead of the API's JSON one.
 
 import gc
 from functools import partial
+from http import HTTPStatus
 from pprint import pformat
 
 from autobahn import util as autobahn_util
 from autobahn.twisted import websocket as autobahn_twisted
 from autobahn.websocket import protocol as autobahn_protocol
+from autobahn.websocket.types import ConnectionDeny
 from daphne import server as daphne_server
+from daphne import ws_protocol as daphne_ws_protocol
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
@@ -127,6 +130,39 @@ class DeadlineHTTPFactory(HTTPFactory):
         return channel
 
 
+class DenyingWebSocketProtocol(daphne_ws_protocol.WebSocketProtocol):
+    """daphne's WebSocket protocol, which can also answer a handshake with an HTTP response of the
+    application's (ASGI's WebSocket Denial Response: `websocket.http.response.start`, then
+    `websocket.http.response.body`), where daphne 4.2 only knows "close before accept" (403). The
+    connect gate refuses handshakes with 503 and Retry-After this way (config/connect_gate.py).
+    The status and headers are sent; the body is not (autobahn's refusal carries none)."""
+
+    denial: dict | None = None
+    denial_headers: list[tuple[str, str]] | None = None
+
+    def handle_reply(self, message):
+        kind = message.get("type")
+        if kind == "websocket.http.response.start" and self.state == self.STATE_CONNECTING:
+            self.denial = message
+        elif kind == "websocket.http.response.body" and self.denial is not None:
+            if not message.get("more_body") and hasattr(self, "handshake_deferred"):
+                self._deny(self.denial)
+        else:
+            super().handle_reply(message)
+
+    def _deny(self, start: dict) -> None:
+        status = int(start["status"])
+        self.denial_headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in start["headers"]]
+        # As daphne's own refusal (serverReject), with the application's status; autobahn then calls
+        # failHandshake, which sends it with the headers kept here.
+        self.handshake_deferred.errback(ConnectionDeny(code=status, reason=HTTPStatus(status).phrase))
+        del self.handshake_deferred
+        self.server.protocol_disconnected(self)
+
+    def failHandshake(self, reason, code=400, responseHeaders=None):  # noqa: N802, N803  (autobahn's names)
+        super().failHandshake(reason, code, responseHeaders or self.denial_headers)
+
+
 class _FormattedOnlyIfLogged:
     """pformat's text, made only when a log line is written with it."""
 
@@ -211,9 +247,15 @@ class DeadlineServer(Server):
         self.http_header_timeout = http_header_timeout
         self.http_body_timeout = http_body_timeout
 
+    def create_application(self, protocol, scope):
+        if scope.get("type") == "websocket":  # the application may refuse a handshake with a response
+            scope["extensions"] = {**scope.get("extensions", {}), "websocket.http.response": {}}
+        return super().create_application(protocol, scope)
+
     def run(self):
         # Server.run builds its factory from this module-level name; nothing else reads it.
         daphne_server.HTTPFactory = DeadlineHTTPFactory
+        daphne_ws_protocol.WebSocketFactory.protocol = DenyingWebSocketProtocol
         _quiet_handshake_debug()
         _warm_up()
         super().run()
