@@ -9,7 +9,11 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 django.setup()
 
+from config import connect_gate  # noqa: E402
 from config.connect_gate import ConnectGate  # noqa: E402
+
+# A pace from the first answers is trusted here: the test has a handful of clients, not thousands.
+connect_gate.PACE_ANSWERS_TRUSTED = 1
 
 
 async def slow_handshakes(scope, receive, send):

@@ -113,6 +113,7 @@ def test_a_full_gate_answers_before_the_application_with_503_or_where_it_cannot_
     async def scenario():
         gate = connect_gate._gate()
         gate.waiting, gate.seconds_per_answer = 3, 2.0  # three waiting at 2 s each: 6 s to drain
+        gate.paced = connect_gate.PACE_ANSWERS_TRUSTED
         inner = Handshakes()
         sent: list[dict] = []
 
