@@ -310,8 +310,8 @@ WS_CONNECTS_AT_ONCE = int(os.environ.get("WS_CONNECTS_AT_ONCE", 16))
 # Past WS_CONNECTS_WAITING_FREE handshakes waiting, a new one is refused at once (HTTP 503, Retry-After)
 # when those waiting would need more than WS_CONNECT_WAIT_MOST seconds to get in at the gate's recent
 # pace: they would run into daphne's 30 s handshake deadline (`--websocket_connect_timeout`) instead.
-WS_CONNECTS_WAITING_FREE = int(os.environ.get("WS_CONNECTS_WAITING_FREE", 1024))
-WS_CONNECT_WAIT_MOST = float(os.environ.get("WS_CONNECT_WAIT_MOST", 20))
+WS_CONNECTS_WAITING_FREE = int(os.environ.get("WS_CONNECTS_WAITING_FREE", 2048))
+WS_CONNECT_WAIT_MOST = float(os.environ.get("WS_CONNECT_WAIT_MOST", 25))
 # `resume` frames per user a minute (one runs at a time per socket).
 CHAT_RESUMES_PER_MINUTE = int(os.environ.get("CHAT_RESUMES_PER_MINUTE", 30))
 # Bytes a worker holds for a socket whose client does not read; past it the socket closes (4008).
