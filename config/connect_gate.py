@@ -119,22 +119,35 @@ class ConnectGate:
             release()
 
 
+REFUSAL_TEXT = b"Too many connections at once; retry later."
+
+
+def refusal() -> int | None:
+    """The Retry-After (seconds) a handshake arriving now is refused with, or None if it may wait its
+    turn. config.serve asks before daphne builds anything for the handshake (the cheapest refusal);
+    the gate asks again itself, for servers that do not."""
+    gate = _gate()
+    return _retry_after(gate) if gate.full() else None
+
+
+def _retry_after(gate: _Gate) -> int:
+    return min(RETRY_AFTER_MOST, max(1, math.ceil(gate.seconds_to_drain() or 1)))
+
+
 async def _refuse(scope, send, gate: _Gate) -> None:
     """503 with Retry-After, before the application sees the handshake (daphne's 403 where the server
     cannot send a response to a handshake)."""
     if "websocket.http.response" not in scope.get("extensions", {}):
         await send({"type": "websocket.close"})
         return
-    drain = gate.seconds_to_drain() or 1
-    retry_after = min(RETRY_AFTER_MOST, max(1, math.ceil(drain)))
     await send(
         {
             "type": "websocket.http.response.start",
             "status": 503,
-            "headers": [(b"retry-after", str(retry_after).encode()), (b"content-type", b"text/plain")],
+            "headers": [(b"retry-after", str(_retry_after(gate)).encode()), (b"content-type", b"text/plain")],
         }
     )
-    await send({"type": "websocket.http.response.body", "body": b"Too many connections at once; retry later."})
+    await send({"type": "websocket.http.response.body", "body": REFUSAL_TEXT})
 
 
 def _gone_while_waiting(receive) -> bool:

@@ -174,6 +174,9 @@ def test_past_what_can_be_let_in_before_the_deadline_a_handshake_is_refused_with
         response = refused.value.response
         assert response.status_code == 503
         assert 1 <= int(response.headers["Retry-After"]) <= 30
+        # Answered by config.serve as soon as the headers were read (the gate's own refusal, made
+        # after daphne has built the socket, carries no text: autobahn's refusal has no body).
+        assert response.body == connect_gate.REFUSAL_TEXT
 
         # The ones that waited all got in, in turn; the refused client, coming back later, too.
         with ExitStack() as sockets:
