@@ -201,9 +201,13 @@ async def ramp(clients: list[StormClient], step: int, in_flight: int) -> list[di
     return steps
 
 
-async def alternate(full: list[StormClient], empty: list[StormClient], in_flight: int, rounds: int) -> dict:
+async def alternate(
+    full: list[StormClient], empty: list[StormClient], in_flight: int, rounds: int, pids: dict[str, int]
+) -> dict:
     """Connect rates into the worker holding the ramp's sockets and into a second, empty worker,
-    in turns (`rounds` batches each), so both see the same machine load; the median of each."""
+    in turns (`rounds` batches each), so both see the same machine load; the median of each. And
+    each worker's CPU per connect over its batches (`pids`: the two workers' processes), which the
+    machine's load moves less than a rate."""
     gate = asyncio.Semaphore(in_flight)
 
     async def one(client: StormClient) -> None:
@@ -211,14 +215,18 @@ async def alternate(full: list[StormClient], empty: list[StormClient], in_flight
             await client.open()
 
     rates: dict[str, list[float]] = {"full": [], "empty": []}
+    cpu: dict[str, float] = {"full": 0.0, "empty": 0.0}
     for _ in range(rounds):
         for which, batch in (("full", full), ("empty", empty)):
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), cpu_seconds(pids[which])
             await asyncio.gather(*(one(c) for c in batch))
             rates[which].append(len(batch) / (time.perf_counter() - began))
+            cpu[which] += cpu_seconds(pids[which]) - cpu_began
             await asyncio.gather(*(c.close() for c in batch))
             await asyncio.sleep(1)  # the worker handles the closes before the next batch
-    return {which: sorted(values)[len(values) // 2] for which, values in rates.items()} | {"rounds": rates}
+    medians = {which: sorted(values)[len(values) // 2] for which, values in rates.items()}
+    cpu_ms = {f"cpu_ms_{which}": seconds / (len(full) * rounds) * 1000 for which, seconds in cpu.items()}
+    return medians | cpu_ms | {"rounds": rates}
 
 
 async def storm(clients: list[StormClient], listening_at: float) -> dict:
@@ -314,7 +322,12 @@ async def drive(args, kind: str, tmp: Path) -> dict:
         other = start_worker(other_port, env, tmp / f"daphne-{kind}-empty.log")
         try:
             fresh = [StormClient(c.url.replace(f":{port}/", f":{other_port}/"), c.user, 0) for c in extra]
-            turns = await alternate(extra, fresh, args.in_flight, args.rounds)
+            turns = await alternate(extra, fresh, args.in_flight, args.rounds, {"full": server.pid, "empty": other.pid})
+            print(
+                f"{kind}: worker CPU per connect beside {len(held):,} open {turns['cpu_ms_full']:.2f} ms, "
+                f"into the empty worker {turns['cpu_ms_empty']:.2f} ms",
+                flush=True,
+            )
         finally:
             stop(other)
         await ramp(extra, args.step, args.in_flight)
@@ -359,6 +372,8 @@ async def drive(args, kind: str, tmp: Path) -> dict:
         "rate_full": turns["full"],
         "rate_ratio": turns["empty"] / turns["full"],
         "rate_rounds": turns["rounds"],
+        "cpu_ms_per_connect_full": turns["cpu_ms_full"],
+        "cpu_ms_per_connect_empty": turns["cpu_ms_empty"],
         "storm": result,
     }
 
@@ -386,6 +401,10 @@ def table(runs: list[dict], load: str) -> str:
     for run in runs:
         rates = ", ".join(f"{step['open_before']:,}: {step['rate']:.0f}/s" for step in run["steps"])
         lines.append(f"- {run['kind']} ramp, connects/s by sockets already open: {rates}")
+        lines.append(
+            f"- {run['kind']} worker CPU per connect (the turns' batches), beside {run['open_beside']:,} open: "
+            f"{run['cpu_ms_per_connect_full']:.2f} ms; into an empty worker: {run['cpu_ms_per_connect_empty']:.2f} ms"
+        )
     return "\n".join(lines)
 
 
