@@ -42,22 +42,32 @@ def retry_after(scope: str, subject: str, *, limit: int) -> int | None:
 
 def record(scope: str, subject: str, *, window: timedelta) -> int:
     """Counts one attempt; returns the count in the current window, this one included."""
+    return _record(scope, subject, window=window)[0]
+
+
+def _record(scope: str, subject: str, *, window: timedelta) -> tuple[int, float | None]:
+    """record's count, and when known without another round trip, the time the window ends."""
     count_key, until_key = _keys(scope, subject)
     seconds = int(window.total_seconds())
+    if hasattr(cache, "count_from_zero"):  # Redis: the adds, the count and the end in one script
+        return cache.count_from_zero(count_key, seconds, until_key=until_key, until=time.time() + seconds)
     cache.add(until_key, time.time() + seconds, timeout=seconds)
     cache.add(count_key, 0, timeout=seconds)
     try:
-        return cache.incr(count_key)
+        return cache.incr(count_key), None
     except ValueError:  # expired between add and incr: this attempt opens a new window
         cache.set(until_key, time.time() + seconds, timeout=seconds)
         cache.set(count_key, 1, timeout=seconds)
-        return 1
+        return 1, None
 
 
 def take(scope: str, subject: str, *, limit: int, window: timedelta) -> int | None:
     """Counts one attempt; None when it is within the limit, else the seconds to wait."""
-    if record(scope, subject, window=window) <= limit:
+    count, until = _record(scope, subject, window=window)
+    if count <= limit:
         return None
+    if until is not None:
+        return max(1, math.ceil(until - time.time()))
     return retry_after(scope, subject, limit=limit) or 1
 
 

@@ -3,7 +3,7 @@
 Seeds the storm bench's data (users in contact pairs, one missed message from each member, so
 each user has two events to replay) into a fresh SQLite file, or into `--database-url`'s
 PostgreSQL database with `--redis-url`'s cache, then times, per user, each piece of the work a
-socket's connect and resume make in the worker's threads: the token lookup, the presence count
+socket's connect and resume make in the worker's threads: the token lookup, the resume limit, the presence count
 (open and close), the user's channels, the replay plan and the replay of the two messages (the
 shared page dropped each time, as across users). CPU (process time) and wall time per call.
 
@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +50,7 @@ def main() -> int:
 
     from harness import befriend, make_user
 
-    from accounts import ws_auth
+    from accounts import limits, ws_auth
     from accounts.services import token_for
     from chat.channel_data import subscribed_channel_ids
     from chat.services import OutgoingMessage, message_send_many
@@ -75,8 +76,12 @@ def main() -> int:
         selectors._shared.clear()  # as for another user: the page is not shared
         return selectors.replay_batch(viewer=user, after=last[user.pk] - 2, up_to=last[user.pk], limit=100)
 
+    def resume_limit(user):
+        limits.take("resume", str(user.pk), limit=1000, window=timedelta(minutes=1))
+
     pieces = {
         "token lookup": lambda user: ws_auth._active_owner(tokens[user.pk]),
+        "the resume limit (a count in the cache)": resume_limit,
         "presence count, open and close (first socket)": presence_open_and_close,
         "the user's channels": subscribed_channel_ids,
         "replay plan": lambda user: selectors.replay_plan(user_id=user.pk, after=last[user.pk] - 2),

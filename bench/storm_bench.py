@@ -201,9 +201,13 @@ async def ramp(clients: list[StormClient], step: int, in_flight: int) -> list[di
     return steps
 
 
-async def alternate(full: list[StormClient], empty: list[StormClient], in_flight: int, rounds: int) -> dict:
+async def alternate(
+    full: list[StormClient], empty: list[StormClient], in_flight: int, rounds: int, pids: dict[str, int]
+) -> dict:
     """Connect rates into the worker holding the ramp's sockets and into a second, empty worker,
-    in turns (`rounds` batches each), so both see the same machine load; the median of each."""
+    in turns (`rounds` batches each), so both see the same machine load; the median of each. And
+    each worker's CPU per connect over its batches (`pids`: the two workers' processes), which the
+    machine's load moves less than a rate."""
     gate = asyncio.Semaphore(in_flight)
 
     async def one(client: StormClient) -> None:
@@ -211,14 +215,18 @@ async def alternate(full: list[StormClient], empty: list[StormClient], in_flight
             await client.open()
 
     rates: dict[str, list[float]] = {"full": [], "empty": []}
+    cpu: dict[str, float] = {"full": 0.0, "empty": 0.0}
     for _ in range(rounds):
         for which, batch in (("full", full), ("empty", empty)):
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), cpu_seconds(pids[which])
             await asyncio.gather(*(one(c) for c in batch))
             rates[which].append(len(batch) / (time.perf_counter() - began))
+            cpu[which] += cpu_seconds(pids[which]) - cpu_began
             await asyncio.gather(*(c.close() for c in batch))
             await asyncio.sleep(1)  # the worker handles the closes before the next batch
-    return {which: sorted(values)[len(values) // 2] for which, values in rates.items()} | {"rounds": rates}
+    medians = {which: sorted(values)[len(values) // 2] for which, values in rates.items()}
+    cpu_ms = {f"cpu_ms_{which}": seconds / (len(full) * rounds) * 1000 for which, seconds in cpu.items()}
+    return medians | cpu_ms | {"rounds": rates}
 
 
 async def storm(clients: list[StormClient], listening_at: float) -> dict:
@@ -230,6 +238,21 @@ async def storm(clients: list[StormClient], listening_at: float) -> dict:
         "p90_s": pct(times, 90),
         "attempts": sum(c.attempts for c in clients) - len(clients),  # retries: past one attempt each
     }
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """The worker's CPU seconds (since it started) by thread, largest first: "loop" is the main thread
+    (daphne's event loop); the others (the database thread, presence's, the cache's) by thread id."""
+    by_thread = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            by_thread["loop" if task.name == str(pid) else task.name] = cpu_seconds_of(task / "stat")
+    return {name: round(cpu, 2) for name, cpu in sorted(by_thread.items(), key=lambda item: -item[1])[:6]}
+
+
+def cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def tally(clients: list[StormClient], before: dict[int, int], after: dict[int, int]) -> dict:
@@ -256,7 +279,7 @@ def worker_env(kind: str, db: Path, args) -> dict:
         env["DATABASE_URL"] = f"sqlite:///{db}"
         env.pop("REDIS_URL", None)
     else:
-        env["DATABASE_URL"] = args.postgres_url.rsplit("/", 1)[0] + "/storm_bench"
+        env["DATABASE_URL"] = args.postgres_url.rsplit("/", 1)[0] + "/" + args.pg_database
         env["REDIS_URL"] = args.redis_url
     for item in args.ours_env:
         key, _, value = item.partition("=")
@@ -268,8 +291,8 @@ def fresh_database(args) -> None:
     import psycopg
 
     with psycopg.connect(args.postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
-        connection.execute("DROP DATABASE IF EXISTS storm_bench")
-        connection.execute("CREATE DATABASE storm_bench")
+        connection.execute(f'DROP DATABASE IF EXISTS "{args.pg_database}"')
+        connection.execute(f'CREATE DATABASE "{args.pg_database}"')
 
 
 async def drive(args, kind: str, tmp: Path) -> dict:
@@ -299,7 +322,12 @@ async def drive(args, kind: str, tmp: Path) -> dict:
         other = start_worker(other_port, env, tmp / f"daphne-{kind}-empty.log")
         try:
             fresh = [StormClient(c.url.replace(f":{port}/", f":{other_port}/"), c.user, 0) for c in extra]
-            turns = await alternate(extra, fresh, args.in_flight, args.rounds)
+            turns = await alternate(extra, fresh, args.in_flight, args.rounds, {"full": server.pid, "empty": other.pid})
+            print(
+                f"{kind}: worker CPU per connect beside {len(held):,} open {turns['cpu_ms_full']:.2f} ms, "
+                f"into the empty worker {turns['cpu_ms_empty']:.2f} ms",
+                flush=True,
+            )
         finally:
             stop(other)
         await ramp(extra, args.step, args.in_flight)
@@ -318,12 +346,15 @@ async def drive(args, kind: str, tmp: Path) -> dict:
         cpu_before, client_cpu_before = cpu_seconds(server.pid), time.process_time()
         result = await asyncio.wait_for(storm(clients, listening_at), args.give_up)
         result["worker_cpu_s"] = cpu_seconds(server.pid) - cpu_before
+        result["worker_threads_cpu_s"] = thread_cpu_seconds(server.pid)
         # This one process drives every client: if it used a core's worth, it and not the worker set the pace.
         result["client_cpu_s"] = time.process_time() - client_cpu_before
         result.update(tally(clients, seq0, seq1))
         result["errors"] = sum(len(c.errors) for c in clients)
         result["failures"] = dict(sum((c.failures for c in clients), collections.Counter()).most_common(5))
         print(f"{kind}: failed attempts: {result['failures']}", flush=True)
+        threads = ", ".join(f"{name} {cpu:.2f}" for name, cpu in result["worker_threads_cpu_s"].items())
+        print(f"{kind}: worker CPU {result['worker_cpu_s']:.2f} s, by thread (since start): {threads}", flush=True)
     except BaseException:
         print_log_tails(tmp)
         raise
@@ -341,6 +372,8 @@ async def drive(args, kind: str, tmp: Path) -> dict:
         "rate_full": turns["full"],
         "rate_ratio": turns["empty"] / turns["full"],
         "rate_rounds": turns["rounds"],
+        "cpu_ms_per_connect_full": turns["cpu_ms_full"],
+        "cpu_ms_per_connect_empty": turns["cpu_ms_empty"],
         "storm": result,
     }
 
@@ -368,6 +401,10 @@ def table(runs: list[dict], load: str) -> str:
     for run in runs:
         rates = ", ".join(f"{step['open_before']:,}: {step['rate']:.0f}/s" for step in run["steps"])
         lines.append(f"- {run['kind']} ramp, connects/s by sockets already open: {rates}")
+        lines.append(
+            f"- {run['kind']} worker CPU per connect (the turns' batches), beside {run['open_beside']:,} open: "
+            f"{run['cpu_ms_per_connect_full']:.2f} ms; into an empty worker: {run['cpu_ms_per_connect_empty']:.2f} ms"
+        )
     return "\n".join(lines)
 
 
@@ -383,8 +420,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL URL: its server gets a fresh database storm_bench",
+        help="a PostgreSQL URL: its server gets a fresh database --pg-database",
     )
+    parser.add_argument("--pg-database", default="storm_bench", help="the database made afresh on that server")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--give-up", type=float, default=600, help="seconds after which the storm counts as failed")

@@ -236,7 +236,8 @@ class TandemConsumer(AsyncWebsocketConsumer):
         # The broadcast groups of the user's channels, joined before accept like the user's own group;
         # each broadcast is then one group_send to the sockets open now (chat.services.channels).
         self.broadcast_groups: set[str] = set()
-        await self.broadcast_groups_change({"join": [broadcast_group(cid) for cid in channel_ids], "leave": []})
+        if channel_ids:  # most users follow no channel: no call at all then
+            await self.broadcast_groups_change({"join": [broadcast_group(cid) for cid in channel_ids], "leave": []})
         # The calls this socket is in: call_id -> the channel of the other side's socket (None
         # while it rings). ICE candidates go there, and the calls end if this socket closes.
         self.calls: dict[str, str | None] = {}

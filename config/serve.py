@@ -25,19 +25,24 @@ malformed multipart body got Twisted's bare 400 instead of the API's JSON one.
 """
 
 import gc
+import sys
 from functools import partial
+from http import HTTPStatus
 from pprint import pformat
 
 from autobahn import util as autobahn_util
 from autobahn.twisted import websocket as autobahn_twisted
 from autobahn.websocket import protocol as autobahn_protocol
+from autobahn.websocket.types import ConnectionDeny
 from daphne import server as daphne_server
+from daphne import ws_protocol as daphne_ws_protocol
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from twisted.web import http
 
 DEFAULT_HEADER_TIMEOUT = 10.0
+LISTEN_BACKLOG = 4096
 DEFAULT_BODY_TIMEOUT = 30.0
 
 REQUEST_TIMEOUT_RESPONSE = (
@@ -108,11 +113,34 @@ class DeadlineHTTPChannel(http.HTTPChannel):
 
 
 class UnparsedBodyWebRequest(WebRequest):
-    """daphne's request, its body left unparsed by Twisted (the application parses it)."""
+    """daphne's request, its body left unparsed by Twisted (the application parses it).
+
+    And a WebSocket handshake the application's connect gate would refuse (config/connect_gate.py:
+    more waiting than it can let in before the deadline) gets its 503 here, as soon as its headers
+    are read: daphne would first build the socket's protocol, have autobahn read the request a
+    second time and start the application, only for the gate to refuse it (measured: 0.20 ms of
+    worker CPU per refused handshake here, 0.35 ms that way; bench/RESULTS.md, "third pass")."""
 
     def __init__(self, *args, **kwargs):
         kwargs["parsePOSTFormSubmission"] = False
         super().__init__(*args, **kwargs)
+
+    def process(self):
+        upgrade = self.requestHeaders.getRawHeaders(b"upgrade")
+        if upgrade and upgrade[0].lower() == b"websocket":
+            gate = sys.modules.get("config.connect_gate")  # only where the application uses the gate
+            retry_after = gate.refusal() if gate is not None else None
+            if retry_after is not None:
+                self.handle_reply(
+                    {
+                        "type": "http.response.start",
+                        "status": 503,
+                        "headers": [(b"retry-after", str(retry_after).encode()), (b"content-type", b"text/plain")],
+                    }
+                )
+                self.handle_reply({"type": "http.response.body", "body": gate.REFUSAL_TEXT})
+                return None
+        return super().process()
 
 
 class DeadlineHTTPFactory(HTTPFactory):
@@ -125,6 +153,39 @@ class DeadlineHTTPFactory(HTTPFactory):
         channel = super().buildProtocol(addr)
         channel.requestFactory = UnparsedBodyWebRequest
         return channel
+
+
+class DenyingWebSocketProtocol(daphne_ws_protocol.WebSocketProtocol):
+    """daphne's WebSocket protocol, which can also answer a handshake with an HTTP response of the
+    application's (ASGI's WebSocket Denial Response: `websocket.http.response.start`, then
+    `websocket.http.response.body`), where daphne 4.2 only knows "close before accept" (403). The
+    connect gate refuses handshakes with 503 and Retry-After this way (config/connect_gate.py).
+    The status and headers are sent; the body is not (autobahn's refusal carries none)."""
+
+    denial: dict | None = None
+    denial_headers: list[tuple[str, str]] | None = None
+
+    def handle_reply(self, message):
+        kind = message.get("type")
+        if kind == "websocket.http.response.start" and self.state == self.STATE_CONNECTING:
+            self.denial = message
+        elif kind == "websocket.http.response.body" and self.denial is not None:
+            if not message.get("more_body") and hasattr(self, "handshake_deferred"):
+                self._deny(self.denial)
+        else:
+            super().handle_reply(message)
+
+    def _deny(self, start: dict) -> None:
+        status = int(start["status"])
+        self.denial_headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in start["headers"]]
+        # As daphne's own refusal (serverReject), with the application's status; autobahn then calls
+        # failHandshake, which sends it with the headers kept here.
+        self.handshake_deferred.errback(ConnectionDeny(code=status, reason=HTTPStatus(status).phrase))
+        del self.handshake_deferred
+        self.server.protocol_disconnected(self)
+
+    def failHandshake(self, reason, code=400, responseHeaders=None):  # noqa: N802, N803  (autobahn's names)
+        super().failHandshake(reason, code, responseHeaders or self.denial_headers)
 
 
 class _FormattedOnlyIfLogged:
@@ -210,10 +271,26 @@ class DeadlineServer(Server):
         super().__init__(*args, **kwargs)
         self.http_header_timeout = http_header_timeout
         self.http_body_timeout = http_body_timeout
+        # Twisted listens with a backlog of 50 connections not yet accepted. After a restart every
+        # client connects at once: past 50 the kernel drops their SYNs and each retries only after
+        # 1, 3, 7, 15, 31 s (measured: 6 of 10,000 clients gave up a 60 s open and came back, the
+        # storm's last minute). The kernel caps what is asked at net.core.somaxconn.
+        self.endpoints = [
+            f"{endpoint}:backlog={LISTEN_BACKLOG}"
+            if endpoint.startswith("tcp:") and ":backlog=" not in endpoint
+            else endpoint
+            for endpoint in self.endpoints
+        ]
+
+    def create_application(self, protocol, scope):
+        if scope.get("type") == "websocket":  # the application may refuse a handshake with a response
+            scope["extensions"] = {**scope.get("extensions", {}), "websocket.http.response": {}}
+        return super().create_application(protocol, scope)
 
     def run(self):
         # Server.run builds its factory from this module-level name; nothing else reads it.
         daphne_server.HTTPFactory = DeadlineHTTPFactory
+        daphne_ws_protocol.WebSocketFactory.protocol = DenyingWebSocketProtocol
         _quiet_handshake_debug()
         _warm_up()
         super().run()

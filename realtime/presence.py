@@ -91,8 +91,11 @@ def socket_opening(user: User, *, most: int | None = None) -> tuple[bool, set[in
     """
     key = socket_count_key(user.pk)
     try:
-        cache.add(key, 0, timeout=_count_ttl())
-        count = cache.incr(key)
+        if hasattr(cache, "count_from_zero"):  # Redis: the add and the incr in one round trip
+            count = cache.count_from_zero(key, _count_ttl())
+        else:
+            cache.add(key, 0, timeout=_count_ttl())
+            count = cache.incr(key)
         if most is not None and count > most:
             cache.decr(key)
             return False, None

@@ -307,6 +307,11 @@ CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
 MAX_SOCKETS_PER_USER = int(os.environ.get("MAX_SOCKETS_PER_USER", 20))
 # WebSocket handshakes a worker works on at once (config/connect_gate.py); the rest wait their turn.
 WS_CONNECTS_AT_ONCE = int(os.environ.get("WS_CONNECTS_AT_ONCE", 16))
+# Past WS_CONNECTS_WAITING_FREE handshakes waiting, a new one is refused at once (HTTP 503, Retry-After)
+# when those waiting would need more than WS_CONNECT_WAIT_MOST seconds to get in at the gate's recent
+# pace: they would run into daphne's 30 s handshake deadline (`--websocket_connect_timeout`) instead.
+WS_CONNECTS_WAITING_FREE = int(os.environ.get("WS_CONNECTS_WAITING_FREE", 2048))
+WS_CONNECT_WAIT_MOST = float(os.environ.get("WS_CONNECT_WAIT_MOST", 25))
 # `resume` frames per user a minute (one runs at a time per socket).
 CHAT_RESUMES_PER_MINUTE = int(os.environ.get("CHAT_RESUMES_PER_MINUTE", 30))
 # Bytes a worker holds for a socket whose client does not read; past it the socket closes (4008).

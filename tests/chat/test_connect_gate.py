@@ -1,12 +1,23 @@
 """config.connect_gate: at most WS_CONNECTS_AT_ONCE handshakes are worked on; a socket once answered
-(accepted or closed), or an application that ended, lets the next one in."""
+(accepted or closed), or an application that ended, lets the next one in; past what can be let in
+before daphne's deadline, a new handshake is refused at once (503, Retry-After) and gets in later."""
 
 import asyncio
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from asgiref.sync import async_to_sync
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
+from config import connect_gate
 from config.connect_gate import ConnectGate
+from tests.live import DAPHNE_FLAGS, ROOT, free_port, wait_listening
 
 
 class Handshakes:
@@ -92,3 +103,83 @@ def test_a_client_gone_while_it_waited_is_not_worked_on(settings):
     calls, left_unread = async_to_sync(scenario)()
     assert calls == 1  # the first socket's application ran; the second's never started
     assert left_unread == 2  # and nothing took its connect or its disconnect
+
+
+@pytest.mark.parametrize("extensions", [{"websocket.http.response": {}}, {}])
+def test_a_full_gate_answers_before_the_application_with_503_or_where_it_cannot_a_close(settings, extensions):
+    settings.WS_CONNECTS_WAITING_FREE = 2
+    settings.WS_CONNECT_WAIT_MOST = 5
+
+    async def scenario():
+        gate = connect_gate._gate()
+        gate.waiting, gate.seconds_per_answer = 3, 2.0  # three waiting at 2 s each: 6 s to drain
+        gate.paced = connect_gate.PACE_ANSWERS_TRUSTED
+        inner = Handshakes()
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        await ConnectGate(inner)({"type": "websocket", "extensions": extensions}, nothing, send)
+        return inner.calls, sent
+
+    calls, sent = async_to_sync(scenario)()
+    assert calls == 0
+    if extensions:
+        assert sent[0] == {
+            "type": "websocket.http.response.start",
+            "status": 503,
+            "headers": [(b"retry-after", b"6"), (b"content-type", b"text/plain")],
+        }
+        assert sent[1]["type"] == "websocket.http.response.body"
+    else:
+        assert sent == [{"type": "websocket.close"}]  # daphne's 403: the client retries all the same
+
+
+# Through a real worker (config.serve, as `make run` starts it) ------------------------------------
+
+
+@contextmanager
+def slow_worker(*, hold: float, wait_most: float):
+    """config.serve on tests/chat/connect_gate_app.py: one handshake at a time, each `hold` seconds."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "WS_CONNECTS_AT_ONCE": "1",
+        "WS_CONNECTS_WAITING_FREE": "1",
+        "WS_CONNECT_WAIT_MOST": str(wait_most),
+        "GATE_TEST_HOLD": str(hold),
+    }
+    command = [sys.executable, "-m", "config.serve", *DAPHNE_FLAGS, "-v0", "-b", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(
+        [*command, "tests.chat.connect_gate_app:application"], cwd=ROOT, env=env, stderr=subprocess.PIPE
+    )
+    try:
+        wait_listening(port, process, "config.serve")
+        yield f"ws://127.0.0.1:{port}/ws/"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_past_what_can_be_let_in_before_the_deadline_a_handshake_is_refused_with_503_and_gets_in_later():
+    hold = 0.4
+    with slow_worker(hold=hold, wait_most=hold * 0.75) as url, ThreadPoolExecutor(8) as pool:
+        # Four at once: one worked on, three waiting (the pace is not known yet: none is refused).
+        first = [pool.submit(connect, url, open_timeout=30) for _ in range(4)]
+        time.sleep(2.5 * hold)  # two answered while others waited: the pace is known, two still wait
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, open_timeout=30)
+        response = refused.value.response
+        assert response.status_code == 503
+        assert 1 <= int(response.headers["Retry-After"]) <= 30
+        # Answered by config.serve as soon as the headers were read (the gate's own refusal, made
+        # after daphne has built the socket, carries no text: autobahn's refusal has no body).
+        assert response.body == connect_gate.REFUSAL_TEXT
+
+        # The ones that waited all got in, in turn; the refused client, coming back later, too.
+        with ExitStack() as sockets:
+            waited = [sockets.enter_context(future.result(timeout=30)) for future in first]
+            came_back = sockets.enter_context(connect(url, open_timeout=30))
+            assert [socket.protocol.state.name for socket in [*waited, came_back]] == ["OPEN"] * 5

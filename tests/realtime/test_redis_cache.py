@@ -28,3 +28,45 @@ def test_counts_made_in_one_thread_are_read_in_another_through_one_client():
     assert cache.get("storm-shared-client") == 40
     client = cache._cache  # the backend's RedisCacheClient
     assert client.get_client(write=True) is client.get_client(write=True)
+
+
+def test_a_count_from_zero_starts_with_an_expiry_and_counts_as_add_and_incr_did():
+    cache = caches["default"]
+    cache.delete_many(["storm-count", "storm-until"])
+
+    assert cache.count_from_zero("storm-count", 60) == 1
+    assert cache.count_from_zero("storm-count", 60) == 2
+    assert cache.get("storm-count") == 2  # read back as the cache's own incr leaves it
+    # Never a count without an expiry.
+    assert 0 < cache._cache.get_client().ttl(cache.make_and_validate_key("storm-count")) <= 60
+
+    count, until = cache.count_from_zero("storm-count", 60, until_key="storm-until", until=1234.5)
+    assert (count, until) == (3, 1234.5)
+    # The window's end is kept from its first attempt, not moved by later ones.
+    assert cache.count_from_zero("storm-count", 60, until_key="storm-until", until=9999.0) == (4, 1234.5)
+    assert cache.get("storm-until") == 1234.5
+
+
+def test_the_resume_limit_refuses_past_its_count_with_the_seconds_left_in_one_round_trip(monkeypatch):
+    from datetime import timedelta
+
+    from accounts import limits
+
+    cache = caches["default"]
+    limits.reset("storm-resume", "u1")
+    calls = []
+    monkeypatch.setattr(type(cache), "count_from_zero", _counting(type(cache).count_from_zero, calls))
+
+    answers = [limits.take("storm-resume", "u1", limit=2, window=timedelta(minutes=1)) for _ in range(3)]
+
+    assert answers[:2] == [None, None]
+    assert 55 <= answers[2] <= 60  # the seconds left of the minute
+    assert len(calls) == 3  # one script call per attempt, nothing else
+
+
+def _counting(method, calls):
+    def counted(self, *args, **kwargs):
+        calls.append(args)
+        return method(self, *args, **kwargs)
+
+    return counted
