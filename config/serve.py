@@ -261,7 +261,13 @@ def _warm_up() -> None:
     get_resolver().reverse_dict  # noqa: B018 (read for its side effect: the tables are built)
     gc.collect()  # what start-up left unreachable is freed, not frozen
     gc.freeze()
-    gc.set_threshold(7000, 10, 10)
+    # Young collections every 7,000 allocations (not 700). Full ones after 100 middle-aged collections
+    # (not 10), and still only once the objects that survived to the oldest generation since the last
+    # full one are a quarter of it (CPython's own rule): with 10,000 sockets open, each full collection
+    # walks every socket's objects, and a storm's new sockets called for several (measured, a
+    # 10,000-client storm: 22.5 -> 17.9 s of worker CPU, back in 24.9 -> 19.6 s; bench/RESULTS.md).
+    # Cycles in the oldest generation are still freed, less often.
+    gc.set_threshold(7000, 10, 100)
 
 
 class DeadlineServer(Server):
