@@ -224,7 +224,11 @@ def test_a_video_posted_shows_its_poster_and_length_and_plays_and_seeks(media_pa
     page.wait_for_function("() => document.querySelector('#lightbox video').currentTime > 0.3")
     page.keyboard.press("Escape")
     expect(page.locator("#lightbox")).not_to_be_visible()
-    assert player.evaluate("v => v.paused && !v.getAttribute('src')")
+    # The dialog's `close` event (which stops the video and lets go of it) is a task queued after the
+    # dialog hides, so under load it can come after the check above: wait for it.
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#lightbox video'); return v.paused && !v.getAttribute('src'); }"
+    )
     assert errors == []
 
 
