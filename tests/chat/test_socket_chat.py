@@ -107,7 +107,8 @@ def test_resume_replays_exactly_what_was_missed(daphne_server, alice, bob, pair)
         rest_post(daphne_server, alice, f"/api/conversations/{pair.pk}/messages/", {"body": f"rest {n}"})
     for n in range(15):  # within the socket's 20 messages a second
         a.send(type="message.send", conversation=pair.pk, body=f"socket {n}", client_id=f"s{n}")
-        a.expect("message.ack", skip=["message.new"])
+        # Bob's "offline" (his socket closed above) may reach alice any time, later under load.
+        a.expect("message.ack", skip=["message.new", "presence"])
 
     b = Socket.open(daphne_server, bob)
     b.send(type="resume", after=start)
