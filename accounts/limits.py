@@ -1,8 +1,8 @@
 """Fixed-window counters in the cache, for logins, sign-ups and the other abuse limits.
 
-DRF's throttles read, then write, so a parallel burst slips past them. These use
-`cache.add` + `cache.incr`, which are atomic in Redis and in the local-memory cache,
-so the limit holds under concurrency and across workers once REDIS_URL is set.
+DRF's throttles read, then write, so a parallel burst slips past them. These count with
+common.counters (`cache.add` + `cache.incr`, atomic in the local-memory cache; one script on
+Redis), so the limit holds under concurrency and across workers once REDIS_URL is set.
 `take` counts an attempt before it is made: of twenty parallel attempts against a
 limit of five, five get a count within the limit and fifteen are refused.
 
@@ -19,6 +19,8 @@ from datetime import timedelta
 
 from django.core.cache import cache
 
+from common.counters import acount_from_zero, count_from_zero
+
 
 def _key(scope: str, subject: str, kind: str) -> str:
     # Hashed: subjects are user input (any string a client sends as a username).
@@ -30,45 +32,34 @@ def _keys(scope: str, subject: str) -> tuple[str, str]:
     return _key(scope, subject, "count"), _key(scope, subject, "until")
 
 
-def retry_after(scope: str, subject: str, *, limit: int) -> int | None:
-    """Seconds until `subject` may try again, or None when it is under its limit."""
-    count_key, until_key = _keys(scope, subject)
-    values = cache.get_many([count_key, until_key])
-    until = values.get(until_key)
-    if until is None or values.get(count_key, 0) < limit:
-        return None
-    return max(1, math.ceil(until - time.time()))
-
-
 def record(scope: str, subject: str, *, window: timedelta) -> int:
     """Counts one attempt; returns the count in the current window, this one included."""
     return _record(scope, subject, window=window)[0]
 
 
-def _record(scope: str, subject: str, *, window: timedelta) -> tuple[int, float | None]:
-    """record's count, and when known without another round trip, the time the window ends."""
+def _record(scope: str, subject: str, *, window: timedelta) -> tuple[int, float]:
+    """record's count, and the time the window ends (on Redis both in one round trip)."""
+    return count_from_zero(**_counted_window(scope, subject, window))
+
+
+def _counted_window(scope: str, subject: str, window: timedelta) -> dict:
     count_key, until_key = _keys(scope, subject)
     seconds = int(window.total_seconds())
-    if hasattr(cache, "count_from_zero"):  # Redis: the adds, the count and the end in one script
-        return cache.count_from_zero(count_key, seconds, until_key=until_key, until=time.time() + seconds)
-    cache.add(until_key, time.time() + seconds, timeout=seconds)
-    cache.add(count_key, 0, timeout=seconds)
-    try:
-        return cache.incr(count_key), None
-    except ValueError:  # expired between add and incr: this attempt opens a new window
-        cache.set(until_key, time.time() + seconds, timeout=seconds)
-        cache.set(count_key, 1, timeout=seconds)
-        return 1, None
+    return {"key": count_key, "timeout": seconds, "until_key": until_key, "until": time.time() + seconds}
 
 
 def take(scope: str, subject: str, *, limit: int, window: timedelta) -> int | None:
     """Counts one attempt; None when it is within the limit, else the seconds to wait."""
-    count, until = _record(scope, subject, window=window)
-    if count <= limit:
-        return None
-    if until is not None:
-        return max(1, math.ceil(until - time.time()))
-    return retry_after(scope, subject, limit=limit) or 1
+    return _wait(*_record(scope, subject, window=window), limit=limit)
+
+
+async def atake(scope: str, subject: str, *, limit: int, window: timedelta) -> int | None:
+    """take, from the event loop (chat's socket counts every frame it is sent)."""
+    return _wait(*await acount_from_zero(**_counted_window(scope, subject, window)), limit=limit)
+
+
+def _wait(count: int, until: float, *, limit: int) -> int | None:
+    return None if count <= limit else max(1, math.ceil(until - time.time()))
 
 
 def pace(scope: str, subject: str, *, free: int, window: timedelta, first: timedelta, longest: timedelta) -> int | None:

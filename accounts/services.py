@@ -19,7 +19,10 @@ __all__ = ["RateLimited"]  # raised here; defined with the other service errors 
 
 
 def _take(scope: str, subject: str, *, limit: int, window: timedelta, detail: str) -> None:
-    wait = limits.take(scope, subject, limit=limit, window=window)
+    _refused_past(limits.take(scope, subject, limit=limit, window=window), detail)
+
+
+def _refused_past(wait: int | None, detail: str) -> None:
     if wait is not None:
         raise RateLimited(retry_after=wait, detail=detail)
 
@@ -92,8 +95,18 @@ def registration_check(*, client_address: str) -> None:
 def action_take(*, action: str, user: User) -> None:
     """Counts one `action` (a key of settings.ACTION_LIMITS) by `user`; RateLimited past its limit."""
     limit, window = settings.ACTION_LIMITS[action]
-    detail = f"Too many {action.replace('-', ' ')}s. Try again later."
-    _take(f"action-{action}", str(user.pk), limit=limit, window=window, detail=detail)
+    _refused_past(limits.take(f"action-{action}", str(user.pk), limit=limit, window=window), _too_many(action))
+
+
+async def action_atake(*, action: str, user: User) -> None:
+    """action_take from the event loop: the same count (chat's socket takes a message's from it)."""
+    limit, window = settings.ACTION_LIMITS[action]
+    wait = await limits.atake(f"action-{action}", str(user.pk), limit=limit, window=window)
+    _refused_past(wait, _too_many(action))
+
+
+def _too_many(action: str) -> str:
+    return f"Too many {action.replace('-', ' ')}s. Try again later."
 
 
 def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:

@@ -70,7 +70,7 @@ async def receive(self, text_data=None, bytes_data=None):
 
 
 consumers.TandemConsumer.receive = receive
-around_async(consumers, "_message_take", "rate limit (thread pool)")
+around_async(consumers, "_message_take", "message rate limit")
 around_sync(writer.MessageWriter, "submit", "writer.submit")
 around_async(writer, "_store_batch", "writer: _store_batch awaited in the loop")
 if hasattr(writer, "_store_batch_sync"):

@@ -25,11 +25,9 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.locmem import LocMemCache
 
 from accounts import limits
-from accounts.services import action_take
+from accounts.services import action_atake
 from common.errors import RateLimited, ServiceError
 from realtime import presence
 from realtime.backpressure import WriteBuffer
@@ -112,31 +110,17 @@ def _beside_the_writer(function):
     return database_sync_to_async(function, thread_sensitive=False, executor=_presence_thread)
 
 
-def _in_loop_when_local(take):
-    """A rate-limit check, awaited: the process's own memory cache answers in microseconds, less than
-    a hop into a thread and back (measured: 0.35-0.66 ms against 0.15 ms, bench/RESULTS.md); a cache
-    over the network (Redis) is waited for in a thread, not in the loop."""
-    in_thread = sync_to_async(take, thread_sensitive=False)
-
-    async def checked(user) -> None:
-        if isinstance(caches["default"], LocMemCache):
-            take(user)
-        else:
-            await in_thread(user)
-
-    return checked
-
-
-@_in_loop_when_local
-def _message_take(user) -> None:
-    """The user's message budget, the same count REST takes from (RateLimited past it)."""
-    action_take(action="message", user=user)
+async def _message_take(user) -> None:
+    """The user's message budget, the same count REST takes from (RateLimited past it), counted
+    from the loop: in the process's own memory, or one Redis round trip awaited there, never a hop
+    into a thread and back (bench/RESULTS.md, "Chat on PostgreSQL + Redis")."""
+    await action_atake(action="message", user=user)
 
 
 # Every socket resumes once it reconnects (all of them after a restart).
-@_in_loop_when_local
-def _resume_take(user) -> None:
-    wait = limits.take("resume", str(user.pk), limit=settings.CHAT_RESUMES_PER_MINUTE, window=timedelta(minutes=1))
+async def _resume_take(user) -> None:
+    window = timedelta(minutes=1)
+    wait = await limits.atake("resume", str(user.pk), limit=settings.CHAT_RESUMES_PER_MINUTE, window=window)
     if wait is not None:
         raise RateLimited(retry_after=wait, detail="Too many resumes. Try again later.")
 

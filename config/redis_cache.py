@@ -8,6 +8,10 @@ redis-py client is safe to share between threads (it takes a connection from its
 command), so one per pool serves every call.
 """
 
+import asyncio
+import weakref
+
+import redis.asyncio
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 
@@ -43,6 +47,9 @@ class SharedClientRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = SharedClientRedisCacheClient
         self._count_script = None
+        # redis.asyncio clients (with their scripts), one per event loop: a client's connections
+        # belong to the loop that made them.
+        self._async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def count_from_zero(self, key: str, timeout: int, *, until_key: str | None = None, until: float = 0.0):
         """One more in the count at `key` (made at 0 with `timeout` seconds to live if missing): the
@@ -50,12 +57,30 @@ class SharedClientRedisCache(RedisCache):
         client = self._cache.get_client(key, write=True)
         if self._count_script is None:  # two threads may both register it: either serves
             self._count_script = client.register_script(_COUNT_FROM_ZERO)
+        keys, args = self._script_inputs(key, timeout, until_key, until)
+        return self._counted(self._count_script(keys=keys, args=args, client=client), until_key)
+
+    async def acount_from_zero(self, key: str, timeout: int, *, until_key: str | None = None, until: float = 0.0):
+        """count_from_zero, awaited in the event loop: no hop into a thread and back for one round trip
+        (a message's rate limit on every send: bench/RESULTS.md, "Chat on PostgreSQL + Redis")."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._async_clients:
+            # The server the synchronous client writes to (the first of LOCATION's).
+            client = redis.asyncio.Redis.from_url(self._servers[0])
+            self._async_clients[loop] = (client, client.register_script(_COUNT_FROM_ZERO))
+        client, script = self._async_clients[loop]
+        keys, args = self._script_inputs(key, timeout, until_key, until)
+        return self._counted(await script(keys=keys, args=args), until_key)
+
+    def _script_inputs(self, key, timeout, until_key, until) -> tuple[list, list]:
         keys = [self.make_and_validate_key(key)]
         args = [max(1, int(timeout))]
         if until_key is not None:
             keys.append(self.make_and_validate_key(until_key))
             args.append(self._cache._serializer.dumps(until))
-        result = self._count_script(keys=keys, args=args, client=client)
+        return keys, args
+
+    def _counted(self, result, until_key):
         if until_key is None:
             return int(result[0])
         return int(result[0]), self._cache._serializer.loads(result[1])

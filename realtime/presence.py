@@ -17,6 +17,7 @@ light frame only to them.
 """
 
 import asyncio
+import contextlib
 import logging
 import threading
 import weakref
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from accounts.models import Contact, User
 from accounts.selectors import people_hidden_from
+from common.counters import count_from_zero
 from common.prepared import Prepared
 
 from .layer_watch import LAYER_ERRORS
@@ -91,13 +93,10 @@ def socket_opening(user: User, *, most: int | None = None) -> tuple[bool, set[in
     """
     key = socket_count_key(user.pk)
     try:
-        if hasattr(cache, "count_from_zero"):  # Redis: the add and the incr in one round trip
-            count = cache.count_from_zero(key, _count_ttl())
-        else:
-            cache.add(key, 0, timeout=_count_ttl())
-            count = cache.incr(key)
+        count = count_from_zero(key, _count_ttl())
         if most is not None and count > most:
-            cache.decr(key)
+            with contextlib.suppress(ValueError):  # expired meanwhile: nothing left to take back
+                cache.decr(key)
             return False, None
         _count_local(user.pk, +1)
         if count == 1:
@@ -105,9 +104,6 @@ def socket_opening(user: User, *, most: int | None = None) -> tuple[bool, set[in
     except LAYER_ERRORS as error:
         logger.warning("Presence of user %s not updated (%s)", user.pk, error)
         _count_local(user.pk, +1)  # the heartbeat puts it back into the shared count later
-    except ValueError:  # the count expired between add and incr: this socket opens a new one
-        cache.add(key, 1, timeout=_count_ttl())
-        _count_local(user.pk, +1)
     return True, None
 
 

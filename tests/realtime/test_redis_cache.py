@@ -47,6 +47,23 @@ def test_a_count_from_zero_starts_with_an_expiry_and_counts_as_add_and_incr_did(
     assert cache.get("storm-until") == 1234.5
 
 
+def test_a_count_awaited_in_the_loop_is_the_same_count_as_the_threads():
+    """The socket's message budget is counted from the event loop (redis.asyncio), REST's from a thread:
+    one count, one window end, whichever counts."""
+    from asgiref.sync import async_to_sync
+
+    cache = caches["default"]
+    cache.delete_many(["storm-both", "storm-both-until"])
+
+    async def count_in_loop(until):
+        return await cache.acount_from_zero("storm-both", 60, until_key="storm-both-until", until=until)
+
+    assert async_to_sync(count_in_loop)(1234.5) == (1, 1234.5)
+    assert cache.count_from_zero("storm-both", 60, until_key="storm-both-until", until=9999.0) == (2, 1234.5)
+    assert async_to_sync(count_in_loop)(9999.0) == (3, 1234.5)
+    assert 0 < cache._cache.get_client().ttl(cache.make_and_validate_key("storm-both")) <= 60
+
+
 def test_the_resume_limit_refuses_past_its_count_with_the_seconds_left_in_one_round_trip(monkeypatch):
     from datetime import timedelta
 
