@@ -10,6 +10,7 @@ import logging
 import weakref
 
 from channels.db import database_sync_to_async
+from django.db import InterfaceError, OperationalError, connection
 
 from realtime.services import push_now, pushes_deferred
 
@@ -24,8 +25,18 @@ logger = logging.getLogger(__name__)
 StoreResult = tuple[dict | None, Exception | None]
 
 
+def _skip_the_health_check() -> None:
+    """With CONN_HEALTH_CHECKS, each batch's first statement was preceded by a ping (a round trip
+    on PostgreSQL, for every batch). The writer does without it: a connection that died while idle
+    fails its batch, which is then retried send by send, and that failure has the retries check the
+    connection first (`close_old_connections` does on errors) and open a new one."""
+    if connection.connection is not None:
+        connection.health_check_done = True
+
+
 @database_sync_to_async
 def _store_batch_sync(sends: list[services.OutgoingMessage]) -> tuple[list[StoreResult] | Exception, list]:
+    _skip_the_health_check()
     # The pushes come back with the answers rather than going from this thread into the loop and
     # back: the writer, in the loop, sends them as soon as this returns. What was committed is
     # pushed even if something failed after a commit (the retry of a batch one send at a time).
@@ -81,7 +92,8 @@ class MessageWriter:
             try:
                 results = await _store_batch(sends)
             except Exception as exc:
-                if len(sends) == 1:
+                # A lost connection is worth one more try even for a lone send: the retry runs on a new one.
+                if len(sends) == 1 and not isinstance(exc, OperationalError | InterfaceError):
                     logger.exception("Storing a message failed")
                     results = [(None, exc)]
                 else:

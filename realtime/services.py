@@ -51,16 +51,24 @@ def _reserve_seqs(counts: dict[int, int]) -> dict[int, int]:
     """
     table = UserStream._meta.db_table
     user_ids = sorted(counts)
-    cases = " ".join(["WHEN %s THEN %s"] * len(user_ids))
-    placeholders = ", ".join(["%s"] * len(user_ids))
-    params = [value for uid in user_ids for value in (uid, counts[uid])] + user_ids
     with connection.cursor() as cursor:
-        cursor.execute(
-            # The table name is the model's; every value goes through placeholders.
-            f"UPDATE {table} SET last_seq = last_seq + (CASE user_id {cases} END) "  # noqa: S608
-            f"WHERE user_id IN ({placeholders}) RETURNING user_id, last_seq",
-            params,
-        )
+        if connection.vendor == "postgresql":
+            # Two arrays, one statement for any number of users (psycopg parses again a statement of
+            # more than 50 parameters, each time).
+            cursor.execute(
+                f"UPDATE {table} SET last_seq = last_seq + v.n FROM unnest(%s::bigint[], %s::bigint[]) "  # noqa: S608
+                "AS v(u, n) WHERE user_id = v.u RETURNING user_id, last_seq",
+                [user_ids, [counts[uid] for uid in user_ids]],
+            )
+        else:
+            cases = " ".join(["WHEN %s THEN %s"] * len(user_ids))
+            placeholders = ", ".join(["%s"] * len(user_ids))
+            cursor.execute(
+                # The table name is the model's; every value goes through placeholders.
+                f"UPDATE {table} SET last_seq = last_seq + (CASE user_id {cases} END) "  # noqa: S608
+                f"WHERE user_id IN ({placeholders}) RETURNING user_id, last_seq",
+                [value for uid in user_ids for value in (uid, counts[uid])] + user_ids,
+            )
         lasts = dict(cursor.fetchall())
     missing = {uid: n for uid, n in counts.items() if uid not in lasts}
     if missing:
@@ -105,7 +113,12 @@ def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]
             pushes.append((uid, {"type": "event.push", "text": text, "seq": seqs[uid]}))
         numbering.append(seqs)
     with connection.cursor() as cursor:
-        cursor.executemany(_INSERT_EVENT, rows)
+        if connection.vendor == "postgresql":
+            # One statement of five arrays: run per row, each of a group's events was a statement for
+            # PostgreSQL to parse and run, and a psycopg round of Python.
+            cursor.execute(_INSERT_EVENTS_UNNEST, [list(column) for column in zip(*rows, strict=True)])
+        else:
+            cursor.executemany(_INSERT_EVENT, rows)
     transaction.on_commit(partial(_push, pushes))
     return numbering
 
@@ -116,6 +129,10 @@ _EVENT_FIELDS = ("user_id", "seq", "type", "ref", "created_at")
 _INSERT_EVENT = (
     f"INSERT INTO {Event._meta.db_table} ({', '.join(_EVENT_FIELDS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_EVENT_FIELDS))})"
+)
+_INSERT_EVENTS_UNNEST = (
+    f"INSERT INTO {Event._meta.db_table} ({', '.join(_EVENT_FIELDS)}) "  # noqa: S608
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar(40)[], %s::jsonb[], %s::timestamptz[])"
 )
 
 

@@ -6,6 +6,7 @@ sees it, so in a group nobody hidden from the sender by a block; each reader get
 card and the reply preview they may see.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
@@ -15,6 +16,7 @@ from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from articles.selectors import articles_by_id
 from common.errors import NotFound, ServiceError
+from common.pipelined import pipelined
 from common.prepared import Prepared
 from media.attach import media_attach_many, media_claim_many, media_detach
 from media.models import Media
@@ -352,6 +354,16 @@ _SET_READ_MARK = (
     "WHERE conversation_id = %s AND user_id = %s"
 )
 
+_SET_LAST_MESSAGES_UNNEST = (
+    f"UPDATE {Conversation._meta.db_table} SET last_message_id = v.message, last_activity_at = v.at "  # noqa: S608
+    "FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[]) AS v(message, at, conversation) "
+    "WHERE id = v.conversation"
+)
+_SET_READ_MARKS_UNNEST = (
+    f"UPDATE {Membership._meta.db_table} SET last_read_message_id = v.message "  # noqa: S608
+    "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(message, conversation, reader) "
+    "WHERE conversation_id = v.conversation AND user_id = v.reader"
+)
 
 _INSERTED_FIELDS = [f for f in Message._meta.concrete_fields if not f.primary_key]
 _INSERT_MESSAGES: dict[tuple[str, int], str] = {}
@@ -365,15 +377,26 @@ def _insert_messages(messages: list[Message]) -> list[Message]:
     now = timezone.now()
     for message in messages:
         message.created_at = now
-    sql = _INSERT_MESSAGES.get((connection.vendor, len(messages)))
+    arrays = connection.vendor == "postgresql"
+    size = 0 if arrays else len(messages)
+    sql = _INSERT_MESSAGES.get((connection.vendor, size))
     if sql is None:
-        row = "(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"
+        if arrays:
+            # One array per column, whatever the batch's size: a statement of a dozen parameters, which
+            # psycopg keeps ready (it parses again any of more than 50) and PostgreSQL parses as fast.
+            # RETURNING gives the ids in the arrays' order, as bulk_create's own unnest relies on.
+            arrays_of = ", ".join(f"%s::{f.db_type(connection)}[]" for f in _INSERTED_FIELDS)
+            rows = f"SELECT * FROM unnest({arrays_of})"  # noqa: S608
+        else:
+            rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"] * size)
         columns = ", ".join(connection.ops.quote_name(f.column) for f in _INSERTED_FIELDS)
-        sql = _INSERT_MESSAGES[(connection.vendor, len(messages))] = (
-            f"INSERT INTO {connection.ops.quote_name(Message._meta.db_table)} ({columns}) "  # noqa: S608
-            f"VALUES {', '.join([row] * len(messages))} RETURNING {connection.ops.quote_name('id')}"
+        sql = _INSERT_MESSAGES[(connection.vendor, size)] = (
+            # The table, the columns and their types are the model's; every value goes through placeholders.
+            f"INSERT INTO {connection.ops.quote_name(Message._meta.db_table)} ({columns}) {rows} "
+            f"RETURNING {connection.ops.quote_name('id')}"
         )
-    params = [f.get_db_prep_save(getattr(m, f.attname), connection) for m in messages for f in _INSERTED_FIELDS]
+    values = [[f.get_db_prep_save(getattr(m, f.attname), connection) for f in _INSERTED_FIELDS] for m in messages]
+    params = [list(column) for column in zip(*values, strict=True)] if arrays else [v for row in values for v in row]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
@@ -389,8 +412,16 @@ def _store(
     valid: list[_Checked], results: list[SendResult], targets: dict[int, Message], senders: dict[int, User]
 ) -> None:
     valid, photos = _claim_media(valid, results)
-    if not valid:
-        return
+    if valid:
+        # Inside the transaction: opened outside it, the pipeline would sync (a round trip) each time
+        # the transaction begins and ends, to check its state.
+        with pipelined():
+            _store_claimed(valid, photos, results, targets, senders)
+
+
+def _store_claimed(valid, photos, results, targets, senders) -> None:
+    # Asked before the INSERT's ids are read, so that in a pipeline both go in one round trip.
+    members = _members_asked({item.conversation.pk for item in valid})
     messages = _insert_messages(
         [
             Message(
@@ -418,32 +449,52 @@ def _store(
     # The conversations' last message and the senders' read marks (the sender has read what
     # they wrote): prepared statements run once per row, not a query built by the ORM for each
     # batch, which cost more than the database's own work (bench/RESULTS.md, the idle floor).
+    lasts = [(m.pk, connection.ops.adapt_datetimefield_value(m.created_at), cid) for cid, m in latest.items()]
+    marks = [(mid, cid, uid) for (cid, uid), mid in read_by_sender.items()]
     with connection.cursor() as cursor:
-        cursor.executemany(
-            _SET_LAST_MESSAGE,
-            [(m.pk, connection.ops.adapt_datetimefield_value(m.created_at), cid) for cid, m in latest.items()],
-        )
-        cursor.executemany(_SET_READ_MARK, [(mid, cid, uid) for (cid, uid), mid in read_by_sender.items()])
+        if connection.vendor == "postgresql":  # a statement each, of three arrays (see _insert_messages)
+            cursor.execute(_SET_LAST_MESSAGES_UNNEST, [list(column) for column in zip(*lasts, strict=True)])
+            cursor.execute(_SET_READ_MARKS_UNNEST, [list(column) for column in zip(*marks, strict=True)])
+        else:
+            cursor.executemany(_SET_LAST_MESSAGE, lasts)
+            cursor.executemany(_SET_READ_MARK, marks)
     media_attach_many(
         [(message.media_items, message.pk) for message in messages if message.media_items],
         kind=Media.AttachedKind.MESSAGE,
     )
-    events_publish_many(_publications(valid, messages, results, targets))
+    events_publish_many(_publications(valid, messages, results, targets, members()))
 
 
-def _publications(valid, messages, results, targets) -> list[Publication]:
+def _members_asked(conversation_ids: set[int]) -> Callable[[], list[tuple[int, int, int | None]]]:
+    """Asks for the conversations' members (conversation, user, visible after) and returns the
+    function that reads the answer: inside `pipelined` the question goes out with what follows it."""
+    ids = sorted(conversation_ids)
+    cursor = connection.cursor()
+    # Written once rather than built by the ORM on every batch (see _SET_LAST_MESSAGE).
+    cursor.execute(
+        f"SELECT conversation_id, user_id, visible_after_message_id FROM {Membership._meta.db_table} "  # noqa: S608
+        f"WHERE conversation_id IN ({', '.join(['%s'] * len(ids))})",
+        ids,
+    )
+
+    if connection.vendor != "postgresql":
+        # Read at once: only a pipeline gains by waiting, and on SQLite a SELECT not read to its end
+        # keeps its snapshot open (on a failed INSERT, past the transaction: later reads see old data).
+        with cursor:
+            rows = cursor.fetchall()
+        return lambda: rows
+
+    def answer():
+        with cursor:
+            return cursor.fetchall()
+
+    return answer
+
+
+def _publications(valid, messages, results, targets, member_rows) -> list[Publication]:
     """One `message.new` per message, to the members who see it, each frame as its reader may see it."""
     members: dict[int, dict[int, int]] = {}
-    conversation_ids = sorted({m.conversation_id for m in messages})
-    with connection.cursor() as cursor:
-        # Written once rather than built by the ORM on every batch (see _SET_LAST_MESSAGE).
-        cursor.execute(
-            f"SELECT conversation_id, user_id, visible_after_message_id FROM {Membership._meta.db_table} "  # noqa: S608
-            f"WHERE conversation_id IN ({', '.join(['%s'] * len(conversation_ids))})",
-            conversation_ids,
-        )
-        rows = cursor.fetchall()
-    for conversation_id, user_id, view_after in rows:
+    for conversation_id, user_id, view_after in member_rows:
         members.setdefault(conversation_id, {})[user_id] = view_after
     groups = {item.conversation.pk for item in valid if item.conversation.kind == Conversation.Kind.GROUP}
     in_groups = {uid for cid in groups for uid in members.get(cid, {})}

@@ -29,14 +29,20 @@ def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int
     people = sorted(set(senders) | set(others))
     # One statement, written once, for what was two ORM queries: it runs on every message sent
     # and building the ORM's SQL cost more than the database's work (bench/RESULTS.md).
+    arrays = connection.vendor == "postgresql"  # one parameter a list (see realtime.services._reserve_seqs)
+    senders_in, others_in, people_in = (
+        ("= ANY(%s::bigint[])",) * 3
+        if arrays
+        else (f"IN ({_marks(senders)})", f"IN ({_marks(others)})", f"IN ({_marks(people)})")
+    )
     sql = (
         f"SELECT 0, user_id, contact_id FROM {Contact._meta.db_table} "  # noqa: S608
-        f"WHERE user_id IN ({_marks(senders)}) AND contact_id IN ({_marks(others)}) "
+        f"WHERE user_id {senders_in} AND contact_id {others_in} "
         f"UNION ALL SELECT 1, blocker_id, blocked_id FROM {Block._meta.db_table} "
-        f"WHERE blocker_id IN ({_marks(people)}) AND blocked_id IN ({_marks(people)})"
+        f"WHERE blocker_id {people_in} AND blocked_id {people_in}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*senders, *others, *people, *people])
+        cursor.execute(sql, [senders, others, people, people] if arrays else [*senders, *others, *people, *people])
         rows = cursor.fetchall()
     contacts = {(a, b) for kind, a, b in rows if kind == 0}
     blocked = {frozenset((a, b)) for kind, a, b in rows if kind == 1}

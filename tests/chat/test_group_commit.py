@@ -1,6 +1,7 @@
 """message_send_many: the socket writer's batch path keeps each send's own answer and the order."""
 
 import pytest
+from django.db import connection
 
 from chat.models import Message
 from chat.services import OutgoingMessage, message_send_many
@@ -141,3 +142,54 @@ def test_each_push_is_the_stored_event_as_its_reader_replays_it(
         assert [frame["seq"] for frame in frames] == [push["seq"] for uid, push in pushes if uid == reader.pk]
         replayed = replay_batch(viewer=reader, after=frames[0]["seq"] - 1, up_to=frames[-1]["seq"])
         assert frames == replayed
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a server that drops its connection: PostgreSQL's")
+def test_a_connection_the_server_dropped_costs_no_message(alice, bob, befriend):
+    """The writer does without the health check's ping before each batch: a connection the server
+    dropped while it was idle (a restart, an idle timeout) fails one attempt, and the send is stored
+    on a new connection and answered as any other."""
+    import asyncio
+    import time
+
+    import psycopg
+    from asgiref.sync import async_to_sync
+    from channels.db import database_sync_to_async
+
+    from chat import writer
+
+    conversation = befriend(alice, bob)
+    settings = connection.settings_dict
+    server = {"dbname": settings["NAME"], "host": settings["HOST"], "port": settings["PORT"], "user": settings["USER"]}
+
+    def drop(pid: int) -> None:
+        with psycopg.connect(**server, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+            deadline = time.monotonic() + 10
+            while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+                assert time.monotonic() < deadline, "the backend outlived its termination"
+                time.sleep(0.02)
+
+    async def scenario():
+        batcher = writer.MessageWriter()
+
+        def send(body):
+            return batcher.submit(
+                OutgoingMessage(sender=alice, conversation_id=conversation.pk, body=body, client_id=body)
+            )
+
+        try:
+            first = await send("before")
+            pid = await database_sync_to_async(lambda: connection.connection.info.backend_pid)()
+            await asyncio.to_thread(drop, pid)
+            second = await send("after")
+        finally:
+            batcher.task.cancel()
+        return first, second, pid
+
+    first, second, pid = async_to_sync(scenario)()
+    assert first[1] is None and second[1] is None, (first, second)
+    assert second[0]["body"] == "after"
+    assert list(Message.objects.filter(conversation=conversation).values_list("body", flat=True)) == ["before", "after"]
+    assert connection.connection.info.backend_pid != pid

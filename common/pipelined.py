@@ -1,0 +1,36 @@
+"""Statements sent to PostgreSQL without waiting for each one's answer (psycopg's pipeline mode).
+
+Outside a pipeline every statement is a round trip: the message send's transaction was about ten of
+them (BEGIN, the INSERT, the search index, two UPDATEs, the members, the seqs, the events, COMMIT),
+each waited for in turn, on PostgreSQL most of a send's time (bench/RESULTS.md, "Chat on PostgreSQL:
+round trips"). Within `pipelined()` a statement whose result nobody reads (BEGIN, an UPDATE, an
+INSERT without RETURNING) goes out with the next one whose result is read, and COMMIT with what is
+left: the same statements, in the same order, in the same transaction, answered in a few trips.
+
+What changes for the code inside: an error of a statement whose result was not read is raised where
+the next result is read (or at COMMIT), not at its own line, and the statements after it in the
+transaction are not run. Code that must tell which statement failed reads its result at once.
+
+On any other database this does nothing.
+"""
+
+import contextlib
+
+from django.db import connections
+
+
+@contextlib.contextmanager
+def pipelined(using: str = "default"):
+    wrapper = connections[using]
+    if wrapper.vendor != "postgresql":
+        yield
+        return
+    # Connected (and the health check done) before the pipeline is opened: a reconnect inside it
+    # would leave the pipeline on the connection that was replaced.
+    wrapper.ensure_connection()
+    wrapper.close_if_health_check_failed()
+    wrapper.ensure_connection()
+    # Errors raised when the pipeline syncs (on leaving it) are psycopg's own: wrapped, they become
+    # Django's and mark the connection for the check before its next use, as errors of a cursor do.
+    with wrapper.wrap_database_errors, wrapper.connection.pipeline():
+        yield
