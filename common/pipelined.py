@@ -34,3 +34,20 @@ def pipelined(using: str = "default"):
     # Django's and mark the connection for the check before its next use, as errors of a cursor do.
     with wrapper.wrap_database_errors, wrapper.connection.pipeline():
         yield
+
+
+# From this many rows a statement's values go to PostgreSQL as one array per column (unnest) rather
+# than a placeholder each or a statement each: psycopg dumps an array more slowly than the same values
+# one by one (measured, to send: 0.33 against 0.18 ms for one row of an event, even from 4 rows on),
+# while PostgreSQL parses one statement instead of one a row, and psycopg parses again, each time,
+# any statement of more than 50 placeholders.
+ROWS_AS_ARRAYS = 4
+
+
+def as_arrays(rows: list) -> bool:
+    """Whether `rows` go as arrays, one per column (`columns(rows)`), on this connection."""
+    return len(rows) >= ROWS_AS_ARRAYS and connections["default"].vendor == "postgresql"
+
+
+def columns(rows: list) -> list[list]:
+    return [list(column) for column in zip(*rows, strict=True)]

@@ -270,6 +270,16 @@ def _warm_up() -> None:
     gc.set_threshold(7000, 10, 100)
 
 
+def _checkpoints_beside_the_commits() -> None:
+    from django.conf import settings
+
+    if not settings.configured:  # an application that is not Tandem's
+        return
+    from common.sqlite_checkpoints import start_sqlite_checkpoints
+
+    start_sqlite_checkpoints()
+
+
 class DeadlineServer(Server):
     """daphne's server, keeping the two deadlines for the channels its factory builds."""
 
@@ -299,6 +309,7 @@ class DeadlineServer(Server):
         daphne_ws_protocol.WebSocketFactory.protocol = DenyingWebSocketProtocol
         _quiet_handshake_debug()
         _warm_up()
+        _checkpoints_beside_the_commits()
         super().run()
 
 

@@ -22,6 +22,8 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.pipelined import as_arrays, columns
+
 from .groups import broadcast_group, user_group
 from .layer_watch import LAYER_ERRORS, report_failure
 from .models import Event, UserStream
@@ -52,9 +54,7 @@ def _reserve_seqs(counts: dict[int, int]) -> dict[int, int]:
     table = UserStream._meta.db_table
     user_ids = sorted(counts)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Two arrays, one statement for any number of users (psycopg parses again a statement of
-            # more than 50 parameters, each time).
+        if as_arrays(user_ids):  # two arrays, whatever the number of users
             cursor.execute(
                 f"UPDATE {table} SET last_seq = last_seq + v.n FROM unnest(%s::bigint[], %s::bigint[]) "  # noqa: S608
                 "AS v(u, n) WHERE user_id = v.u RETURNING user_id, last_seq",
@@ -113,10 +113,8 @@ def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]
             pushes.append((uid, {"type": "event.push", "text": text, "seq": seqs[uid]}))
         numbering.append(seqs)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One statement of five arrays: run per row, each of a group's events was a statement for
-            # PostgreSQL to parse and run, and a psycopg round of Python.
-            cursor.execute(_INSERT_EVENTS_UNNEST, [list(column) for column in zip(*rows, strict=True)])
+        if as_arrays(rows):  # one statement of five arrays, not one a row for PostgreSQL to parse
+            cursor.execute(_INSERT_EVENTS_UNNEST, columns(rows))
         else:
             cursor.executemany(_INSERT_EVENT, rows)
     transaction.on_commit(partial(_push, pushes))

@@ -16,7 +16,7 @@ from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from articles.selectors import articles_by_id
 from common.errors import NotFound, ServiceError
-from common.pipelined import pipelined
+from common.pipelined import as_arrays, columns, pipelined
 from common.prepared import Prepared
 from media.attach import media_attach_many, media_claim_many, media_detach
 from media.models import Media
@@ -377,26 +377,25 @@ def _insert_messages(messages: list[Message]) -> list[Message]:
     now = timezone.now()
     for message in messages:
         message.created_at = now
-    arrays = connection.vendor == "postgresql"
+    arrays = as_arrays(messages)
     size = 0 if arrays else len(messages)
     sql = _INSERT_MESSAGES.get((connection.vendor, size))
     if sql is None:
         if arrays:
-            # One array per column, whatever the batch's size: a statement of a dozen parameters, which
-            # psycopg keeps ready (it parses again any of more than 50) and PostgreSQL parses as fast.
-            # RETURNING gives the ids in the arrays' order, as bulk_create's own unnest relies on.
+            # One array per column, whatever the batch's size (common.pipelined.as_arrays). RETURNING
+            # gives the ids in the arrays' order, as bulk_create's own unnest relies on.
             arrays_of = ", ".join(f"%s::{f.db_type(connection)}[]" for f in _INSERTED_FIELDS)
             rows = f"SELECT * FROM unnest({arrays_of})"  # noqa: S608
         else:
             rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"] * size)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in _INSERTED_FIELDS)
+        names = ", ".join(connection.ops.quote_name(f.column) for f in _INSERTED_FIELDS)
         sql = _INSERT_MESSAGES[(connection.vendor, size)] = (
             # The table, the columns and their types are the model's; every value goes through placeholders.
-            f"INSERT INTO {connection.ops.quote_name(Message._meta.db_table)} ({columns}) {rows} "
+            f"INSERT INTO {connection.ops.quote_name(Message._meta.db_table)} ({names}) {rows} "
             f"RETURNING {connection.ops.quote_name('id')}"
         )
     values = [[f.get_db_prep_save(getattr(m, f.attname), connection) for f in _INSERTED_FIELDS] for m in messages]
-    params = [list(column) for column in zip(*values, strict=True)] if arrays else [v for row in values for v in row]
+    params = columns(values) if arrays else [v for row in values for v in row]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
@@ -452,12 +451,14 @@ def _store_claimed(valid, photos, results, targets, senders) -> None:
     lasts = [(m.pk, connection.ops.adapt_datetimefield_value(m.created_at), cid) for cid, m in latest.items()]
     marks = [(mid, cid, uid) for (cid, uid), mid in read_by_sender.items()]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # a statement each, of three arrays (see _insert_messages)
-            cursor.execute(_SET_LAST_MESSAGES_UNNEST, [list(column) for column in zip(*lasts, strict=True)])
-            cursor.execute(_SET_READ_MARKS_UNNEST, [list(column) for column in zip(*marks, strict=True)])
-        else:
-            cursor.executemany(_SET_LAST_MESSAGE, lasts)
-            cursor.executemany(_SET_READ_MARK, marks)
+        for per_row, unnested, rows in (
+            (_SET_LAST_MESSAGE, _SET_LAST_MESSAGES_UNNEST, lasts),
+            (_SET_READ_MARK, _SET_READ_MARKS_UNNEST, marks),
+        ):
+            if as_arrays(rows):
+                cursor.execute(unnested, columns(rows))
+            else:
+                cursor.executemany(per_row, rows)
     media_attach_many(
         [(message.media_items, message.pk) for message in messages if message.media_items],
         kind=Media.AttachedKind.MESSAGE,

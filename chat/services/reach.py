@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 
 from accounts.models import Block, Contact, User
 from accounts.selectors import people_hidden_from
+from common.pipelined import as_arrays
 
 
 def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -29,7 +30,7 @@ def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int
     people = sorted(set(senders) | set(others))
     # One statement, written once, for what was two ORM queries: it runs on every message sent
     # and building the ORM's SQL cost more than the database's work (bench/RESULTS.md).
-    arrays = connection.vendor == "postgresql"  # one parameter a list (see realtime.services._reserve_seqs)
+    arrays = as_arrays(people)  # one parameter a list
     senders_in, others_in, people_in = (
         ("= ANY(%s::bigint[])",) * 3
         if arrays

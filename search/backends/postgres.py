@@ -31,6 +31,8 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+from common.pipelined import as_arrays, columns
+
 from ..query import Phrase, Query, Unigram
 from .base import Entry, SearchBackend
 
@@ -170,13 +172,21 @@ class PostgresBackend(SearchBackend):
             for entry in entries
         ]
         with connection.cursor() as cursor:
+            if not as_arrays(rows):
+                cursor.executemany(
+                    f"INSERT INTO {table} (id, doc, unigrams, meta) VALUES (%s, %s::tsvector, %s::tsvector, "
+                    "%s::tsvector) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, unigrams = EXCLUDED.unigrams, "
+                    "meta = EXCLUDED.meta",
+                    rows,
+                )
+                return
             # One statement of four arrays, not one a row: a batch of messages is indexed on every commit.
             cursor.execute(
                 f"INSERT INTO {table} (id, doc, unigrams, meta) "
                 "SELECT v.id, v.doc::tsvector, v.unigrams::tsvector, v.meta::tsvector "
                 "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS v(id, doc, unigrams, meta) "
                 "ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, unigrams = EXCLUDED.unigrams, meta = EXCLUDED.meta",
-                [list(column) for column in zip(*rows, strict=True)],
+                columns(rows),
             )
 
     def remove(self, kind, ids) -> None:

@@ -193,3 +193,38 @@ def test_a_connection_the_server_dropped_costs_no_message(alice, bob, befriend):
     assert second[0]["body"] == "after"
     assert list(Message.objects.filter(conversation=conversation).values_list("body", flat=True)) == ["before", "after"]
     assert connection.connection.info.backend_pid != pid
+
+
+def test_a_batch_of_many_rows_stores_what_a_small_one_does(client_for, alice, make_user, befriend):
+    """Past a few rows, PostgreSQL gets a statement's values as one array per column
+    (common.pipelined.as_arrays): the same messages, events, read marks and index entries, and
+    bodies with quotes, backslashes and braces (an array literal's own characters) intact."""
+    from chat.models import Conversation, Membership
+
+    people = [make_user(username=f"reader{n}") for n in range(6)]
+    chats = [befriend(alice, person) for person in people]
+    bodies = [f'otter {n}: "quoted", back\\slash, {{braces}}, NULL' for n in range(6)]
+    sends = [
+        OutgoingMessage(sender=alice, conversation_id=chat.pk, body=body, client_id=f"many{n}")
+        for n, (chat, body) in enumerate(zip(chats, bodies, strict=True))
+    ]
+    sends.append(OutgoingMessage(sender=people[0], conversation_id=chats[0].pk, body="otter back", client_id="r"))
+
+    results = message_send_many(sends=sends)
+
+    assert [r.error for r in results] == [None] * 7
+    ids = [r.message.pk for r in results]
+    assert [Message.objects.get(pk=pk).body for pk in ids] == [*bodies, "otter back"]
+    for chat, pk in zip(chats, ids, strict=False):
+        last = ids[6] if chat == chats[0] else pk
+        assert Conversation.objects.get(pk=chat.pk).last_message_id == last
+        assert Membership.objects.get(conversation=chat, user=alice).last_read_message_id == pk
+    assert Membership.objects.get(conversation=chats[0], user=people[0]).last_read_message_id == ids[6]
+    # Each reader hears of their message; alice of all seven, numbered one after another.
+    for person, pk in zip(people[1:], ids[1:6], strict=True):
+        assert [e.ref["message"] for e in Event.objects.filter(user=person, type="message.new")] == [pk]
+    alice_events = list(Event.objects.filter(user=alice, type="message.new").order_by("seq"))
+    assert sorted(e.ref["message"] for e in alice_events) == sorted(ids)
+    assert [e.seq for e in alice_events] == list(range(alice_events[0].seq, alice_events[0].seq + 7))
+    answer = client_for(alice).get("/api/chat/search/", {"q": "otter"}).json()
+    assert sorted(hit["id"] for hit in answer["results"]) == sorted(ids)
