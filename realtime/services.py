@@ -191,9 +191,11 @@ def _send_or_report(messages: list[tuple[int, dict]]) -> None:
 
 async def _group_send_all(messages: list[tuple[int, dict]]) -> None:
     # One hop into the event loop per commit, not one per recipient. Each user's pushes go in
-    # order (their seqs); different users' at once, so over Redis a batch waits for about one
-    # round trip, not one per recipient.
+    # order (their seqs); different users' at once.
     layer = get_channel_layer()
+    if hasattr(layer, "group_send_many"):  # Redis pub/sub: the whole batch in one round trip, in order
+        await layer.group_send_many([(user_group(uid), message) for uid, message in messages])
+        return
     by_user: dict[int, list[dict]] = {}
     for uid, message in messages:
         by_user.setdefault(uid, []).append(message)

@@ -51,7 +51,7 @@ def test_scale_out_settings_follow_the_environment(settings):
     assert connection.vendor == "postgresql"
     layer = os.environ.get("CHANNEL_LAYER", "pubsub")  # pubsub unless chosen otherwise
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == settings.CHANNEL_LAYER_BACKENDS[layer]
-    assert settings.CHANNEL_LAYER_BACKENDS["pubsub"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert settings.CHANNEL_LAYER_BACKENDS["pubsub"] == "realtime.layers.RedisPubSubChannelLayer"
     cache.set("probe", 1)
     assert cache.get("probe") == 1
 

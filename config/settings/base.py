@@ -139,7 +139,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # again by itself after a Redis restart (bench/RESULTS.md, "Channel layer").
 CHANNEL_LAYER_BACKENDS = {
     "core": "channels_redis.core.RedisChannelLayer",
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    # channels-redis' pub/sub layer, with a batch's pushes published in one round trip (realtime/layers.py).
+    "pubsub": "realtime.layers.RedisPubSubChannelLayer",
 }
 CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 if REDIS_URL:
