@@ -44,6 +44,8 @@ from twisted.web import http
 DEFAULT_HEADER_TIMEOUT = 10.0
 LISTEN_BACKLOG = 4096
 DEFAULT_BODY_TIMEOUT = 30.0
+# Retry-After of a handshake not answered by the deadline, where the application has no connect gate.
+OVERDUE_RETRY_AFTER = 5
 
 REQUEST_TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\n"
@@ -186,6 +188,33 @@ class DenyingWebSocketProtocol(daphne_ws_protocol.WebSocketProtocol):
 
     def failHandshake(self, reason, code=400, responseHeaders=None):  # noqa: N802, N803  (autobahn's names)
         super().failHandshake(reason, code, responseHeaders or self.denial_headers)
+
+    # A handshake the application has not answered by the deadline (`--websocket_connect_timeout`:
+    # under a reconnect storm, one that waited too long at the connect gate or behind the database
+    # thread) gets 503 and Retry-After, as the gate's refusals do. autobahn's own timer (daphne sets
+    # it to the same deadline, and it fires first) would drop the connection without a word: the
+    # client saw "no valid HTTP response" (1,433 of 10,000 clients in one storm on PostgreSQL +
+    # Redis, bench/RESULTS.md); daphne's own check, a moment later, would answer 403 as if refused
+    # for good. Either way the client only retries; with a 503 it knows why, and when.
+    def onOpenHandshakeTimeout(self):  # noqa: N802  (autobahn's name)
+        if self._awaiting_application():
+            self.openHandshakeTimeoutCall = None
+            self._overdue()
+        else:  # the request itself is not in yet (daphne hands over whole requests: not expected)
+            super().onOpenHandshakeTimeout()
+
+    def check_timeouts(self):
+        if self._awaiting_application() and self.duration() > self.server.websocket_connect_timeout:
+            self._overdue()
+        super().check_timeouts()
+
+    def _awaiting_application(self) -> bool:
+        return self.state == self.STATE_CONNECTING and hasattr(self, "handshake_deferred")
+
+    def _overdue(self) -> None:
+        gate = sys.modules.get("config.connect_gate")  # the queue's drain time, where the gate is used
+        retry_after = gate.retry_after() if gate is not None else OVERDUE_RETRY_AFTER
+        self._deny({"status": 503, "headers": [(b"retry-after", str(retry_after).encode())]})
 
 
 class _FormattedOnlyIfLogged:
