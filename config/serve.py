@@ -25,6 +25,7 @@ malformed multipart body got Twisted's bare 400 instead of the API's JSON one.
 """
 
 import gc
+import socket
 import sys
 from functools import partial
 from http import HTTPStatus
@@ -79,10 +80,23 @@ class DeadlineHTTPChannel(http.HTTPChannel):
 
     def _deadline_passed(self) -> None:
         self._deadline = None
+        if not self._request_started and self._unread():
+            # The request is here, unread: the worker is late, not the client (a reconnect storm's
+            # backlog). It gets read and answered (the socket, or the connect gate's 503), not closed
+            # without a word as an idle connection is.
+            self._arm(self.header_timeout)
+            return
         if self._request_started:
             self.transport.write(REQUEST_TIMEOUT_RESPONSE)
         # Twisted's own way out: close once the write is flushed, abort if the peer will not read.
         self.timeoutConnection()
+
+    def _unread(self) -> bool:
+        """Whether bytes from the client wait in the socket, not yet read by the worker."""
+        try:
+            return bool(self.transport.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except (AttributeError, OSError):  # none waiting (BlockingIOError), or not a TCP socket
+            return False
 
     def connectionMade(self):  # noqa: N802  (Twisted's name)
         super().connectionMade()
