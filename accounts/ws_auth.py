@@ -9,12 +9,12 @@ that credential is revoked.
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
 from accounts.models import User
+from common.hops import in_connect_thread
 from common.prepared import Prepared
 
 _USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
@@ -26,7 +26,7 @@ def _active_owner(key: str):
     return User.objects.filter(auth_token__key=key, is_active=True).values_list(*_USER_FIELDS)
 
 
-@database_sync_to_async
+@in_connect_thread
 def _token_user(key: str):
     rows = _active_owner(key)
     if not rows:

@@ -15,7 +15,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import orjson
@@ -29,6 +28,7 @@ from django.conf import settings
 from accounts import limits
 from accounts.services import action_atake
 from common.errors import RateLimited, ServiceError
+from common.hops import database_hop, in_connect_thread
 from realtime import presence
 from realtime.backpressure import WriteBuffer
 from realtime.groups import broadcast_group, user_group
@@ -97,17 +97,12 @@ def field(frame: dict, name: str, kind: type):
     return value
 
 
-# One thread of its own: opens and closes of a user's sockets keep their order (counts, and the
-# online/offline they announce), as they did in the shared thread.
-_presence_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="presence")
-
-
 def _beside_the_writer(function):
-    """Runs presence bookkeeping in a thread of its own, not in the one thread shared by
-    `database_sync_to_async` calls: a thousand sockets closing at once (a network blip) would
+    """Runs presence bookkeeping in the connect thread (common.hops), not in the one thread shared
+    by `database_sync_to_async` calls: a thousand sockets closing at once (a network blip) would
     otherwise queue their cache round trips and contact lookups in front of every message
     waiting to be stored."""
-    return database_sync_to_async(function, thread_sensitive=False, executor=_presence_thread)
+    return in_connect_thread(function)
 
 
 async def _message_take(user) -> None:
@@ -141,8 +136,8 @@ def _socket_closing(user) -> set[int] | None:
     return presence.socket_closing(user)
 
 
-_replay_start = database_sync_to_async(replay_start)
-_replay_batch = database_sync_to_async(replay_batch)
+_replay_start = database_hop(replay_start)
+_replay_batch = database_hop(replay_batch)
 
 
 @database_sync_to_async

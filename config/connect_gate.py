@@ -130,6 +130,13 @@ def refusal() -> int | None:
     return _retry_after(gate) if gate.full() else None
 
 
+def retry_after() -> int:
+    """The Retry-After (seconds) for a handshake refused now whatever the gate's state: the seconds
+    those waiting need to get in at the recent pace (1 to RETRY_AFTER_MOST). config.serve answers
+    a handshake the application did not answer before daphne's deadline with it."""
+    return _retry_after(_gate())
+
+
 def _retry_after(gate: _Gate) -> int:
     return min(RETRY_AFTER_MOST, max(1, math.ceil(gate.seconds_to_drain() or 1)))
 

@@ -25,6 +25,7 @@ malformed multipart body got Twisted's bare 400 instead of the API's JSON one.
 """
 
 import gc
+import socket
 import sys
 from functools import partial
 from http import HTTPStatus
@@ -44,6 +45,8 @@ from twisted.web import http
 DEFAULT_HEADER_TIMEOUT = 10.0
 LISTEN_BACKLOG = 4096
 DEFAULT_BODY_TIMEOUT = 30.0
+# Retry-After of a handshake not answered by the deadline, where the application has no connect gate.
+OVERDUE_RETRY_AFTER = 5
 
 REQUEST_TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\n"
@@ -77,10 +80,23 @@ class DeadlineHTTPChannel(http.HTTPChannel):
 
     def _deadline_passed(self) -> None:
         self._deadline = None
+        if not self._request_started and self._unread():
+            # The request is here, unread: the worker is late, not the client (a reconnect storm's
+            # backlog). It gets read and answered (the socket, or the connect gate's 503), not closed
+            # without a word as an idle connection is.
+            self._arm(self.header_timeout)
+            return
         if self._request_started:
             self.transport.write(REQUEST_TIMEOUT_RESPONSE)
         # Twisted's own way out: close once the write is flushed, abort if the peer will not read.
         self.timeoutConnection()
+
+    def _unread(self) -> bool:
+        """Whether bytes from the client wait in the socket, not yet read by the worker."""
+        try:
+            return bool(self.transport.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except (AttributeError, OSError):  # none waiting (BlockingIOError), or not a TCP socket
+            return False
 
     def connectionMade(self):  # noqa: N802  (Twisted's name)
         super().connectionMade()
@@ -186,6 +202,33 @@ class DenyingWebSocketProtocol(daphne_ws_protocol.WebSocketProtocol):
 
     def failHandshake(self, reason, code=400, responseHeaders=None):  # noqa: N802, N803  (autobahn's names)
         super().failHandshake(reason, code, responseHeaders or self.denial_headers)
+
+    # A handshake the application has not answered by the deadline (`--websocket_connect_timeout`:
+    # under a reconnect storm, one that waited too long at the connect gate or behind the database
+    # thread) gets 503 and Retry-After, as the gate's refusals do. autobahn's own timer (daphne sets
+    # it to the same deadline, and it fires first) would drop the connection without a word: the
+    # client saw "no valid HTTP response" (1,433 of 10,000 clients in one storm on PostgreSQL +
+    # Redis, bench/RESULTS.md); daphne's own check, a moment later, would answer 403 as if refused
+    # for good. Either way the client only retries; with a 503 it knows why, and when.
+    def onOpenHandshakeTimeout(self):  # noqa: N802  (autobahn's name)
+        if self._awaiting_application():
+            self.openHandshakeTimeoutCall = None
+            self._overdue()
+        else:  # the request itself is not in yet (daphne hands over whole requests: not expected)
+            super().onOpenHandshakeTimeout()
+
+    def check_timeouts(self):
+        if self._awaiting_application() and self.duration() > self.server.websocket_connect_timeout:
+            self._overdue()
+        super().check_timeouts()
+
+    def _awaiting_application(self) -> bool:
+        return self.state == self.STATE_CONNECTING and hasattr(self, "handshake_deferred")
+
+    def _overdue(self) -> None:
+        gate = sys.modules.get("config.connect_gate")  # the queue's drain time, where the gate is used
+        retry_after = gate.retry_after() if gate is not None else OVERDUE_RETRY_AFTER
+        self._deny({"status": 503, "headers": [(b"retry-after", str(retry_after).encode())]})
 
 
 class _FormattedOnlyIfLogged:

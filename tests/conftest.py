@@ -107,9 +107,9 @@ def consumer_threads_close_connections(django_db_setup):
     from asgiref.sync import SyncToAsync
     from django.db import connections
 
-    from chat.consumers import _presence_thread
+    from common.hops import connect_thread
 
-    for executor in (SyncToAsync.single_thread_executor, _presence_thread):
+    for executor in (SyncToAsync.single_thread_executor, connect_thread):
         executor.submit(connections.close_all).result(timeout=10)
 
 

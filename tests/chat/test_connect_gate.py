@@ -140,18 +140,20 @@ def test_a_full_gate_answers_before_the_application_with_503_or_where_it_cannot_
 
 
 @contextmanager
-def slow_worker(*, hold: float, wait_most: float):
-    """config.serve on tests/chat/connect_gate_app.py: one handshake at a time, each `hold` seconds."""
+def slow_worker(*, hold: float, wait_most: float, waiting_free: int = 1, deadline: float | None = None):
+    """config.serve on tests/chat/connect_gate_app.py: one handshake at a time, each `hold` seconds
+    (`deadline`: daphne's for the application to answer a handshake, if not the Makefile's)."""
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "WS_CONNECTS_AT_ONCE": "1",
-        "WS_CONNECTS_WAITING_FREE": "1",
+        "WS_CONNECTS_WAITING_FREE": str(waiting_free),
         "WS_CONNECT_WAIT_MOST": str(wait_most),
         "GATE_TEST_HOLD": str(hold),
     }
-    command = [sys.executable, "-m", "config.serve", *DAPHNE_FLAGS, "-v0", "-b", "127.0.0.1", "-p", str(port)]
+    flags = [*DAPHNE_FLAGS, *(["--websocket_connect_timeout", str(deadline)] if deadline is not None else [])]
+    command = [sys.executable, "-m", "config.serve", *flags, "-v0", "-b", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(
         [*command, "tests.chat.connect_gate_app:application"], cwd=ROOT, env=env, stderr=subprocess.PIPE
     )
@@ -183,3 +185,17 @@ def test_past_what_can_be_let_in_before_the_deadline_a_handshake_is_refused_with
             waited = [sockets.enter_context(future.result(timeout=30)) for future in first]
             came_back = sockets.enter_context(connect(url, open_timeout=30))
             assert [socket.protocol.state.name for socket in [*waited, came_back]] == ["OPEN"] * 5
+
+
+def test_a_handshake_the_application_has_not_answered_by_the_deadline_gets_503_not_silence():
+    # The gate lets it wait (it never refuses here), and the application takes longer than daphne's
+    # deadline: as for a handshake stuck behind a reconnect storm's queue. The client is answered
+    # (503, Retry-After), not dropped without a response.
+    with (
+        slow_worker(hold=30, wait_most=100, waiting_free=1000, deadline=1) as url,
+        pytest.raises(InvalidStatus) as refused,
+    ):
+        connect(url, open_timeout=20)
+    response = refused.value.response
+    assert response.status_code == 503
+    assert 1 <= int(response.headers["Retry-After"]) <= 30

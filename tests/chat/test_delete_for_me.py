@@ -118,6 +118,9 @@ def test_the_page_leaves_a_hidden_message_out(client, client_for, alice, bob, ch
     assert "zq-gone-for-alice" in client.get(f"/chat/{chat.pk}/").content.decode()
 
 
+# Committed: the socket's token is looked up in the connect thread, on a connection of its own.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("consumer_threads_close_connections")
 def test_a_replay_renders_a_hidden_message_as_nothing_and_replays_the_hide(alice, bob, chat):
     hidden, _ = services.message_send(sender=bob, conversation=chat, body="zq-replay-gone")
     services.message_send(sender=bob, conversation=chat, body="zq-replay-kept")
