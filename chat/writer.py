@@ -9,9 +9,9 @@ import asyncio
 import logging
 import weakref
 
-from channels.db import database_sync_to_async
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 
+from common.hops import database_hop
 from realtime.services import push_now, pushes_deferred
 
 from . import services
@@ -25,18 +25,11 @@ logger = logging.getLogger(__name__)
 StoreResult = tuple[dict | None, Exception | None]
 
 
-def _skip_the_health_check() -> None:
-    """With CONN_HEALTH_CHECKS, each batch's first statement was preceded by a ping (a round trip
-    on PostgreSQL, for every batch). The writer does without it: a connection that died while idle
-    fails its batch, which is then retried send by send, and that failure has the retries check the
-    connection first (`close_old_connections` does on errors) and open a new one."""
-    if connection.connection is not None:
-        connection.health_check_done = True
-
-
-@database_sync_to_async
+# Health-checked at most once a second (common.hops), not before every batch: on PostgreSQL the check's
+# ping was a round trip of its own on every batch. A connection that died within that second fails its
+# batch, which is then retried send by send on a new connection (MessageWriter.run).
+@database_hop
 def _store_batch_sync(sends: list[services.OutgoingMessage]) -> tuple[list[StoreResult] | Exception, list]:
-    _skip_the_health_check()
     # The pushes come back with the answers rather than going from this thread into the loop and
     # back: the writer, in the loop, sends them as soon as this returns. What was committed is
     # pushed even if something failed after a commit (the retry of a batch one send at a time).

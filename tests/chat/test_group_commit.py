@@ -147,9 +147,9 @@ def test_each_push_is_the_stored_event_as_its_reader_replays_it(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a server that drops its connection: PostgreSQL's")
 def test_a_connection_the_server_dropped_costs_no_message(alice, bob, befriend):
-    """The writer does without the health check's ping before each batch: a connection the server
-    dropped while it was idle (a restart, an idle timeout) fails one attempt, and the send is stored
-    on a new connection and answered as any other."""
+    """The writer checks its connection at most once a second (common.hops), not before each batch: a
+    connection the server dropped within that second (a restart, an idle timeout) fails one attempt,
+    and the send is stored on a new connection and answered as any other."""
     import asyncio
     import time
 
