@@ -108,7 +108,7 @@ def _beside_the_writer(function):
 async def _message_take(user) -> None:
     """The user's message budget, the same count REST takes from (RateLimited past it), counted
     from the loop: in the process's own memory, or one Redis round trip awaited there, never a hop
-    into a thread and back (bench/RESULTS.md, "Chat on PostgreSQL + Redis")."""
+    into a thread and back (bench/RESULTS.md, "Chat: round trips, the pub/sub lock and the checkpoints")."""
     await action_atake(action="message", user=user)
 
 

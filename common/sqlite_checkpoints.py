@@ -3,10 +3,10 @@
 In WAL mode SQLite copies the log back into the database file (a checkpoint, with an fsync) inside
 the commit that takes the log past 1,000 pages. A chat message's transaction writes about 22 pages,
 so every 45th send or so waited 4-12 ms for a checkpoint inside its own commit: on an idle server,
-the chat's p99 (bench/RESULTS.md, "SQLite: checkpoints off the commit"). A serving process
-(config.serve: `make run`, the benchmarks, the test suite's live servers) turns that off for its
-own connections and checkpoints from a thread every second instead: PASSIVE, which waits for
-nobody, while writers go on appending to the log. Other processes (management commands, the
+the chat's p99 (bench/RESULTS.md, "Chat: round trips, the pub/sub lock and the checkpoints"). A
+serving process (config.serve: `make run`, the benchmarks, the test suite's live servers) turns
+that off for its own connections and checkpoints from a thread every second instead: PASSIVE,
+which waits for nobody, while writers go on appending to the log. Other processes (management commands, the
 test process) keep SQLite's default, so nothing they write depends on a thread they do not run.
 """
 

@@ -62,7 +62,8 @@ class SharedClientRedisCache(RedisCache):
 
     async def acount_from_zero(self, key: str, timeout: int, *, until_key: str | None = None, until: float = 0.0):
         """count_from_zero, awaited in the event loop: no hop into a thread and back for one round trip
-        (a message's rate limit on every send: bench/RESULTS.md, "Chat on PostgreSQL + Redis")."""
+        (a message's rate limit, on every send: bench/RESULTS.md, "Chat: round trips, the pub/sub lock
+        and the checkpoints")."""
         loop = asyncio.get_running_loop()
         if loop not in self._async_clients:
             # The server the synchronous client writes to (the first of LOCATION's).
