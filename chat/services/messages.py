@@ -470,12 +470,17 @@ def _members_asked(conversation_ids: set[int]) -> Callable[[], list[tuple[int, i
     """Asks for the conversations' members (conversation, user, visible after) and returns the
     function that reads the answer: inside `pipelined` the question goes out with what follows it."""
     ids = sorted(conversation_ids)
+    arrays = as_arrays(ids)
     cursor = connection.cursor()
     # Written once rather than built by the ORM on every batch (see _SET_LAST_MESSAGE).
     cursor.execute(
         f"SELECT conversation_id, user_id, visible_after_message_id FROM {Membership._meta.db_table} "  # noqa: S608
-        f"WHERE conversation_id IN ({', '.join(['%s'] * len(ids))})",
-        ids,
+        + (
+            "WHERE conversation_id = ANY(%s::bigint[])"
+            if arrays
+            else f"WHERE conversation_id IN ({', '.join(['%s'] * len(ids))})"
+        ),
+        [ids] if arrays else ids,
     )
 
     if connection.vendor != "postgresql":
