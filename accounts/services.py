@@ -94,19 +94,21 @@ def registration_check(*, client_address: str) -> None:
 
 def action_take(*, action: str, user: User) -> None:
     """Counts one `action` (a key of settings.ACTION_LIMITS) by `user`; RateLimited past its limit."""
-    limit, window = settings.ACTION_LIMITS[action]
-    _refused_past(limits.take(f"action-{action}", str(user.pk), limit=limit, window=window), _too_many(action))
+    count, refused = _action_count(action, user)
+    _refused_past(limits.take(**count), refused)
 
 
 async def action_atake(*, action: str, user: User) -> None:
     """action_take from the event loop: the same count (chat's socket takes a message's from it)."""
+    count, refused = _action_count(action, user)
+    _refused_past(await limits.atake(**count), refused)
+
+
+def _action_count(action: str, user: User) -> tuple[dict, str]:
+    """The count an action takes from (limits.take's arguments), and what a refusal says."""
     limit, window = settings.ACTION_LIMITS[action]
-    wait = await limits.atake(f"action-{action}", str(user.pk), limit=limit, window=window)
-    _refused_past(wait, _too_many(action))
-
-
-def _too_many(action: str) -> str:
-    return f"Too many {action.replace('-', ' ')}s. Try again later."
+    count = {"scope": f"action-{action}", "subject": str(user.pk), "limit": limit, "window": window}
+    return count, f"Too many {action.replace('-', ' ')}s. Try again later."
 
 
 def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:

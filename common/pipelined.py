@@ -52,3 +52,12 @@ def as_arrays(rows: list) -> bool:
 
 def columns(rows: list) -> list[list]:
     return [list(column) for column in zip(*rows, strict=True)]
+
+
+def write_rows(cursor, rows: list, *, per_row: str, as_columns: str) -> None:
+    """Writes `rows`: `per_row` run once a row, or (`as_arrays`) `as_columns` run once with one array
+    per column."""
+    if as_arrays(rows):
+        cursor.execute(as_columns, columns(rows))
+    else:
+        cursor.executemany(per_row, rows)

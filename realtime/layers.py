@@ -182,8 +182,8 @@ class RedisPubSubChannelLayer(ChannelsRedisPubSubChannelLayer):
     Its `group_send` publishes under the shard's lock and waits for Redis's answer before the next
     may go, so the pushes of a batch of stored messages (two or more per message) went to Redis one
     round trip after another, however they were awaited (bench/RESULTS.md, "Chat: round trips, the
-    pub/sub lock and the checkpoints"). `group_send_many` takes that lock once per shard and sends every PUBLISH in one
-    pipeline, in the order given (each user's pushes keep their seq order).
+    pub/sub lock and the checkpoints"). `group_send_many` takes that lock once per shard and sends
+    every PUBLISH in one pipeline, in the order given (each user's pushes keep their seq order).
     """
 
     async def group_send_many(self, sends: list[tuple[str, dict]]) -> None:

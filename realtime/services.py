@@ -22,7 +22,7 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common.pipelined import as_arrays, columns
+from common.pipelined import as_arrays, write_rows
 
 from .groups import broadcast_group, user_group
 from .layer_watch import LAYER_ERRORS, report_failure
@@ -112,11 +112,8 @@ def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]
             text = f"{head}{seqs[uid]}{encoded[id(body)][1]}"
             pushes.append((uid, {"type": "event.push", "text": text, "seq": seqs[uid]}))
         numbering.append(seqs)
-    with connection.cursor() as cursor:
-        if as_arrays(rows):  # one statement of five arrays, not one a row for PostgreSQL to parse
-            cursor.execute(_INSERT_EVENTS_UNNEST, columns(rows))
-        else:
-            cursor.executemany(_INSERT_EVENT, rows)
+    with connection.cursor() as cursor:  # many rows: one statement of five arrays, not one a row to parse
+        write_rows(cursor, rows, per_row=_INSERT_EVENT, as_columns=_INSERT_EVENTS_UNNEST)
     transaction.on_commit(partial(_push, pushes))
     return numbering
 

@@ -16,7 +16,7 @@ from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from articles.selectors import articles_by_id
 from common.errors import NotFound, ServiceError
-from common.pipelined import as_arrays, columns, pipelined
+from common.pipelined import as_arrays, columns, pipelined, write_rows
 from common.prepared import Prepared
 from media.attach import media_attach_many, media_claim_many, media_detach
 from media.models import Media
@@ -451,14 +451,8 @@ def _store_claimed(valid, photos, results, targets, senders) -> None:
     lasts = [(m.pk, connection.ops.adapt_datetimefield_value(m.created_at), cid) for cid, m in latest.items()]
     marks = [(mid, cid, uid) for (cid, uid), mid in read_by_sender.items()]
     with connection.cursor() as cursor:
-        for per_row, unnested, rows in (
-            (_SET_LAST_MESSAGE, _SET_LAST_MESSAGES_UNNEST, lasts),
-            (_SET_READ_MARK, _SET_READ_MARKS_UNNEST, marks),
-        ):
-            if as_arrays(rows):
-                cursor.execute(unnested, columns(rows))
-            else:
-                cursor.executemany(per_row, rows)
+        write_rows(cursor, lasts, per_row=_SET_LAST_MESSAGE, as_columns=_SET_LAST_MESSAGES_UNNEST)
+        write_rows(cursor, marks, per_row=_SET_READ_MARK, as_columns=_SET_READ_MARKS_UNNEST)
     media_attach_many(
         [(message.media_items, message.pk) for message in messages if message.media_items],
         kind=Media.AttachedKind.MESSAGE,

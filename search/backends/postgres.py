@@ -31,7 +31,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-from common.pipelined import as_arrays, columns
+from common.pipelined import write_rows
 
 from ..query import Phrase, Query, Unigram
 from .base import Entry, SearchBackend
@@ -171,22 +171,16 @@ class PostgresBackend(SearchBackend):
             )
             for entry in entries
         ]
+        insert = f"INSERT INTO {table} (id, doc, unigrams, meta) "
+        upsert = "ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, unigrams = EXCLUDED.unigrams, meta = EXCLUDED.meta"
         with connection.cursor() as cursor:
-            if not as_arrays(rows):
-                cursor.executemany(
-                    f"INSERT INTO {table} (id, doc, unigrams, meta) VALUES (%s, %s::tsvector, %s::tsvector, "
-                    "%s::tsvector) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, unigrams = EXCLUDED.unigrams, "
-                    "meta = EXCLUDED.meta",
-                    rows,
-                )
-                return
-            # One statement of four arrays, not one a row: a batch of messages is indexed on every commit.
-            cursor.execute(
-                f"INSERT INTO {table} (id, doc, unigrams, meta) "
-                "SELECT v.id, v.doc::tsvector, v.unigrams::tsvector, v.meta::tsvector "
-                "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS v(id, doc, unigrams, meta) "
-                "ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, unigrams = EXCLUDED.unigrams, meta = EXCLUDED.meta",
-                columns(rows),
+            # Many rows (a batch of messages is indexed on every commit): one statement of four arrays.
+            write_rows(
+                cursor,
+                rows,
+                per_row=f"{insert}VALUES (%s, %s::tsvector, %s::tsvector, %s::tsvector) {upsert}",
+                as_columns=f"{insert}SELECT v.id, v.doc::tsvector, v.unigrams::tsvector, v.meta::tsvector "
+                f"FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS v(id, doc, unigrams, meta) {upsert}",
             )
 
     def remove(self, kind, ids) -> None:
