@@ -69,7 +69,7 @@ def wait_listening(port: int, process: subprocess.Popen, name: str, timeout: flo
 
 
 def _database_url(settings_dict: dict) -> str:
-    if settings_dict["ENGINE"].endswith("sqlite3"):
+    if "sqlite" in settings_dict["ENGINE"]:  # Django's backend or common.sqlite
         return f"sqlite:///{settings_dict['NAME']}"
     user = quote(settings_dict.get("USER") or "")
     password = quote(settings_dict.get("PASSWORD") or "")

@@ -27,6 +27,9 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+SQLITE_ENGINE = "common.sqlite"
+
+
 def database_from_url(url: str | None) -> dict:
     """A DATABASES entry for `url`, or the embedded SQLite file when there is none.
 
@@ -37,8 +40,10 @@ def database_from_url(url: str | None) -> dict:
     if url:
         database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     else:
-        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "db.sqlite3")}
-    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database = {"ENGINE": SQLITE_ENGINE, "NAME": str(BASE_DIR / "db.sqlite3")}
+    if database["ENGINE"] in ("django.db.backends.sqlite3", SQLITE_ENGINE):
+        # Django's backend, with its placeholders converted once per statement (common.sqlite).
+        database["ENGINE"] = SQLITE_ENGINE
         # Kept open like PostgreSQL's: reopening per request re-runs the PRAGMAs, and the
         # last connection to close checkpoints the WAL (measured: ~12 ms a close, 1.5x the
         # chat throughput when kept).
