@@ -8,10 +8,11 @@ writer of its event loop and answers the client when the send's future resolves.
 import asyncio
 import logging
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import InterfaceError, OperationalError
 
-from common.hops import database_hop
+from common.hops import connections_checked_recently
 from realtime.services import push_now, pushes_deferred
 
 from . import services
@@ -25,15 +26,27 @@ logger = logging.getLogger(__name__)
 StoreResult = tuple[dict | None, Exception | None]
 
 
-# Health-checked at most once a second (common.hops), not before every batch: on PostgreSQL the check's
-# ping was a round trip of its own on every batch. A connection that died within that second fails its
-# batch, which is then retried send by send on a new connection (MessageWriter.run).
-@database_hop
-def _store_batch_sync(sends: list[services.OutgoingMessage]) -> tuple[list[StoreResult] | Exception, list]:
+# The writers' thread: every batch of every event loop of the process, one at a time, on a connection
+# of its own. A plain executor rather than `database_sync_to_async`'s shared thread: asgiref's hop
+# (its context copies and thread-sensitivity bookkeeping) and the sync thread's queue cost an idle
+# server's message a few tenths of a millisecond each way (bench/RESULTS.md, "Chat: the idle floor,
+# fourth pass"), and a batch no longer waits behind a resume's replay or a REST request there.
+writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-writer")
+
+
+async def _store_batch_sync(sends: list[services.OutgoingMessage]) -> tuple[list[StoreResult] | Exception, list]:
+    return await asyncio.get_running_loop().run_in_executor(writer_thread, _store_in_writer_thread, sends)
+
+
+def _store_in_writer_thread(sends: list[services.OutgoingMessage]) -> tuple[list[StoreResult] | Exception, list]:
     # The pushes come back with the answers rather than going from this thread into the loop and
     # back: the writer, in the loop, sends them as soon as this returns. What was committed is
     # pushed even if something failed after a commit (the retry of a batch one send at a time).
-    with pushes_deferred() as pushes:
+    # The connection is health-checked at most once a second (common.hops), not before every batch:
+    # on PostgreSQL the check's ping was a round trip of its own on every batch. A connection that
+    # died within that second fails its batch, which is then retried send by send on a new
+    # connection (MessageWriter.run).
+    with connections_checked_recently(), pushes_deferred() as pushes:
         try:
             results = services.message_send_many(sends=sends)
             answers = [

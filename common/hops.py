@@ -21,6 +21,7 @@ each other. One thread: a user's opens and closes keep their order (presence cou
 online/offline they announce).
 """
 
+import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,32 +33,40 @@ HEALTHY_FOR = 1.0
 connect_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="presence")
 
 
+@contextlib.contextmanager
+def connections_checked_recently():
+    """What `database_sync_to_async` does around a hop (`close_old_connections` before and after),
+    with a connection checked or opened within the last HEALTHY_FOR seconds trusted (see above)."""
+    close_old_connections()
+    now = time.monotonic()
+    trusted = set()
+    for connection in connections.all(initialized_only=True):
+        checked_at = getattr(connection, "checked_at", None)
+        if connection.connection is not None and checked_at is not None and now - checked_at < HEALTHY_FOR:
+            connection.health_check_done = True  # checked within the last HEALTHY_FOR seconds
+            trusted.add(connection.alias)
+    try:
+        yield
+    finally:
+        now = time.monotonic()
+        for connection in connections.all(initialized_only=True):
+            # Checked (or opened) during this hop, and nothing went wrong since.
+            if (
+                connection.alias not in trusted
+                and connection.health_check_done
+                and connection.connection is not None
+                and not connection.errors_occurred
+            ):
+                connection.checked_at = now
+        close_old_connections()
+
+
 class DatabaseHop(SyncToAsync):
     """channels.db.database_sync_to_async, with the health checks above."""
 
     def thread_handler(self, loop, *args, **kwargs):
-        close_old_connections()
-        now = time.monotonic()
-        trusted = set()
-        for connection in connections.all(initialized_only=True):
-            checked_at = getattr(connection, "checked_at", None)
-            if connection.connection is not None and checked_at is not None and now - checked_at < HEALTHY_FOR:
-                connection.health_check_done = True  # checked within the last HEALTHY_FOR seconds
-                trusted.add(connection.alias)
-        try:
+        with connections_checked_recently():
             return super().thread_handler(loop, *args, **kwargs)
-        finally:
-            now = time.monotonic()
-            for connection in connections.all(initialized_only=True):
-                # Checked (or opened) during this hop, and nothing went wrong since.
-                if (
-                    connection.alias not in trusted
-                    and connection.health_check_done
-                    and connection.connection is not None
-                    and not connection.errors_occurred
-                ):
-                    connection.checked_at = now
-            close_old_connections()
 
 
 def database_hop(function):

@@ -101,15 +101,17 @@ def client_for(db):
 @pytest.fixture(scope="session")
 def consumer_threads_close_connections(django_db_setup):
     """For tests that run the consumer in this process: at the end of the session, the threads it
-    ran database work in (asgiref's shared one, the presence one) close their connections, which
-    they keep open for CONN_MAX_AGE; PostgreSQL refuses to drop a test database still in use."""
+    ran database work in (asgiref's shared one, the presence one, the chat writer's) close their
+    connections, which they keep open for CONN_MAX_AGE; PostgreSQL refuses to drop a test database
+    still in use."""
     yield
     from asgiref.sync import SyncToAsync
     from django.db import connections
 
+    from chat.writer import writer_thread
     from common.hops import connect_thread
 
-    for executor in (SyncToAsync.single_thread_executor, connect_thread):
+    for executor in (SyncToAsync.single_thread_executor, connect_thread, writer_thread):
         executor.submit(connections.close_all).result(timeout=10)
 
 
