@@ -1,13 +1,13 @@
 """A count that starts at zero with an expiry, counted up one at a time, on whichever cache is set.
 
 Rate limits (accounts.limits) and presence (realtime.presence) count this way. On Redis it is one
-script call (config.redis_cache); on any other cache, `add` then `incr`, which are atomic in the
+script call (config.redis_cache), on the embedded default's cache one step under its lock
+(config.local_cache); on any other cache, `add` then `incr`, which are atomic in Django's
 local-memory cache too.
 """
 
 from asgiref.sync import sync_to_async
-from django.core.cache import cache, caches
-from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache import cache
 
 
 def count_from_zero(key: str, timeout: int, *, until_key: str | None = None, until: float = 0.0):
@@ -34,11 +34,9 @@ _count_in_a_thread = sync_to_async(count_from_zero, thread_sensitive=False)
 
 
 async def acount_from_zero(key: str, timeout: int, *, until_key: str | None = None, until: float = 0.0):
-    """count_from_zero from the event loop. Redis's is awaited there (redis.asyncio), the process's
-    own memory answered at once (microseconds, less than a hop into a thread and back); any other
-    cache is waited for in a thread."""
+    """count_from_zero from the event loop. Redis's is awaited there (redis.asyncio), the embedded
+    default's memory answered at once (config.local_cache: microseconds, less than a hop into a
+    thread and back); any other cache is waited for in a thread."""
     if hasattr(cache, "acount_from_zero"):
         return await cache.acount_from_zero(key, timeout, until_key=until_key, until=until)
-    if isinstance(caches["default"], LocMemCache):
-        return count_from_zero(key, timeout, until_key=until_key, until=until)
     return await _count_in_a_thread(key, timeout, until_key=until_key, until=until)

@@ -171,7 +171,8 @@ if REDIS_URL:
 else:
     # Channels' in-memory layer, with expiry that does not scan every socket on each call (realtime/layers.py).
     CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Django's local-memory cache, with a rate limit's count in one step (config/local_cache.py).
+    CACHES = {"default": {"BACKEND": "config.local_cache.CountingLocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
