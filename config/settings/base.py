@@ -39,6 +39,14 @@ def database_from_url(url: str | None) -> dict:
     """
     if url:
         database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        if database["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
+            # Parameters bound by the server, and a statement run 5 times on a connection prepared
+            # there: PostgreSQL then skips parsing and planning it on every later run. A chat send
+            # is a dozen statements, the same few again and again; parsed and planned every time
+            # they took half of the writer's time (bench/RESULTS.md, "Chat: the idle floor, fourth
+            # pass"). Behind a pooler that hands a connection to another client between
+            # transactions (PgBouncer's transaction mode), set DATABASE_PREPARED_STATEMENTS=0.
+            database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     else:
         database = {"ENGINE": SQLITE_ENGINE, "NAME": str(BASE_DIR / "db.sqlite3")}
     if database["ENGINE"] in ("django.db.backends.sqlite3", SQLITE_ENGINE):
