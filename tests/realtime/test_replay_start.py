@@ -57,3 +57,10 @@ def test_a_seq_before_what_is_kept_resyncs(five_events):
 def test_a_user_who_never_had_an_event(bob):
     plan, frames = replay_start(viewer=bob, after=0, limit=100)
     assert (plan.last, plan.resync, frames) == (0, False, [])
+
+
+def test_a_gap_after_the_seq_asked_for_replays_what_is_kept(five_events):
+    # Events 2 to 5 gone while 1 is kept: nothing between `after` and the last seq to replay.
+    Event.objects.filter(user=five_events, seq__gte=2).delete()
+    plan, frames = replay_start(viewer=five_events, after=1, limit=100)
+    assert (plan.last, plan.resync, frames) == (5, False, [])
