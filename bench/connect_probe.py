@@ -28,6 +28,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=400, help="even")
     parser.add_argument("--database-url", help="a PostgreSQL database to use (its tables are made afresh)")
     parser.add_argument("--redis-url", help="with --database-url: the cache's Redis")
+    parser.add_argument("--queries", action="store_true", help="also print each piece's SQL statements (one user)")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="connect-probe-")
     os.environ.update(DJANGO_SETTINGS_MODULE="config.settings.base", DEBUG="false")
@@ -76,6 +77,10 @@ def main() -> int:
         selectors._shared.clear()  # as for another user: the page is not shared
         return selectors.replay_batch(viewer=user, after=last[user.pk] - 2, up_to=last[user.pk], limit=100)
 
+    def replay_start(user):
+        selectors._shared.clear()
+        return selectors.replay_start(viewer=user, after=last[user.pk] - 2, limit=100)
+
     def resume_limit(user):
         limits.take("resume", str(user.pk), limit=1000, window=timedelta(minutes=1))
 
@@ -86,7 +91,19 @@ def main() -> int:
         "the user's channels": subscribed_channel_ids,
         "replay plan": lambda user: selectors.replay_plan(user_id=user.pk, after=last[user.pk] - 2),
         "replay of 2 messages": replay,
+        "replay start: plan and first page (the hop)": replay_start,
     }
+    if args.queries:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        for name, piece in pieces.items():
+            piece(users[0])  # prepared first, as in a warm worker
+            with CaptureQueriesContext(connection) as queries:
+                piece(users[1])
+            print(f"{name}: {len(queries)} statement(s)")
+            for query in queries:
+                print(f"    {query['sql'][:300]}")
     print(f"{'piece':48} {'CPU':>9} {'wall':>9}  (per call, {len(users)} users)")
     for name, piece in pieces.items():
         for user in users[:20]:  # warm: prepared statements, connections

@@ -14,6 +14,14 @@ import weakref
 import redis.asyncio
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
+# Connections of an event loop's client (acount_from_zero). A reconnect storm's resumes count at once,
+# thousands in flight together: redis-py's default pool opens a connection for each until 100, then
+# raises MaxConnectionsError (the consumer then ended the socket with 1011, 60 of 4,000 resumes in a
+# 2,000-client storm on PostgreSQL + Redis), and opening one costs the loop 2 to 4 ms of CPU (redis-py
+# reads its own package metadata for CLIENT SETINFO). A few connections, the other calls waiting their
+# turn for one, serve the same counts in 0.2 ms of CPU each (bench/RESULTS.md, "Connect storm: fifth pass").
+LOOP_CONNECTIONS = 16
+
 
 class SharedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
@@ -67,7 +75,8 @@ class SharedClientRedisCache(RedisCache):
         loop = asyncio.get_running_loop()
         if loop not in self._async_clients:
             # The server the synchronous client writes to (the first of LOCATION's).
-            client = redis.asyncio.Redis.from_url(self._servers[0])
+            pool = redis.asyncio.BlockingConnectionPool.from_url(self._servers[0], max_connections=LOOP_CONNECTIONS)
+            client = redis.asyncio.Redis(connection_pool=pool)
             self._async_clients[loop] = (client, client.register_script(_COUNT_FROM_ZERO))
         client, script = self._async_clients[loop]
         keys, args = self._script_inputs(key, timeout, until_key, until)

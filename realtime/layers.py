@@ -1,5 +1,6 @@
 """The channel layers: the embedded default's in-memory one, with expiry that costs the same at any size,
-and Redis pub/sub with many groups' pushes sent at once (`RedisPubSubChannelLayer`, at the end).
+and Redis pub/sub with many groups' pushes sent at once and the SUBSCRIBEs of many connects in one
+command (`RedisPubSubChannelLayer`, at the end).
 
 Channels' `InMemoryChannelLayer` looks for expired messages and group memberships by walking
 every channel and every group on each `receive` and `group_send`. A socket's consumer calls
@@ -32,6 +33,8 @@ from time import monotonic
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer as ChannelsRedisPubSubChannelLayer
+from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
+from channels_redis.utils import _wrap_close, decode_hosts
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
@@ -175,9 +178,81 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         self._reset()
 
 
+class _SubscribesTogether(RedisSingleShardConnection):
+    """A shard's connection whose SUBSCRIBEs wait for the lock together: every channel asked for
+    while one command is on its way goes in the next SUBSCRIBE, one command for all of them.
+
+    Each socket's connect subscribes twice (its own channel, and its user's group unless another
+    socket of the user holds it), and channels-redis sends each as a command of its own under the
+    shard's lock: in a reconnect storm thousands queue there, one after another, each costing the
+    event loop a command's encoding, write and lock hand-over (about 0.07 ms, against 0.007 ms a
+    channel in a batch of 16; bench/RESULTS.md, "Connect storm: fourth pass").
+
+    The order of a channel's subscribe and unsubscribe is kept: an unsubscribe of a channel still
+    waiting to be subscribed waits for that first, as it waited for the lock before.
+    """
+
+    def __init__(self, host, channel_layer):
+        super().__init__(host, channel_layer)
+        self._to_subscribe: dict[str, asyncio.Future] = {}
+        self._subscribing: asyncio.Task | None = None
+
+    async def subscribe(self, channel):
+        if channel in self._subscribed_to and not self._lock.locked():
+            return  # what taking the free lock and looking would have found
+        subscribed = self._to_subscribe.get(channel)
+        if subscribed is None:
+            subscribed = self._to_subscribe[channel] = asyncio.get_running_loop().create_future()
+            # Read even when every waiter went away (its socket closed), so asyncio does not log it.
+            subscribed.add_done_callback(lambda done: done.cancelled() or done.exception())
+            if self._subscribing is None:
+                self._subscribing = asyncio.ensure_future(self._subscribe_waiting())
+        # Shielded: one waiter cancelled (its socket closed) does not cancel the others' subscribe.
+        await asyncio.shield(subscribed)
+
+    async def _subscribe_waiting(self) -> None:
+        try:
+            while self._to_subscribe:
+                async with self._lock:  # one batch per turn of the lock: publishes queued meanwhile go next
+                    batch, self._to_subscribe = self._to_subscribe, {}
+                    channels = [channel for channel in batch if channel not in self._subscribed_to]
+                    try:
+                        if channels:
+                            self._ensure_redis()
+                            self._ensure_receiver()
+                            await self._pubsub.subscribe(*channels)
+                            self._subscribed_to.update(channels)
+                    except Exception as error:
+                        # Redis unreachable: each waiter gets the error its own command would have.
+                        for subscribed in batch.values():
+                            subscribed.set_exception(error)
+                        continue
+                    except BaseException:  # cancelled: the loop is closing
+                        for subscribed in batch.values():
+                            subscribed.cancel()
+                        raise
+                    for subscribed in batch.values():
+                        subscribed.set_result(None)
+        finally:
+            self._subscribing = None
+
+    async def unsubscribe(self, channel):
+        subscribed = self._to_subscribe.get(channel)
+        if subscribed is not None:
+            with contextlib.suppress(Exception):  # a subscribe that failed leaves nothing to undo
+                await asyncio.shield(subscribed)
+        await super().unsubscribe(channel)
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, hosts=None, *args, **kwargs):
+        super().__init__(hosts, *args, **kwargs)
+        self._shards = [_SubscribesTogether(host, self) for host in decode_hosts(hosts)]
+
+
 class RedisPubSubChannelLayer(ChannelsRedisPubSubChannelLayer):
     """channels-redis' pub/sub layer, plus `group_send_many`: many groups' messages in one Redis round
-    trip per shard.
+    trip per shard; and the SUBSCRIBEs of many connects in one command (`_SubscribesTogether`).
 
     Its `group_send` publishes under the shard's lock and waits for Redis's answer before the next
     may go, so the pushes of a batch of stored messages (two or more per message) went to Redis one
@@ -185,6 +260,15 @@ class RedisPubSubChannelLayer(ChannelsRedisPubSubChannelLayer):
     pub/sub lock and the checkpoints"). `group_send_many` takes that lock once per shard and sends
     every PUBLISH in one pipeline, in the order given (each user's pushes keep their seq order).
     """
+
+    def _get_layer(self):
+        # channels-redis' own, with this module's loop layer (whose shards subscribe together).
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+        return layer
 
     async def group_send_many(self, sends: list[tuple[str, dict]]) -> None:
         layer = self._get_layer()

@@ -3,9 +3,10 @@
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Subquery
+from django.db import connections, router
 
 from common.prepared import Prepared
 
@@ -32,25 +33,49 @@ class Replay:
     resync: bool
 
 
-# Asked by every socket that connects and resumes: built once (common.prepared), one statement.
-@Prepared
-def _seq_and_oldest_kept(user_id: int):
-    oldest = Event.objects.filter(user_id=OuterRef("user_id")).order_by("seq").values("seq")[:1]
-    stream = UserStream.objects.filter(user_id=user_id).annotate(oldest=Subquery(oldest))
-    return stream.values_list("last_seq", "oldest")
+# Every resume asks for its plan and, when there is something to replay, its first page: one
+# statement for both, a statement's Python fewer per resume than the two it was (about 0.06 ms of
+# CPU on PostgreSQL, though no faster there: it plans the join for longer; bench/RESULTS.md,
+# "Connect storm: fifth pass"). Each row carries the stream's last seq and its
+# oldest kept event, then one event of the page: the LEFT JOIN keeps that one row, event-less, when
+# nothing comes after `after`. The oldest seq's subquery does not depend on the row, so it is run
+# once. Written as SQL: the ORM cannot join the stream to its events (no relation between them).
+_EVENTS, _STREAMS = Event._meta.db_table, UserStream._meta.db_table
+_PLAN_AND_PAGE = (
+    # The table names are the models'; every value goes through placeholders.
+    f"SELECT s.last_seq, (SELECT MIN(k.seq) FROM {_EVENTS} k WHERE k.user_id = %s), e.seq, e.type, e.ref "  # noqa: S608
+    f"FROM {_STREAMS} s LEFT JOIN {_EVENTS} e ON e.user_id = s.user_id AND e.seq > %s AND e.seq <= s.last_seq "
+    "WHERE s.user_id = %s ORDER BY e.seq LIMIT %s"
+)
+_ref_field = Event._meta.get_field("ref")
+
+
+def _plan_and_page(user_id: int, after: int, limit: int) -> tuple[Replay, list[tuple[int, str, dict]]]:
+    """The plan for `resume {after}`, and the first `limit` events after `after` (seq, type, ref)
+    when it replays (none when it resyncs, or nothing is missed)."""
+    connection = connections[router.db_for_read(Event)]
+    with connection.cursor() as cursor:
+        cursor.execute(_PLAN_AND_PAGE, [user_id, after, user_id, limit])
+        rows = cursor.fetchall()
+    current, oldest_kept = (rows[0][0], rows[0][1]) if rows else (0, None)
+    if after >= current:
+        return Replay(last=current, resync=after > current), []
+    if oldest_kept is None or oldest_kept > after + 1:  # an event after `after` is no longer kept
+        return Replay(last=current, resync=True), []
+    # `if seq`: the event-less row, when nothing is kept between `after` and the last seq (a gap the
+    # plan does not look for; the old page query then read no rows).
+    page = [(seq, kind, _ref_field.from_db_value(ref, None, connection)) for _, _, seq, kind, ref in rows if seq]
+    return Replay(last=current, resync=False), page
 
 
 def replay_plan(*, user_id: int, after: int) -> Replay:
     """Whether `after` can be replayed: every event after it must still be kept."""
-    rows = _seq_and_oldest_kept(user_id)
-    current, oldest_kept = rows[0] if rows else (0, None)
-    if after >= current:
-        return Replay(last=current, resync=after > current)
-    return Replay(last=current, resync=oldest_kept is None or oldest_kept > after + 1)
+    return _plan_and_page(user_id, after, 1)[0]
 
 
-# Every resume reads a page: built once (common.prepared) per page size, which the SQL holds as its LIMIT.
-# Building the queryset cost about as much as the rest of a short replay (bench/RESULTS.md, "Connect storm").
+# Every replay page after the first is read alone: built once (common.prepared) per page size, which
+# the SQL holds as its LIMIT. Building the queryset cost about as much as the rest of a short replay
+# (bench/RESULTS.md, "Connect storm").
 _pages: dict[int, Prepared] = {}
 
 
@@ -78,16 +103,18 @@ def replay_batch(*, viewer, after: int, up_to: int, limit: int = REPLAY_BATCH) -
     a change the user must see comes with an event, which moves their seq and so `up_to`, and a
     replay that began before it goes on to that event.
     """
-    key = (viewer.pk, after, up_to, limit)
+    return _rendered(viewer, (after, up_to, limit), lambda: _page_query(limit)(viewer.pk, after, up_to))
+
+
+def _rendered(viewer, page: tuple[int, int, int], read: Callable[[], list]) -> list[dict]:
+    """The frames of `page` (after, up_to, limit), shared as replay_batch says, else `read()` and rendered."""
+    key = (viewer.pk, *page)
     now = time.monotonic()
     with _shared_lock:
         kept = _shared.get(key)
         if kept is not None and now - kept[0] < PAGE_SHARED_SECONDS:
             return kept[1]
-    events = [
-        Event(user_id=viewer.pk, seq=seq, type=kind, ref=ref)
-        for seq, kind, ref in _page_query(limit)(viewer.pk, after, up_to)
-    ]
+    events = [Event(user_id=viewer.pk, seq=seq, type=kind, ref=ref) for seq, kind, ref in read()]
     frames = render(events, viewer)
     with _shared_lock:
         _shared[key] = (now, frames)
@@ -99,8 +126,9 @@ def replay_batch(*, viewer, after: int, up_to: int, limit: int = REPLAY_BATCH) -
 
 def replay_start(*, viewer, after: int, limit: int = REPLAY_BATCH) -> tuple[Replay, list[dict]]:
     """replay_plan, and when there is something to replay, its first page (replay_batch up to the
-    plan's last seq): a short resume, the common one, costs one hop into the database thread, not two."""
-    plan = replay_plan(user_id=viewer.pk, after=after)
+    plan's last seq): a short resume, the common one, costs one hop into the database thread and
+    one statement (plus its messages' own), not two of each."""
+    plan, page = _plan_and_page(viewer.pk, after, limit)
     if plan.resync or after >= plan.last:
         return plan, []
-    return plan, replay_batch(viewer=viewer, after=after, up_to=plan.last, limit=limit)
+    return plan, _rendered(viewer, (after, plan.last, limit), lambda: page)

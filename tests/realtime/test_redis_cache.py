@@ -87,3 +87,19 @@ def _counting(method, calls):
         return method(self, *args, **kwargs)
 
     return counted
+
+
+def test_more_counts_at_once_than_the_loops_connections_all_count():
+    """A reconnect storm's resumes count their limit from the event loop all at once: each waits for
+    one of the loop client's few connections, none fails for want of one."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+
+    cache = caches["default"]
+    cache.delete("storm-at-once")
+
+    async def counts():
+        return await asyncio.gather(*(cache.acount_from_zero("storm-at-once", 60) for _ in range(300)))
+
+    assert sorted(async_to_sync(counts)()) == list(range(1, 301))
