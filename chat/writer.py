@@ -27,10 +27,10 @@ StoreResult = tuple[dict | None, Exception | None]
 
 
 # The writers' thread: every batch of every event loop of the process, one at a time, on a connection
-# of its own. A plain executor rather than `database_sync_to_async`'s shared thread: asgiref's hop
-# (its context copies and thread-sensitivity bookkeeping) and the sync thread's queue cost an idle
-# server's message a few tenths of a millisecond each way (bench/RESULTS.md, "Chat: the idle floor,
-# fourth pass"), and a batch no longer waits behind a resume's replay or a REST request there.
+# of its own. Not `database_sync_to_async`'s shared thread: there a batch waited behind every resume's
+# replay and REST request of the process. A plain executor, without asgiref's context copies; the hop
+# is then mostly the thread's wake-up, about 0.2 ms each way on an idle server (bench/RESULTS.md,
+# "Chat: the idle floor, fourth pass").
 writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-writer")
 
 
