@@ -43,7 +43,7 @@ def database_from_url(url: str | None) -> dict:
             # Parameters bound by the server, and a statement run 5 times on a connection prepared
             # there: PostgreSQL then skips parsing and planning it on every later run. A chat send
             # is a dozen statements, the same few again and again; parsed and planned every time
-            # they took half of the writer's time (bench/RESULTS.md, "Chat: the idle floor, fourth
+            # they took over a third of the writer's time (bench/RESULTS.md, "Chat: the idle floor, fourth
             # pass"). Behind a pooler that hands a connection to another client between
             # transactions (PgBouncer's transaction mode), set DATABASE_PREPARED_STATEMENTS=0.
             database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
