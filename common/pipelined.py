@@ -61,3 +61,11 @@ def write_rows(cursor, rows: list, *, per_row: str, as_columns: str) -> None:
         cursor.execute(as_columns, columns(rows))
     else:
         cursor.executemany(per_row, rows)
+
+
+def one_of(ids: list, *, arrays: bool) -> tuple[str, list]:
+    """A condition's right-hand side for "is one of `ids`" and its parameters: `= ANY` of one bigint
+    array (`arrays`, from `as_arrays`), or `IN` with a placeholder an id."""
+    if arrays:
+        return "= ANY(%s::bigint[])", [ids]
+    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)

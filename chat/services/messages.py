@@ -16,7 +16,7 @@ from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from articles.selectors import articles_by_id
 from common.errors import NotFound, ServiceError
-from common.pipelined import as_arrays, columns, pipelined, write_rows
+from common.pipelined import as_arrays, columns, one_of, pipelined, write_rows
 from common.prepared import Prepared
 from media.attach import media_attach_many, media_claim_many, media_detach
 from media.models import Media
@@ -464,17 +464,13 @@ def _members_asked(conversation_ids: set[int]) -> Callable[[], list[tuple[int, i
     """Asks for the conversations' members (conversation, user, visible after) and returns the
     function that reads the answer: inside `pipelined` the question goes out with what follows it."""
     ids = sorted(conversation_ids)
-    arrays = as_arrays(ids)
+    conversation_in, params = one_of(ids, arrays=as_arrays(ids))
     cursor = connection.cursor()
     # Written once rather than built by the ORM on every batch (see _SET_LAST_MESSAGE).
     cursor.execute(
         f"SELECT conversation_id, user_id, visible_after_message_id FROM {Membership._meta.db_table} "  # noqa: S608
-        + (
-            "WHERE conversation_id = ANY(%s::bigint[])"
-            if arrays
-            else f"WHERE conversation_id IN ({', '.join(['%s'] * len(ids))})"
-        ),
-        [ids] if arrays else ids,
+        f"WHERE conversation_id {conversation_in}",
+        params,
     )
 
     if connection.vendor != "postgresql":

@@ -17,7 +17,7 @@ from django.db.models.functions import Lower
 
 from accounts.models import Block, Contact, User
 from accounts.selectors import people_hidden_from
-from common.pipelined import as_arrays
+from common.pipelined import as_arrays, one_of
 
 
 def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -30,11 +30,9 @@ def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int
     people = sorted(set(senders) | set(others))
     # One statement, written once, for what was two ORM queries: it runs on every message sent
     # and building the ORM's SQL cost more than the database's work (bench/RESULTS.md).
-    arrays = as_arrays(people)  # one parameter a list
-    senders_in, others_in, people_in = (
-        ("= ANY(%s::bigint[])",) * 3
-        if arrays
-        else (f"IN ({_marks(senders)})", f"IN ({_marks(others)})", f"IN ({_marks(people)})")
+    arrays = as_arrays(people)  # one parameter a list, decided once so each list takes the same form
+    (senders_in, senders_params), (others_in, others_params), (people_in, people_params) = (
+        one_of(ids, arrays=arrays) for ids in (senders, others, people)
     )
     sql = (
         f"SELECT 0, user_id, contact_id FROM {Contact._meta.db_table} "  # noqa: S608
@@ -43,15 +41,11 @@ def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int
         f"WHERE blocker_id {people_in} AND blocked_id {people_in}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [senders, others, people, people] if arrays else [*senders, *others, *people, *people])
+        cursor.execute(sql, [*senders_params, *others_params, *people_params, *people_params])
         rows = cursor.fetchall()
     contacts = {(a, b) for kind, a, b in rows if kind == 0}
     blocked = {frozenset((a, b)) for kind, a, b in rows if kind == 1}
     return {pair for pair in pairs if pair not in contacts or frozenset(pair) in blocked}
-
-
-def _marks(values) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def direct_refused(user: User, other_id: int) -> bool:
