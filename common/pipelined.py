@@ -16,6 +16,8 @@ On any other database this does nothing.
 """
 
 import contextlib
+import threading
+from collections.abc import Callable
 
 from django.db import connections
 
@@ -34,7 +36,59 @@ def pipelined(using: str = "default"):
     # Errors raised when the pipeline syncs (on leaving it) are psycopg's own: wrapped, they become
     # Django's and mark the connection for the check before its next use, as errors of a cursor do.
     with wrapper.wrap_database_errors, wrapper.connection.pipeline():
-        yield
+        _open.pipelines = getattr(_open, "pipelines", 0) + 1
+        try:
+            yield
+        finally:
+            _open.pipelines -= 1
+
+
+# How many `pipelined` blocks this thread is in (a connection is a thread's own).
+_open = threading.local()
+
+
+def commit_queued(using: str = "default") -> None:
+    """Inside `pipelined`, within the outermost atomic block and as its last statement: queues the
+    transaction's COMMIT, so that it goes with the pipeline's last statements in the one round trip
+    of the pipeline's end. psycopg sends Django's COMMIT only after the pipeline, a round trip of
+    its own. Django's atomic block then finds the transaction ended (psycopg knows the server's
+    transaction status and sends nothing) and runs its on_commit hooks as after any commit; a
+    statement or a COMMIT that fails raises where the pipeline ends, still inside the atomic block,
+    which rolls back as for any error. Anywhere else (a savepoint, a transaction marked for
+    rollback, another database) it does nothing and the atomic block commits as usual."""
+    wrapper = connections[using]
+    if wrapper.vendor != "postgresql" or not getattr(_open, "pipelines", 0):
+        return
+    if len(wrapper.atomic_blocks) != 1 or wrapper.savepoint_ids or wrapper.needs_rollback:
+        return
+    with wrapper.cursor() as cursor:
+        cursor.execute("COMMIT")
+
+
+def asked(sql: str, params, *, using: str = "default") -> Callable[[], list]:
+    """Runs a SELECT (or a statement with RETURNING) and returns the function that reads its rows:
+    within `pipelined` the question goes out with the statements after it, and its answer is read
+    when the pipeline has synced (on leaving it) or when the function is called, whichever is first."""
+    connection = connections[using]
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        if connection.vendor != "postgresql":
+            # Read at once: only a pipeline gains by waiting, and on SQLite a SELECT not read to its
+            # end keeps its snapshot open (on a failed INSERT, past the transaction: later reads see
+            # old data).
+            rows = cursor.fetchall()
+            cursor.close()
+            return lambda: rows
+    except BaseException:
+        cursor.close()
+        raise
+
+    def answer() -> list:
+        with cursor:
+            return cursor.fetchall()
+
+    return answer
 
 
 # From this many rows a statement's values go to PostgreSQL as one array per column (unnest) rather

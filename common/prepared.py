@@ -34,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import connections
 from django.db.models.query import FlatValuesListIterable, QuerySet, ValuesListIterable
 
+from common.pipelined import asked
+
 # Stand-ins: within a 32-bit column's range (Django drops an out-of-range integer lookup), and
 # unlike any constant a query of Tandem's holds.
 INT_STAND_IN = 2_147_418_112
@@ -71,15 +73,16 @@ class _Template:
             if all(slot[1] != which for slot in self.slots):
                 raise ValueError(f"argument {which} is not a parameter of the query")
 
-    def run(self, args: tuple) -> list:
+    def ask(self, args: tuple) -> Callable[[], list]:
         params = list(self.params)
         if self.adapters:
             args = tuple(self.adapters[which](arg) if which in self.adapters else arg for which, arg in enumerate(args))
         for at, which, kind in self.slots:
             params[at] = args[which] if type(args[which]) is kind else kind(args[which])
-        with connections[self.alias].cursor() as cursor:
-            cursor.execute(self.sql, params)
-            rows = cursor.fetchall()
+        read = asked(self.sql, params, using=self.alias)
+        return lambda: self._converted(read())
+
+    def _converted(self, rows: list) -> list:
         if self.converters:
             # The preparing thread's converters: they read settings (USE_TZ, TIME_ZONE), never its database.
             rows = self.compiler.apply_converters(rows, self.converters)
@@ -121,6 +124,11 @@ class Prepared:
             return template
 
     def __call__(self, *args) -> list:
+        return self.ask(*args)()
+
+    def ask(self, *args) -> Callable[[], list]:
+        """Runs the query and returns the function that reads its rows (common.pipelined.asked):
+        inside `pipelined`, what follows goes out with it."""
         kinds = tuple(datetime if isinstance(arg, datetime) else type(arg) for arg in args)
         template = self._templates.get(kinds) or self._template(kinds)
-        return template.run(args)
+        return template.ask(args)

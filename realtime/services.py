@@ -22,7 +22,7 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common.pipelined import as_arrays, write_rows
+from common.pipelined import as_arrays, asked, write_rows
 
 from .groups import broadcast_group, user_group
 from .layer_watch import LAYER_ERRORS, report_failure
@@ -44,51 +44,67 @@ class Publication:
     frame: Frame | FrameFor
 
 
-def _reserve_seqs(counts: dict[int, int]) -> dict[int, int]:
-    """Adds `counts[user]` to each user's counter in one statement; returns each new last seq.
+@dataclass
+class ReservedSeqs:
+    """Seqs asked for (`seqs_reserve_asked`) before the events that will take them are made."""
+
+    counts: dict[int, int]
+    read: Callable[[], dict[int, int]]
+
+
+def seqs_reserve_asked(counts: dict[int, int]) -> ReservedSeqs:
+    """Adds `counts[user]` to each user's counter in one statement; `read()` gives each new last seq.
 
     The UPDATE takes each row's lock (PostgreSQL) or the database lock (SQLite
     IMMEDIATE) until commit, so concurrent publishers to one user serialize and the
-    numbers grow by exactly one per event.
+    numbers grow by exactly one per event. Asked rather than read at once: inside `pipelined`
+    it goes out with the statements before it that are read (chat's send: with its INSERT).
     """
     table = UserStream._meta.db_table
     user_ids = sorted(counts)
-    with connection.cursor() as cursor:
-        if as_arrays(user_ids):  # two arrays, whatever the number of users
-            cursor.execute(
-                f"UPDATE {table} SET last_seq = last_seq + v.n FROM unnest(%s::bigint[], %s::bigint[]) "  # noqa: S608
-                "AS v(u, n) WHERE user_id = v.u RETURNING user_id, last_seq",
-                [user_ids, [counts[uid] for uid in user_ids]],
-            )
-        else:
-            cases = " ".join(["WHEN %s THEN %s"] * len(user_ids))
-            placeholders = ", ".join(["%s"] * len(user_ids))
-            cursor.execute(
-                # The table name is the model's; every value goes through placeholders.
-                f"UPDATE {table} SET last_seq = last_seq + (CASE user_id {cases} END) "  # noqa: S608
-                f"WHERE user_id IN ({placeholders}) RETURNING user_id, last_seq",
-                [value for uid in user_ids for value in (uid, counts[uid])] + user_ids,
-            )
-        lasts = dict(cursor.fetchall())
-    missing = {uid: n for uid, n in counts.items() if uid not in lasts}
-    if missing:
-        # Users made without the post_save signal (bulk inserts): open their streams now.
-        UserStream.objects.bulk_create([UserStream(user_id=uid) for uid in missing], ignore_conflicts=True)
-        lasts.update(_reserve_seqs(missing))
-    return lasts
+    if as_arrays(user_ids):  # two arrays, whatever the number of users
+        answer = asked(
+            f"UPDATE {table} SET last_seq = last_seq + v.n FROM unnest(%s::bigint[], %s::bigint[]) "  # noqa: S608
+            "AS v(u, n) WHERE user_id = v.u RETURNING user_id, last_seq",
+            [user_ids, [counts[uid] for uid in user_ids]],
+        )
+    else:
+        cases = " ".join(["WHEN %s THEN %s"] * len(user_ids))
+        placeholders = ", ".join(["%s"] * len(user_ids))
+        answer = asked(
+            # The table name is the model's; every value goes through placeholders.
+            f"UPDATE {table} SET last_seq = last_seq + (CASE user_id {cases} END) "  # noqa: S608
+            f"WHERE user_id IN ({placeholders}) RETURNING user_id, last_seq",
+            [value for uid in user_ids for value in (uid, counts[uid])] + user_ids,
+        )
+
+    def read() -> dict[int, int]:
+        lasts = dict(answer())
+        missing = {uid: n for uid, n in counts.items() if uid not in lasts}
+        if missing:
+            # Users made without the post_save signal (bulk inserts): open their streams now.
+            UserStream.objects.bulk_create([UserStream(user_id=uid) for uid in missing], ignore_conflicts=True)
+            lasts.update(seqs_reserve_asked(missing).read())
+        return lasts
+
+    return ReservedSeqs(counts, read)
 
 
-def events_publish_many(publications: list[Publication]) -> list[dict[int, int]]:
+def events_publish_many(publications: list[Publication], reserved: ReservedSeqs | None = None) -> list[dict[int, int]]:
     """Appends every publication's events, numbered in list order per user, in a few statements.
 
     Pushes go out after commit, in one hop into the event loop (or, inside `pushes_deferred`,
     handed to the caller already in the loop). Returns, per publication, each recipient's seq.
+    `reserved`: the seqs, asked earlier in the transaction for exactly these recipients.
     """
     recipients = [sorted(set(publication.user_ids)) for publication in publications]
     counts = Counter(uid for users in recipients for uid in users)
+    if reserved is not None and reserved.counts != counts:
+        # A numbering with holes or clashes: refused, and the transaction with it.
+        raise ValueError("The seqs reserved were for other recipients than the events'.")
     if not counts:
         return [{} for _ in publications]
-    lasts = _reserve_seqs(counts)
+    lasts = (reserved or seqs_reserve_asked(counts)).read()
     next_seq = {uid: lasts[uid] - count + 1 for uid, count in counts.items()}
     rows, pushes, numbering = [], [], []
     ref_field, created_at_field = Event._meta.get_field("ref"), Event._meta.get_field("created_at")

@@ -6,6 +6,7 @@ sees it, so in a group nobody hidden from the sender by a block; each reader get
 card and the reply preview they may see.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,12 +17,12 @@ from accounts.models import User
 from accounts.selectors import blocked_pairs_among
 from articles.selectors import articles_by_id
 from common.errors import NotFound, ServiceError
-from common.pipelined import as_arrays, columns, one_of, pipelined, write_rows
+from common.pipelined import as_arrays, asked, columns, commit_queued, one_of, pipelined
 from common.prepared import Prepared
 from media.attach import media_attach_many, media_claim_many, media_detach
 from media.models import Media
 from microblog.selectors import post_visible
-from realtime.services import Publication, events_publish, events_publish_many
+from realtime.services import Publication, events_publish, events_publish_many, seqs_reserve_asked
 
 from ..cards import article_reader_cards, reader_cards
 from ..limits import MAX_BODY, MAX_CLIENT_ID, RECALL_WINDOW
@@ -31,7 +32,7 @@ from ..serializers import message_data
 from ..signals import messages_stored
 from ..visibility import readers_of, sees_message
 from .checks import ChatError, check_text
-from .reach import refused_direct_pairs
+from .reach import members_contacts_and_blocks_asked, refused_among
 
 
 @dataclass
@@ -95,7 +96,42 @@ def _check_fields(send: OutgoingMessage) -> _Checked:
     return _Checked(index=-1, send=send, body=body, client_id=client_id, reply_to_id=send.reply_to, media=media)
 
 
-def _direct_refusals(checked: list[_Checked]) -> set[int]:
+@dataclass
+class _Facts:
+    """What a batch's checks and pushes read before its transaction, in one round trip (on PostgreSQL)."""
+
+    # The senders' memberships, keyed (user, conversation), each with its conversation and user.
+    memberships: dict[tuple[int, int], Membership]
+    # Every member of the batch's conversations: conversation -> user -> visible_after_message_id.
+    members: dict[int, dict[int, int]]
+    # The senders' contacts among the members of direct conversations, as (user, contact).
+    contacts: set[tuple[int, int]]
+    # Blocked pairs among the members of the batch's conversations, either way.
+    blocked: set[frozenset[int]]
+    # The messages replied to, each with what the rule of who sees it needs.
+    targets: dict[int, Message]
+
+
+def _batch_facts(checked: list[_Checked]) -> _Facts:
+    """Reads `_Facts`. On PostgreSQL the statements go out together and are answered together: a
+    send's reads before its transaction were three round trips each waited for in turn (the
+    memberships, the contacts and blocks, then the members inside the transaction)."""
+    sender_ids = sorted({item.send.sender.pk for item in checked})
+    conversation_ids = sorted({item.send.conversation_id for item in checked})
+    with pipelined():
+        memberships = _memberships_asked(sender_ids, conversation_ids)
+        members = _members_asked(conversation_ids)
+        contacts_and_blocks = members_contacts_and_blocks_asked(sender_ids, conversation_ids)
+    # A reply is rare: its target is read after the others, a round trip of its own.
+    targets = _reply_targets(checked)
+    views: dict[int, dict[int, int]] = {}
+    for conversation_id, user_id, view_after in members():
+        views.setdefault(conversation_id, {})[user_id] = view_after
+    contacts, blocked = contacts_and_blocks()
+    return _Facts(memberships(), views, contacts, blocked, targets)
+
+
+def _direct_refusals(checked: list[_Checked], facts: _Facts) -> set[int]:
     """Indexes of sends into direct conversations whose two people may not talk (reach's rule)."""
     pairs, with_channels = {}, {}
     for item in checked:
@@ -104,16 +140,13 @@ def _direct_refusals(checked: list[_Checked]) -> set[int]:
             pair = (item.send.sender.pk, high if low == item.send.sender.pk else low)
             # A subscriber's private conversation with a channel needs no contacts, only no block.
             (with_channels if item.conversation.channel_id else pairs)[item.index] = pair
-    refused = refused_direct_pairs(pairs.values())
+    refused = refused_among(pairs.values(), contacts=facts.contacts, blocked=facts.blocked)
     found = {index for index, pair in pairs.items() if pair in refused}
-    if with_channels:
-        blocked = blocked_pairs_among({uid for pair in with_channels.values() for uid in pair})
-        found |= {index for index, pair in with_channels.items() if frozenset(pair) in blocked}
+    found |= {index for index, pair in with_channels.items() if frozenset(pair) in facts.blocked}
     return found
 
 
 def _reply_targets(checked: list[_Checked]) -> dict[int, Message]:
-    """The messages replied to, each with what the rule of who sees it needs."""
     ids = {item.reply_to_id for item in checked if item.reply_to_id}
     if not ids:
         return {}
@@ -140,9 +173,8 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
     if not checked:
         return results
 
-    by_sender = _memberships_of(
-        {item.send.sender.pk for item in checked}, {item.send.conversation_id for item in checked}
-    )
+    facts = _batch_facts(checked)
+    by_sender = facts.memberships
     # The senders as they are now (a socket's user was read when it connected): the frames show
     # their current name and avatar. Read with their memberships, not by a query of their own.
     senders = {m.user_id: m.user for m in by_sender.values()}
@@ -161,7 +193,7 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
         if with_client_id
         else {}
     )
-    targets = _reply_targets(checked)
+    targets = facts.targets
     hidden_from_sender = _hidden_pairs_for_replies(checked, targets, by_sender)
 
     valid: list[_Checked] = []
@@ -200,13 +232,13 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
             if item.client_id:
                 seen_in_batch[key] = item
             valid.append(item)
-    for index in _direct_refusals(valid):
+    for index in _direct_refusals(valid, facts):
         results[index].error = ChatError("not_contacts", "You can only message your contacts.", 403)
     valid = [item for item in valid if results[item.index].error is None]
 
     if valid:
         try:
-            _store(valid, results, targets, senders)
+            _store(valid, results, facts, senders)
         except IntegrityError:
             # The same client_id raced in from another socket or request. Rare: redo the sends
             # one by one, where the retry finds the first message (or fails for another reason).
@@ -242,37 +274,44 @@ def _memberships_with_sender(*ids: int):
     )
 
 
-def _memberships_of(sender_ids: set[int], conversation_ids: set) -> dict[tuple[int, int], Membership]:
-    """The senders' memberships of the conversations, keyed (user, conversation), each with its
-    conversation, its user and the user's avatar (as far as a summary reads it: its key).
+def _memberships_asked(
+    sender_ids: list[int], conversation_ids: list
+) -> Callable[[], dict[tuple[int, int], Membership]]:
+    """Asks for the senders' memberships of the conversations; returns the function that reads
+    them, keyed (user, conversation), each with its conversation, its user and the user's avatar
+    (as far as a summary reads it: its key).
 
     `Membership.objects.filter(...).select_related("conversation", "user__avatar")`, prepared: on
     an idle server this query's building was the largest part of a message's path before its
     transaction (bench/RESULTS.md, "Chat: the idle floor")."""
     size = next((n for n in _PAIR_COUNTS if n >= max(len(sender_ids), len(conversation_ids))), None)
     if size is None:  # more than a batch holds: in batches of its largest size
-        found: dict[tuple[int, int], Membership] = {}
-        senders, conversations = sorted(sender_ids), sorted(conversation_ids)
         step = _PAIR_COUNTS[-1]
-        for i in range(0, len(senders), step):
-            for j in range(0, len(conversations), step):
-                found |= _memberships_of(set(senders[i : i + step]), set(conversations[j : j + step]))
-        return found
+        parts = [
+            _memberships_asked(sender_ids[i : i + step], conversation_ids[j : j + step])
+            for i in range(0, len(sender_ids), step)
+            for j in range(0, len(conversation_ids), step)
+        ]
+        return lambda: {key: membership for part in parts for key, membership in part().items()}
     pad = (0,)
-    rows = _memberships_with_sender(
+    answer = _memberships_with_sender.ask(
         *sender_ids, *pad * (size - len(sender_ids)), *conversation_ids, *pad * (size - len(conversation_ids))
     )
-    ends = (len(_MEMBERSHIP_FIELDS), len(_MEMBERSHIP_FIELDS) + len(_CONVERSATION_FIELDS))
-    found = {}
-    for row in rows:
-        membership = Membership.from_db(None, _MEMBERSHIP_FIELDS, row[: ends[0]])
-        membership.conversation = Conversation.from_db(None, _CONVERSATION_FIELDS, row[ends[0] : ends[1]])
-        user = User.from_db(None, _USER_FIELDS, row[ends[1] : -1])
-        if user.avatar_id is not None:
-            user.avatar = Media.from_db(None, ["id", "key"], (user.avatar_id, row[-1]))
-        membership.user = user
-        found[(membership.user_id, membership.conversation_id)] = membership
-    return found
+
+    def read() -> dict[tuple[int, int], Membership]:
+        ends = (len(_MEMBERSHIP_FIELDS), len(_MEMBERSHIP_FIELDS) + len(_CONVERSATION_FIELDS))
+        found = {}
+        for row in answer():
+            membership = Membership.from_db(None, _MEMBERSHIP_FIELDS, row[: ends[0]])
+            membership.conversation = Conversation.from_db(None, _CONVERSATION_FIELDS, row[ends[0] : ends[1]])
+            user = User.from_db(None, _USER_FIELDS, row[ends[1] : -1])
+            if user.avatar_id is not None:
+                user.avatar = Media.from_db(None, ["id", "key"], (user.avatar_id, row[-1]))
+            membership.user = user
+            found[(membership.user_id, membership.conversation_id)] = membership
+        return found
+
+    return read
 
 
 def _auto_replies(valid: list[_Checked], results: list[SendResult]) -> None:
@@ -346,6 +385,10 @@ def _claim_media(valid: list[_Checked], results: list[SendResult]) -> tuple[list
     return [item for item in valid if results[item.index].error is None], photos
 
 
+# On SQLite, the conversations' last message and the senders' read marks (the sender has read what
+# they wrote) after the INSERT: prepared statements run once per row, not a query built by the ORM
+# for each batch, which cost more than the database's own work (bench/RESULTS.md, the idle floor).
+# On PostgreSQL the same two UPDATEs are part of the INSERT's statement (_with_updates).
 _SET_LAST_MESSAGE = (
     f"UPDATE {Conversation._meta.db_table} SET last_message_id = %s, last_activity_at = %s WHERE id = %s"  # noqa: S608
 )
@@ -354,26 +397,54 @@ _SET_READ_MARK = (
     "WHERE conversation_id = %s AND user_id = %s"
 )
 
-_SET_LAST_MESSAGES_UNNEST = (
-    f"UPDATE {Conversation._meta.db_table} SET last_message_id = v.message, last_activity_at = v.at "  # noqa: S608
-    "FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[]) AS v(message, at, conversation) "
-    "WHERE id = v.conversation"
-)
-_SET_READ_MARKS_UNNEST = (
-    f"UPDATE {Membership._meta.db_table} SET last_read_message_id = v.message "  # noqa: S608
-    "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(message, conversation, reader) "
-    "WHERE conversation_id = v.conversation AND user_id = v.reader"
-)
-
 _INSERTED_FIELDS = [f for f in Message._meta.concrete_fields if not f.primary_key]
 _INSERT_MESSAGES: dict[tuple[str, int], str] = {}
 
 
-def _insert_messages(messages: list[Message]) -> list[Message]:
-    """`Message.objects.bulk_create(messages)`, its SQL written once per database and batch size:
-    building that INSERT for every batch cost more than the database's work (bench/RESULTS.md).
-    Values are prepared by their fields (the creation time once for the batch); ids come back
-    through RETURNING, in the rows' order, as bulk_create reads them."""
+def _insert_sql(vendor: str, size: int) -> str:
+    """The INSERT of a batch of `size` messages (0: of one array per column), RETURNING their ids."""
+    if not size:
+        # One array per column, whatever the batch's size (common.pipelined.as_arrays). RETURNING
+        # gives the ids in the arrays' order, as bulk_create's own unnest relies on.
+        arrays_of = ", ".join(f"%s::{f.db_type(connection)}[]" for f in _INSERTED_FIELDS)
+        rows = f"SELECT * FROM unnest({arrays_of})"  # noqa: S608
+    else:
+        rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"] * size)
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in _INSERTED_FIELDS)
+    # The table, the columns and their types are the model's; every value goes through placeholders.
+    insert = f"INSERT INTO {quote(Message._meta.db_table)} ({names}) {rows}"
+    if vendor != "postgresql":
+        return f"{insert} RETURNING {quote('id')}"
+    return _with_updates(insert)
+
+
+def _with_updates(insert: str) -> str:
+    """PostgreSQL: the INSERT, and in the same statement (data-modifying CTEs) each conversation's
+    last message and each sender's read mark, set to the batch's latest (the highest id: ids follow
+    the rows' order). One statement where there were three, so the seqs asked after it go out in the
+    same round trip; and the rows are locked in the same order as before (message, conversation,
+    membership, then the seqs), the order the read marks' transactions take too."""
+    conversation, membership = Conversation._meta.db_table, Membership._meta.db_table
+    return (
+        f"WITH m AS ({insert} RETURNING id, conversation_id, sender_id, created_at), "  # noqa: S608
+        f"lasts AS (UPDATE {conversation} SET last_message_id = l.id, last_activity_at = l.created_at "
+        "FROM (SELECT conversation_id, max(id) AS id, max(created_at) AS created_at FROM m "
+        f"GROUP BY conversation_id) l WHERE {conversation}.id = l.conversation_id), "
+        f"marks AS (UPDATE {membership} SET last_read_message_id = l.id "
+        "FROM (SELECT conversation_id, sender_id, max(id) AS id FROM m GROUP BY conversation_id, sender_id) l "
+        f"WHERE {membership}.conversation_id = l.conversation_id AND {membership}.user_id = l.sender_id) "
+        # A CTE's rows come in its RETURNING's order: the rows' order.
+        "SELECT id FROM m"
+    )
+
+
+def _insert_messages_asked(messages: list[Message]) -> Callable[[], list[Message]]:
+    """`Message.objects.bulk_create(messages)` (and, on PostgreSQL, their conversations' last message
+    and the senders' read marks), its SQL written once per database and batch size: building that
+    INSERT for every batch cost more than the database's work (bench/RESULTS.md). Values are
+    prepared by their fields (the creation time once for the batch). Returns the function that reads
+    the ids (common.pipelined.asked) and gives the messages back with them."""
     now = timezone.now()
     for message in messages:
         message.created_at = now
@@ -381,47 +452,42 @@ def _insert_messages(messages: list[Message]) -> list[Message]:
     size = 0 if arrays else len(messages)
     sql = _INSERT_MESSAGES.get((connection.vendor, size))
     if sql is None:
-        if arrays:
-            # One array per column, whatever the batch's size (common.pipelined.as_arrays). RETURNING
-            # gives the ids in the arrays' order, as bulk_create's own unnest relies on.
-            arrays_of = ", ".join(f"%s::{f.db_type(connection)}[]" for f in _INSERTED_FIELDS)
-            rows = f"SELECT * FROM unnest({arrays_of})"  # noqa: S608
-        else:
-            rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"] * size)
-        names = ", ".join(connection.ops.quote_name(f.column) for f in _INSERTED_FIELDS)
-        sql = _INSERT_MESSAGES[(connection.vendor, size)] = (
-            # The table, the columns and their types are the model's; every value goes through placeholders.
-            f"INSERT INTO {connection.ops.quote_name(Message._meta.db_table)} ({names}) {rows} "
-            f"RETURNING {connection.ops.quote_name('id')}"
-        )
+        sql = _INSERT_MESSAGES[(connection.vendor, size)] = _insert_sql(connection.vendor, size)
     values = [[f.get_db_prep_save(getattr(m, f.attname), connection) for f in _INSERTED_FIELDS] for m in messages]
-    params = columns(values) if arrays else [v for row in values for v in row]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = [row[0] for row in cursor.fetchall()]
-    for message, pk in zip(messages, ids, strict=True):
-        message.pk = pk
-        message._state.adding = False
-        message._state.db = connection.alias
-    return messages
+    answer = asked(sql, columns(values) if arrays else [v for row in values for v in row])
+
+    def read() -> list[Message]:
+        for message, (pk,) in zip(messages, answer(), strict=True):
+            message.pk = pk
+            message._state.adding = False
+            message._state.db = connection.alias
+        return messages
+
+    return read
 
 
 @transaction.atomic
-def _store(
-    valid: list[_Checked], results: list[SendResult], targets: dict[int, Message], senders: dict[int, User]
-) -> None:
+def _store(valid: list[_Checked], results: list[SendResult], facts: _Facts, senders: dict[int, User]) -> None:
     valid, photos = _claim_media(valid, results)
     if valid:
         # Inside the transaction: opened outside it, the pipeline would sync (a round trip) each time
         # the transaction begins and ends, to check its state.
         with pipelined():
-            _store_claimed(valid, photos, results, targets, senders)
+            _store_claimed(valid, photos, results, facts, senders)
+            commit_queued()
 
 
-def _store_claimed(valid, photos, results, targets, senders) -> None:
-    # Asked before the INSERT's ids are read, so that in a pipeline both go in one round trip.
-    members = _members_asked({item.conversation.pk for item in valid})
-    messages = _insert_messages(
+def _store_claimed(valid, photos, results, facts: _Facts, senders) -> None:
+    groups = {item.conversation.pk for item in valid if item.conversation.kind == Conversation.Kind.GROUP}
+    # Who hears of each message is known before it is stored (a message stored now is newer than
+    # the start of every member's view), so its seqs are asked for with its INSERT: on PostgreSQL
+    # both go in one round trip. events_publish_many checks them against the readers of the ids.
+    readers = Counter(
+        uid
+        for item in valid
+        for uid in _readers(facts, groups, item.conversation.pk, message_id=None, sender_id=item.send.sender.pk)
+    )
+    stored = _insert_messages_asked(
         [
             Message(
                 conversation=item.conversation,
@@ -435,6 +501,8 @@ def _store_claimed(valid, photos, results, targets, senders) -> None:
             for item in valid
         ]
     )
+    reserved = seqs_reserve_asked(readers)
+    messages = stored()
     messages_stored.send(sender=Message, messages=messages)
     latest: dict[int, Message] = {}
     read_by_sender: dict[tuple[int, int], int] = {}
@@ -445,56 +513,50 @@ def _store_claimed(valid, photos, results, targets, senders) -> None:
         results[item.index].created = True
         latest[message.conversation_id] = message
         read_by_sender[(message.conversation_id, message.sender_id)] = message.pk
-    # The conversations' last message and the senders' read marks (the sender has read what
-    # they wrote): prepared statements run once per row, not a query built by the ORM for each
-    # batch, which cost more than the database's own work (bench/RESULTS.md, the idle floor).
-    lasts = [(m.pk, connection.ops.adapt_datetimefield_value(m.created_at), cid) for cid, m in latest.items()]
-    marks = [(mid, cid, uid) for (cid, uid), mid in read_by_sender.items()]
-    with connection.cursor() as cursor:
-        write_rows(cursor, lasts, per_row=_SET_LAST_MESSAGE, as_columns=_SET_LAST_MESSAGES_UNNEST)
-        write_rows(cursor, marks, per_row=_SET_READ_MARK, as_columns=_SET_READ_MARKS_UNNEST)
+    if connection.vendor != "postgresql":  # there they were part of the INSERT's statement
+        with connection.cursor() as cursor:
+            lasts = [(m.pk, connection.ops.adapt_datetimefield_value(m.created_at), cid) for cid, m in latest.items()]
+            cursor.executemany(_SET_LAST_MESSAGE, lasts)
+            cursor.executemany(_SET_READ_MARK, [(mid, cid, uid) for (cid, uid), mid in read_by_sender.items()])
     media_attach_many(
         [(message.media_items, message.pk) for message in messages if message.media_items],
         kind=Media.AttachedKind.MESSAGE,
     )
-    events_publish_many(_publications(valid, messages, results, targets, members()))
+    events_publish_many(_publications(valid, messages, results, facts, groups), reserved)
 
 
-def _members_asked(conversation_ids: set[int]) -> Callable[[], list[tuple[int, int, int | None]]]:
+def _members_asked(conversation_ids: list[int]) -> Callable[[], list[tuple[int, int, int]]]:
     """Asks for the conversations' members (conversation, user, visible after) and returns the
     function that reads the answer: inside `pipelined` the question goes out with what follows it."""
-    ids = sorted(conversation_ids)
-    conversation_in, params = one_of(ids, arrays=as_arrays(ids))
-    cursor = connection.cursor()
+    conversation_in, params = one_of(conversation_ids, arrays=as_arrays(conversation_ids))
     # Written once rather than built by the ORM on every batch (see _SET_LAST_MESSAGE).
-    cursor.execute(
+    return asked(
         f"SELECT conversation_id, user_id, visible_after_message_id FROM {Membership._meta.db_table} "  # noqa: S608
         f"WHERE conversation_id {conversation_in}",
         params,
     )
 
-    if connection.vendor != "postgresql":
-        # Read at once: only a pipeline gains by waiting, and on SQLite a SELECT not read to its end
-        # keeps its snapshot open (on a failed INSERT, past the transaction: later reads see old data).
-        with cursor:
-            rows = cursor.fetchall()
-        return lambda: rows
 
-    def answer():
-        with cursor:
-            return cursor.fetchall()
+def _readers(facts: _Facts, groups: set[int], conversation_id: int, *, message_id: int | None, sender_id: int):
+    """The members who see a message of `sender_id` in the conversation: `message_id` None for one
+    not stored yet, which is newer than the start of every view (a view starts at a stored message)."""
+    return [
+        uid
+        for uid, view_after in facts.members.get(conversation_id, {}).items()
+        if sees_message(
+            view_after=view_after,
+            message_id=view_after + 1 if message_id is None else message_id,
+            reader_id=uid,
+            sender_id=sender_id,
+            group=conversation_id in groups,
+            hidden=facts.blocked,
+        )
+    ]
 
-    return answer
 
-
-def _publications(valid, messages, results, targets, member_rows) -> list[Publication]:
+def _publications(valid, messages, results, facts: _Facts, groups: set[int]) -> list[Publication]:
     """One `message.new` per message, to the members who see it, each frame as its reader may see it."""
-    members: dict[int, dict[int, int]] = {}
-    for conversation_id, user_id, view_after in member_rows:
-        members.setdefault(conversation_id, {})[user_id] = view_after
-    groups = {item.conversation.pk for item in valid if item.conversation.kind == Conversation.Kind.GROUP}
-    in_groups = {uid for cid in groups for uid in members.get(cid, {})}
-    hidden = blocked_pairs_among(in_groups) if in_groups else set()
+    members = facts.members
     shared = [m for m in messages if m.shared_post_id is not None]
     cards = reader_cards(
         [m.shared_post_id for m in shared], {uid for m in shared for uid in members[m.conversation_id]}
@@ -515,11 +577,13 @@ def _publications(valid, messages, results, targets, member_rows) -> list[Public
                 reader_id=reader_id,
                 sender_id=sender_id,
                 group=group,
-                hidden=hidden,
+                hidden=facts.blocked,
             )
 
-        recipients = [uid for uid in views if sees(uid, message.pk, message.sender_id)]
-        target = targets.get(message.reply_to_id)
+        recipients = _readers(
+            facts, groups, message.conversation_id, message_id=message.pk, sender_id=message.sender_id
+        )
+        target = facts.targets.get(message.reply_to_id)
         frame = _frames(message, target, cards, sees, article_cards)
         results[item.index].rendered = frame(message.sender_id)["message"]
         publications.append(

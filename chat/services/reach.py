@@ -9,7 +9,7 @@
   other: see chat.selectors.messages_seen_by.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -17,7 +17,9 @@ from django.db.models.functions import Lower
 
 from accounts.models import Block, Contact, User
 from accounts.selectors import people_hidden_from
-from common.pipelined import as_arrays, one_of
+from common.pipelined import as_arrays, asked, one_of
+
+from ..models import Conversation, Membership
 
 
 def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -42,10 +44,55 @@ def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*senders_params, *others_params, *people_params, *people_params])
-        rows = cursor.fetchall()
+        contacts, blocked = _contacts_and_blocks(cursor.fetchall())
+    return refused_among(pairs, contacts=contacts, blocked=blocked)
+
+
+def refused_among(
+    pairs: Iterable[tuple[int, int]], *, contacts: set[tuple[int, int]], blocked: set[frozenset[int]]
+) -> set[tuple[int, int]]:
+    """The rule itself, for pairs whose contacts (user, contact) and blocked pairs are known."""
+    return {pair for pair in pairs if pair not in contacts or frozenset(pair) in blocked}
+
+
+def members_contacts_and_blocks_asked(
+    sender_ids: list[int], conversation_ids: list[int]
+) -> Callable[[], tuple[set[tuple[int, int]], set[frozenset[int]]]]:
+    """Asks, for a batch of sends, what `refused_among` and a group's hidden pairs need, in one
+    statement: the senders' contacts among the members of the batch's direct conversations, and
+    the blocks among the members of all its conversations (a sender not a member is refused
+    anyway). Returns the function that reads the answer as (contacts, blocked pairs): inside
+    `pipelined` the question goes out with the send's other reads, in one round trip."""
+    arrays = as_arrays(sender_ids) or as_arrays(conversation_ids)
+    (senders_in, senders_params), (conversations_in, conversations_params) = (
+        one_of(ids, arrays=arrays) for ids in (sender_ids, conversation_ids)
+    )
+    members = f"SELECT user_id FROM {Membership._meta.db_table} WHERE conversation_id {conversations_in}"  # noqa: S608
+    direct_members = (
+        f"SELECT m.user_id FROM {Membership._meta.db_table} m "  # noqa: S608
+        f"JOIN {Conversation._meta.db_table} c ON c.id = m.conversation_id "
+        f"WHERE m.conversation_id {conversations_in} AND c.kind = %s"
+    )
+    read = asked(
+        f"SELECT 0, user_id, contact_id FROM {Contact._meta.db_table} "  # noqa: S608
+        f"WHERE user_id {senders_in} AND contact_id IN ({direct_members}) "
+        f"UNION ALL SELECT 1, blocker_id, blocked_id FROM {Block._meta.db_table} "
+        f"WHERE blocker_id IN ({members}) AND blocked_id IN ({members})",
+        [
+            *senders_params,
+            *conversations_params,
+            Conversation.Kind.DIRECT.value,
+            *conversations_params,
+            *conversations_params,
+        ],
+    )
+    return lambda: _contacts_and_blocks(read())
+
+
+def _contacts_and_blocks(rows) -> tuple[set[tuple[int, int]], set[frozenset[int]]]:
     contacts = {(a, b) for kind, a, b in rows if kind == 0}
     blocked = {frozenset((a, b)) for kind, a, b in rows if kind == 1}
-    return {pair for pair in pairs if pair not in contacts or frozenset(pair) in blocked}
+    return contacts, blocked
 
 
 def direct_refused(user: User, other_id: int) -> bool:
