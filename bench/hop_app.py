@@ -70,7 +70,10 @@ async def receive(self, text_data=None, bytes_data=None):
 
 
 consumers.TandemConsumer.receive = receive
-around_async(consumers, "_message_take", "message rate limit")
+if hasattr(consumers, "_message_take"):  # awaited before the writer (until the sixth pass)
+    around_async(consumers, "_message_take", "message rate limit")
+else:  # counted in a task of its own while the writer reads what the send needs
+    around_async(consumers, "action_atake", "message rate limit (beside the writer)")
 around_sync(writer.MessageWriter, "submit", "writer.submit")
 around_async(writer, "_store_batch", "writer: _store_batch awaited in the loop")
 if hasattr(writer, "_store_batch_sync"):
@@ -78,6 +81,8 @@ if hasattr(writer, "_store_batch_sync"):
 if hasattr(writer, "_store_in_writer_thread"):  # the writer's own thread (since the fourth pass)
     around_sync(writer, "_store_in_writer_thread", "writer thread: the batch")
 around_sync(services, "message_send_many", "sync thread: message_send_many")
+if hasattr(messages, "_batch_facts"):
+    around_sync(messages, "_batch_facts", "reads before the transaction")
 around_sync(messages, "_store", "_store (transaction.atomic, commit at its end)")
 around_sync(messages, "_publications", "_publications (members, frames)")
 around_sync(messages, "events_publish_many", "events_publish_many")

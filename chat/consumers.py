@@ -13,8 +13,10 @@ CHAT_UNREAD_BYTES pile up unread is closed (CLOSE_NOT_READING) rather than buffe
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import orjson
@@ -105,11 +107,46 @@ def _beside_the_writer(function):
     return in_connect_thread(function)
 
 
-async def _message_take(user) -> None:
-    """The user's message budget, the same count REST takes from (RateLimited past it), counted
-    from the loop: in the process's own memory, or one Redis round trip awaited there, never a hop
-    into a thread and back (bench/RESULTS.md, "Chat: round trips, the pub/sub lock and the checkpoints")."""
-    await action_atake(action="message", user=user)
+# The message counts on their way (the loop keeps only a weak reference to a task).
+_counting: set[asyncio.Task] = set()
+# How long the writer waits for a count still on its way before refusing the send: far more than a
+# Redis round trip, short enough that a Redis server gone silent does not hold every send for long.
+BUDGET_WAIT_SECONDS = 5
+
+
+def _message_budget(user) -> Callable[[], None]:
+    """Takes one from the user's message budget, the same count REST takes from, counted from the
+    loop: in the process's own memory, or one Redis round trip, never a hop into a thread and back
+    (bench/RESULTS.md, "Chat: round trips, the pub/sub lock and the checkpoints"). The count is
+    started, not awaited: its round trip goes on while the writer takes the send into its thread
+    and reads what the send needs. Returns the send's `admit`, which the writer calls before the
+    transaction: it raises RateLimited past the budget, or a ServiceError if the count failed."""
+    verdict: concurrent.futures.Future = concurrent.futures.Future()
+    task = asyncio.get_running_loop().create_task(action_atake(action="message", user=user))
+    _counting.add(task)
+
+    def settle(task: asyncio.Task) -> None:
+        _counting.discard(task)
+        error = ServiceError("unavailable", "The message could not be counted; send it again.", 503)
+        if task.cancelled():
+            verdict.set_exception(error)
+        elif isinstance(task.exception(), ServiceError):
+            verdict.set_exception(task.exception())
+        elif task.exception() is not None:
+            logger.error("Counting a message failed", exc_info=task.exception())
+            verdict.set_exception(error)
+        else:
+            verdict.set_result(None)
+
+    task.add_done_callback(settle)
+
+    def admit() -> None:
+        try:
+            verdict.result(timeout=BUDGET_WAIT_SECONDS)
+        except concurrent.futures.TimeoutError:
+            raise ServiceError("unavailable", "The message could not be counted; send it again.", 503) from None
+
+    return admit
 
 
 # Every socket resumes once it reconnects (all of them after a restart).
@@ -330,8 +367,8 @@ class TandemConsumer(AsyncWebsocketConsumer):
         client_id = field(frame, "client_id", str)
         if len(self.pending_sends) >= MAX_QUEUED_SENDS:
             raise RateLimited(retry_after=1, detail="Too many messages waiting to be stored; slow down.")
-        await _message_take(self.user)
         send = services.OutgoingMessage(
+            admit=_message_budget(self.user),
             sender=self.user,
             conversation_id=conversation_id,
             body=frame.get("body"),

@@ -48,6 +48,9 @@ class OutgoingMessage:
     shared_article: object = None
     # Upload ids, shown in this order (media.attach's rules).
     media: object = None
+    # Called before the send is stored, once what it needs is read: raises the ServiceError that
+    # refuses it (the socket's message budget, counted meanwhile: chat.consumers).
+    admit: Callable[[], None] | None = None
 
 
 @dataclass
@@ -174,6 +177,13 @@ def message_send_many(*, sends: list[OutgoingMessage], _retried: bool = False) -
         return results
 
     facts = _batch_facts(checked)
+    for item in checked:
+        if item.send.admit is not None:
+            try:
+                item.send.admit()
+            except ServiceError as error:
+                results[item.index].error = error
+    checked = [item for item in checked if results[item.index].error is None]
     by_sender = facts.memberships
     # The senders as they are now (a socket's user was read when it connected): the frames show
     # their current name and avatar. Read with their memberships, not by a query of their own.

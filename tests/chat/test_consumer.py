@@ -360,3 +360,46 @@ def test_a_socket_past_its_unread_cap_is_closed_with_4008_and_written_to_no_more
     closed, quiet = async_to_sync(scenario)()
     assert closed == {"type": "websocket.close", "code": 4008}
     assert quiet, "a socket closed for not reading was written to again"
+
+
+def test_a_send_whose_count_fails_is_refused_alone_and_the_socket_goes_on(alice, bob, befriend, monkeypatch):
+    """The message budget is counted while the writer reads what the send needs (chat.consumers
+    `_message_budget`): a count that fails (Redis gone, say) refuses that send with an error frame
+    naming it and stores nothing of it; the next send, counted again, is stored."""
+    from chat import consumers
+
+    conversation = befriend(alice, bob)
+    counted = consumers.action_atake
+    failing = {"first": True}
+
+    async def count_failing_once(**kwargs):
+        if failing.pop("first", False):
+            raise ConnectionError("Redis went away")
+        return await counted(**kwargs)
+
+    monkeypatch.setattr(consumers, "action_atake", count_failing_once)
+    alice_key = token_for(user=alice).key
+
+    async def scenario():
+        socket = communicator_for(alice_key)
+        assert (await socket.connect())[0]
+        answers = {}
+        for client_id in ("lost", "kept"):
+            send = {"type": "message.send", "conversation": conversation.pk, "body": client_id, "client_id": client_id}
+            await socket.send_to(text_data=json.dumps(send))
+            frames = [json.loads(await socket.receive_from(timeout=10))]
+            while frames[-1]["type"] not in ("message.ack", "error"):
+                frames.append(json.loads(await socket.receive_from(timeout=10)))
+            answers[client_id] = frames[-1]
+        await socket.disconnect()
+        return answers
+
+    answers = async_to_sync(scenario)()
+    assert answers["lost"] == {
+        "type": "error",
+        "code": "unavailable",
+        "detail": "The message could not be counted; send it again.",
+        "client_id": "lost",
+    }
+    assert answers["kept"]["type"] == "message.ack" and answers["kept"]["client_id"] == "kept"
+    assert list(Message.objects.filter(conversation=conversation).values_list("body", flat=True)) == ["kept"]
