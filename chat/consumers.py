@@ -28,7 +28,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts import limits
-from accounts.services import action_atake
+from accounts.services import action_atake, action_take
+from common.counters import counted_at_once
 from common.errors import RateLimited, ServiceError
 from common.hops import database_hop, in_connect_thread
 from realtime import presence
@@ -114,13 +115,17 @@ _counting: set[asyncio.Task] = set()
 BUDGET_WAIT_SECONDS = 5
 
 
-def _message_budget(user) -> Callable[[], None]:
+def _message_budget(user) -> Callable[[], None] | None:
     """Takes one from the user's message budget, the same count REST takes from, counted from the
     loop: in the process's own memory, or one Redis round trip, never a hop into a thread and back
     (bench/RESULTS.md, "Chat: round trips, the pub/sub lock and the checkpoints"). The count is
     started, not awaited: its round trip goes on while the writer takes the send into its thread
     and reads what the send needs. Returns the send's `admit`, which the writer calls before the
-    transaction: it raises RateLimited past the budget, or a ServiceError if the count failed."""
+    transaction: it raises RateLimited past the budget, or a ServiceError if the count failed.
+    Counted in this process's memory, the count is taken at once (RateLimited raised here)."""
+    if counted_at_once():
+        action_take(action="message", user=user)
+        return None
     verdict: concurrent.futures.Future = concurrent.futures.Future()
     task = asyncio.get_running_loop().create_task(action_atake(action="message", user=user))
     _counting.add(task)

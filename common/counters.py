@@ -30,6 +30,11 @@ def count_from_zero(key: str, timeout: int, *, until_key: str | None = None, unt
     return count, cache.get(until_key, until)
 
 
+def counted_at_once() -> bool:
+    """Whether this process's memory answers a count (the embedded default's cache): nothing to wait for."""
+    return getattr(cache, "counts_in_process", False)
+
+
 _count_in_a_thread = sync_to_async(count_from_zero, thread_sensitive=False)
 
 

@@ -15,6 +15,9 @@ from django.core.cache.backends.locmem import LocMemCache
 
 
 class CountingLocMemCache(LocMemCache):
+    # Counts are answered from this process's memory (common.counters.counted_at_once).
+    counts_in_process = True
+
     def count_from_zero(self, key: str, timeout: int, *, until_key: str | None = None, until: float = 0.0):
         """One more in the count at `key` (made at 0 with `timeout` seconds to live if missing): the
         count, or with `until_key`, (the count, the float stored there, added as `until` if missing)."""

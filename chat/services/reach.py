@@ -27,11 +27,20 @@ def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int
     pairs = set(pairs)
     if not pairs:
         return set()
-    senders = sorted({sender for sender, _ in pairs})
-    others = sorted({other for _, other in pairs})
-    people = sorted(set(senders) | set(others))
-    # One statement, written once, for what was two ORM queries: it runs on every message sent
-    # and building the ORM's SQL cost more than the database's work (bench/RESULTS.md).
+    senders = {sender for sender, _ in pairs}
+    others = {other for _, other in pairs}
+    contacts, blocked = contacts_and_blocks_among(senders, others, senders | others)
+    return refused_among(pairs, contacts=contacts, blocked=blocked)
+
+
+def contacts_and_blocks_among(
+    sender_ids: set[int], others: set[int], people: set[int]
+) -> tuple[set[tuple[int, int]], set[frozenset[int]]]:
+    """The senders' contacts among `others`, as (user, contact), and the blocked pairs among
+    `people`, either way. One statement, written once, for what was two ORM queries: it runs on
+    every message sent and building the ORM's SQL cost more than the database's work
+    (bench/RESULTS.md)."""
+    senders, others, people = sorted(sender_ids), sorted(others), sorted(people)
     arrays = as_arrays(people)  # one parameter a list, decided once so each list takes the same form
     (senders_in, senders_params), (others_in, others_params), (people_in, people_params) = (
         one_of(ids, arrays=arrays) for ids in (senders, others, people)
@@ -44,8 +53,7 @@ def refused_direct_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*senders_params, *others_params, *people_params, *people_params])
-        contacts, blocked = _contacts_and_blocks(cursor.fetchall())
-    return refused_among(pairs, contacts=contacts, blocked=blocked)
+        return _contacts_and_blocks(cursor.fetchall())
 
 
 def refused_among(
@@ -59,32 +67,27 @@ def members_contacts_and_blocks_asked(
     sender_ids: list[int], conversation_ids: list[int]
 ) -> Callable[[], tuple[set[tuple[int, int]], set[frozenset[int]]]]:
     """Asks, for a batch of sends, what `refused_among` and a group's hidden pairs need, in one
-    statement: the senders' contacts among the members of the batch's direct conversations, and
-    the blocks among the members of all its conversations (a sender not a member is refused
-    anyway). Returns the function that reads the answer as (contacts, blocked pairs): inside
-    `pipelined` the question goes out with the send's other reads, in one round trip."""
+    statement that finds the members itself (`contacts_and_blocks_among` asks with them known):
+    each sender's contacts among the other members of their direct conversations, and the blocks
+    between two members of one of the conversations (a sender not a member is refused anyway).
+    Returns the function that reads the answer as (contacts, blocked pairs): inside `pipelined` the
+    question goes out with the send's other reads, in one round trip (PostgreSQL)."""
     arrays = as_arrays(sender_ids) or as_arrays(conversation_ids)
     (senders_in, senders_params), (conversations_in, conversations_params) = (
         one_of(ids, arrays=arrays) for ids in (sender_ids, conversation_ids)
     )
-    members = f"SELECT user_id FROM {Membership._meta.db_table} WHERE conversation_id {conversations_in}"  # noqa: S608
-    direct_members = (
-        f"SELECT m.user_id FROM {Membership._meta.db_table} m "  # noqa: S608
-        f"JOIN {Conversation._meta.db_table} c ON c.id = m.conversation_id "
-        f"WHERE m.conversation_id {conversations_in} AND c.kind = %s"
-    )
+    membership, conversation = Membership._meta.db_table, Conversation._meta.db_table
     read = asked(
-        f"SELECT 0, user_id, contact_id FROM {Contact._meta.db_table} "  # noqa: S608
-        f"WHERE user_id {senders_in} AND contact_id IN ({direct_members}) "
-        f"UNION ALL SELECT 1, blocker_id, blocked_id FROM {Block._meta.db_table} "
-        f"WHERE blocker_id IN ({members}) AND blocked_id IN ({members})",
-        [
-            *senders_params,
-            *conversations_params,
-            Conversation.Kind.DIRECT.value,
-            *conversations_params,
-            *conversations_params,
-        ],
+        f"SELECT 0, c.user_id, c.contact_id FROM {membership} s "  # noqa: S608
+        f"JOIN {conversation} cv ON cv.id = s.conversation_id AND cv.kind = %s "
+        f"JOIN {membership} o ON o.conversation_id = s.conversation_id AND o.user_id <> s.user_id "
+        f"JOIN {Contact._meta.db_table} c ON c.user_id = s.user_id AND c.contact_id = o.user_id "
+        f"WHERE s.conversation_id {conversations_in} AND s.user_id {senders_in} "
+        f"UNION ALL SELECT 1, b.blocker_id, b.blocked_id FROM {membership} m "
+        f"JOIN {Block._meta.db_table} b ON b.blocker_id = m.user_id "
+        f"JOIN {membership} o ON o.conversation_id = m.conversation_id AND o.user_id = b.blocked_id "
+        f"WHERE m.conversation_id {conversations_in}",
+        [Conversation.Kind.DIRECT.value, *conversations_params, *senders_params, *conversations_params],
     )
     return lambda: _contacts_and_blocks(read())
 

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from chat.models import Message
 from chat.services import OutgoingMessage, conversation_create, direct_conversation_get_or_create, message_send_many
 from realtime.backpressure import WriteBuffer
+from realtime.models import UserStream
 from tests.live import Socket, own_daphne, rest
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -175,6 +176,7 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
 ):
     conversation = befriend(alice, bob)
     body = "y" * 3900
+    before = UserStream.objects.get(user=alice).last_seq
     with own_daphne(CHAT_UNREAD_BYTES=str(128 * 1024), MESSAGES_PER_MINUTE="100000") as server:
         stalled = stalled_client(server, alice)
         try:
@@ -196,8 +198,11 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
         assert {frame["code"] for frame in received if frame["type"] == "error"} <= {"rate_limited"}
         pushed = [frame for frame in received if frame["type"] == "message.new"]
         seqs = [frame["seq"] for frame in pushed]
-        assert 0 < len(seqs) < SENT, "the worker was expected to stop writing before the end"
-        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+        assert len(seqs) < SENT, "the worker was expected to stop writing before the end"
+        # The pushes that came before the close, in order. Maybe none: an ack goes straight to the
+        # socket, while on the Redis layer the push comes back through Redis, so on a quick machine
+        # the acks of one large batch can reach the cap before its first push.
+        assert seqs == list(range(before + 1, before + 1 + len(seqs)))
 
         wait_until_stored_count_settles(conversation)  # the sends the worker had read are all stored
         # Whether the close came before the last push was written depends on how much the kernel took
@@ -207,7 +212,7 @@ def test_a_client_that_lets_frames_pile_up_is_closed_with_4008_and_resumes_witho
         assert after_close.status == 201
         again = Socket.open(server, alice)
         try:
-            again.send(type="resume", after=seqs[-1])
+            again.send(type="resume", after=seqs[-1] if seqs else before)
             *replayed, _ = again.until("resume.done", timeout=30)
         finally:
             again.close()
