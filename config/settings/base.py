@@ -180,7 +180,14 @@ else:
     # Channels' in-memory layer, with expiry that does not scan every socket on each call (realtime/layers.py).
     CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.InMemoryChannelLayer"}}
     # Django's local-memory cache, with a rate limit's count in one step (config/local_cache.py).
-    CACHES = {"default": {"BACKEND": "config.local_cache.CountingLocMemCache"}}
+    # It holds every online user's presence count and every limit's window, so far more than
+    # Django's default of 300 entries (config/local_cache.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "config.local_cache.CountingLocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("LOCAL_CACHE_MAX_ENTRIES", 100_000))},
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

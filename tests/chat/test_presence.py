@@ -122,6 +122,17 @@ def test_the_count_caps_a_users_sockets_and_only_the_first_and_last_are_announce
         presence.socket_closed(bob)
 
 
+def test_a_users_count_outlasts_many_other_users_counts(alice, bob, befriend, told):
+    """Thousands of other users online or counted by a limit do not push a user's count out of the
+    cache (Django's local-memory cache kept 300 entries: alice showed offline with her tab open)."""
+    befriend(alice, bob)
+    presence.socket_opened(alice)
+    for user_id in range(10**6, 10**6 + 2_000):
+        cache.count_from_zero(socket_count_key(user_id), 60)
+    assert presence.online_among([alice.pk, bob.pk]) == {alice.pk}
+    presence.socket_closed(alice)
+
+
 def test_presence_is_not_announced_across_a_block(alice, bob, make_user, befriend, told):
     carol = make_user(username="carol")
     befriend(alice, bob)

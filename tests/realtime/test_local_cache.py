@@ -48,3 +48,49 @@ def test_counts_from_many_threads_and_the_loop_lose_nothing():
     for thread in threads:
         thread.join()
     assert asyncio.run(cache.acount_from_zero("shared", 60, until_key="shared-until", until=9.0)) == (801, 5.0)
+
+
+def full_cache(name: str, monkeypatch, now: list[float]) -> CountingLocMemCache:
+    monkeypatch.setattr(locmem.time, "time", lambda: now[0])  # the clock both caches read
+    cache = CountingLocMemCache(name, {"OPTIONS": {"MAX_ENTRIES": 9}})
+    cache.clear()
+    return cache
+
+
+def test_a_full_cache_drops_the_expired_before_any_live_entry(monkeypatch):
+    now = [1_000_000.0]
+    cache = full_cache("counting-full", monkeypatch, now)
+    for n in range(5):
+        cache.set(f"stale-{n}", n, timeout=10)  # windows that will have ended
+    for n in range(4):
+        cache.count_from_zero(f"live-{n}", 600)  # counts still running (a presence, a limit)
+    now[0] += 30
+    cache.count_from_zero("newcomer", 600)  # the tenth entry: the cache is full
+    assert [cache.get(f"live-{n}") for n in range(4)] == [1, 1, 1, 1]
+    assert cache.get("newcomer") == 1
+    assert len(cache._cache) == 5, "the expired entries were not the ones dropped"
+
+
+def test_a_cache_full_of_live_entries_drops_the_least_recently_used(monkeypatch):
+    now = [1_000_000.0]
+    cache = full_cache("counting-lru", monkeypatch, now)
+    for n in range(9):
+        cache.set(f"live-{n}", n, timeout=600)
+    assert cache.get("live-0") == 0  # read: now the most recently used
+    cache.set("newcomer", 9, timeout=600)
+    assert [cache.get(f"live-{n}") for n in range(1, 4)] == [None, None, None]
+    assert cache.get("live-0") == 0 and cache.get("newcomer") == 9 and cache.get("live-8") == 8
+
+
+def test_expired_entries_are_let_go_within_a_minute_of_writes(monkeypatch):
+    now = [1_000_000.0]
+    cache = full_cache("counting-sweep", monkeypatch, now)
+    cache.clear()
+    for n in range(3):
+        cache.set(f"stale-{n}", n, timeout=10)  # never read again: nothing else would drop them
+    now[0] += 30
+    cache.set("live", 1, timeout=600)
+    assert len(cache._cache) == 4  # no sweep yet: a sweep passes over every entry, so it is rare
+    now[0] += 31
+    cache.set("live", 2, timeout=600)
+    assert len(cache._cache) == 1 and cache.get("live") == 2
