@@ -1,8 +1,9 @@
 """Issue 21's targets in one table, met or missed, from what the benchmarks last wrote.
 
 Reads, and runs nothing:
-- chat: bench/RESULTS.md, the newest section of each kind written by `make bench-chat` (its
-  table's rows that end in a verdict, "met" or "MISSED", with their ratio);
+- chat: bench/RESULTS.md, the newest section of each database setup written by `make bench-chat`
+  (quick or full, by its date and finishing time; its table's rows that end in a verdict, "met" or
+  "MISSED", with their ratio);
 - feed: bench/out/feed-results-*.json (bench/feed_bench.py, one file per database and seed);
 - connect storm: bench/out/storm-*.json (bench/storm_bench.py, one file per setup).
 
@@ -39,27 +40,34 @@ def verdict(ok: bool | None) -> str:
 
 
 def chat_rows() -> list[tuple[str, str, str, str]]:
-    """(target, setup, measured, verdict) from the newest chat sections of RESULTS.md."""
+    """(target, setup, measured, verdict) from the newest chat section of each database setup in RESULTS.md.
+
+    A quick run and a full one of the same setup are one kind: the newer stands (an old quick run,
+    judged against targets of its day, must not sit beside today's full one)."""
     if not RESULTS.exists():
         return []
-    newest: dict[str, tuple[str, list[str]]] = {}  # kind of run -> (heading, lines)
+    newest: dict[str, tuple[tuple[str, str], str, list[str]]] = {}  # setup -> (when, label, lines)
     for part in RESULTS.read_text().split("\n## ")[1:]:
         heading, _, body = part.partition("\n")
         if "Command: `make bench-chat" not in body[:600]:
             continue
-        kind = re.sub(r"^\d{4}-\d{2}-\d{2}\s*", "", heading) or "SQLite + in-memory"
-        if kind not in newest or heading > newest[kind][0]:
-            newest[kind] = (heading, body.splitlines())
+        date = heading[:10]
+        rest = re.sub(r"^\d{4}-\d{2}-\d{2}\s*", "", heading)
+        quick = "(quick)" in rest
+        setup = rest.replace("(quick)", "").strip(" ,") or "SQLite + in-memory"
+        finished = re.search(r"finished (\d{2}:\d{2}) UTC", body[:600])
+        when = (date, finished.group(1) if finished else "")
+        if setup not in newest or when > newest[setup][0]:
+            label = f"{setup}{' (quick)' if quick else ''} ({date}{' ' + when[1] if when[1] else ''} UTC)"
+            newest[setup] = (when, label, body.splitlines())
     rows = []
-    for kind, (heading, lines) in sorted(newest.items()):
+    for _setup, (_when, label, lines) in sorted(newest.items()):
         for line in lines:
             cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
             if len(cells) >= 5 and re.match(r"^(met|MISSED)\b", cells[-1]):
                 ratio = re.search(r"\(([^)]*)\)", cells[-1])
                 measured = ratio.group(1) if ratio else cells[1]
-                rows.append(
-                    (f"chat: {cells[0]} ({cells[-2]})", f"{kind} ({heading[:10]})", measured, cells[-1].split()[0])
-                )
+                rows.append((f"chat: {cells[0]} ({cells[-2]})", label, measured, cells[-1].split()[0]))
     return rows
 
 
