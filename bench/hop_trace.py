@@ -7,7 +7,10 @@ each, and sends one message a second. Client and server stamp time.perf_counter,
 Linux is CLOCK_MONOTONIC and so comparable across the two processes. Prints the median
 time of every hop over the messages sent, and the end-to-end p50 of both servers.
 
-    .venv/bin/python bench/hop_trace.py [--count 30] [--rate 1] [--ours-env KEY=VALUE ...]
+    .venv/bin/python bench/hop_trace.py [--count 30] [--rate 1] [--slowest N] [--ours-env KEY=VALUE ...]
+
+With `--slowest N`, the N slowest messages are also printed hop by hop: a stall in one hop, or every
+hop slower at once (the machine, not the code).
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=30)
     ap.add_argument("--rate", type=float, default=1.0)
     ap.add_argument("--ours-env", action="append", default=[])
+    ap.add_argument("--slowest", type=int, default=0, help="also print every hop of the N slowest messages")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tandem-hops-"))
     trace = tmp / "trace.txt"
@@ -153,6 +157,17 @@ def main() -> None:
         )
         print(f"  {hop:48s} {statistics.median(since):7.3f}  (+{statistics.median(step):6.3f})")
         prev = hop
+    received = "client.received (other member)"
+    slowest = sorted(
+        (c for c in counted if received in by_cid[c]), key=lambda c: by_cid[c]["client.sent"] - by_cid[c][received]
+    )
+    for cid in slowest[: args.slowest]:
+        hops = by_cid[cid]
+        print(f"{cid}, {1000 * (hops[received] - hops['client.sent']):.1f} ms, each hop's step:")
+        prev = None
+        for hop in sorted(hops, key=hops.get):
+            print(f"  {hop:48s} +{1000 * (hops[hop] - hops[prev]) if prev else 0.0:7.3f}")
+            prev = hop
     print(
         f"end to end (sent -> other member received) p50: ours {1000 * statistics.median(ours):.2f} ms, "
         f"peer {1000 * statistics.median(peer):.2f} ms; server CPU per message: "
