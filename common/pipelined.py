@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 
 from django.db import connections
+from psycopg.pq import TransactionStatus
 
 
 @contextlib.contextmanager
@@ -35,12 +36,39 @@ def pipelined(using: str = "default"):
     wrapper.ensure_connection()
     # Errors raised when the pipeline syncs (on leaving it) are psycopg's own: wrapped, they become
     # Django's and mark the connection for the check before its next use, as errors of a cursor do.
-    with wrapper.wrap_database_errors, wrapper.connection.pipeline():
-        _open.pipelines = getattr(_open, "pipelines", 0) + 1
-        try:
-            yield
-        finally:
-            _open.pipelines -= 1
+    pg = wrapper.connection
+    began = _begin_ours(pg)
+    try:
+        with wrapper.wrap_database_errors, pg.pipeline():
+            if began:
+                pg.execute("BEGIN")
+            _open.pipelines = getattr(_open, "pipelines", 0) + 1
+            try:
+                yield
+            finally:
+                _open.pipelines -= 1
+    finally:
+        if began and pg.info.transaction_status == TransactionStatus.IDLE:
+            # Committed within the pipeline (commit_queued), or never begun: psycopg's autocommit is
+            # Django's again. A transaction left open (its commit is an outer block's) or failed keeps
+            # it on until Django commits or rolls back, which psycopg does all the same; statements
+            # between still run inside it, since the server's transaction is open.
+            pg.autocommit = False
+
+
+def _begin_ours(pg) -> bool:
+    """Whether the pipeline sends its transaction's BEGIN itself, with the first statements: in an
+    atomic block whose transaction has not begun, psycopg begins it before the first statement and,
+    in a pipeline, then syncs to learn the transaction's status, a round trip for BEGIN alone. So
+    psycopg's autocommit is switched on (outside the pipeline, where that costs no sync) and the
+    pipeline's first statement is BEGIN; Django's own state is unchanged. Only a plain BEGIN: a
+    connection with an isolation level, read-only or deferrable set is left to psycopg."""
+    if pg.autocommit or pg.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    if (pg.isolation_level, pg.read_only, pg.deferrable) != (None, None, None):
+        return False
+    pg.autocommit = True
+    return True
 
 
 # How many `pipelined` blocks this thread is in (a connection is a thread's own).

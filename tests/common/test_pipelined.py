@@ -87,3 +87,53 @@ def test_inside_another_transaction_the_commit_is_left_to_the_outermost_block(al
         store_then_undo()
     assert seen_before_the_outer_end == [""]
     assert _name_seen_elsewhere(alice) == ""
+
+
+def test_statements_before_a_read_midway_are_undone_with_a_later_failure(alice, bob):
+    """The pipeline sends the transaction's BEGIN itself, with its first statements (psycopg would
+    wait for it alone): a read midway waits for the statements before it, which are still part of
+    the transaction that the later failure rolls back."""
+
+    def store():
+        with transaction.atomic(), pipelined():
+            _set_name(alice, "Otter")
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT first_name FROM accounts_user WHERE id = %s", [alice.pk])
+                assert cursor.fetchone() == ("Otter",)
+            assert _name_seen_elsewhere(alice) == ""  # not committed by the read's sync
+            with connection.cursor() as cursor:  # bob's username is taken
+                cursor.execute("UPDATE accounts_user SET username = %s WHERE id = %s", [bob.username, alice.pk])
+            commit_queued()
+
+    with pytest.raises(IntegrityError):
+        store()
+    assert _name_seen_elsewhere(alice) == ""
+    assert connection.get_autocommit() and connection.connection.autocommit
+
+
+def test_a_transaction_left_open_by_the_pipeline_is_the_outer_blocks_to_end(alice):
+    """Within a block that has no savepoint of its own, the pipeline's transaction is the outer
+    block's: it commits or rolls back with it, and statements after the pipeline are part of it."""
+
+    class Undone(Exception):
+        pass
+
+    def store(undo: bool):
+        with transaction.atomic():
+            with transaction.atomic(savepoint=False), pipelined():
+                _set_name(alice, "Otter")
+                commit_queued()  # not the outermost block: left to it
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE accounts_user SET last_name = %s WHERE id = %s", ["River", alice.pk])
+            assert _name_seen_elsewhere(alice) == ""
+            if undo:
+                raise Undone
+
+    with pytest.raises(Undone):
+        store(undo=True)
+    alice.refresh_from_db()
+    assert (alice.first_name, alice.last_name) == ("", "")
+    store(undo=False)
+    alice.refresh_from_db()
+    assert (alice.first_name, alice.last_name) == ("Otter", "River")
+    assert connection.get_autocommit() and connection.connection.autocommit
