@@ -45,12 +45,12 @@ def article_entry(article: Article) -> Entry:
     return Entry(article.pk, document(article.title, article.body), tuple(meta))
 
 
-def posts_index(posts: Iterable[Post]) -> None:
-    backend().index(POSTS, [post_entry(post) for post in posts if post.deleted_at is None])
+def posts_index(posts: Iterable[Post], *, new: bool = False) -> None:
+    backend().index(POSTS, [post_entry(post) for post in posts if post.deleted_at is None], new=new)
 
 
-def messages_index(messages: Iterable[Message]) -> None:
-    backend().index(MESSAGES, [message_entry(m) for m in messages if m.recalled_at is None and m.body])
+def messages_index(messages: Iterable[Message], *, new: bool = False) -> None:
+    backend().index(MESSAGES, [message_entry(m) for m in messages if m.recalled_at is None and m.body], new=new)
 
 
 def people_index(users: Iterable[User]) -> None:

@@ -18,7 +18,7 @@ _NAME_FIELDS = {"username", "display_name"}
 def post_indexed(sender, instance: Post, created: bool, raw: bool = False, **kwargs):
     # Posts are never edited: one entry when made (a deletion empties the row; a trigger drops it).
     if created and not raw:
-        index.posts_index([instance])
+        index.posts_index([instance], new=True)
 
 
 @receiver(post_save, sender=User)
@@ -30,7 +30,8 @@ def person_indexed(sender, instance: User, raw: bool = False, update_fields=None
 
 @receiver(messages_stored)
 def messages_indexed(sender, messages, **kwargs):
-    index.messages_index(messages)
+    # messages_stored is sent for messages just inserted, never for a message stored before.
+    index.messages_index(messages, new=True)
 
 
 @receiver(post_save, sender=Article)

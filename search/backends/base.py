@@ -21,8 +21,11 @@ class Entry:
 
 
 class SearchBackend:
-    def index(self, kind: str, entries: list[Entry]) -> None:
-        """Adds (or replaces) these rows, in the caller's transaction."""
+    def index(self, kind: str, entries: list[Entry], *, new: bool = False) -> None:
+        """Adds (or replaces) these rows, in the caller's transaction. `new`: rows inserted in this
+        transaction, so none can be in the index yet (an id is never used twice: SQLite's
+        AUTOINCREMENT, PostgreSQL's sequences) and there is nothing to replace. Not for
+        search_rebuild: a row stored while it runs is indexed by its own transaction too."""
         raise NotImplementedError
 
     def remove(self, kind: str, ids: list[int]) -> None:
@@ -53,7 +56,7 @@ class SearchBackend:
 
 
 class NullBackend(SearchBackend):
-    def index(self, kind, entries):
+    def index(self, kind, entries, *, new=False):
         pass
 
     def remove(self, kind, ids):

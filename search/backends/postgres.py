@@ -158,7 +158,8 @@ PEOPLE_WALK = 2000
 
 
 class PostgresBackend(SearchBackend):
-    def index(self, kind, entries: list[Entry]) -> None:
+    def index(self, kind, entries: list[Entry], *, new: bool = False) -> None:
+        # One statement either way (the upsert costs a new row nothing more): `new` changes nothing here.
         if not entries:
             return
         table = TABLES[kind]

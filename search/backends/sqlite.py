@@ -72,12 +72,13 @@ def relevance(tokens: list[str], phrases: list[Phrase]) -> float:
 
 
 class SqliteBackend(SearchBackend):
-    def index(self, kind, entries: list[Entry]) -> None:
+    def index(self, kind, entries: list[Entry], *, new: bool = False) -> None:
         if not entries:
             return
         table = TABLES[kind]
         with connection.cursor() as cursor:
-            cursor.executemany(f"DELETE FROM {table} WHERE rowid = %s", [(entry.id,) for entry in entries])
+            if not new:  # a statement a message's send would pay for nothing (an FTS5 rowid is unique)
+                cursor.executemany(f"DELETE FROM {table} WHERE rowid = %s", [(entry.id,) for entry in entries])
             cursor.executemany(
                 f"INSERT INTO {table} (rowid, doc, unigrams, meta) VALUES (%s, %s, %s, %s)",
                 [(entry.id, entry.document.doc, entry.document.uni, " ".join(entry.meta)) for entry in entries],

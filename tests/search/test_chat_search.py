@@ -120,3 +120,24 @@ def test_a_message_with_a_very_long_word_is_stored_and_found_by_its_other_words(
     message is stored (and found) like any other, on both databases."""
     long_one = say(client_for(alice), group, "needle " + "y" * 3000)
     assert found(client_for(bob), "needle") == [long_one]
+
+
+def test_a_sent_message_is_indexed_by_one_statement_and_a_renamed_person_is_replaced(
+    client_for, alice, bob, carol, group
+):
+    """A message is new to the index: its entry is one statement (on SQLite no DELETE first, of an
+    entry that cannot exist), and it is found at once. A person renamed is replaced, not doubled."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    table = "search_message_fts" if connection.vendor == "sqlite" else "search_message"
+    with CaptureQueriesContext(connection) as ran:
+        sent = say(client_for(alice), group, "kayak trip on sunday")
+    writes = [q["sql"] for q in ran.captured_queries if f"INTO {table} " in q["sql"] or f"FROM {table} " in q["sql"]]
+    assert len(writes) == 1 and "INSERT" in writes[0], writes
+    assert found(client_for(bob), "kayak") == [sent]
+    for name in ("Alice Paddler", "Alice Rower"):
+        alice.display_name = name
+        alice.save()
+    people = client_for(carol).get("/api/search/", {"q": "Alice", "type": "users"}).json()["users"]
+    assert [(p["username"], p["display_name"]) for p in people] == [("alice", "Alice Rower")]
