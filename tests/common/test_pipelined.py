@@ -20,6 +20,11 @@ def _set_name(user, name: str) -> None:
         cursor.execute("UPDATE accounts_user SET first_name = %s WHERE id = %s", [name, user.pk])
 
 
+def _take_username(user, username: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_user SET username = %s WHERE id = %s", [username, user.pk])
+
+
 def _name_seen_elsewhere(user) -> str:
     """The user's first name as another connection reads it: only what was committed."""
     other = connections.create_connection("default")
@@ -56,8 +61,7 @@ def test_a_statement_that_fails_before_the_commit_leaves_nothing_and_runs_no_hoo
             transaction.on_commit(lambda: hooks.append("pushed"))
             with pipelined():
                 _set_name(alice, "Otter")
-                with connection.cursor() as cursor:  # bob's username is taken
-                    cursor.execute("UPDATE accounts_user SET username = %s WHERE id = %s", [bob.username, alice.pk])
+                _take_username(alice, bob.username)  # bob's: refused
                 commit_queued()
 
     with pytest.raises(IntegrityError):
@@ -101,8 +105,7 @@ def test_statements_before_a_read_midway_are_undone_with_a_later_failure(alice, 
                 cursor.execute("SELECT first_name FROM accounts_user WHERE id = %s", [alice.pk])
                 assert cursor.fetchone() == ("Otter",)
             assert _name_seen_elsewhere(alice) == ""  # not committed by the read's sync
-            with connection.cursor() as cursor:  # bob's username is taken
-                cursor.execute("UPDATE accounts_user SET username = %s WHERE id = %s", [bob.username, alice.pk])
+            _take_username(alice, bob.username)  # bob's: refused
             commit_queued()
 
     with pytest.raises(IntegrityError):
