@@ -6,7 +6,8 @@ waited for in turn, on PostgreSQL most of a send's time (bench/RESULTS.md, "Chat
 pub/sub lock and the checkpoints"). Within `pipelined()` a statement whose result nobody reads (an
 UPDATE, an INSERT without RETURNING) goes out with the next one whose result is read, and what is
 left at the end in one more trip: the same statements, in the same order, in the same transaction.
-psycopg still waits for BEGIN on its own, and COMMIT comes after the pipeline (Django's atomic).
+A transaction begun by an atomic block around the pipeline has its BEGIN sent with the first
+statements (`_begin_ours`), and its COMMIT with the last ones when `commit_queued` is called.
 
 What changes for the code inside: an error of a statement whose result was not read is raised where
 the next result is read (or when the pipeline ends), not at its own line, and the statements after it
@@ -34,11 +35,11 @@ def pipelined(using: str = "default"):
     wrapper.ensure_connection()
     wrapper.close_if_health_check_failed()
     wrapper.ensure_connection()
-    # Errors raised when the pipeline syncs (on leaving it) are psycopg's own: wrapped, they become
-    # Django's and mark the connection for the check before its next use, as errors of a cursor do.
     pg = wrapper.connection
     began = _begin_ours(pg)
     try:
+        # Errors raised when the pipeline syncs (on leaving it) are psycopg's own: wrapped, they become
+        # Django's and mark the connection for the check before its next use, as errors of a cursor do.
         with wrapper.wrap_database_errors, pg.pipeline():
             if began:
                 pg.execute("BEGIN")

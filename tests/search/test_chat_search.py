@@ -2,8 +2,12 @@
 membership's view starts, blocks in groups applied, never a recalled one; and history `around=`."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from chat import services
+from search.backends import postgres as postgres_backend
+from search.backends import sqlite as sqlite_backend
 
 pytestmark = pytest.mark.django_db
 
@@ -127,10 +131,7 @@ def test_a_sent_message_is_indexed_by_one_statement_and_a_renamed_person_is_repl
 ):
     """A message is new to the index: its entry is one statement (on SQLite no DELETE first, of an
     entry that cannot exist), and it is found at once. A person renamed is replaced, not doubled."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    table = "search_message_fts" if connection.vendor == "sqlite" else "search_message"
+    table = (sqlite_backend if connection.vendor == "sqlite" else postgres_backend).TABLES["message"]
     with CaptureQueriesContext(connection) as ran:
         sent = say(client_for(alice), group, "kayak trip on sunday")
     writes = [q["sql"] for q in ran.captured_queries if f"INTO {table} " in q["sql"] or f"FROM {table} " in q["sql"]]
