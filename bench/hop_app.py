@@ -78,7 +78,9 @@ around_sync(writer.MessageWriter, "submit", "writer.submit")
 around_async(writer, "_store_batch", "writer: _store_batch awaited in the loop")
 if hasattr(writer, "_store_batch_sync"):
     around_async(writer, "_store_batch_sync", "writer: the sync thread's part awaited")
-if hasattr(writer, "_store_in_writer_thread"):  # the writer's own thread (since the fourth pass)
+if hasattr(writer, "_store_sync"):  # the writer's thread, or on SQLite the loop (since the eighth pass)
+    around_sync(writer, "_store_sync", "writer: the batch (its thread, or the loop)")
+elif hasattr(writer, "_store_in_writer_thread"):  # the writer's own thread (since the fourth pass)
     around_sync(writer, "_store_in_writer_thread", "writer thread: the batch")
 around_sync(services, "message_send_many", "sync thread: message_send_many")
 if hasattr(messages, "_batch_facts"):

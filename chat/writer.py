@@ -3,14 +3,18 @@
 A transaction per message spends most of its time committing; while one batch is being
 stored, the next one gathers. The consumer hands each accepted `message.send` to the
 writer of its event loop and answers the client when the send's future resolves.
+
+On SQLite a small batch is stored on the event loop itself, not in the writer's thread
+(`_stores_on_the_loop`).
 """
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from common.hops import connections_checked_recently
 from realtime.services import push_now, pushes_deferred
@@ -20,6 +24,8 @@ from .serializers import MessageSerializer
 
 # Most sends stored in one transaction by the writer.
 MAX_BATCH = 200
+# Most sends of a batch stored on the event loop, on SQLite (`_stores_on_the_loop`).
+LOOP_BATCH_MAX = 4
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +41,70 @@ writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-write
 
 
 async def _store_batch_sync(sends: list[services.OutgoingMessage]) -> tuple[list[StoreResult] | Exception, list]:
-    return await asyncio.get_running_loop().run_in_executor(writer_thread, _store_in_writer_thread, sends)
+    if _stores_on_the_loop(sends):
+        with _running_loop_set_aside():
+            answers, pushes = _store_sync(sends, on_the_loop=True)
+        # Refused the lock (another connection is writing), or failed otherwise: on the loop the
+        # batch is one transaction, so nothing of it was stored (and nothing pushed). The thread
+        # stores it, and waits for the lock if it must.
+        if not (isinstance(answers, OperationalError) and not pushes):
+            return answers, pushes
+    return await asyncio.get_running_loop().run_in_executor(writer_thread, _store_sync, sends)
 
 
-def _store_in_writer_thread(sends: list[services.OutgoingMessage]) -> tuple[list[StoreResult] | Exception, list]:
+def _stores_on_the_loop(sends: list[services.OutgoingMessage]) -> bool:
+    """Whether this batch is stored on the event loop rather than in the writer's thread.
+
+    SQLite is a library in this process, and with WAL and synchronous=NORMAL a commit waits on
+    neither a disk nor a network: a batch of one is about half a millisecond of CPU wherever it
+    runs. In the writer's thread that CPU is the same, but the thread and the loop take turns at the
+    GIL (every SQLite call releases it and takes it back) and wake each other twice a batch: at 500
+    msgs/s those hand-offs cost more than the work (bench/RESULTS.md, "Chat: the writer on the event
+    loop"). Larger batches, which come when the loop is saturated, still go to the thread, where
+    SQLite's own work overlaps the loop's.
+
+    The loop never waits for SQLite's write lock (`_all_or_nothing_at_once`). Not with an `admit` to
+    call (it may wait for the loop: a count in Redis), nor in a transaction the loop's thread
+    already holds (a test's).
+    """
+    return (
+        len(sends) <= LOOP_BATCH_MAX
+        and all(send.admit is None for send in sends)
+        and connection.vendor == "sqlite"
+        and not connection.in_atomic_block
+    )
+
+
+@contextlib.contextmanager
+def _running_loop_set_aside():
+    # Django refuses the ORM in a thread that runs an event loop (SynchronousOnlyOperation), against
+    # blocking the loop by mistake. This blocks it on purpose, for a batch of SQLite work; the loop
+    # is hidden only for that call, and nothing in it awaits.
+    loop = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
+
+
+def _all_or_nothing_at_once(*, sends: list[services.OutgoingMessage]) -> list[services.SendResult]:
+    """The batch on the loop's own connection, which gives up on a write lock held elsewhere at once
+    rather than wait for it (SQLite would sleep, and the loop with it). In one transaction, a channel's
+    automatic replies included, whose lock is taken at its start (`BEGIN IMMEDIATE`): given up, nothing
+    was done."""
+    connection.ensure_connection()
+    if getattr(connection, "gives_up_on_locks", None) is not connection.connection:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA busy_timeout = 0")
+        connection.gives_up_on_locks = connection.connection
+    with transaction.atomic():
+        return services.message_send_many(sends=sends)
+
+
+def _store_sync(
+    sends: list[services.OutgoingMessage], on_the_loop: bool = False
+) -> tuple[list[StoreResult] | Exception, list]:
     # The pushes come back with the answers rather than going from this thread into the loop and
     # back: the writer, in the loop, sends them as soon as this returns. What was committed is
     # pushed even if something failed after a commit (the retry of a batch one send at a time).
@@ -48,7 +114,8 @@ def _store_in_writer_thread(sends: list[services.OutgoingMessage]) -> tuple[list
     # connection (MessageWriter.run).
     with connections_checked_recently(), pushes_deferred() as pushes:
         try:
-            results = services.message_send_many(sends=sends)
+            store = _all_or_nothing_at_once if on_the_loop else services.message_send_many
+            results = store(sends=sends)
             answers = [
                 (
                     r.rendered

@@ -1,0 +1,110 @@
+"""chat.writer on SQLite: a small batch is stored on the event loop, which never waits for the write lock."""
+
+import asyncio
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from chat import services, writer
+from chat.models import Message
+from chat.services import OutgoingMessage
+from realtime.models import Event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_small_batch_is_stored_on_the_loop_on_sqlite_and_in_the_writers_thread_otherwise(
+    alice, bob, befriend, monkeypatch
+):
+    conversation = befriend(alice, bob)
+    real = services.message_send_many
+    stored_in: list[tuple[int, bool]] = []
+
+    def recorded(*, sends, **kwargs):
+        stored_in.append((len(sends), threading.current_thread() is threading.main_thread()))
+        return real(sends=sends, **kwargs)
+
+    monkeypatch.setattr(services, "message_send_many", recorded)
+
+    def send(body: str, admit=None) -> OutgoingMessage:
+        return OutgoingMessage(sender=alice, conversation_id=conversation.pk, body=body, client_id=body, admit=admit)
+
+    async def scenario():
+        batcher = writer.MessageWriter()
+        try:
+            alone = await batcher.submit(send("alone"))
+            # Submitted before the writer runs: one batch, one more than the loop takes.
+            many = await asyncio.gather(*(batcher.submit(send(f"many{n}")) for n in range(writer.LOOP_BATCH_MAX + 1)))
+            # A send with a count to settle first (Redis's) could wait for the loop: never on it.
+            counted = await batcher.submit(send("counted", admit=lambda: None))
+        finally:
+            batcher.task.cancel()
+        return [alone, *many, counted]
+
+    answers = asyncio.run(scenario())  # the loop runs in this (the main) thread
+
+    assert [error for _, error in answers] == [None] * (writer.LOOP_BATCH_MAX + 3)
+    bodies = ["alone", *(f"many{n}" for n in range(writer.LOOP_BATCH_MAX + 1)), "counted"]
+    assert [rendered["body"] for rendered, _ in answers] == bodies
+    assert list(Message.objects.order_by("id").values_list("body", flat=True)) == bodies
+    on_sqlite = connection.vendor == "sqlite"
+    assert stored_in == [(1, on_sqlite), (writer.LOOP_BATCH_MAX + 1, False), (1, False)]
+
+
+def test_a_send_waits_for_a_lock_held_elsewhere_without_stopping_the_loop_and_is_stored_once(
+    alice, bob, befriend, monkeypatch
+):
+    """Another connection holds the lock the send needs (on SQLite the write lock, as a REST request's
+    transaction does; on PostgreSQL the messages' table). The event loop goes on meanwhile: on
+    SQLite its attempt gives up at once and the writer's thread waits instead. Once the lock is
+    let go, the send is stored and heard of once."""
+    conversation = befriend(alice, bob)
+    locked, let_go = threading.Event(), threading.Event()
+    held_past_patience = []
+
+    def hold_the_lock() -> None:
+        try:
+            with transaction.atomic():  # on SQLite, BEGIN IMMEDIATE: the write lock from here
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("LOCK TABLE chat_message IN SHARE MODE")
+                locked.set()
+                # Let go when the loop says so, or, if the loop stopped (waiting for this lock
+                # itself), after a while: SQLite's own wait is 20 s.
+                held_past_patience.append(not let_go.wait(timeout=5))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert locked.wait(timeout=10)
+
+    async def scenario():
+        batcher = writer.MessageWriter()
+        try:
+            stored = batcher.submit(
+                OutgoingMessage(sender=alice, conversation_id=conversation.pk, body="held", client_id="held")
+            )
+            # The loop keeps running other work while the send waits (blocked in SQLite's busy
+            # handler, it would come back here only after the holder lost patience).
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+                assert not stored.done()
+            let_go.set()
+            return await asyncio.wait_for(stored, timeout=30)
+        finally:
+            batcher.task.cancel()
+
+    try:
+        rendered, error = asyncio.run(scenario())
+    finally:
+        let_go.set()
+        holder.join(timeout=30)
+
+    assert held_past_patience == [False]
+    assert error is None and rendered["body"] == "held"
+    (message,) = Message.objects.filter(conversation=conversation)
+    assert message.body == "held"
+    heard = Event.objects.filter(type="message.new", ref__message=message.pk)
+    assert sorted(heard.values_list("user_id", flat=True)) == sorted([alice.pk, bob.pk])
