@@ -52,9 +52,7 @@ def test_a_small_batch_is_stored_on_the_loop_on_sqlite_and_in_the_writers_thread
     assert stored_in == [(1, on_sqlite), (writer.LOOP_BATCH_MAX + 1, False), (1, False)]
 
 
-def test_a_send_waits_for_a_lock_held_elsewhere_without_stopping_the_loop_and_is_stored_once(
-    alice, bob, befriend, monkeypatch
-):
+def test_a_send_waits_for_a_lock_held_elsewhere_without_stopping_the_loop_and_is_stored_once(alice, bob, befriend):
     """Another connection holds the lock the send needs (on SQLite the write lock, as a REST request's
     transaction does; on PostgreSQL the messages' table). The event loop goes on meanwhile: on
     SQLite its attempt gives up at once and the writer's thread waits instead. Once the lock is
