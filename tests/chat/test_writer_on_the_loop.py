@@ -56,7 +56,7 @@ def test_a_send_waits_for_a_lock_held_elsewhere_without_stopping_the_loop_and_is
     """Another connection holds the lock the send needs (on SQLite the write lock, as a REST request's
     transaction does; on PostgreSQL the messages' table). The event loop goes on meanwhile: on
     SQLite its attempt gives up at once and the writer's thread waits instead. Once the lock is
-    let go, the send is stored and heard of once."""
+    let go, the send is stored and heard of once, and the next is stored as any other."""
     conversation = befriend(alice, bob)
     locked, let_go = threading.Event(), threading.Event()
     held_past_patience = []
@@ -78,31 +78,35 @@ def test_a_send_waits_for_a_lock_held_elsewhere_without_stopping_the_loop_and_is
     holder.start()
     assert locked.wait(timeout=10)
 
+    def send(body: str) -> OutgoingMessage:
+        return OutgoingMessage(sender=alice, conversation_id=conversation.pk, body=body, client_id=body)
+
     async def scenario():
         batcher = writer.MessageWriter()
         try:
-            stored = batcher.submit(
-                OutgoingMessage(sender=alice, conversation_id=conversation.pk, body="held", client_id="held")
-            )
+            stored = batcher.submit(send("held"))
             # The loop keeps running other work while the send waits (blocked in SQLite's busy
             # handler, it would come back here only after the holder lost patience).
             for _ in range(20):
                 await asyncio.sleep(0.01)
                 assert not stored.done()
             let_go.set()
-            return await asyncio.wait_for(stored, timeout=30)
+            held = await asyncio.wait_for(stored, timeout=30)
+            # The connection that gave up is as good as before for the next send.
+            return held, await asyncio.wait_for(batcher.submit(send("next")), timeout=30)
         finally:
             batcher.task.cancel()
 
     try:
-        rendered, error = asyncio.run(scenario())
+        (rendered, error), next_answer = asyncio.run(scenario())
     finally:
         let_go.set()
         holder.join(timeout=30)
 
     assert held_past_patience == [False]
     assert error is None and rendered["body"] == "held"
-    (message,) = Message.objects.filter(conversation=conversation)
-    assert message.body == "held"
+    assert next_answer[1] is None and next_answer[0]["body"] == "next"
+    message, following = Message.objects.filter(conversation=conversation).order_by("id")
+    assert (message.body, following.body) == ("held", "next")
     heard = Event.objects.filter(type="message.new", ref__message=message.pk)
     assert sorted(heard.values_list("user_id", flat=True)) == sorted([alice.pk, bob.pk])
