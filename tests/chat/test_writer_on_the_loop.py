@@ -66,7 +66,7 @@ def test_a_send_waits_for_a_lock_held_elsewhere_without_stopping_the_loop_and_is
             with transaction.atomic():  # on SQLite, BEGIN IMMEDIATE: the write lock from here
                 if connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
-                        cursor.execute("LOCK TABLE chat_message IN SHARE MODE")
+                        cursor.execute(f"LOCK TABLE {Message._meta.db_table} IN SHARE MODE")
                 locked.set()
                 # Let go when the loop says so, or, if the loop stopped (waiting for this lock
                 # itself), after a while: SQLite's own wait is 20 s.
