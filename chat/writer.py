@@ -44,10 +44,11 @@ async def _store_batch_sync(sends: list[services.OutgoingMessage]) -> tuple[list
     if _stores_on_the_loop(sends):
         with _running_loop_set_aside():
             answers, pushes = _store_sync(sends, on_the_loop=True)
-        # Refused the lock (another connection is writing), or failed otherwise: on the loop the
-        # batch is one transaction, so nothing of it was stored (and nothing pushed). The thread
-        # stores it, and waits for the lock if it must.
-        if not (isinstance(answers, OperationalError) and not pushes):
+        # Refused the lock (another connection is writing), a client_id sent before, or failed
+        # otherwise: on the loop the batch is one transaction, so nothing of it was stored (and
+        # nothing pushed). The thread stores it, waits for the lock if it must, and answers a
+        # client_id sent before with its first message.
+        if not (isinstance(answers, Exception) and not pushes):
             return answers, pushes
     return await asyncio.get_running_loop().run_in_executor(writer_thread, _store_sync, sends)
 
@@ -99,7 +100,7 @@ def _all_or_nothing_at_once(*, sends: list[services.OutgoingMessage]) -> list[se
             cursor.execute("PRAGMA busy_timeout = 0")
         connection.gives_up_on_locks = connection.connection
     with transaction.atomic():
-        return services.message_send_many(sends=sends)
+        return services.message_send_many(sends=sends, all_or_nothing=True)
 
 
 def _store_sync(

@@ -11,7 +11,7 @@ thread they do not run.
 
 When the thread checkpoints is decided by how much of the log is waiting to be copied, read every
 0.1 s from the wal-index (the `-shm` file, https://www.sqlite.org/walformat.html), not by the clock
-alone (bench/RESULTS.md, "Chat: checkpoints by the log's length"):
+alone (bench/RESULTS.md, "Chat: checkpoints by the log's length, and the loop's savepoint"):
 
 - 1,000 pages waiting, SQLite's own threshold: a PASSIVE checkpoint, which waits for nobody while
   writers go on appending. Under load that is a small one every tick or two.

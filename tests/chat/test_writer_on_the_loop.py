@@ -110,3 +110,27 @@ def test_a_send_waits_for_a_lock_held_elsewhere_without_stopping_the_loop_and_is
     assert (message.body, following.body) == ("held", "next")
     heard = Event.objects.filter(type="message.new", ref__message=message.pk)
     assert sorted(heard.values_list("user_id", flat=True)) == sorted([alice.pk, bob.pk])
+
+
+def test_a_client_id_sent_before_is_answered_with_its_first_message_and_stored_once(alice, bob, befriend):
+    """A send retried after its ack was lost: the unique constraint refuses its client_id. On the loop
+    the batch keeps no savepoint to go back to, so the writer's thread redoes it, and there the retry
+    finds the first message. The sender gets that message back; nobody hears of it twice."""
+    conversation = befriend(alice, bob)
+    first, created = services.message_send(sender=alice, conversation=conversation, body="hello", client_id="again")
+    assert created
+
+    async def scenario():
+        batcher = writer.MessageWriter()
+        try:
+            again = OutgoingMessage(sender=alice, conversation_id=conversation.pk, body="hello", client_id="again")
+            return await asyncio.wait_for(batcher.submit(again), timeout=30)
+        finally:
+            batcher.task.cancel()
+
+    rendered, error = asyncio.run(scenario())
+
+    assert error is None and rendered["id"] == first.pk
+    assert list(Message.objects.filter(conversation=conversation).values_list("pk", flat=True)) == [first.pk]
+    heard = Event.objects.filter(type="message.new").values_list("user_id", "ref")
+    assert sorted(heard) == sorted([(alice.pk, {"message": first.pk}), (bob.pk, {"message": first.pk})])
