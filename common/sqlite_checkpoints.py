@@ -1,8 +1,8 @@
 """The embedded SQLite database's WAL checkpoints, from a thread of their own while a worker serves.
 
 In WAL mode SQLite copies the log back into the database file (a checkpoint, with an fsync) inside
-the commit that takes the log past 1,000 pages. A chat message's transaction writes about 25 pages,
-so every 40th send or so waited 4-12 ms for a checkpoint inside its own commit: on an idle server,
+the commit that takes the log past 1,000 pages. A chat message's transaction writes about 27 pages,
+so every 37th send or so waited 4-12 ms for a checkpoint inside its own commit: on an idle server,
 the chat's p99 (bench/RESULTS.md, "Chat: round trips, the pub/sub lock and the checkpoints"). A
 serving process (config.serve: `make run`, the benchmarks, the test suite's live servers) turns
 that off for its own connections and checkpoints from a thread instead. Other processes
@@ -25,8 +25,8 @@ alone (bench/RESULTS.md, "Chat: checkpoints by the log's length, and the loop's 
   no reader is still on it, and at 500 msgs/s one always was: the log grew to 1.1 GB in 20 s. A
   RESTART one takes the writer lock, copies what is left, and waits up to 3 ms for the readers to
   leave the log, so that the next commit starts it over; if the writer lock or the readers are
-  not free by then, it gives up until the next tick. Writers wait for it, 4-10 ms measured, about
-  once a second at 500 msgs/s.
+  not free by then, it gives up until the next tick. Writers wait for it, 2.4-10 ms measured,
+  about once a second at 500 msgs/s.
 """
 
 import logging
