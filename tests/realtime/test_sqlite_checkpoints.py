@@ -83,16 +83,16 @@ def test_an_idle_servers_commits_do_not_start_the_log_over(tmp_path):
 
 def test_under_a_steady_load_the_log_stays_bounded(tmp_path):
     """Writes of about 9 pages every millisecond or so, with readers between them, as a busy chat
-    writes: the log is started over, so its file stays near RESTART_PAGES long. Checkpointing
-    every second, a PASSIVE checkpoint never caught up, and the file grew with every write."""
+    writes: the log is started over, so its file stays near RESTART_PAGES long. With a PASSIVE
+    checkpoint every second the log was never started over, and the file grew with every write."""
     with serving_beside_a_writer(tmp_path) as (writer, path):
         page_size = writer.execute("PRAGMA page_size").fetchone()[0]
         reader = sqlite3.connect(path, isolation_level=None)
         rows = 16
         writer.executemany("INSERT INTO written (value, padding) VALUES (?, zeroblob(0))", [[n] for n in range(rows)])
-        largest, updates = 0, 0
-        while updates * 32000 < 3 * RESTART_PAGES * page_size:
-            writer.execute("UPDATE written SET padding = randomblob(32000) WHERE value = ?", [updates % rows])
+        blob_bytes, largest, updates = 32000, 0, 0
+        while updates * blob_bytes < 3 * RESTART_PAGES * page_size:
+            writer.execute("UPDATE written SET padding = randomblob(?) WHERE value = ?", [blob_bytes, updates % rows])
             reader.execute("SELECT count(*) FROM written").fetchone()
             updates += 1
             largest = max(largest, os.path.getsize(f"{path}-wal"))
