@@ -102,7 +102,7 @@ def run(tmp: Path) -> None:
             ("chat/services.py", "check_text"),
             ("chat/selectors.py", "member_ids"),
             ("realtime/services.py", "events_publish_many"),
-            ("realtime/services.py", "seqs_reserve_asked"),
+            ("realtime/services.py", "_seqs_reserve"),
             ("realtime/services.py", "_push"),
             ("chat/serializers.py", "message_data"),
             ("django/db/transaction.py", "__exit__"),

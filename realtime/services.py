@@ -22,7 +22,7 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common.pipelined import as_arrays, asked, write_rows
+from common.pipelined import asked, columns
 
 from .groups import broadcast_group, user_group
 from .layer_watch import LAYER_ERRORS, report_failure
@@ -44,117 +44,128 @@ class Publication:
     frame: Frame | FrameFor
 
 
-@dataclass
-class ReservedSeqs:
-    """Seqs asked for (`seqs_reserve_asked`) before the events that will take them are made."""
+def _seqs_reserve(counts: dict[int, int]) -> dict[int, int]:
+    """Adds `counts[user]` to each user's counter in one statement and gives each new last seq
+    (SQLite; PostgreSQL does it inside `_APPEND_EVENTS`).
 
-    counts: dict[int, int]
-    read: Callable[[], dict[int, int]]
-
-
-def seqs_reserve_asked(counts: dict[int, int]) -> ReservedSeqs:
-    """Adds `counts[user]` to each user's counter in one statement; `read()` gives each new last seq.
-
-    The UPDATE takes each row's lock (PostgreSQL) or the database lock (SQLite
-    IMMEDIATE) until commit, so concurrent publishers to one user serialize and the
-    numbers grow by exactly one per event. Asked rather than read at once: inside `pipelined`
-    it goes out with the statements before it that are read (chat's send: with its INSERT).
+    The UPDATE takes the database lock (SQLite IMMEDIATE) until commit, so concurrent publishers to
+    one user serialize and the numbers grow by exactly one per event.
     """
     table = UserStream._meta.db_table
     user_ids = sorted(counts)
-    if as_arrays(user_ids):  # two arrays, whatever the number of users
-        answer = asked(
-            f"UPDATE {table} SET last_seq = last_seq + v.n FROM unnest(%s::bigint[], %s::bigint[]) "  # noqa: S608
-            "AS v(u, n) WHERE user_id = v.u RETURNING user_id, last_seq",
-            [user_ids, [counts[uid] for uid in user_ids]],
-        )
-    else:
-        cases = " ".join(["WHEN %s THEN %s"] * len(user_ids))
-        placeholders = ", ".join(["%s"] * len(user_ids))
-        answer = asked(
+    cases = " ".join(["WHEN %s THEN %s"] * len(user_ids))
+    placeholders = ", ".join(["%s"] * len(user_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
             # The table name is the model's; every value goes through placeholders.
             f"UPDATE {table} SET last_seq = last_seq + (CASE user_id {cases} END) "  # noqa: S608
             f"WHERE user_id IN ({placeholders}) RETURNING user_id, last_seq",
             [value for uid in user_ids for value in (uid, counts[uid])] + user_ids,
         )
-
-    def read() -> dict[int, int]:
-        lasts = dict(answer())
-        missing = {uid: n for uid, n in counts.items() if uid not in lasts}
-        if missing:
-            # Users made without the post_save signal (bulk inserts): open their streams now.
-            UserStream.objects.bulk_create([UserStream(user_id=uid) for uid in missing], ignore_conflicts=True)
-            lasts.update(seqs_reserve_asked(missing).read())
-        return lasts
-
-    return ReservedSeqs(counts, read)
+        lasts = dict(cursor.fetchall())
+    missing = {uid: n for uid, n in counts.items() if uid not in lasts}
+    if missing:
+        # Users made without the post_save signal (bulk inserts): open their streams now.
+        UserStream.objects.bulk_create([UserStream(user_id=uid) for uid in missing], ignore_conflicts=True)
+        lasts.update(_seqs_reserve(missing))
+    return lasts
 
 
-def events_publish_many(publications: list[Publication], reserved: ReservedSeqs | None = None) -> list[dict[int, int]]:
+def events_publish_many(publications: list[Publication]) -> None:
     """Appends every publication's events, numbered in list order per user, in a few statements.
 
     Pushes go out after commit, in one hop into the event loop (or, inside `pushes_deferred`,
-    handed to the caller already in the loop). Returns, per publication, each recipient's seq.
-    `reserved`: the seqs, asked earlier in the transaction for exactly these recipients.
+    handed to the caller already in the loop).
+
+    On PostgreSQL the database numbers the events itself (`_APPEND_EVENTS`: the users' counters
+    and the events in one statement), and nothing here waits for its answer: inside `pipelined` it
+    goes out with the transaction's other statements and its COMMIT, and the pushes, which carry the
+    seqs, are made from the answer after the commit. A chat send is then two round trips, the reads
+    and the transaction, where asking for the seqs first made it three (bench/RESULTS.md, "Chat:
+    two round trips on PostgreSQL, six pages fewer a send").
     """
     recipients = [sorted(set(publication.user_ids)) for publication in publications]
     counts = Counter(uid for users in recipients for uid in users)
-    if reserved is not None and reserved.counts != counts:
-        # A numbering with holes or clashes: refused, and the transaction with it.
-        raise ValueError("The seqs reserved were for other recipients than the events'.")
     if not counts:
-        return [{} for _ in publications]
-    lasts = (reserved or seqs_reserve_asked(counts)).read()
-    next_seq = {uid: lasts[uid] - count + 1 for uid, count in counts.items()}
-    rows, pushes, numbering = [], [], []
+        return
+    # Each event as (user, its place among the user's events here), the rows' values, and its push
+    # without the seq: the seq is the user's new last seq - their count + the place.
+    places: dict[int, int] = dict.fromkeys(counts, 0)
+    events, rows = [], []
     ref_field, created_at_field = Event._meta.get_field("ref"), Event._meta.get_field("created_at")
     created_at = created_at_field.get_db_prep_save(timezone.now(), connection)
     for publication, users in zip(publications, recipients, strict=True):
-        seqs = {}
         # The row's values as each field prepares them, once per publication, not per recipient.
         ref = ref_field.get_db_prep_save(publication.ref, connection)
         # Each distinct body is encoded once, whoever receives it: a recipient's frame differs
-        # only by its seq, spliced in front (a group's message is one encoding, not one per member).
+        # only by its seq, spliced in (a group's message is one encoding, not one per member).
         encoded: dict[int, tuple[Frame, str]] = {}
         head = '{"type":' + orjson.dumps(publication.event_type).decode() + ',"seq":'
         for uid in users:
-            seqs[uid] = next_seq[uid]
-            next_seq[uid] += 1
-            rows.append((uid, seqs[uid], publication.event_type, ref, created_at))
+            places[uid] += 1
             body = publication.frame(uid) if callable(publication.frame) else publication.frame
             if id(body) not in encoded:  # the body is kept in `encoded`, so its id is not reused meanwhile
                 rest = orjson.dumps({k: v for k, v in body.items() if k not in ("type", "seq")}).decode()[1:]
                 encoded[id(body)] = (body, rest if rest == "}" else "," + rest)
-            text = f"{head}{seqs[uid]}{encoded[id(body)][1]}"
-            pushes.append((uid, {"type": "event.push", "text": text, "seq": seqs[uid]}))
-        numbering.append(seqs)
-    with connection.cursor() as cursor:  # many rows: one statement of five arrays, not one a row to parse
-        write_rows(cursor, rows, per_row=_INSERT_EVENT, as_columns=_INSERT_EVENTS_UNNEST)
-    transaction.on_commit(partial(_push, pushes))
-    return numbering
+            events.append((uid, places[uid], head, encoded[id(body)][1]))
+            rows.append((uid, places[uid], publication.event_type, ref, created_at))
+    if connection.vendor == "postgresql":
+        user_ids = sorted(counts)
+        answer = asked(_APPEND_EVENTS, [user_ids, [counts[uid] for uid in user_ids], *columns(rows)])
+        transaction.on_commit(partial(_push_numbered, events, counts, answer))
+        return
+    lasts = _seqs_reserve(counts)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            _INSERT_EVENT, [(uid, lasts[uid] - counts[uid] + place, *rest) for uid, place, *rest in rows]
+        )
+    transaction.on_commit(partial(_push_numbered, events, counts, lambda: lasts.items()))
 
 
-# Event.objects.bulk_create as one prepared statement run per row: on every message sent, building
-# bulk_create's SQL (and an Event per recipient) cost more than the database's work (bench/RESULTS.md).
+def _push_numbered(events: list, counts: dict[int, int], lasts: Callable[[], Iterable[tuple[int, int]]]) -> None:
+    last = dict(lasts())
+    pushes = []
+    for uid, place, head, rest in events:
+        seq = last[uid] - counts[uid] + place
+        pushes.append((uid, {"type": "event.push", "text": f"{head}{seq}{rest}", "seq": seq}))
+    _push(pushes)
+
+
+# Event.objects.bulk_create as one prepared statement run per row (SQLite): on every message sent,
+# building bulk_create's SQL (and an Event per recipient) cost more than the database's work
+# (bench/RESULTS.md).
 _EVENT_FIELDS = ("user_id", "seq", "type", "ref", "created_at")
 _INSERT_EVENT = (
     f"INSERT INTO {Event._meta.db_table} ({', '.join(_EVENT_FIELDS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_EVENT_FIELDS))})"
 )
-_INSERT_EVENTS_UNNEST = (
-    f"INSERT INTO {Event._meta.db_table} ({', '.join(_EVENT_FIELDS)}) "  # noqa: S608
-    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar(40)[], %s::jsonb[], %s::timestamptz[])"
+# PostgreSQL: each user's counter raised by their count of events (a user without a stream row, made
+# without the post_save signal, gets one: the upsert), then the events numbered from the counters'
+# new values, in one statement of arrays; it answers each user's new last seq. The counters' rows
+# are locked in the users' order until commit, so concurrent publishers to one user serialize and
+# the numbers grow by exactly one per event.
+_APPEND_EVENTS = (
+    "WITH wanted AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS w(user_id, n)), "  # noqa: S608
+    f"streams AS (INSERT INTO {UserStream._meta.db_table} AS s (user_id, last_seq) "
+    "SELECT user_id, n FROM wanted ORDER BY user_id "
+    "ON CONFLICT (user_id) DO UPDATE SET last_seq = s.last_seq + excluded.last_seq "
+    "RETURNING s.user_id, s.last_seq), "
+    f"appended AS (INSERT INTO {Event._meta.db_table} ({', '.join(_EVENT_FIELDS)}) "
+    "SELECT e.user_id, streams.last_seq - wanted.n + e.place, e.type, e.ref, e.created_at "
+    "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar(40)[], %s::jsonb[], %s::timestamptz[]) "
+    "AS e(user_id, place, type, ref, created_at) JOIN streams USING (user_id) JOIN wanted USING (user_id)) "
+    "SELECT user_id, last_seq FROM streams"
 )
 
 
-def events_publish(*, user_ids: Iterable[int], event_type: str, ref: dict, frame: Frame | FrameFor) -> dict[int, int]:
+def events_publish(*, user_ids: Iterable[int], event_type: str, ref: dict, frame: Frame | FrameFor) -> None:
     """Appends one event for each user and pushes `frame` (plus its seq) after commit.
 
     `ref` is what is stored: enough for the event type's renderer to rebuild the
     frame on replay. `frame` is the live rendering, the same for everyone or made
-    per user id. Returns each user's new seq.
+    per user id.
     """
-    return events_publish_many([Publication(user_ids, event_type, ref, frame)])[0]
+    events_publish_many([Publication(user_ids, event_type, ref, frame)])
 
 
 def _push(messages: list[tuple[int, dict]]) -> None:

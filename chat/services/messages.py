@@ -6,7 +6,6 @@ sees it, so in a group nobody hidden from the sender by a block; each reader get
 card and the reply preview they may see.
 """
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,7 +21,7 @@ from common.prepared import Prepared
 from media.attach import media_attach_many, media_claim_many, media_detach
 from media.models import Media
 from microblog.selectors import post_visible
-from realtime.services import Publication, events_publish, events_publish_many, seqs_reserve_asked
+from realtime.services import Publication, events_publish, events_publish_many
 
 from ..cards import article_reader_cards, reader_cards
 from ..limits import MAX_BODY, MAX_CLIENT_ID, RECALL_WINDOW
@@ -113,6 +112,9 @@ class _Facts:
     blocked: set[frozenset[int]]
     # The messages replied to, each with what the rule of who sees it needs.
     targets: dict[int, Message]
+    # PostgreSQL: ids taken from the messages' sequence for this batch, one a send, lowest first
+    # (`_store_claimed` gives them to the messages stored, in order); unused ones are left as gaps.
+    message_ids: list[int]
 
 
 def _batch_facts(checked: list[_Checked]) -> _Facts:
@@ -127,6 +129,9 @@ def _batch_facts(checked: list[_Checked]) -> _Facts:
         members = _members_asked(conversation_ids)
         if together:
             contacts_and_blocks = members_contacts_and_blocks_asked(sender_ids, conversation_ids)
+            # With the reads, so that the transaction's statements need no answer of one another:
+            # the INSERT with these ids, the events that refer to them, and the COMMIT go in one trip.
+            message_ids = asked(_TAKE_MESSAGE_IDS, [len(checked)])
     # A reply is rare: its target is read after the others, a round trip of its own.
     targets = _reply_targets(checked)
     views: dict[int, dict[int, int]] = {}
@@ -143,7 +148,15 @@ def _batch_facts(checked: list[_Checked]) -> _Facts:
         contacts, blocked = contacts_and_blocks_among(
             set(sender_ids), others, {uid for v in views.values() for uid in v}
         )
-    return _Facts(memberships, views, contacts, blocked, targets)
+    ids = sorted(pk for (pk,) in message_ids()) if together else []
+    return _Facts(memberships, views, contacts, blocked, targets, ids)
+
+
+# The table and its column are the model's; the count goes through a placeholder.
+_TAKE_MESSAGE_IDS = (
+    f"SELECT nextval(pg_get_serial_sequence('{Message._meta.db_table}', 'id')) "  # noqa: S608
+    "FROM generate_series(1, %s)"
+)
 
 
 def _direct_refusals(checked: list[_Checked], facts: _Facts) -> set[int]:
@@ -426,20 +439,23 @@ _SET_READ_MARK = (
 )
 
 _INSERTED_FIELDS = [f for f in Message._meta.concrete_fields if not f.primary_key]
+# PostgreSQL: the ids too, taken with the batch's reads (_TAKE_MESSAGE_IDS).
+_INSERTED_FIELDS_WITH_ID = [Message._meta.pk, *_INSERTED_FIELDS]
 _INSERT_MESSAGES: dict[tuple[str, int], str] = {}
 
 
 def _insert_sql(vendor: str, size: int) -> str:
-    """The INSERT of a batch of `size` messages (0: of one array per column), RETURNING their ids."""
+    """The INSERT of a batch of `size` messages (0: of one array per column): on SQLite RETURNING
+    their ids; on PostgreSQL, with their ids given, the conversations' and read marks' UPDATEs."""
+    fields = _INSERTED_FIELDS_WITH_ID if vendor == "postgresql" else _INSERTED_FIELDS
     if not size:
-        # One array per column, whatever the batch's size (common.pipelined.as_arrays). RETURNING
-        # gives the ids in the arrays' order, as bulk_create's own unnest relies on.
-        arrays_of = ", ".join(f"%s::{f.db_type(connection)}[]" for f in _INSERTED_FIELDS)
+        # One array per column, whatever the batch's size (common.pipelined.as_arrays).
+        arrays_of = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
         rows = f"SELECT * FROM unnest({arrays_of})"  # noqa: S608
     else:
-        rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"] * size)
+        rows = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * size)
     quote = connection.ops.quote_name
-    names = ", ".join(quote(f.column) for f in _INSERTED_FIELDS)
+    names = ", ".join(quote(f.column) for f in fields)
     # The table, the columns and their types are the model's; every value goes through placeholders.
     insert = f"INSERT INTO {quote(Message._meta.db_table)} ({names}) {rows}"
     if vendor != "postgresql":
@@ -450,29 +466,30 @@ def _insert_sql(vendor: str, size: int) -> str:
 def _with_updates(insert: str) -> str:
     """PostgreSQL: the INSERT, and in the same statement (data-modifying CTEs) each conversation's
     last message and each sender's read mark, set to the batch's latest (the highest id: ids follow
-    the rows' order). One statement where there were three, so the seqs asked after it go out in the
-    same round trip; and the rows are locked in the same order as before (message, conversation,
-    membership, then the seqs), the order the read marks' transactions take too."""
+    the rows' order) unless a later one is there already: ids are taken before the transaction, so
+    a batch of another worker may commit a higher one first. One statement where there were three,
+    and the rows are locked in the same order as before (message, conversation, membership, then
+    the seqs), the order the read marks' transactions take too."""
     conversation, membership = Conversation._meta.db_table, Membership._meta.db_table
     return (
         f"WITH m AS ({insert} RETURNING id, conversation_id, sender_id, created_at), "  # noqa: S608
         f"lasts AS (UPDATE {conversation} SET last_message_id = l.id, last_activity_at = l.created_at "
         "FROM (SELECT conversation_id, max(id) AS id, max(created_at) AS created_at FROM m "
-        f"GROUP BY conversation_id) l WHERE {conversation}.id = l.conversation_id), "
-        f"marks AS (UPDATE {membership} SET last_read_message_id = l.id "
+        f"GROUP BY conversation_id) l WHERE {conversation}.id = l.conversation_id "
+        f"AND ({conversation}.last_message_id IS NULL OR {conversation}.last_message_id < l.id)) "
+        f"UPDATE {membership} SET last_read_message_id = l.id "
         "FROM (SELECT conversation_id, sender_id, max(id) AS id FROM m GROUP BY conversation_id, sender_id) l "
-        f"WHERE {membership}.conversation_id = l.conversation_id AND {membership}.user_id = l.sender_id) "
-        # A CTE's rows come in its RETURNING's order: the rows' order.
-        "SELECT id FROM m"
+        f"WHERE {membership}.conversation_id = l.conversation_id AND {membership}.user_id = l.sender_id "
+        f"AND ({membership}.last_read_message_id IS NULL OR {membership}.last_read_message_id < l.id)"
     )
 
 
-def _insert_messages_asked(messages: list[Message]) -> Callable[[], list[Message]]:
+def _insert_messages(messages: list[Message]) -> None:
     """`Message.objects.bulk_create(messages)` (and, on PostgreSQL, their conversations' last message
     and the senders' read marks), its SQL written once per database and batch size: building that
     INSERT for every batch cost more than the database's work (bench/RESULTS.md). Values are
-    prepared by their fields (the creation time once for the batch). Returns the function that reads
-    the ids (common.pipelined.asked) and gives the messages back with them."""
+    prepared by their fields (the creation time once for the batch). On PostgreSQL the messages come
+    with their ids and nothing is read back: inside `pipelined` the statement goes with the next."""
     now = timezone.now()
     for message in messages:
         message.created_at = now
@@ -481,17 +498,20 @@ def _insert_messages_asked(messages: list[Message]) -> Callable[[], list[Message
     sql = _INSERT_MESSAGES.get((connection.vendor, size))
     if sql is None:
         sql = _INSERT_MESSAGES[(connection.vendor, size)] = _insert_sql(connection.vendor, size)
-    values = [[f.get_db_prep_save(getattr(m, f.attname), connection) for f in _INSERTED_FIELDS] for m in messages]
-    answer = asked(sql, columns(values) if arrays else [v for row in values for v in row])
-
-    def read() -> list[Message]:
-        for message, (pk,) in zip(messages, answer(), strict=True):
+    with_ids = connection.vendor == "postgresql"
+    fields = _INSERTED_FIELDS_WITH_ID if with_ids else _INSERTED_FIELDS
+    values = [[f.get_db_prep_save(getattr(m, f.attname), connection) for f in fields] for m in messages]
+    params = columns(values) if arrays else [v for row in values for v in row]
+    if with_ids:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    else:
+        # RETURNING gives the ids in the rows' order.
+        for message, (pk,) in zip(messages, asked(sql, params)(), strict=True):
             message.pk = pk
-            message._state.adding = False
-            message._state.db = connection.alias
-        return messages
-
-    return read
+    for message in messages:
+        message._state.adding = False
+        message._state.db = connection.alias
 
 
 def _store(
@@ -514,30 +534,21 @@ def _store(
 
 def _store_claimed(valid, photos, results, facts: _Facts, senders) -> None:
     groups = {item.conversation.pk for item in valid if item.conversation.kind == Conversation.Kind.GROUP}
-    # Who hears of each message is known before it is stored (a message stored now is newer than
-    # the start of every member's view), so its seqs are asked for with its INSERT: on PostgreSQL
-    # both go in one round trip. events_publish_many checks them against the readers of the ids.
-    readers = Counter(
-        uid
+    messages = [
+        Message(
+            conversation=item.conversation,
+            sender=item.send.sender,
+            body=item.body,
+            client_id=item.client_id,
+            reply_to_id=item.reply_to_id,
+            shared_post_id=item.send.shared_post,
+            shared_article_id=item.send.shared_article,
+        )
         for item in valid
-        for uid in _readers(facts, groups, item.conversation.pk, message_id=None, sender_id=item.send.sender.pk)
-    )
-    stored = _insert_messages_asked(
-        [
-            Message(
-                conversation=item.conversation,
-                sender=item.send.sender,
-                body=item.body,
-                client_id=item.client_id,
-                reply_to_id=item.reply_to_id,
-                shared_post_id=item.send.shared_post,
-                shared_article_id=item.send.shared_article,
-            )
-            for item in valid
-        ]
-    )
-    reserved = seqs_reserve_asked(readers)
-    messages = stored()
+    ]
+    for message, pk in zip(messages, facts.message_ids, strict=False):  # PostgreSQL: taken with the reads
+        message.pk = pk
+    _insert_messages(messages)
     messages_stored.send(sender=Message, messages=messages)
     latest: dict[int, Message] = {}
     read_by_sender: dict[tuple[int, int], int] = {}
@@ -557,7 +568,7 @@ def _store_claimed(valid, photos, results, facts: _Facts, senders) -> None:
         [(message.media_items, message.pk) for message in messages if message.media_items],
         kind=Media.AttachedKind.MESSAGE,
     )
-    events_publish_many(_publications(valid, messages, results, facts, groups), reserved)
+    events_publish_many(_publications(valid, messages, results, facts, groups))
 
 
 def _members_asked(conversation_ids: list[int]) -> Callable[[], list[tuple[int, int, int]]]:
@@ -572,15 +583,14 @@ def _members_asked(conversation_ids: list[int]) -> Callable[[], list[tuple[int, 
     )
 
 
-def _readers(facts: _Facts, groups: set[int], conversation_id: int, *, message_id: int | None, sender_id: int):
-    """The members who see a message of `sender_id` in the conversation: `message_id` None for one
-    not stored yet, which is newer than the start of every view (a view starts at a stored message)."""
+def _readers(facts: _Facts, groups: set[int], conversation_id: int, *, message_id: int, sender_id: int):
+    """The members who see the message `message_id` of `sender_id` in the conversation."""
     return [
         uid
         for uid, view_after in facts.members.get(conversation_id, {}).items()
         if sees_message(
             view_after=view_after,
-            message_id=view_after + 1 if message_id is None else message_id,
+            message_id=message_id,
             reader_id=uid,
             sender_id=sender_id,
             group=conversation_id in groups,

@@ -108,3 +108,34 @@ def test_many_events_for_one_user_at_once_get_unique_gap_free_seqs(make_user, cl
     seqs = sorted(Event.objects.filter(user=target, seq__gt=before).values_list("seq", flat=True))
     assert seqs == list(range(before + 1, before + 1 + 3 * len(senders)))
     assert UserStream.objects.get(user=target).last_seq == seqs[-1]
+
+
+def test_a_send_committed_after_a_newer_one_leaves_the_newer_as_the_conversations_last(
+    alice, bob, befriend, client_for, monkeypatch
+):
+    """On PostgreSQL a send's id is taken with its reads, before its transaction: bob's send, read
+    and committed while alice's waits between the two, has the higher id and commits first. The
+    conversation list still shows the newest message last, and alice's own send counts as read by
+    her without making bob's read."""
+    from chat.services import messages as message_services
+
+    chat = befriend(alice, bob)
+    as_alice, as_bob = client_for(alice), client_for(bob)
+    url = f"/api/conversations/{chat.pk}/messages/"
+    reads = message_services._batch_facts
+    overtaken = []
+
+    def reads_then_overtaken(checked):
+        facts = reads(checked)
+        if checked[0].send.sender.pk == alice.pk:
+            overtaken.extend(run_together([lambda: as_bob.post(url, {"body": "newer"}, format="json")]))
+        return facts
+
+    monkeypatch.setattr(message_services, "_batch_facts", reads_then_overtaken)
+    sent = as_alice.post(url, {"body": "older"}, format="json")
+    assert (sent.status_code, overtaken[0].status_code) == (201, 201), overtaken[0].content
+    newest = max(sent.json()["id"], overtaken[0].json()["id"])
+    listed = {c["id"]: c for c in as_alice.get("/api/conversations/").json()}[chat.pk]
+    assert listed["last_message"]["id"] == newest
+    assert listed["unread_count"] == (1 if newest == overtaken[0].json()["id"] else 0)
+    assert Conversation.objects.get(pk=chat.pk).last_message_id == newest
