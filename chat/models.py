@@ -19,17 +19,29 @@ class Conversation(models.Model):
     direct_key = models.CharField(max_length=41, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_message = models.ForeignKey("Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set on every message sent, so not indexed on its own: each index is one more page written a
+    # send (bench/RESULTS.md, "Chat: two round trips on PostgreSQL, six pages fewer a send"). Only
+    # a channel's inbox sorts by it: the index on (channel, last_activity_at) below.
+    last_activity_at = models.DateTimeField(auto_now_add=True)
     # The channel this conversation belongs to: its broadcasts (kind channel), or one subscriber's
     # private conversation with it (kind direct). Loaded with the conversation, so the send path
     # knows a channel's conversation without asking again.
     channel = models.ForeignKey(
-        "Channel", on_delete=models.CASCADE, null=True, blank=True, related_name="conversations"
+        "Channel", on_delete=models.CASCADE, null=True, blank=True, related_name="conversations", db_index=False
     )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["channel"], condition=Q(kind="channel"), name="chat_one_broadcast_stream")
+        ]
+        indexes = [
+            # A channel's inbox, newest activity first; the conversations of no channel (almost all)
+            # are not in it, so their messages do not write to it.
+            models.Index(
+                fields=["channel", "-last_activity_at"],
+                condition=Q(channel__isnull=False),
+                name="chat_channel_inbox",
+            )
         ]
 
     @staticmethod
@@ -67,18 +79,25 @@ class Message(models.Model):
         # The record of a voice or video call (chat.calls): its body says how it went.
         CALL = "call"
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # Looked up by the (conversation, id) index below: an index of its own would be one more page
+    # written a send.
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     body = models.TextField()
     client_id = models.CharField(max_length=64, blank=True)
-    reply_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # These three are empty on most messages, and are looked up only when what they point at is
+    # deleted (SET_NULL): indexed where set (the partial indexes below), not a page written for
+    # every message that has none.
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     # A post shared into the chat: each member sees it as they may see the post, or "unavailable".
     shared_post = models.ForeignKey(
-        "microblog.Post", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "microblog.Post", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     # An article shared into the chat: each member sees its card as they may read it, or "unavailable".
     shared_article = models.ForeignKey(
-        "articles.Article", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "articles.Article", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
     recalled_at = models.DateTimeField(null=True, blank=True)
@@ -91,7 +110,13 @@ class Message(models.Model):
                 fields=["sender", "client_id"], condition=~Q(client_id=""), name="chat_message_client_id_unique"
             )
         ]
-        indexes = [models.Index(fields=["conversation", "id"])]
+        indexes = [
+            models.Index(fields=["conversation", "id"]),
+            *(
+                models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"chat_msg_{name}_set")
+                for name in ("reply_to", "shared_post", "shared_article")
+            ),
+        ]
 
     @property
     def recalled(self) -> bool:

@@ -17,7 +17,9 @@ class UserStream(models.Model):
 
 
 class Event(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Looked up by the unique (user, seq) index below: an index of its own would be one more page
+    # written an event.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     seq = models.BigIntegerField()
     type = models.CharField(max_length=40)
     ref = models.JSONField(default=dict)
