@@ -583,22 +583,6 @@ def _members_asked(conversation_ids: list[int]) -> Callable[[], list[tuple[int, 
     )
 
 
-def _readers(facts: _Facts, groups: set[int], conversation_id: int, *, message_id: int, sender_id: int):
-    """The members who see the message `message_id` of `sender_id` in the conversation."""
-    return [
-        uid
-        for uid, view_after in facts.members.get(conversation_id, {}).items()
-        if sees_message(
-            view_after=view_after,
-            message_id=message_id,
-            reader_id=uid,
-            sender_id=sender_id,
-            group=conversation_id in groups,
-            hidden=facts.blocked,
-        )
-    ]
-
-
 def _publications(valid, messages, results, facts: _Facts, groups: set[int]) -> list[Publication]:
     """One `message.new` per message, to the members who see it, each frame as its reader may see it."""
     members = facts.members
@@ -625,9 +609,7 @@ def _publications(valid, messages, results, facts: _Facts, groups: set[int]) -> 
                 hidden=facts.blocked,
             )
 
-        recipients = _readers(
-            facts, groups, message.conversation_id, message_id=message.pk, sender_id=message.sender_id
-        )
+        recipients = [uid for uid in views if sees(uid, message.pk, message.sender_id)]
         target = facts.targets.get(message.reply_to_id)
         frame = _frames(message, target, cards, sees, article_cards)
         results[item.index].rendered = frame(message.sender_id)["message"]
