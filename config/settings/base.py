@@ -325,6 +325,19 @@ LOGGING = {
 # Chat: typing frames a second per user and conversation, counted in the cache (every worker, every
 # socket). The socket's message rate is ACTION_LIMITS["message"], shared with REST.
 CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
+# PostgreSQL: whether a chat send's COMMIT waits for its log to reach the disk (synchronous_commit,
+# for the send's transaction only). "off" by default: the message is acknowledged once committed, and
+# PostgreSQL's WAL writer flushes it within 0.6 s (3 x wal_writer_delay); a worker's restart, or PostgreSQL's
+# clean one, loses nothing; a crash of PostgreSQL or of the machine may lose what was acknowledged in
+# that last fraction of a second, as the embedded default's SQLite (synchronous=NORMAL, a checkpoint
+# within 5 s) does on a crash of the machine. At idle the flush is most of a COMMIT's time here: about
+# 1.1 of 1.7 ms (bench/RESULTS.md, "Chat: the idle commit on PostgreSQL"). "on" (or "remote_apply" and
+# the others PostgreSQL knows) waits, for every send.
+CHAT_SYNCHRONOUS_COMMIT = os.environ.get("CHAT_SYNCHRONOUS_COMMIT", "off")
+if CHAT_SYNCHRONOUS_COMMIT not in {"off", "local", "on", "remote_write", "remote_apply"}:
+    raise ImproperlyConfigured(
+        f"CHAT_SYNCHRONOUS_COMMIT={CHAT_SYNCHRONOUS_COMMIT!r}: one of off, local, on, remote_write, remote_apply"
+    )
 # Sockets one user may hold open at once, across workers (the presence count); past it 4429.
 MAX_SOCKETS_PER_USER = int(os.environ.get("MAX_SOCKETS_PER_USER", 20))
 # WebSocket handshakes a worker works on at once (config/connect_gate.py); the rest wait their turn.
