@@ -130,7 +130,9 @@ def test_generated_bad_frames_never_crash_or_store(batch, alice, bob):
 
     async def scenario():
         communicator = communicator_for(alice_key)
-        assert (await communicator.connect())[0]
+        # Not the default second: a cold first connect (a CI run on PostgreSQL + Redis took longer once)
+        # made Hypothesis report the example as flaky, though nothing of it was wrong.
+        assert (await communicator.connect(timeout=10))[0]
         for text in batch:
             await communicator.send_to(text_data=text)
         await communicator.send_to(text_data=json.dumps({"type": "ping"}))
