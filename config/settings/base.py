@@ -330,11 +330,11 @@ CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
 # PostgreSQL's WAL writer flushes it within 0.6 s (3 x wal_writer_delay). A worker's restart, or a
 # clean one of PostgreSQL, loses nothing. A crash of PostgreSQL or of its machine may lose what was
 # acknowledged in that last fraction of a second, as the embedded default's SQLite
-# (synchronous=NORMAL, synced at checkpoints within 5 s) may on a crash of the machine; the lost seqs
-# are then numbered again, and a socket open through the crash skips those new events until its
-# next resume. At idle the flush was most of a send's last round trip here (1.5-1.7 ms against
-# 0.6-0.8; bench/RESULTS.md, "Chat: the idle commit on PostgreSQL"). "on" (or "remote_apply" and the
-# others PostgreSQL knows) waits, for every send.
+# (synchronous=NORMAL, synced at checkpoints within 5 s) may on a crash of the machine. The lost seqs
+# are then numbered again: a client that had them may miss the live events given those numbers (the
+# conversation's history, read again, has them). At idle the flush was most of a send's last round
+# trip here (1.5-1.7 ms against 0.6-0.8; bench/RESULTS.md, "Chat: the idle commit on PostgreSQL").
+# "on" (or "remote_apply" and the others PostgreSQL knows) waits, for every send.
 CHAT_SYNCHRONOUS_COMMIT = os.environ.get("CHAT_SYNCHRONOUS_COMMIT", "off")
 if CHAT_SYNCHRONOUS_COMMIT not in {"off", "local", "on", "remote_write", "remote_apply"}:
     raise ImproperlyConfigured(
