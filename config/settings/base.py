@@ -335,10 +335,11 @@ CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
 # conversation's history, read again, has them). At idle the flush was most of a send's last round
 # trip here (1.5-1.7 ms against 0.6-0.8; bench/RESULTS.md, "Chat: the idle commit on PostgreSQL").
 # "on" (or "remote_apply" and the others PostgreSQL knows) waits, for every send.
+_SYNCHRONOUS_COMMIT_LEVELS = ("off", "local", "on", "remote_write", "remote_apply")
 CHAT_SYNCHRONOUS_COMMIT = os.environ.get("CHAT_SYNCHRONOUS_COMMIT", "off")
-if CHAT_SYNCHRONOUS_COMMIT not in {"off", "local", "on", "remote_write", "remote_apply"}:
+if CHAT_SYNCHRONOUS_COMMIT not in _SYNCHRONOUS_COMMIT_LEVELS:
     raise ImproperlyConfigured(
-        f"CHAT_SYNCHRONOUS_COMMIT={CHAT_SYNCHRONOUS_COMMIT!r}: one of off, local, on, remote_write, remote_apply"
+        f"CHAT_SYNCHRONOUS_COMMIT={CHAT_SYNCHRONOUS_COMMIT!r}: one of {', '.join(_SYNCHRONOUS_COMMIT_LEVELS)}"
     )
 # Sockets one user may hold open at once, across workers (the presence count); past it 4429.
 MAX_SOCKETS_PER_USER = int(os.environ.get("MAX_SOCKETS_PER_USER", 20))
