@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.store_epoch import store_epoch
+
 from .avatars import avatar_url
 from .models import DISPLAY_NAME_MAX_LENGTH, User, Verification, username_validator
 from .validators import DISPLAY_NAME_TOO_LONG
@@ -58,6 +60,11 @@ class UserSummarySerializer(serializers.ModelSerializer):
 class MeSerializer(serializers.ModelSerializer):
     """The signed-in user's private view. Only display_name, bio, feed_uses_chats and avatar are writable."""
 
+    # Before last_seq (fields are read in order): read across a change of epoch, a client resumes with
+    # the old epoch and resyncs, never with a seq of the old life under the new epoch.
+    epoch = serializers.SerializerMethodField(
+        help_text="The store's epoch: send it with /ws/ resume, which answers resync when it changed."
+    )
     last_seq = serializers.SerializerMethodField(help_text="The user's current event number (see /ws/ resume).")
     # Not an EmailField: the address is optional, and "" is no valid `format: email`.
     email = serializers.CharField(read_only=True)
@@ -85,13 +92,17 @@ class MeSerializer(serializers.ModelSerializer):
             "avatar",
             "avatar_url",
             "date_joined",
+            "epoch",
             "last_seq",
         )
-        read_only_fields = ("id", "username", "email", "date_joined", "last_seq")
+        read_only_fields = ("id", "username", "email", "date_joined", "epoch", "last_seq")
         extra_kwargs = {"display_name": {"error_messages": DISPLAY_NAME_ERRORS}}
 
     def get_avatar_url(self, user: User) -> str:
         return avatar_url(user)
+
+    def get_epoch(self, user: User) -> str:
+        return store_epoch()
 
     def get_last_seq(self, user: User) -> int:
         # `event_stream` is realtime's one-to-one row; accounts reads it without importing realtime.

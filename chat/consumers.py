@@ -32,6 +32,7 @@ from accounts.services import action_atake, action_take
 from common.counters import counted_at_once
 from common.errors import RateLimited, ServiceError
 from common.hops import database_hop, in_connect_thread
+from common.store_epoch import watch_epoch
 from realtime import presence
 from realtime.backpressure import WriteBuffer
 from realtime.groups import broadcast_group, user_group
@@ -48,8 +49,9 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 """A cookie-authenticated socket from a page of another origin."""
 CLOSE_LAYER_RESTART = 4012
-"""The channel layer failed or came back from an outage: reconnect and resume. (1012, the
-standard "service restart", is not a code that daphne lets an application send.)"""
+"""The channel layer failed or came back from an outage, or the store's epoch changed
+(common.store_epoch): reconnect and resume. (1012, the standard "service restart", is not a code
+that daphne lets an application send.)"""
 CLOSE_NOT_READING = 4008
 """The client let more than CHAT_UNREAD_BYTES of frames wait unread in the worker (the
 standard 1008, policy violation, in the application's range). Nothing is lost: reconnect and
@@ -60,6 +62,8 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 Sent after accept: a close before accept would reach the client as HTTP 403 with no code."""
 
 MAX_FRAME_CHARS = 16_000
+# The store's epochs are 16 characters (common.store_epoch); room for another format later.
+MAX_EPOCH_CHARS = 64
 # A call's offer or answer carries an SDP of up to calls.MAX_SDP: those two frames may be longer.
 MAX_CALL_FRAME_CHARS = 24_000
 CALL_SDP_FRAMES = frozenset({"call.invite", "call.answer"})
@@ -273,6 +277,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
         self.calls: dict[str, str | None] = {}
         await self.accept()
         watch_layer(self.channel_layer, self)
+        watch_epoch(self)
         presence.heartbeat_start()
         await calls.sweeper_start()
         await presence.announce(self.user, audience, online=True)
@@ -422,26 +427,31 @@ class TandemConsumer(AsyncWebsocketConsumer):
         after = field(frame, "after", int)
         if after < 0:
             raise FrameError("invalid", "`after` must be 0 or more.")
+        # Optional: a client that never had one (an older one) resumes by its seq alone.
+        epoch = field(frame, "epoch", str) if frame.get("epoch") is not None else None
+        if epoch is not None and len(epoch) > MAX_EPOCH_CHARS:
+            raise FrameError("too_long", f"`epoch` must be at most {MAX_EPOCH_CHARS} characters.")
         if self.replay is not None:
             raise FrameError("resume_in_progress", "A resume is still running; wait for its resume.done.")
         await _resume_take(self.user)
         self.replay_wanted = 0
         # A task of its own: while it waits for the client to read, the socket's other frames
         # (pings, sends) and its pushes are still handled.
-        self.replay = asyncio.create_task(self.replay_after(after))
+        self.replay = asyncio.create_task(self.replay_after(after, epoch))
 
-    async def replay_after(self, after: int) -> None:
-        """Sends what came after `after` from the store, then `resume.done` (or `resync`).
+    async def replay_after(self, after: int, epoch: str | None = None) -> None:
+        """Sends what came after `after` from the store, then `resume.done` (or `resync`), each with
+        the store's epoch. A client whose `epoch` is another is told to resync (common.store_epoch).
 
         Pushes that arrive meanwhile are not sent live but make the replay go on to them, so
         the client gets every seq once and in order; `replayed_through` grows frame by frame,
         before each is sent, so a push for a seq already replayed is dropped.
         """
         try:
-            plan, first_page = await _replay_start(viewer=self.user, after=after, limit=REPLAY_PAGE)
+            plan, first_page = await _replay_start(viewer=self.user, after=after, epoch=epoch, limit=REPLAY_PAGE)
             if plan.resync:
                 self.replayed_through = max(self.replayed_through, plan.last)
-                await self.send_frame({"type": "resync", "last": plan.last})
+                await self.send_frame({"type": "resync", "last": plan.last, "epoch": plan.epoch})
                 return
             up_to = plan.last
             # Not a plain assignment: a push that came while the plan was read (its seq past the
@@ -470,7 +480,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
                 frames = None
             self.replayed_through = max(self.replayed_through, up_to)
             self.replay = None  # from here on pushes go out live again (no await since the last check)
-            await self.send_frame({"type": "resume.done", "last": up_to})
+            await self.send_frame({"type": "resume.done", "last": up_to, "epoch": plan.epoch})
         except ServiceError as error:
             await self.send_frame(error_frame(error))
         except asyncio.CancelledError:
@@ -612,3 +622,7 @@ class TandemConsumer(AsyncWebsocketConsumer):
     async def close_for_layer(self) -> None:
         self.closed_for_layer = True  # pushes still queued for this socket would hit a closed protocol
         await self.close(code=CLOSE_LAYER_RESTART)
+
+    async def close_for_epoch(self) -> None:
+        """The store's epoch changed: the client reconnects and resumes with its old one, and resyncs."""
+        await self.close_for_layer()

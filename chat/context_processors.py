@@ -1,7 +1,8 @@
-"""What every signed-in page's one socket needs: the user's current seq, unread chat count, muted chats,
-and how many contact requests wait for them."""
+"""What every signed-in page's one socket needs: the store's epoch and the user's current seq, unread
+chat count, muted chats, and how many contact requests wait for them."""
 
 from accounts.selectors import contact_requests_for
+from common.store_epoch import store_epoch
 from realtime.selectors import last_seq
 
 from .models import Conversation
@@ -24,6 +25,9 @@ def inbox(request) -> dict:
         if not is_muted and pk != open_conversation and kind != Conversation.Kind.CHANNEL
     )
     return {
+        # The epoch before the seq: read across a change of epoch, the page resumes with the old
+        # one and resyncs, never with a seq of the old life under the new epoch.
+        "store_epoch": store_epoch(),
         "last_seq": last_seq(user.pk),
         "chat_unread": unread,
         "muted_conversations": muted,

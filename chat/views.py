@@ -17,6 +17,7 @@ from accounts.selectors import (
 )
 from accounts.services import action_take
 from articles.selectors import articles_by_id
+from common.store_epoch import store_epoch
 from microblog import services as microblog_services
 from microblog.selectors import muted_by, post_visible
 from realtime.selectors import last_seq
@@ -136,6 +137,7 @@ def chat_page(request, conversation_id=None):
         ],
         "subscriptions": subscriptions_entry(request.user, conversations),
         "current": current,
+        "store_epoch": store_epoch(),  # before the seq (chat.context_processors)
         "last_seq": last_seq(request.user.pk),
     }
     if current is not None:

@@ -4,11 +4,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connections, router
 
 from common.prepared import Prepared
+from common.store_epoch import store_epoch
 
 from .models import Event, UserStream
 from .renderers import render
@@ -27,10 +28,12 @@ def last_seq(user_id: int) -> int:
 
 @dataclass
 class Replay:
-    """What `resume {after}` answers: frames to send then `resume.done`, or `resync`."""
+    """What `resume {after}` answers: frames to send then `resume.done`, or `resync`; either with
+    the store's epoch (common.store_epoch), read on the connection that read the plan."""
 
     last: int
     resync: bool
+    epoch: str
 
 
 # Every resume asks for its plan and, when there is something to replay, its first page: one
@@ -57,15 +60,16 @@ def _plan_and_page(user_id: int, after: int, limit: int) -> tuple[Replay, list[t
     with connection.cursor() as cursor:
         cursor.execute(_PLAN_AND_PAGE, [user_id, after, user_id, limit])
         rows = cursor.fetchall()
+    epoch = store_epoch(connection.alias)
     current, oldest_kept = (rows[0][0], rows[0][1]) if rows else (0, None)
     if after >= current:
-        return Replay(last=current, resync=after > current), []
+        return Replay(last=current, resync=after > current, epoch=epoch), []
     if oldest_kept is None or oldest_kept > after + 1:  # an event after `after` is no longer kept
-        return Replay(last=current, resync=True), []
+        return Replay(last=current, resync=True, epoch=epoch), []
     # `if seq`: the event-less row, when nothing is kept between `after` and the last seq (a gap the
     # plan does not look for; the old page query then read no rows).
     page = [(seq, kind, _ref_field.from_db_value(ref, None, connection)) for _, _, seq, kind, ref in rows if seq]
-    return Replay(last=current, resync=False), page
+    return Replay(last=current, resync=False, epoch=epoch), page
 
 
 def replay_plan(*, user_id: int, after: int) -> Replay:
@@ -124,11 +128,16 @@ def _rendered(viewer, page: tuple[int, int, int], read: Callable[[], list]) -> l
     return frames
 
 
-def replay_start(*, viewer, after: int, limit: int = REPLAY_BATCH) -> tuple[Replay, list[dict]]:
+def replay_start(
+    *, viewer, after: int, epoch: str | None = None, limit: int = REPLAY_BATCH
+) -> tuple[Replay, list[dict]]:
     """replay_plan, and when there is something to replay, its first page (replay_batch up to the
     plan's last seq): a short resume, the common one, costs one hop into the database thread and
-    one statement (plus its messages' own), not two of each."""
+    one statement (plus its messages' own), not two of each. A client's `epoch` other than the
+    store's resyncs: its `after` may name events that were lost and numbered again."""
     plan, page = _plan_and_page(viewer.pk, after, limit)
+    if epoch is not None and epoch != plan.epoch:
+        return replace(plan, resync=True), []
     if plan.resync or after >= plan.last:
         return plan, []
     return plan, _rendered(viewer, (after, plan.last, limit), lambda: page)

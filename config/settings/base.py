@@ -331,8 +331,9 @@ CHAT_TYPING_PER_SECOND = float(os.environ.get("CHAT_TYPING_PER_SECOND", 5))
 # clean one of PostgreSQL, loses nothing. A crash of PostgreSQL or of its machine may lose what was
 # acknowledged in that last fraction of a second, as the embedded default's SQLite
 # (synchronous=NORMAL, synced at checkpoints within 5 s) may on a crash of the machine. The lost seqs
-# are then numbered again: a client that had them may miss the live events given those numbers (the
-# conversation's history, read again, has them). At idle the flush was most of a send's last round
+# are then numbered again; the store's epoch changes with such a crash (common.store_epoch), so the
+# clients that had them resync rather than take the new events for ones they have (the sender's
+# client then no longer shows the lost message). At idle the flush was most of a send's last round
 # trip here (1.5-1.7 ms against 0.6-0.8; bench/RESULTS.md, "Chat: the idle commit on PostgreSQL").
 # "on" (or "remote_apply" and the others PostgreSQL knows) waits, for every send.
 _SYNCHRONOUS_COMMIT_LEVELS = ("off", "local", "on", "remote_write", "remote_apply")

@@ -67,6 +67,7 @@ function openConversation() {
 export const live = {
   socket: new TandemSocket({
     lastSeq: Number(body.dataset.lastSeq || 0),
+    epoch: body.dataset.storeEpoch || null,
     onFrame(frame) {
       if (frame.type === "notification" && frame.notification) bump(notificationBadge);
       trackMutes(frame);

@@ -4,13 +4,26 @@
 // push was dropped (or is still on its way: pushes from concurrent writes can arrive out of
 // order), so we wait about a second for the missing number, then ask the server to `resume`.
 // After a reconnect we resume from the last seq seen, so nothing is lost or shown twice.
+//
+// Seqs name events within one life of the server's store (its `epoch`). After a crash of the
+// database the last acknowledged events may be lost and their numbers given again, so a resume
+// carries the epoch its seq belongs to, and the server answers `resync` when it is another.
 
 const GAP_WAIT_MS = 1000;
 const MAX_BACKOFF_MS = 15000;
+// A resume answered with one of these errors is sent again (after `retry_after`, or a second).
+const RESUME_AGAIN = new Set(["rate_limited", "server_error"]);
 
 export class TandemSocket {
-  constructor({ lastSeq = 0, onFrame = () => {}, onStatus = () => {}, onResync = () => location.reload() } = {}) {
+  constructor({
+    lastSeq = 0,
+    epoch = null,
+    onFrame = () => {},
+    onStatus = () => {},
+    onResync = () => location.reload(),
+  } = {}) {
     this.lastSeq = lastSeq;
+    this.epoch = epoch; // null: learnt from the first resume's answer
     this.onFrame = onFrame;
     this.onStatus = onStatus;
     this.onResync = onResync;
@@ -56,21 +69,23 @@ export class TandemSocket {
     this.gapTimer = null;
     if (!this.open) return; // the reconnect resumes
     this.resuming = true;
-    this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq }));
+    this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq, epoch: this.epoch }));
   }
 
   receive(frame) {
     if (frame.type === "resume.done") {
       // Everything up to `last` was replayed, or had come live and waits in `early`.
       this.resuming = false;
+      this.epoch = frame.epoch ?? this.epoch;
       this.drainEarly();
       this.lastSeq = Math.max(this.lastSeq, frame.last);
       this.drainEarly();
       if (this.early.size > 0 && !this.gapTimer) this.gapTimer = setTimeout(() => this.resume(), GAP_WAIT_MS);
       return;
     }
-    if (frame.type === "error" && frame.code === "rate_limited" && frame.client_id === undefined && this.resuming) {
-      // The resume was refused for now (too many this minute): ask again when the server says.
+    if (frame.type === "error" && frame.client_id === undefined && this.resuming && RESUME_AGAIN.has(frame.code)) {
+      // The resume was refused for now (too many this minute), or failed (the database was
+      // restarting): ask again when the server says.
       this.resuming = false;
       clearTimeout(this.gapTimer);
       this.gapTimer = setTimeout(() => this.resume(), (frame.retry_after || 1) * 1000);
@@ -78,6 +93,7 @@ export class TandemSocket {
     }
     if (frame.type === "resync") {
       this.lastSeq = frame.last;
+      this.epoch = frame.epoch ?? this.epoch;
       this.onResync();
       return;
     }
