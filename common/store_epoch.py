@@ -129,14 +129,15 @@ def _close_listeners() -> None:
                 loop.call_soon_threadsafe(_close_all, closes)
 
 
+# The closes under way (the loop keeps only a weak reference to a task).
+_closing: set[asyncio.Task] = set()
+
+
 def _close_all(closes: list[Callable[[], Awaitable[None]]]) -> None:
-    async def close() -> None:
+    async def close_every_one() -> None:
         # A socket that closed meanwhile may fail to close again; the others still must.
         await asyncio.gather(*(close() for close in closes), return_exceptions=True)
 
-    task = asyncio.get_running_loop().create_task(close())
+    task = asyncio.get_running_loop().create_task(close_every_one())
     _closing.add(task)
     task.add_done_callback(_closing.discard)
-
-
-_closing: set[asyncio.Task] = set()

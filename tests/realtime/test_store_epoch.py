@@ -8,6 +8,9 @@ finds out. The crash itself is in tests/chat/test_database_crash.py (PostgreSQL)
 
 import asyncio
 import json
+import os
+import shutil
+from types import SimpleNamespace
 
 import pytest
 from channels.db import database_sync_to_async
@@ -32,6 +35,19 @@ def test_the_epoch_is_the_same_on_every_connection_to_the_same_database():
     connection.ensure_connection()
     assert store_epoch.store_epoch() == first
     assert len(first) == 16 and first != OTHER_EPOCH
+
+
+def test_an_sqlite_file_restored_from_a_copy_is_another_epoch(tmp_path):
+    """SQLite loses nothing committed when the process crashes, only when the machine does (its boot
+    id changes then); a file put back from a backup holds older seqs, and is another file."""
+    database = tmp_path / "db.sqlite3"
+    database.write_bytes(b"")
+    shutil.copy(database, tmp_path / "backup.sqlite3")
+    at = SimpleNamespace(vendor="sqlite", settings_dict={"NAME": database})
+    first = store_epoch._read(at)
+    assert store_epoch._read(at) == first
+    os.replace(tmp_path / "backup.sqlite3", database)
+    assert store_epoch._read(at) != first
 
 
 def test_me_and_every_page_carry_the_epoch(client, alice):
