@@ -7,7 +7,11 @@ each, and sends one message a second. Client and server stamp time.perf_counter,
 Linux is CLOCK_MONOTONIC and so comparable across the two processes. Prints the median
 time of every hop over the messages sent, and the end-to-end p50 of both servers.
 
-    .venv/bin/python bench/hop_trace.py [--count 30] [--rate 1] [--slowest N] [--ours-env KEY=VALUE ...]
+    .venv/bin/python bench/hop_trace.py [--count 30] [--rate 1] [--warm-up 3] [--no-peer] [--slowest N]
+        [--ours-env KEY=VALUE ...]
+
+At a slow rate (`--rate 0.015`: a quiet minute before each send) a run takes `(warm-up + count) / rate`
+seconds per server; `--warm-up 1 --no-peer` keeps that to a few minutes.
 
 With `--slowest N`, the N slowest messages are also printed hop by hop: a stall in one hop, or every
 hop slower at once (the machine, not the code).
@@ -51,7 +55,7 @@ def env_for(db: Path, trace: Path, extra: list[str]) -> dict:
 
 
 async def drive(
-    url_a: str, url_b: str, frame_for, count: int, rate: float, stamps: list, pid: int, cpu: list
+    url_a: str, url_b: str, frame_for, count: int, rate: float, stamps: list, pid: int, cpu: list, warm_up: int
 ) -> list[float]:
     """Sends `count` messages from a to b at `rate`; records (client_id, hop, time) in `stamps`
     and the server's CPU seconds over the counted messages in `cpu`."""
@@ -72,7 +76,7 @@ async def drive(
     await a.open()
     await b.open()
     latencies = []
-    for k in range(-3, count):  # three to warm up, not counted
+    for k in range(-warm_up, count):  # the warm-up sends are not counted
         if k == 0:
             cpu.append(cpu_seconds(pid))
         cid = f"h{k}"
@@ -100,6 +104,8 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=30)
     ap.add_argument("--rate", type=float, default=1.0)
     ap.add_argument("--ours-env", action="append", default=[])
+    ap.add_argument("--warm-up", type=int, default=3, help="sends before the counted ones")
+    ap.add_argument("--no-peer", action="store_true", help="time Tandem only")
     ap.add_argument("--slowest", type=int, default=0, help="also print every hop of the N slowest messages")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tandem-hops-"))
@@ -127,12 +133,20 @@ def main() -> None:
                 client_stamps,
                 procs[0].pid,
                 ours_cpu,
+                args.warm_up,
             )
         )
-        peer_url = f"ws://{HOST}:{peer_port}/ws/chat/hop/"
-        peer = asyncio.run(
-            drive(peer_url, peer_url, lambda cid: {"message": cid}, args.count, args.rate, [], procs[1].pid, peer_cpu)
-        )
+        peer = []
+        if not args.no_peer:
+            peer_url = f"ws://{HOST}:{peer_port}/ws/chat/hop/"
+            peer = asyncio.run(
+                drive(
+                    peer_url,
+                    peer_url,
+                    lambda cid: {"message": cid},
+                    *(args.count, args.rate, [], procs[1].pid, peer_cpu, args.warm_up),
+                )
+            )
     finally:
         for proc in procs:
             stop(proc)
@@ -169,10 +183,11 @@ def main() -> None:
             print(f"  {hop:48s} +{1000 * (hops[hop] - hops[prev]) if prev else 0.0:7.3f}")
             prev = hop
     print(
-        f"end to end (sent -> other member received) p50: ours {1000 * statistics.median(ours):.2f} ms, "
-        f"peer {1000 * statistics.median(peer):.2f} ms; server CPU per message: "
-        f"ours {1000 * (ours_cpu[1] - ours_cpu[0]) / args.count:.2f} ms, "
-        f"peer {1000 * (peer_cpu[1] - peer_cpu[0]) / args.count:.2f} ms (idle work of the second included)"
+        f"end to end (sent -> other member received) p50: ours {1000 * statistics.median(ours):.2f} ms"
+        + (f", peer {1000 * statistics.median(peer):.2f} ms" if peer else "")
+        + f"; server CPU per message: ours {1000 * (ours_cpu[1] - ours_cpu[0]) / args.count:.2f} ms"
+        + (f", peer {1000 * (peer_cpu[1] - peer_cpu[0]) / args.count:.2f} ms" if peer else "")
+        + " (idle work between sends included)"
     )
 
 

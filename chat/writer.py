@@ -11,6 +11,7 @@ On SQLite a small batch is stored on the event loop itself, not in the writer's 
 import asyncio
 import contextlib
 import logging
+import math
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
@@ -109,11 +110,15 @@ def _store_sync(
     # The pushes come back with the answers rather than going from this thread into the loop and
     # back: the writer, in the loop, sends them as soon as this returns. What was committed is
     # pushed even if something failed after a commit (the retry of a batch one send at a time).
-    # The connection is health-checked at most once a second (common.hops), not before every batch:
-    # on PostgreSQL the check's ping was a round trip of its own on every batch. A connection that
-    # died within that second fails its batch, which is then retried send by send on a new
-    # connection (MessageWriter.run).
-    with connections_checked_recently(), pushes_deferred() as pushes:
+    # The connection is not health-checked before a batch (common.hops checks the other hops' at most
+    # once a second), nor closed after CONN_MAX_AGE (60 s) to be opened again. On PostgreSQL the
+    # check's ping is a round trip of its own, which every send after a quiet second paid (0.6-1 ms
+    # at idle), and a new connection about 7 ms, which the first send after a quiet minute paid
+    # (bench/RESULTS.md, "Chat: the store's epoch, and a send after a quiet spell"). Neither makes a
+    # send safer: a connection that died (a restart of the server, an idle timeout) fails its batch
+    # at once, which is then retried send by send on a new connection (MessageWriter.run), and
+    # client_ids make retries safe.
+    with connections_checked_recently(healthy_for=math.inf, recycled=False), pushes_deferred() as pushes:
         try:
             store = _all_or_nothing_at_once if on_the_loop else services.message_send_many
             results = store(sends=sends)

@@ -34,15 +34,21 @@ connect_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="presence"
 
 
 @contextlib.contextmanager
-def connections_checked_recently():
+def connections_checked_recently(healthy_for: float | None = None, *, recycled: bool = True):
     """What `database_sync_to_async` does around a hop (`close_old_connections` before and after),
-    with a connection checked or opened within the last HEALTHY_FOR seconds trusted (see above)."""
+    with a connection checked or opened within the last `healthy_for` seconds (HEALTHY_FOR) trusted
+    (see above). `recycled=False`: the thread's connections are kept past CONN_MAX_AGE (closed only
+    when they fail)."""
+    healthy_for = HEALTHY_FOR if healthy_for is None else healthy_for
+    if not recycled:
+        for connection in connections.all(initialized_only=True):
+            connection.close_at = None
     close_old_connections()
     now = time.monotonic()
     trusted = set()
     for connection in connections.all(initialized_only=True):
         checked_at = getattr(connection, "checked_at", None)
-        if connection.connection is not None and checked_at is not None and now - checked_at < HEALTHY_FOR:
+        if connection.connection is not None and checked_at is not None and now - checked_at < healthy_for:
             connection.health_check_done = True  # checked within the last HEALTHY_FOR seconds
             trusted.add(connection.alias)
     try:

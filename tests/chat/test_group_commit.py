@@ -1,7 +1,7 @@
 """message_send_many: the socket writer's batch path keeps each send's own answer and the order."""
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from chat.models import Message
 from chat.services import OutgoingMessage, message_send_many
@@ -147,9 +147,9 @@ def test_each_push_is_the_stored_event_as_its_reader_replays_it(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a server that drops its connection: PostgreSQL's")
 def test_a_connection_the_server_dropped_costs_no_message(alice, bob, befriend):
-    """The writer checks its connection at most once a second (common.hops), not before each batch: a
-    connection the server dropped within that second (a restart, an idle timeout) fails one attempt,
-    and the send is stored on a new connection and answered as any other."""
+    """The writer does not check its connection before a batch (chat.writer): a connection the server
+    dropped (a restart, an idle timeout) fails one attempt, and the send is stored on a new
+    connection and answered as any other."""
     import asyncio
     import time
 
@@ -193,6 +193,62 @@ def test_a_connection_the_server_dropped_costs_no_message(alice, bob, befriend):
     assert second[0]["body"] == "after"
     assert list(Message.objects.filter(conversation=conversation).values_list("body", flat=True)) == ["before", "after"]
     assert connection.connection.info.backend_pid != pid
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("consumer_threads_close_connections")
+def test_a_send_after_a_quiet_spell_goes_on_the_same_connection_unchecked(alice, bob, befriend, monkeypatch):
+    """Other hops check a kept connection when it has been idle for HEALTHY_FOR, and close it past
+    CONN_MAX_AGE (common.hops); the writer does neither (chat.writer). On PostgreSQL the check is a
+    `SELECT 1` round trip of its own, which every send after a quiet second paid before its own two,
+    and a new connection about 7 ms, which the first send after a quiet minute paid."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from django.db.backends.signals import connection_created
+
+    from chat import writer
+    from common import hops
+
+    conversation = befriend(alice, bob)
+    monkeypatch.setattr(hops, "HEALTHY_FOR", 0.05)
+    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0.05)
+    opened = []
+
+    def count_opened(sender, connection, **kwargs):
+        opened.append(connection.alias)
+
+    checks = []
+    wrapper_class = type(connections["default"])
+    checked = wrapper_class.is_usable
+    monkeypatch.setattr(wrapper_class, "is_usable", lambda wrapper: checks.append(wrapper.alias) or checked(wrapper))
+
+    async def scenario():
+        batcher = writer.MessageWriter()
+        answers, opened_before = [], []
+        try:
+            for body in ("first", "after a quiet spell", "and another"):
+                send = OutgoingMessage(sender=alice, conversation_id=conversation.pk, body=body, client_id=body)
+                opened_before.append(len(opened))
+                answers.append(await batcher.submit(send))
+                await asyncio.sleep(0.2)  # quiet for longer than HEALTHY_FOR and CONN_MAX_AGE
+        finally:
+            batcher.task.cancel()
+        return answers, opened_before
+
+    connection_created.connect(count_opened)
+    try:
+        answers, opened_before = async_to_sync(scenario)()
+    finally:
+        connection_created.disconnect(count_opened)
+    assert [(answer["body"], error) for answer, error in answers] == [
+        ("first", None),
+        ("after a quiet spell", None),
+        ("and another", None),
+    ]
+    assert checks == []
+    # The first send may open the writer's connection; the later ones keep it.
+    assert len(opened) == opened_before[1], opened
 
 
 def test_a_batch_of_many_rows_stores_what_a_small_one_does(client_for, alice, make_user, befriend):
