@@ -9,13 +9,15 @@ django.setup(set_prefix=False)  # what get_asgi_application() does before making
 
 from django.conf import settings  # noqa: E402
 
-from config.pooled import POOLED_PREFIXES, PooledPathsHandler  # noqa: E402
+from config.pooled import FETCH_PREFIXES, PooledHandler  # noqa: E402
 
-# Photo fetches (/media/<key>/<variant>: a check of a few small queries, then X-Accel-Redirect or
-# the file), feed pages and searches (read-mostly GETs asked all the time) skip the ASGI handler's
-# thread hops and keep their database connections (config.pooled): a new connection per request
-# cost a feed page more than its queries on PostgreSQL (bench/RESULTS.md, "## Feed").
-django_asgi_app = PooledPathsHandler(prefixes=POOLED_PREFIXES, threads=settings.MEDIA_SERVE_THREADS)
+# Every HTTP request is answered in one hop to a pool thread that keeps its database connection
+# (config.pooled): under Django's own ASGI handler each request opened a new one, about 20 ms on
+# PostgreSQL, more than a small request's queries. Photo fetches, feed pages and searches
+# (read-mostly GETs asked all the time) have a pool of their own.
+django_asgi_app = PooledHandler(
+    fetch_prefixes=FETCH_PREFIXES, fetch_threads=settings.HTTP_FETCH_THREADS, threads=settings.HTTP_THREADS
+)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -1,25 +1,31 @@
-"""Django's ASGI handler, with the requests of some paths answered in one hop to a pool of threads.
+"""Django's ASGI handler, with every request answered in one hop to a pool of threads.
 
 Under ASGI, Django runs a request to a synchronous view in three thread hops: the synchronous
 middleware in a thread made for the request, back to the event loop for the innermost
 middleware adapter, and into the thread again for the view. Each request gets a new thread,
 so also a new database connection (Django's connections live in thread- and context-local
-storage: CONN_MAX_AGE keeps nothing across ASGI requests). For a photo fetch whose check is a
-few small queries, that is most of the worker's time (bench/RESULTS.md, "## Media").
+storage: CONN_MAX_AGE keeps nothing across ASGI requests). On PostgreSQL a new connection and a
+new backend's cold caches cost a small request about 20 ms, more than its queries
+(bench/RESULTS.md, "HTTP: every request on a kept connection"); for a photo fetch whose check is
+a few small queries, that was most of the worker's time ("## Media").
 
-`PooledPathsHandler` answers GET and HEAD requests under the given path prefixes the way a
-threaded WSGI server would: the same middleware, the same view, through Django's synchronous
-handler (`BaseHandler.load_middleware(is_async=False)`), in one hop to a thread of a small
-pool whose threads live as long as the process. Each keeps its database connection between
-requests, checked at the start and end of each as under WSGI (`request_started` and
-`request_finished`, so CONN_MAX_AGE and CONN_HEALTH_CHECKS apply). Every other request goes
-through Django's ASGI handler unchanged.
+`PooledHandler` answers each request the way a threaded WSGI server would: the same middleware,
+the same view, through Django's synchronous handler (`BaseHandler.load_middleware(is_async=False)`),
+in one hop to a thread of a pool whose threads live as long as the process. Each keeps its
+database connection between requests, checked at the start and end of each as under WSGI
+(`request_started` and `request_finished`, so CONN_MAX_AGE and CONN_HEALTH_CHECKS apply).
+
+Two pools: GET and HEAD under `fetch_prefixes` (photo fetches, feed pages, searches: read-mostly,
+asked many at once by one page) have threads of their own, so that a few slow requests of the
+rest (an upload processed in the request on the embedded default, say) never hold them up. The
+hop is asgiref's `SyncToAsync` with the pool as its executor, so a view's `async_to_sync` (a push
+to the channel layer after commit) runs in the worker's event loop, as under Django's handler.
 """
 
-import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import SyncToAsync
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
@@ -28,40 +34,45 @@ from django.db import connections
 from django.http import FileResponse
 from django.urls import set_script_prefix
 
-POOLED_METHODS = frozenset({"GET", "HEAD"})
-# What config.asgi pools: photo fetches, feed pages and searches (read-mostly, asked all the time).
-POOLED_PREFIXES = ("/media/", "/api/feed/", "/api/search/")
+FETCH_METHODS = frozenset({"GET", "HEAD"})
+# What config.asgi answers on the fetch pool: photo fetches, feed pages and searches.
+FETCH_PREFIXES = ("/media/", "/api/feed/", "/api/search/")
 
 
-class PooledPathsHandler(ASGIHandler):
-    def __init__(self, prefixes: tuple[str, ...], threads: int):
+class PooledHandler(ASGIHandler):
+    def __init__(self, *, fetch_prefixes: tuple[str, ...], fetch_threads: int, threads: int):
         super().__init__()
-        self.prefixes = tuple(prefixes)
+        self.fetch_prefixes = tuple(fetch_prefixes)
         # The same middleware, built for synchronous calls: what Django's WSGI handler runs.
         self.sync_handler = BaseHandler()
         self.sync_handler.load_middleware(is_async=False)
-        self.threads = threads
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pooled-http")
+        self.pools = {
+            "fetch": ThreadPoolExecutor(max_workers=fetch_threads, thread_name_prefix="http-fetch"),
+            "other": ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http"),
+        }
+        self.threads = {"fetch": fetch_threads, "other": threads}
 
-    def pooled(self, scope) -> bool:
-        return scope["type"] == "http" and scope["method"] in POOLED_METHODS and scope["path"].startswith(self.prefixes)
+    def pool_for(self, scope) -> str:
+        """`fetch` for a GET or HEAD under the fetch prefixes, `other` for any other request."""
+        fetch = scope["method"] in FETCH_METHODS and scope["path"].startswith(self.fetch_prefixes)
+        return "fetch" if fetch else "other"
 
     async def __call__(self, scope, receive, send):
-        if not self.pooled(scope):
-            return await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)  # Django's own refusal
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
-        loop = asyncio.get_running_loop()
+        executor = self.pools[self.pool_for(scope)]
         try:
-            response = await loop.run_in_executor(self.executor, self.respond, scope, body_file)
+            response = await SyncToAsync(self.respond, thread_sensitive=False, executor=executor)(scope, body_file)
             try:
                 await self.send_response(response, send)
             finally:
                 if response.streaming:
                     # A streamed file is closed after its last block; request_finished with it.
-                    await loop.run_in_executor(self.executor, response.close)
+                    await SyncToAsync(response.close, thread_sensitive=False, executor=executor)()
         finally:
             body_file.close()
 
@@ -81,14 +92,15 @@ class PooledPathsHandler(ASGIHandler):
         return response
 
     def close(self) -> None:
-        """Closes each pool thread's database connections and stops the pool (tests, shutdown)."""
-        barrier = threading.Barrier(self.threads)
+        """Closes each pool thread's database connections and stops the pools (tests, shutdown)."""
+        for name, executor in self.pools.items():
+            barrier = threading.Barrier(self.threads[name])
 
-        def close_here():
-            # Every thread takes one: the barrier holds each until all have, so none runs twice.
-            barrier.wait(timeout=10)
-            connections.close_all()
+            def close_here(barrier=barrier):
+                # Every thread takes one: the barrier holds each until all have, so none runs twice.
+                barrier.wait(timeout=10)
+                connections.close_all()
 
-        for future in [self.executor.submit(close_here) for _ in range(self.threads)]:
-            future.result(timeout=15)
-        self.executor.shutdown()
+            for future in [executor.submit(close_here) for _ in range(self.threads[name])]:
+                future.result(timeout=15)
+            executor.shutdown()

@@ -464,8 +464,10 @@ MEDIA_PROCESSING = os.environ.get("MEDIA_PROCESSING", "celery" if REDIS_URL else
 # to nginx's internal location MEDIA_ACCEL_PREFIX), "redirect" (a presigned S3 URL, S3 only).
 MEDIA_SERVE = os.environ.get("MEDIA_SERVE", "direct")
 MEDIA_ACCEL_PREFIX = "/_protected-media/"
-# Threads of a worker that answer /media/ fetches (config.pooled), each holding a database connection.
-MEDIA_SERVE_THREADS = int(os.environ.get("MEDIA_SERVE_THREADS", 4))
+# Threads of a worker that answer HTTP requests (config.pooled), each holding a database connection:
+# HTTP_FETCH_THREADS for GETs of /media/, /api/feed/ and /api/search/, HTTP_THREADS for the rest.
+HTTP_FETCH_THREADS = int(os.environ.get("HTTP_FETCH_THREADS", 4))
+HTTP_THREADS = int(os.environ.get("HTTP_THREADS", 8))
 MEDIA_PRESIGNED_SECONDS = 60
 ACTION_LIMITS["media-upload"] = (int(os.environ.get("MEDIA_UPLOADS_PER_HOUR", 300)), timedelta(hours=1))
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_for
 from chat import services as chat
-from config.pooled import PooledPathsHandler
+from config.pooled import PooledHandler
 from microblog import services as microblog
 from tests.live import fetch, log_in, own_daphne
 
@@ -187,7 +187,7 @@ def test_accel_mode_leaves_ranges_to_nginx(scene, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_pooled_path_answers_ranges_as_djangos_handler_does(scene):
-    pooled = PooledPathsHandler(prefixes=("/media/",), threads=2)
+    pooled = PooledHandler(fetch_prefixes=("/media/",), fetch_threads=2, threads=2)
     try:
         video, token = scene["video"], ("Authorization", f"Token {token_for(user=scene['member']).key}")
         whole = stored_variant(video)
