@@ -111,10 +111,11 @@ def _store_sync(
     # back: the writer, in the loop, sends them as soon as this returns. What was committed is
     # pushed even if something failed after a commit (the retry of a batch one send at a time).
     # The connection is not health-checked before a batch (common.hops checks the other hops' at most
-    # once a second), nor closed after CONN_MAX_AGE (60 s) to be opened again. On PostgreSQL the
-    # check's ping is a round trip of its own, which every send after a quiet second paid (0.6-1 ms
-    # at idle), and a new connection about 7 ms, which the first send after a quiet minute paid
-    # (bench/RESULTS.md, "Chat: the store's epoch, and a send after a quiet spell"). Neither makes a
+    # once a second), nor closed after CONN_MAX_AGE, where one is set, to be opened again. On
+    # PostgreSQL the check's ping is a round trip of its own, which every send after a quiet second
+    # paid (0.6-1 ms at idle), and a new connection about 7 ms and its new backend's cold caches more,
+    # which the first send after a quiet minute paid while CONN_MAX_AGE was 60 s (bench/RESULTS.md,
+    # "Chat: the store's epoch, and a send after a quiet spell"). Neither makes a
     # send safer: a connection that died (a restart of the server, an idle timeout) fails its batch
     # at once, which is then retried send by send on a new connection (MessageWriter.run), and
     # client_ids make retries safe.

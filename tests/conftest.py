@@ -102,7 +102,7 @@ def client_for(db):
 def consumer_threads_close_connections(django_db_setup):
     """For tests that run the consumer in this process: at the end of the session, the threads it
     ran database work in (asgiref's shared one, the presence one, the chat writer's) close their
-    connections, which they keep open for CONN_MAX_AGE; PostgreSQL refuses to drop a test database
+    connections, which they keep open; PostgreSQL refuses to drop a test database
     still in use."""
     yield
     from asgiref.sync import SyncToAsync

@@ -30,6 +30,15 @@ def env_list(name: str, default: str) -> list[str]:
 SQLITE_ENGINE = "common.sqlite"
 
 
+# A database connection is kept as long as it works (CONN_MAX_AGE None), not reopened every minute:
+# every thread that holds one lives as long as the worker (config.pooled's, common.hops', the chat
+# writer's), and on PostgreSQL a new connection cost about 7 ms, and its new backend's cold caches
+# more: the first request after a quiet minute paid about 20 ms for it (bench/RESULTS.md, "HTTP:
+# every request on a kept connection"). One that broke while idle (a restart of the server) is
+# found by CONN_HEALTH_CHECKS' ping before a request's first query, and opened anew.
+KEPT_AS_LONG_AS_IT_WORKS = None
+
+
 def database_from_url(url: str | None) -> dict:
     """A DATABASES entry for `url`, or the embedded SQLite file when there is none.
 
@@ -38,7 +47,7 @@ def database_from_url(url: str | None) -> dict:
     as two daphne handlers write at once.
     """
     if url:
-        database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        database = dj_database_url.parse(url, conn_max_age=KEPT_AS_LONG_AS_IT_WORKS, conn_health_checks=True)
         if database["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
             # Parameters bound by the server, and a statement run 5 times on a connection prepared
             # there: PostgreSQL then skips parsing and planning it on every later run. A chat send
@@ -55,7 +64,7 @@ def database_from_url(url: str | None) -> dict:
         # Kept open like PostgreSQL's: reopening per request re-runs the PRAGMAs, and the
         # last connection to close checkpoints the WAL (measured: ~12 ms a close, 1.5x the
         # chat throughput when kept).
-        database["CONN_MAX_AGE"] = 60
+        database["CONN_MAX_AGE"] = KEPT_AS_LONG_AS_IT_WORKS
         database["CONN_HEALTH_CHECKS"] = True
         database["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
