@@ -32,6 +32,8 @@ const ENDED = {
   failed: "The call failed.",
 };
 const CONFIG_WAIT_MS = 3000;
+// How long a call someone starts waits for the page's socket to (re)connect before saying it cannot.
+const CONNECT_WAIT_MS = 10000;
 
 let call = null; // this tab's call: {id, role, media, peerName, pc, stream, answered, pendingLocal, pendingRemote}
 let lastCall = null; // the call that ended last, for the browser tests (window.tandemCall)
@@ -215,6 +217,18 @@ async function startCall(media, conversation, peerName) {
   }
   if (call?.id !== id) {
     stopTracks(stream);
+    return;
+  }
+  // Clicked as the page opens, or while the socket reconnects: wait for it, as a person would.
+  const connected = await live.opened(CONNECT_WAIT_MS);
+  if (call?.id !== id) {
+    stopTracks(stream);
+    return;
+  }
+  if (!connected) {
+    stopTracks(stream);
+    endLocally();
+    say("Not connected: try again in a moment.");
     return;
   }
   const pc = makePeer(await iceServers(), stream);

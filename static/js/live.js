@@ -88,6 +88,9 @@ export const live = {
   send(frame) {
     return this.socket.send(frame);
   },
+  opened(timeoutMs) {
+    return this.socket.opened(timeoutMs);
+  },
   setContactRequests,
   // The notifications page marks read without a reload, then says how many stay unread.
   setNotificationCount(unread) {

@@ -56,6 +56,22 @@ export class TandemSocket {
     return this.ws && this.ws.readyState === WebSocket.OPEN;
   }
 
+  // Resolves true once the socket is open (at once if it is), or false after `timeoutMs`: for an
+  // action a person just asked for, such as a call, which should wait out a page's first connect
+  // or a reconnect under way rather than fail.
+  opened(timeoutMs) {
+    if (this.open) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (this.open || Date.now() - started >= timeoutMs) {
+          clearInterval(poll);
+          resolve(this.open);
+        }
+      }, 50);
+    });
+  }
+
   // Returns whether the frame went out; callers keep what must be retried after a reconnect.
   send(frame) {
     if (!this.open) return false;

@@ -41,7 +41,7 @@ def open_page(media_browser, daphne_server):
     new context: one person each; pass one to open another tab of the same person)."""
     contexts = []
 
-    def open_one(user, path, server=daphne_server, context=None, refuse_media=False):
+    def open_one(user, path, server=daphne_server, context=None, refuse_media=False, slow_connect=0):
         if context is None:
             context = media_browser.new_context(base_url=server.url, viewport={"width": 390, "height": 844})
             context.set_default_timeout(15_000)
@@ -51,6 +51,18 @@ def open_page(media_browser, daphne_server):
                 page.add_init_script(
                     "navigator.mediaDevices.getUserMedia = () => "
                     "Promise.reject(new DOMException('refused', 'NotAllowedError'));"
+                )
+            if slow_connect:
+                # The page's socket opens `slow_connect` seconds late (a slow network, a worker
+                # restarting): until then it reads CONNECTING and its "open" listeners wait.
+                page.add_init_script(
+                    "(() => { const Real = window.WebSocket; window.WebSocket = class extends Real {"
+                    " constructor(url, protocols) {"
+                    f" super(url, protocols); this.late = Date.now() + {slow_connect * 1000}; }}"
+                    " get readyState() { return Date.now() < this.late ? Real.CONNECTING : super.readyState; }"
+                    " addEventListener(type, listener, options) {"
+                    " super.addEventListener(type, type !== 'open' ? listener"
+                    " : (event) => setTimeout(() => listener(event), this.late - Date.now()), options); } }; })();"
                 )
             log_in(page, user)
         else:
@@ -133,6 +145,17 @@ def test_every_tab_rings_and_the_first_to_answer_takes_the_call(open_page, alice
     bob_home.get_by_role("button", name="Hang up").click()
     expect(alice_page.locator("#call-notice")).to_have_text("Call ended.")
     expect(alice_page.locator("#messages")).to_contain_text(re.compile(r"Voice call · 0:\d\d"))
+
+
+def test_a_call_started_before_the_socket_connects_waits_for_it(open_page, alice, bob, befriend):
+    conversation = befriend(alice, bob)
+    bob_page = open_page(bob, "/chat/")
+    alice_page = open_page(alice, f"/chat/{conversation.pk}/", slow_connect=2)
+    alice_page.get_by_role("button", name="Voice call Bob").click()
+    expect(incoming(bob_page)).to_be_visible()
+    expect(alice_page.locator("#call-notice")).not_to_have_text("Not connected: try again in a moment.")
+    bob_page.get_by_role("button", name="Accept with voice").click()
+    alice_page.wait_for_function(CONNECTED, timeout=20_000)
 
 
 def test_declined(open_page, alice, bob, befriend):
