@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import harness
 from harness import (
     HOST,
     RESULTS,
@@ -115,22 +116,13 @@ report(out)
 
 
 def ours_env(db: Path, extra: list[str]) -> dict:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": f"sqlite:///{db}",
-        "CHAT_MESSAGES_PER_SECOND": "100000",
+    return harness.ours_env(
+        db,
+        extra,
+        CHAT_MESSAGES_PER_SECOND="100000",
         # The idle scenario holds 100 sockets per user (1,000 over 10 users); the default cap is 20.
-        "MAX_SOCKETS_PER_USER": "100000",
-        # As the peer runs: DEBUG on records every SQL statement (a few % of the send path).
-        "DEBUG": "false",
-    }
-    env.pop("REDIS_URL", None)  # the in-memory layer, as `make run` serves it
-    env.pop("CHANNEL_LAYER", None)
-    for item in extra:
-        key, _, value = item.partition("=")
-        env[key] = value
-    return env
+        MAX_SOCKETS_PER_USER="100000",
+    )
 
 
 def setup_ours(env: dict) -> dict:

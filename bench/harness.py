@@ -1,9 +1,10 @@
 """What the chat and scale benchmarks share: daphne workers, the load client, figures, RESULTS.md.
 
-- Workers: `start_daphne` (any ASGI app; `start_ours` for Tandem) on a free 127.0.0.1 port,
-  `stop`, `migrate_and_seed` (a database made ready by a `manage.py shell` snippet, which may
-  call `make_user`, `befriend`, `report` and `token_for`), and what /proc says of a process
-  (`rss_kib`, `cpu_seconds`).
+- Workers: `ours_env` (a Tandem worker's environment, as `make run` serves it, with a
+  benchmark's settings and `--ours-env KEY=VALUE`s on top), `start_daphne` (any ASGI app;
+  `start_ours` for Tandem) on a free 127.0.0.1 port, `stop`, `migrate_and_seed` (a database made
+  ready by a `manage.py shell` snippet, which may call `make_user`, `befriend`, `report` and
+  `token_for`), and what /proc says of a process (`rss_kib`, `cpu_seconds`).
 - The load client: `Client`, one WebSocket that drains everything it is sent (TCP_NODELAY,
   no compression, no client pings) and hands each frame with its receipt time to a callback;
   `open_all`, `close_all`.
@@ -161,6 +162,26 @@ sys.path.append({str(ROOT / "bench")!r})
 from accounts.services import token_for
 from harness import befriend, make_user, report
 """
+
+
+def ours_env(db: Path, extra: list[str] = (), **settings: str) -> dict:
+    """A Tandem worker's environment as `make run` serves it: SQLite at `db`, the in-memory layer,
+    and DEBUG off as the peer runs (DEBUG records every SQL statement, a few % of a send). Then
+    `settings`, then each `KEY=VALUE` of `extra` (the benchmarks' `--ours-env`: a DATABASE_URL and
+    REDIS_URL there put the worker on PostgreSQL + Redis)."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": f"sqlite:///{db}",
+        "DEBUG": "false",
+        **settings,
+    }
+    env.pop("REDIS_URL", None)
+    env.pop("CHANNEL_LAYER", None)
+    for item in extra:
+        key, _, value = item.partition("=")
+        env[key] = value
+    return env
 
 
 def migrate_and_seed(env: dict, code: str) -> dict:

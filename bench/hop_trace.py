@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from harness import HOST, ROOT, Client, cpu_seconds, free_port, migrate_and_seed, start_daphne, stop
+from harness import HOST, ROOT, Client, cpu_seconds, free_port, migrate_and_seed, ours_env, start_daphne, stop
 
 SETUP = r"""
 a, b = make_user("ha"), make_user("hb")
@@ -38,20 +37,13 @@ report({"a": a.pk, "b": b.pk, "conv": conv.pk, "tokens": {a.pk: token_for(user=a
 
 
 def env_for(db: Path, trace: Path, extra: list[str]) -> dict:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": f"sqlite:///{db}",
-        "CHAT_MESSAGES_PER_SECOND": "100000",
-        "DEBUG": "false",
-        "HOP_TRACE_FILE": str(trace),
-        "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}",
-    }
-    env.pop("REDIS_URL", None)
-    for item in extra:
-        key, _, value = item.partition("=")
-        env[key] = value
-    return env
+    return ours_env(
+        db,
+        extra,
+        CHAT_MESSAGES_PER_SECOND="100000",
+        HOP_TRACE_FILE=str(trace),
+        PYTHONPATH=f"{ROOT / 'bench'}:{ROOT}",
+    )
 
 
 async def drive(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import tempfile
@@ -21,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from harness import HOST, ROOT, free_port, migrate_and_seed, pct, start_ours, stop
+from harness import HOST, ROOT, free_port, migrate_and_seed, ours_env, pct, start_ours, stop
 
 SETUP = r"""
 a, b = make_user("ra"), make_user("rb")
@@ -48,17 +47,7 @@ def main() -> None:
     ap.add_argument("--ours-env", action="append", default=[])
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tandem-http-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": f"sqlite:///{tmp / 'h.sqlite3'}",
-        "DEBUG": "false",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("REDIS_URL", None)
-    for item in args.ours_env:
-        key, _, value = item.partition("=")
-        env[key] = value
+    env = ours_env(tmp / "h.sqlite3", args.ours_env, PYTHONPATH=str(ROOT))
     proc = None
     try:
         data = migrate_and_seed(env, SETUP)

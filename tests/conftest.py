@@ -4,6 +4,8 @@ Tests that need PostgreSQL, Redis or a browser skip with a reason when it is mis
 and fail instead when REQUIRE_SERVICES=1 / E2E_REQUIRED=1 (as in CI).
 """
 
+import contextlib
+import gc
 import os
 import time
 
@@ -11,6 +13,7 @@ import pytest
 from django.core.cache import cache
 from django.db import OperationalError
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.backends.signals import connection_created
 from rest_framework.test import APIClient
 
 from . import factories
@@ -83,6 +86,38 @@ def bob(make_user):
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def djangos_handler():
+    """Django's own ASGI handler. Each request it answers opens a connection in a thread made for
+    it, which is gone when the request is: collected here, those connections close (PostgreSQL
+    refuses to drop a test database still in use)."""
+    from django.core.handlers.asgi import ASGIHandler
+
+    yield ASGIHandler()
+    gc.collect()
+
+
+@pytest.fixture
+def connections_opened():
+    """`with connections_opened() as opened:` lists the database connections opened meanwhile, by
+    any thread (a pool's, a handler's): what keeping connections is checked by."""
+
+    @contextlib.contextmanager
+    def counting():
+        opened = []
+
+        def count(sender, connection, **kwargs):
+            opened.append(connection)
+
+        connection_created.connect(count)
+        try:
+            yield opened
+        finally:
+            connection_created.disconnect(count)
+
+    return counting
 
 
 @pytest.fixture

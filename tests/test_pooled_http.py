@@ -3,14 +3,11 @@ with): answered to the status, header and byte as Django's own ASGI handler answ
 thread that keeps its database connection between requests. Photo fetches have their own pool
 (tests/media/test_serving_path.py); this is the other one: the API, the pages, the forms."""
 
-import gc
 import re
 
 import pytest
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
 from django.db import connection
-from django.db.backends.signals import connection_created
 
 from accounts.services import token_for
 from config.pooled import FETCH_PREFIXES, PooledHandler
@@ -24,15 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 JSON = ("Content-Type", "application/json")
 FORM = ("Content-Type", "application/x-www-form-urlencoded")
-
-
-@pytest.fixture
-def djangos_handler():
-    """Django's own ASGI handler. Each request it answers opens a connection in a thread made for
-    it, which is gone when the request is: collected here, those connections close (PostgreSQL
-    refuses to drop a test database still in use)."""
-    yield ASGIHandler()
-    gc.collect()
 
 
 @pytest.fixture
@@ -89,32 +77,26 @@ def test_a_write_on_the_pool_is_stored_and_answered(pooled, make_user):
     assert Post.objects.get(author=user).body == "written on the pool"
 
 
-def test_a_pool_thread_keeps_its_database_connection_between_requests(pooled, djangos_handler, make_user):
+def test_a_pool_thread_keeps_its_database_connection_between_requests(
+    pooled, djangos_handler, make_user, connections_opened
+):
     """Under Django's ASGI handler each request opened a database connection (bench/RESULTS.md,
     "HTTP: every request on a kept connection")."""
     user = make_user()
     token = ("Authorization", f"Token {token_for(user=user).key}")
-    opened = []
-
-    def count(sender, connection, **kwargs):
-        opened.append(connection)
-
-    connection_created.connect(count)
-    try:
+    with connections_opened() as by_the_pool:
         for n in range(4):
             assert asgi_answer(pooled, "/api/me/", headers=[token])[0] == 200
             body = b'{"body": "kept %d"}' % n
             assert asgi_answer(pooled, "/api/posts/", method="POST", headers=[token, JSON], body=body)[0] == 201
-        django_opened = len(opened)
+    with connections_opened() as by_djangos_handler:
         for _ in range(3):
             assert asgi_answer(djangos_handler, "/api/me/", headers=[token])[0] == 200
-    finally:
-        connection_created.disconnect(count)
-    assert 1 <= django_opened <= 2  # one per thread of the pool, at most
-    assert len(opened) - django_opened == 3  # Django's handler: one per request
+    assert 1 <= len(by_the_pool) <= 2  # one per thread of the pool, at most
+    assert len(by_djangos_handler) == 3  # one per request
 
 
-def test_a_pool_thread_keeps_its_database_connection_after_a_quiet_hour(make_user, monkeypatch):
+def test_a_pool_thread_keeps_its_database_connection_after_a_quiet_hour(make_user, monkeypatch, connections_opened):
     """Connections are kept as long as they work (CONN_MAX_AGE None, config.settings): with an age
     limit, the first request after a quiet spell longer than it opened a new one (on PostgreSQL a new
     backend, about 20 ms; bench/RESULTS.md, "HTTP: every request on a kept connection")."""
@@ -128,19 +110,12 @@ def test_a_pool_thread_keeps_its_database_connection_after_a_quiet_hour(make_use
         user = make_user()
         token = ("Authorization", f"Token {token_for(user=user).key}")
         assert asgi_answer(pooled, "/api/me/", headers=[token])[0] == 200  # the thread's connection opened
-        opened = []
-
-        def count(sender, connection, **kwargs):
-            opened.append(connection)
 
         # An hour later, as Django's connections see the time (asyncio's clock left alone).
         monkeypatch.setattr(base, "time", types.SimpleNamespace(monotonic=lambda: time.monotonic() + 3600))
-        connection_created.connect(count)
-        try:
+        with connections_opened() as opened:
             for _ in range(3):
                 assert asgi_answer(pooled, "/api/me/", headers=[token])[0] == 200
-        finally:
-            connection_created.disconnect(count)
         assert opened == []
     finally:
         pooled.close()

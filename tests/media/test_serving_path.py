@@ -12,8 +12,6 @@ import asyncio
 import re
 
 import pytest
-from django.core.handlers.asgi import ASGIHandler
-from django.db.backends.signals import connection_created
 from django.test import Client
 
 from accounts.services import token_for
@@ -28,10 +26,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def handlers(settings, media_root):
+def handlers(settings, media_root, djangos_handler):
     settings.MEDIA_SERVE = "direct"
     pooled = PooledHandler(fetch_prefixes=("/media/",), fetch_threads=2, threads=2)
-    yield pooled, ASGIHandler()
+    yield pooled, djangos_handler
     pooled.close()
 
 
@@ -128,7 +126,9 @@ def test_the_pooled_path_answers_exactly_what_djangos_handler_answers(handlers, 
         assert new_csrf_token_hidden(ours) == new_csrf_token_hidden(theirs), what
 
 
-def test_feed_pages_and_searches_are_pooled_and_answer_what_djangos_handler_answers(settings, make_user):
+def test_feed_pages_and_searches_are_pooled_and_answer_what_djangos_handler_answers(
+    settings, make_user, djangos_handler
+):
     """config.asgi pools them too (a new database connection per request cost a feed page more than
     its queries on PostgreSQL): same answers, to the byte."""
     pooled = PooledHandler(fetch_prefixes=FETCH_PREFIXES, fetch_threads=2, threads=2)
@@ -140,7 +140,7 @@ def test_feed_pages_and_searches_are_pooled_and_answer_what_djangos_handler_answ
         for path in ("/api/feed/?order=latest", "/api/search/?q=zebra", "/api/search/?q=zebra&type=posts"):
             assert pooled.pool_for({"type": "http", "method": "GET", "path": path.partition("?")[0]}) == "fetch", path
             ours = asgi_answer(pooled, path, headers=[token])
-            theirs = asgi_answer(ASGIHandler(), path, headers=[token])
+            theirs = asgi_answer(djangos_handler, path, headers=[token])
             assert ours[0] == 200, (path, ours)
             assert ours == theirs, path
             assert b"pooled zebra 2" in ours[2]
@@ -164,21 +164,13 @@ def new_csrf_token_hidden(answer):
     return status, shown, body
 
 
-def test_a_pool_thread_keeps_its_database_connection_between_fetches(handlers, make_user):
+def test_a_pool_thread_keeps_its_database_connection_between_fetches(handlers, make_user, connections_opened):
     """Under Django's ASGI handler each request opened a database connection (bench/RESULTS.md)."""
     pooled, _ = handlers
     uploader = make_user()
     photo = stored_photo(uploader)
     token = ("Authorization", f"Token {token_for(user=uploader).key}")
-    opened = []
-
-    def count(sender, connection, **kwargs):
-        opened.append(connection)
-
-    connection_created.connect(count)
-    try:
+    with connections_opened() as opened:
         for _ in range(6):
             assert asgi_answer(pooled, url(photo), headers=[token])[0] == 200
-    finally:
-        connection_created.disconnect(count)
     assert len(opened) <= 2  # one per thread of the pool, at most
