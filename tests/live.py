@@ -261,6 +261,13 @@ class Socket:
         `max_size=`, or `sock=` and `max_queue=1` for a client that stalls.
         """
         url = server.ws_url + (f"?token={_token_key(user)}" if user is not None else query)
+        # A test reads what it expects and leaves the rest: with websockets' default queue (16
+        # frames) full, it stopped reading the socket, so at the end of a test the server's close
+        # frame waited behind the frames still coming until close_timeout (10 s by default) gave up,
+        # for each such socket. Unbounded, the client reads everything as it comes (a stalling
+        # client passes max_queue=1); and a second is ample for a close on loopback.
+        options.setdefault("max_queue", None)
+        options.setdefault("close_timeout", 1)
         return cls(connect(url, open_timeout=5, **options))
 
     def __enter__(self) -> "Socket":
