@@ -24,6 +24,7 @@ to the channel layer after commit) runs in the worker's event loop, as under Dja
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from asgiref.sync import SyncToAsync
 from django.core import signals
@@ -39,6 +40,16 @@ FETCH_METHODS = frozenset({"GET", "HEAD"})
 FETCH_PREFIXES = ("/media/", "/api/feed/", "/api/search/")
 
 
+@dataclass(frozen=True)
+class Pool:
+    """A pool's threads, how many, and the hops into them, wrapped once (not once a request)."""
+
+    executor: ThreadPoolExecutor
+    size: int
+    respond: SyncToAsync
+    close_response: SyncToAsync
+
+
 class PooledHandler(ASGIHandler):
     def __init__(self, *, fetch_prefixes: tuple[str, ...], fetch_threads: int, threads: int):
         super().__init__()
@@ -47,10 +58,18 @@ class PooledHandler(ASGIHandler):
         self.sync_handler = BaseHandler()
         self.sync_handler.load_middleware(is_async=False)
         self.pools = {
-            "fetch": ThreadPoolExecutor(max_workers=fetch_threads, thread_name_prefix="http-fetch"),
-            "other": ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http"),
+            "fetch": self.make_pool(fetch_threads, thread_name_prefix="http-fetch"),
+            "other": self.make_pool(threads, thread_name_prefix="http"),
         }
-        self.threads = {"fetch": fetch_threads, "other": threads}
+
+    def make_pool(self, size: int, thread_name_prefix: str) -> Pool:
+        executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix=thread_name_prefix)
+        return Pool(
+            executor=executor,
+            size=size,
+            respond=SyncToAsync(self.respond, thread_sensitive=False, executor=executor),
+            close_response=SyncToAsync(self.close_response, thread_sensitive=False, executor=executor),
+        )
 
     def pool_for(self, scope) -> str:
         """`fetch` for a GET or HEAD under the fetch prefixes, `other` for any other request."""
@@ -64,15 +83,15 @@ class PooledHandler(ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
-        executor = self.pools[self.pool_for(scope)]
+        pool = self.pools[self.pool_for(scope)]
         try:
-            response = await SyncToAsync(self.respond, thread_sensitive=False, executor=executor)(scope, body_file)
+            response = await pool.respond(scope, body_file)
             try:
                 await self.send_response(response, send)
             finally:
                 if response.streaming:
                     # A streamed file is closed after its last block; request_finished with it.
-                    await SyncToAsync(response.close, thread_sensitive=False, executor=executor)()
+                    await pool.close_response(response)
         finally:
             body_file.close()
 
@@ -91,16 +110,20 @@ class PooledHandler(ASGIHandler):
             response.close()
         return response
 
+    @staticmethod
+    def close_response(response) -> None:
+        response.close()
+
     def close(self) -> None:
         """Closes each pool thread's database connections and stops the pools (tests, shutdown)."""
-        for name, executor in self.pools.items():
-            barrier = threading.Barrier(self.threads[name])
+        for pool in self.pools.values():
+            barrier = threading.Barrier(pool.size)
 
             def close_here(barrier=barrier):
                 # Every thread takes one: the barrier holds each until all have, so none runs twice.
                 barrier.wait(timeout=10)
                 connections.close_all()
 
-            for future in [executor.submit(close_here) for _ in range(self.threads[name])]:
+            for future in [pool.executor.submit(close_here) for _ in range(pool.size)]:
                 future.result(timeout=15)
-            executor.shutdown()
+            pool.executor.shutdown()

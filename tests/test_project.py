@@ -56,6 +56,25 @@ def test_scale_out_settings_follow_the_environment(settings):
     assert cache.get("probe") == 1
 
 
+@pytest.mark.parametrize(
+    ("env", "threads"),
+    [({}, 4), ({"HTTP_FETCH_THREADS": "6"}, 6), ({"MEDIA_SERVE_THREADS": "3"}, 3)],
+)
+def test_a_worker_reads_its_fetch_threads_under_either_name(env, threads):
+    # MEDIA_SERVE_THREADS was renamed HTTP_FETCH_THREADS; a deployment that set the old name keeps its figure.
+    clean = {k: v for k, v in os.environ.items() if k not in {"HTTP_FETCH_THREADS", "MEDIA_SERVE_THREADS"}}
+    code = "from django.conf import settings; print(settings.HTTP_FETCH_THREADS)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(threads)
+
+
 # Dependencies ----------------------------------------------------------------------------
 
 APPS = ("accounts", "articles", "chat", "common", "config", "media", "microblog", "realtime", "search")

@@ -475,7 +475,9 @@ MEDIA_SERVE = os.environ.get("MEDIA_SERVE", "direct")
 MEDIA_ACCEL_PREFIX = "/_protected-media/"
 # Threads of a worker that answer HTTP requests (config.pooled), each holding a database connection:
 # HTTP_FETCH_THREADS for GETs of /media/, /api/feed/ and /api/search/, HTTP_THREADS for the rest.
-HTTP_FETCH_THREADS = int(os.environ.get("HTTP_FETCH_THREADS", 4))
+# MEDIA_SERVE_THREADS is HTTP_FETCH_THREADS's name before 2026-12-03, still read so a deployment
+# that set it keeps its figure.
+HTTP_FETCH_THREADS = int(os.environ.get("HTTP_FETCH_THREADS") or os.environ.get("MEDIA_SERVE_THREADS") or 4)
 HTTP_THREADS = int(os.environ.get("HTTP_THREADS", 8))
 MEDIA_PRESIGNED_SECONDS = 60
 ACTION_LIMITS["media-upload"] = (int(os.environ.get("MEDIA_UPLOADS_PER_HOUR", 300)), timedelta(hours=1))
