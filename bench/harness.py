@@ -132,6 +132,21 @@ def start_ours(port: int, env: dict, log: Path, *, append: bool = False) -> subp
 # imported inside them: the harness itself runs outside Django.
 
 
+def django_in_this_process(database_url: str) -> None:
+    """Migrates `database_url` and sets Django up in this process on it, DEBUG off and without Redis:
+    for the benchmarks that time our code with no server (send_path, wal_pages, writer_load)."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DEBUG"] = "false"
+    os.environ.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=os.environ, check=True)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
 def make_user(name: str):
     """A user who signs in with a token only."""
     from accounts.models import User

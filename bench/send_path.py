@@ -12,14 +12,8 @@ what a serving process does) instead of inside the commits.
 """
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -29,17 +23,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1, help="sends per batch, each from its own pair")
     ap.add_argument("--checkpoints", action="store_true", help="SQLite: checkpoint from a thread")
     args = ap.parse_args()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ["DEBUG"] = "false"
-    os.environ.pop("REDIS_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=os.environ, check=True)
-    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-    import django
+    from harness import befriend, django_in_this_process, make_user
 
-    django.setup()
+    django_in_this_process(args.database_url)
     from django.db import close_old_connections, connection
-    from harness import befriend, make_user
 
     from chat.services import OutgoingMessage, message_send_many
     from realtime.services import pushes_deferred

@@ -11,14 +11,10 @@ checkpoint: fewer pages, less work in both.
 
 import argparse
 import collections
-import os
 import struct
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 # The log's header, then each frame: a header of its own (the page's number first), then the page.
 LOG_HEADER, FRAME_HEADER = 32, 24
 
@@ -30,17 +26,10 @@ def main() -> None:
     args = ap.parse_args()
     for suffix in ("", "-wal", "-shm"):
         Path(args.database + suffix).unlink(missing_ok=True)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
-    os.environ["DATABASE_URL"] = f"sqlite:///{args.database}"
-    os.environ["DEBUG"] = "false"
-    os.environ.pop("REDIS_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=os.environ, check=True)
-    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-    import django
+    from harness import befriend, django_in_this_process, make_user
 
-    django.setup()
+    django_in_this_process(f"sqlite:///{args.database}")
     from django.db import connection
-    from harness import befriend, make_user
 
     from chat.services import OutgoingMessage, message_send_many
     from realtime.services import pushes_deferred

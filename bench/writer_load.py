@@ -13,15 +13,9 @@ checkout in turns on the same database.
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -31,16 +25,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10, help="seconds measured, after 2 of warm-up")
     ap.add_argument("--senders", type=int, default=20, help="pairs the sends come from, in turns")
     args = ap.parse_args()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ["DEBUG"] = "false"
-    os.environ.pop("REDIS_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=os.environ, check=True)
-    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-    import django
+    from harness import befriend, django_in_this_process, make_user
 
-    django.setup()
-    from harness import befriend, make_user
+    django_in_this_process(args.database_url)
 
     from chat import services, writer
     from chat.services import OutgoingMessage
